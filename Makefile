@@ -1,0 +1,46 @@
+# ShareHub — `make run` serves the demo on http://127.0.0.1:5000, `make test` runs everything.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+FLASK  := $(VENV)/bin/flask --app wsgi
+PORT   ?= 5000
+STAMP  := $(VENV)/.installed-stamp
+PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider
+
+.PHONY: install translations run test test-sqlite test-postgres lint format extract-messages clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) translations
+
+translations: $(STAMP)
+	$(VENV)/bin/pybabel compile -q -f -d translations
+
+run: install                 ## migrate the SQLite database, load the demo once, serve
+	$(FLASK) db upgrade
+	$(FLASK) sharehub seed-demo
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: install lint test-sqlite test-postgres   ## the whole suite, on both databases
+
+test-sqlite: install
+	SHAREHUB_TEST_DB=sqlite $(PYTEST) tests
+
+test-postgres: install
+	SHAREHUB_TEST_DB=postgres $(PYTEST) tests
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format sharehub tests bench config.py wsgi.py
+
+extract-messages: $(STAMP)   ## refresh translations/messages.pot and the .po files
+	$(VENV)/bin/pybabel extract -q -F babel.cfg -k _l -o translations/messages.pot .
+	$(VENV)/bin/pybabel update -q -i translations/messages.pot -d translations --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) instance test-output

@@ -1,0 +1,304 @@
+"""People, the organisations they act for, and where those organisations are."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from sharehub.core.db import UTCDateTime, utcnow
+from sharehub.extensions import db
+
+
+class OrgKind(enum.StrEnum):
+    ENTERPRISE = "enterprise"
+    LAB = "lab"
+    AUTHORITY = "authority"
+    PLATFORM = "platform"
+
+
+class OrgStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    REJECTED = "rejected"
+    RECTIFYING = "rectifying"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+
+
+class Role(enum.StrEnum):
+    OWNER = "owner"
+    MANAGER = "manager"
+    MEMBER = "member"
+
+
+ORG_KIND_LABELS = {
+    OrgKind.ENTERPRISE: _l("Enterprise"),
+    OrgKind.LAB: _l("Laboratory"),
+    OrgKind.AUTHORITY: _l("Authority"),
+    OrgKind.PLATFORM: _l("Platform operator"),
+}
+ORG_STATUS_LABELS = {
+    OrgStatus.PENDING: _l("Awaiting admission"),
+    OrgStatus.ACTIVE: _l("Active"),
+    OrgStatus.REJECTED: _l("Rejected"),
+    OrgStatus.RECTIFYING: _l("Rectifying"),
+    OrgStatus.SUSPENDED: _l("Suspended"),
+    OrgStatus.REVOKED: _l("Revoked"),
+}
+ROLE_LABELS = {
+    Role.OWNER: _l("Owner"),
+    Role.MANAGER: _l("Manager"),
+    Role.MEMBER: _l("Member"),
+}
+
+
+class Region(db.Model):
+    """A province (parent is None) or a city within one, coded by GB/T 2260."""
+
+    __tablename__ = "region"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    code: so.Mapped[str] = so.mapped_column(sa.String(6), unique=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(64))
+    name_en: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    parent_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("region.id", ondelete="RESTRICT"), index=True
+    )
+
+    parent: so.Mapped[Region | None] = so.relationship(remote_side=[id], back_populates="children")
+    children: so.Mapped[list[Region]] = so.relationship(back_populates="parent")
+
+    @property
+    def is_province(self) -> bool:
+        return self.parent_id is None
+
+
+class Cluster(db.Model):
+    """An industrial cluster (产业集聚区) whose firms the labs serve; kept by administrators."""
+
+    __tablename__ = "cluster"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(100), unique=True)
+    name_en: so.Mapped[str] = so.mapped_column(sa.String(150), default="")
+    region_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("region.id", ondelete="RESTRICT"), index=True
+    )
+    description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    is_active: so.Mapped[bool] = so.mapped_column(default=True)
+
+    region: so.Mapped[Region | None] = so.relationship()
+
+
+class Organisation(db.Model):
+    __tablename__ = "organisation"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    kind: so.Mapped[OrgKind] = so.mapped_column(
+        sa.Enum(OrgKind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        index=True,
+    )
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    name_en: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    credit_code: so.Mapped[str] = so.mapped_column(sa.String(18), unique=True)
+    region_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("region.id", ondelete="RESTRICT"), index=True
+    )
+    cluster_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("cluster.id", ondelete="RESTRICT"), index=True
+    )
+    contact_name: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    contact_phone: so.Mapped[str] = so.mapped_column(sa.String(32), default="")
+    contact_email: so.Mapped[str] = so.mapped_column(sa.String(254), default="")
+    address: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+    is_sme: so.Mapped[bool] = so.mapped_column(default=False)
+    # Laboratories only
+    cnas_number: so.Mapped[str] = so.mapped_column(sa.String(32), default="")
+    cma_number: so.Mapped[str] = so.mapped_column(sa.String(32), default="")
+    host_name: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    status: so.Mapped[OrgStatus] = so.mapped_column(
+        sa.Enum(OrgStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        default=OrgStatus.ACTIVE,
+        index=True,
+    )
+    status_reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    status_changed_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    region: so.Mapped[Region | None] = so.relationship()
+    cluster: so.Mapped[Cluster | None] = so.relationship()
+    memberships: so.Mapped[list[Membership]] = so.relationship(
+        back_populates="organisation", cascade="all, delete-orphan"
+    )
+    documents: so.Mapped[list[OrgDocument]] = so.relationship(
+        back_populates="organisation", cascade="all, delete-orphan", order_by="OrgDocument.id"
+    )
+
+    @property
+    def is_lab(self) -> bool:
+        return self.kind == OrgKind.LAB
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == OrgStatus.ACTIVE
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == OrgStatus.PENDING
+
+    @property
+    def kind_label(self):
+        return ORG_KIND_LABELS[self.kind]
+
+    @property
+    def status_label(self):
+        return ORG_STATUS_LABELS[self.status]
+
+    def owners(self) -> list[User]:
+        return [m.user for m in self.memberships if m.role == Role.OWNER]
+
+
+class OrgDocument(db.Model):
+    """An accreditation document (CNAS/CMA certificate scan) a lab uploaded."""
+
+    __tablename__ = "org_document"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    organisation_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    original_name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    stored_name: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    content_type: so.Mapped[str] = so.mapped_column(sa.String(64))
+    size: so.Mapped[int]
+    sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
+    uploaded_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    organisation: so.Mapped[Organisation] = so.relationship(back_populates="documents")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
+    name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    phone: so.Mapped[str] = so.mapped_column(sa.String(32), default="")
+    locale: so.Mapped[str] = so.mapped_column(sa.String(8), default="zh_CN")
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="Asia/Shanghai")
+    email_verified_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # Named so as not to shadow UserMixin.is_active, which Flask-Login reads.
+    disabled: so.Mapped[bool] = so.mapped_column(default=False)
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    last_login_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # Changing it signs the user out everywhere (it is part of the session id).
+    session_version: so.Mapped[int] = so.mapped_column(default=1)
+
+    memberships: so.Mapped[list[Membership]] = so.relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="Membership.id"
+    )
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return not self.disabled
+
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_dt is not None
+
+    def membership_in(self, org: Organisation | int | None) -> Membership | None:
+        org_id = getattr(org, "id", org)
+        return next((m for m in self.memberships if m.organisation_id == org_id), None)
+
+    def role_in(self, org) -> Role | None:
+        membership = self.membership_in(org)
+        return membership.role if membership else None
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return any(m.organisation.kind == OrgKind.PLATFORM for m in self.memberships)
+
+    @property
+    def is_regulator(self) -> bool:
+        return any(m.organisation.kind == OrgKind.AUTHORITY for m in self.memberships)
+
+    def can_manage_members(self, org: Organisation) -> bool:
+        return self.role_in(org) == Role.OWNER
+
+    def can_manage(self, org: Organisation) -> bool:
+        return self.role_in(org) in (Role.OWNER, Role.MANAGER)
+
+
+class Membership(db.Model):
+    __tablename__ = "membership"
+    __table_args__ = (sa.UniqueConstraint("user_id", "organisation_id"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    organisation_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    role: so.Mapped[Role] = so.mapped_column(
+        sa.Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    user: so.Mapped[User] = so.relationship(back_populates="memberships")
+    organisation: so.Mapped[Organisation] = so.relationship(back_populates="memberships")
+
+    @property
+    def role_label(self):
+        return ROLE_LABELS[self.role]
+
+
+class Invitation(db.Model):
+    """An emailed invitation to join an organisation; the token is stored hashed."""
+
+    __tablename__ = "invitation"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    organisation_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), index=True)
+    role: so.Mapped[Role] = so.mapped_column(
+        sa.Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    invited_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    expires_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    accepted_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    revoked_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    organisation: so.Mapped[Organisation] = so.relationship()
+    invited_by: so.Mapped[User | None] = so.relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_dt is None and self.revoked_dt is None and self.expires_dt > utcnow()
+
+    @property
+    def role_label(self):
+        return ROLE_LABELS[self.role]

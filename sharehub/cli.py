@@ -1,0 +1,78 @@
+"""`flask --app wsgi sharehub ...`: commands for operators and cron."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+group = AppGroup("sharehub", help="ShareHub maintenance commands.")
+
+
+@group.command("seed-demo")
+def seed_demo_command():
+    """Load the demo data once (does nothing if it is already there)."""
+    from sharehub.core.tx import commit
+    from sharehub.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
+
+    created = seed_demo()
+    commit()
+    click.echo("Demo data loaded." if created else "Demo data already present; nothing changed.")
+    click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
+    for email, what in DEMO_ACCOUNTS:
+        click.echo(f"  {email:32} {what}")
+
+
+@group.command("seed-regions")
+def seed_regions_command():
+    """Add any missing province or city of the built-in region list."""
+    from sharehub.core.tx import commit
+    from sharehub.demo import seed_regions
+
+    added = seed_regions()
+    commit()
+    click.echo(f"{added} regions added.")
+
+
+@group.command("send-mail")
+@click.option("--limit", default=500, show_default=True)
+def send_mail_command(limit: int):
+    """Deliver queued mail (safe to run from cron on several machines)."""
+    from sharehub.core.mail import deliver_outbox
+
+    sent, failed = deliver_outbox(limit=limit)
+    click.echo(f"{sent} sent, {failed} failed.")
+
+
+@group.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.password_option()
+def create_admin_command(email: str, name: str, password: str):
+    """Create a platform administrator (first install on a production machine)."""
+    import sqlalchemy as sa
+
+    from sharehub.accounts.models import Membership, Organisation, OrgKind, Role, User
+    from sharehub.accounts.services import check_password_strength
+    from sharehub.core import audit
+    from sharehub.core.db import utcnow
+    from sharehub.core.tx import commit
+    from sharehub.extensions import db
+
+    check_password_strength(password, email)
+    platform = db.session.scalar(sa.select(Organisation).where(
+        Organisation.kind == OrgKind.PLATFORM))
+    if platform is None:
+        raise click.ClickException("No platform organisation; run seed-regions and create one.")
+    user = User(email=email.strip().lower(), name=name, email_verified_dt=utcnow())
+    user.set_password(password)
+    db.session.add(user)
+    db.session.add(Membership(user=user, organisation=platform, role=Role.OWNER))
+    db.session.flush()
+    audit.record(None, "user.admin_created", user, organisation=platform)
+    commit()
+    click.echo(f"Administrator {user.email} created.")
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(group)

@@ -1,0 +1,31 @@
+"""Template filters and the values every page needs (navigation, languages)."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_babel import format_datetime, get_locale
+from flask_login import current_user
+
+from sharehub.core.i18n import localized
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters["localized"] = localized
+    app.jinja_env.filters["dt"] = lambda value, fmt="medium": (
+        format_datetime(value, fmt) if value else "—")
+
+    @app.context_processor
+    def inject():
+        from sharehub.accounts.session import current_membership
+
+        locale = get_locale()
+        lang = "en" if locale is not None and locale.language == "en" else "zh_CN"
+        membership = current_membership() if current_user.is_authenticated else None
+        return {
+            "page_lang": lang,
+            "html_lang": "en" if lang == "en" else "zh-CN",
+            "languages": app.config["LANGUAGES"],
+            "current_membership": membership,
+            "current_org": membership.organisation if membership else None,
+            "request_path": request.full_path.rstrip("?"),
+        }

@@ -1,0 +1,81 @@
+"""Uploaded files: checked by content, stored outside static/ under random names."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from PIL import Image, UnidentifiedImageError
+
+from sharehub.core.errors import ValidationError
+
+IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png",
+              "image/webp": ".webp"}
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    stored_name: str
+    original_name: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+def sniff_document(data: bytes) -> str:
+    """Return the real content type of a PDF or image, or raise ValidationError."""
+    if data.startswith(b"%PDF-"):
+        if b"%%EOF" not in data[-2048:]:
+            raise ValidationError(_l("The PDF file is incomplete or damaged."))
+        return "application/pdf"
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            fmt = image.format
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ValidationError(
+            _l("The file is not a PDF, JPEG, PNG or WebP document.")
+        ) from exc
+    if fmt not in IMAGE_FORMATS:
+        raise ValidationError(_l("The file is not a PDF, JPEG, PNG or WebP document."))
+    return IMAGE_FORMATS[fmt]
+
+
+def read_upload(file_storage, max_bytes: int) -> tuple[bytes, str]:
+    """Read an uploaded file up to its limit; the limit is checked before storing."""
+    data = file_storage.stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValidationError(
+            _l("The file is larger than %(mb)s MB.", mb=max_bytes // (1024 * 1024))
+        )
+    if not data:
+        raise ValidationError(_l("The file is empty."))
+    return data, (file_storage.filename or "upload")[:200]
+
+
+def store_bytes(data: bytes, original_name: str, content_type: str) -> StoredFile:
+    root = Path(current_app.config["STORAGE_DIR"])
+    root.mkdir(parents=True, exist_ok=True)
+    name = secrets.token_hex(16) + EXTENSIONS.get(content_type, ".bin")
+    (root / name).write_bytes(data)
+    return StoredFile(
+        stored_name=name,
+        original_name=original_name,
+        content_type=content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def stored_path(stored_name: str) -> Path:
+    root = Path(current_app.config["STORAGE_DIR"]).resolve()
+    path = (root / stored_name).resolve()
+    if path.parent != root:
+        raise ValidationError(_l("Unknown file."))
+    return path

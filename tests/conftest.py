@@ -1,0 +1,247 @@
+"""Test harness: one app per session on SQLite or PostgreSQL, each test in a rolled-back
+transaction, a real SMTP server on loopback, and factories.
+
+SHAREHUB_TEST_DB=sqlite|postgres picks the database (`make test` runs both). For
+PostgreSQL a throwaway cluster is started from the server binaries on the machine,
+unless TEST_DATABASE_URL is given. With CI=true a missing PostgreSQL is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import g
+
+from tests.support.postgres import ThrowawayPostgres, find_bindir
+from tests.support.smtp import MailBox
+
+BACKEND = os.environ.get("SHAREHUB_TEST_DB", "sqlite")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _require(message: str):
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """The PostgreSQL server of this run (None on SQLite runs)."""
+    if BACKEND != "postgres":
+        yield None
+        return
+    if os.environ.get("TEST_DATABASE_URL"):
+        yield None
+        return
+    bindir = find_bindir()
+    if bindir is None:
+        _require("PostgreSQL server binaries not found (install postgresql)")
+    server = ThrowawayPostgres(bindir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres, tmp_path_factory) -> str:
+    if BACKEND == "postgres":
+        if postgres is None:
+            return os.environ["TEST_DATABASE_URL"]
+        return postgres.create_database("sharehub_test")
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def mailbox():
+    box = MailBox().start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture(scope="session")
+def app(database_url, mailbox, tmp_path_factory):
+    from flask_migrate import upgrade
+
+    from config import TestConfig
+    from sharehub import create_app
+
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = database_url
+        STORAGE_DIR = str(tmp_path_factory.mktemp("storage"))
+        MAIL_SERVER = "127.0.0.1"
+        MAIL_PORT = mailbox.port
+
+    app = create_app(Config)
+
+    @app.before_request
+    def _fresh_request_state():
+        # Tests hold one app context across requests; start each request clean.
+        for key in ("_login_user", "current_membership"):
+            g.pop(key, None)
+
+    with app.app_context():
+        upgrade()
+        from sharehub.demo import seed_regions
+        from sharehub.extensions import db
+
+        seed_regions()
+        db.session.commit()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        from sharehub.extensions import db
+
+        db.engine.dispose()
+
+
+@pytest.fixture
+def db(app, mailbox):
+    """The database, inside a transaction rolled back after the test."""
+    from sharehub.extensions import db as _db
+
+    with app.app_context():
+        connection = _db.engine.connect()
+        outer = connection.begin()
+        original = _db.session
+        _db.session = so.scoped_session(
+            so.sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+            scopefunc=original.registry.scopefunc,
+        )
+        mailbox.clear()
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            _db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+# --- factories ------------------------------------------------------------------------------
+
+_counter = iter(range(1, 10_000_000))
+
+
+def make_credit_code(seed: int) -> str:
+    from sharehub.core.codes import make_credit_code as complete
+
+    return complete(f"91320500MA{seed:07d}")
+
+
+@pytest.fixture
+def city(db):
+    from sharehub.accounts.models import Region
+
+    return db.session.scalar(sa.select(Region).where(Region.code == "320500"))
+
+
+@pytest.fixture
+def cluster(db, city):
+    from sharehub.accounts.models import Cluster
+
+    cluster = Cluster(name=f"测试产业集群{next(_counter)}", name_en="Test cluster", region=city)
+    db.session.add(cluster)
+    db.session.flush()
+    return cluster
+
+
+@pytest.fixture
+def make_org(db, city):
+    from sharehub.accounts.models import Organisation, OrgKind, OrgStatus
+
+    def factory(kind=OrgKind.ENTERPRISE, status=OrgStatus.ACTIVE, **fields):
+        n = next(_counter)
+        org = Organisation(
+            kind=kind, status=status, name=fields.pop("name", f"测试机构{n}"),
+            name_en=fields.pop("name_en", f"Test organisation {n}"),
+            credit_code=fields.pop("credit_code", make_credit_code(n)), region=city,
+            contact_name="张三", contact_phone="0512-12345678", **fields,
+        )
+        db.session.add(org)
+        db.session.flush()
+        return org
+
+    return factory
+
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def make_user(db):
+    from sharehub.accounts.models import Membership, Role, User
+    from sharehub.core.db import utcnow
+
+    hashed = {}
+
+    def factory(org=None, role=Role.OWNER, verified=True, **fields):
+        n = next(_counter)
+        user = User(email=fields.pop("email", f"user{n}@example.cn"),
+                    name=fields.pop("name", f"用户{n}"), **fields)
+        if "pw" not in hashed:
+            user.set_password(PASSWORD)
+            hashed["pw"] = user.password_hash
+        user.password_hash = hashed["pw"]
+        if verified:
+            user.email_verified_dt = utcnow()
+        db.session.add(user)
+        if org is not None:
+            db.session.add(Membership(user=user, organisation=org, role=role))
+        db.session.flush()
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def platform_admin(make_org, make_user):
+    from sharehub.accounts.models import OrgKind
+
+    return make_user(make_org(kind=OrgKind.PLATFORM, name="平台运营"), email="admin@example.cn")
+
+
+@pytest.fixture
+def login(client):
+    def do(user, password: str = PASSWORD):
+        response = client.post("/account/signin", data={"email": user.email,
+                                                       "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return response
+
+    return do
+
+
+def pdf_bytes() -> bytes:
+    return b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def png_bytes() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 80, 120)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def storage_dir(app) -> Path:
+    return Path(app.config["STORAGE_DIR"])
+
+
+def pytest_report_header(config):
+    return f"database backend: {BACKEND}"
+
+
