@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) translations
 
 translations: $(STAMP)
-	$(VENV)/bin/pybabel compile -q -f -d translations
+	$(VENV)/bin/pybabel compile -f -d translations
 
 run: install                 ## migrate the SQLite database, load the demo once, serve
 	$(FLASK) db upgrade
@@ -39,8 +39,8 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format sharehub tests bench config.py wsgi.py
 
 extract-messages: $(STAMP)   ## refresh translations/messages.pot and the .po files
-	$(VENV)/bin/pybabel extract -q -F babel.cfg -k _l -o translations/messages.pot .
-	$(VENV)/bin/pybabel update -q -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o translations/messages.pot .
+	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) instance test-output

@@ -81,9 +81,10 @@ def app(database_url, mailbox, tmp_path_factory):
 
     @app.before_request
     def _fresh_request_state():
-        # Tests hold one app context across requests; start each request clean.
-        for key in ("_login_user", "current_membership"):
-            g.pop(key, None)
+        # Tests hold one app context across requests; start each request with a clean `g`
+        # (signed-in user, locale, CSRF token), as a fresh app context would.
+        for key in list(g):
+            g.pop(key)
 
     with app.app_context():
         upgrade()
@@ -102,7 +103,12 @@ def app(database_url, mailbox, tmp_path_factory):
 
 @pytest.fixture
 def db(app, mailbox):
-    """The database, inside a transaction rolled back after the test."""
+    """The database, inside a transaction rolled back after the test.
+
+    The session joins that transaction through savepoints, so `commit()` (in views and in
+    the factories, which commit what they make) releases a savepoint and a view's
+    `rollback()` undoes only its own request.
+    """
     from sharehub.extensions import db as _db
 
     with app.app_context():
@@ -152,7 +158,7 @@ def cluster(db, city):
 
     cluster = Cluster(name=f"测试产业集群{next(_counter)}", name_en="Test cluster", region=city)
     db.session.add(cluster)
-    db.session.flush()
+    db.session.commit()
     return cluster
 
 
@@ -169,7 +175,7 @@ def make_org(db, city):
             contact_name="张三", contact_phone="0512-12345678", **fields,
         )
         db.session.add(org)
-        db.session.flush()
+        db.session.commit()
         return org
 
     return factory
@@ -187,6 +193,7 @@ def make_user(db):
 
     def factory(org=None, role=Role.OWNER, verified=True, **fields):
         n = next(_counter)
+        fields.setdefault("locale", "en")  # assertions read English; zh_CN has its own tests
         user = User(email=fields.pop("email", f"user{n}@example.cn"),
                     name=fields.pop("name", f"用户{n}"), **fields)
         if "pw" not in hashed:
@@ -198,7 +205,7 @@ def make_user(db):
         db.session.add(user)
         if org is not None:
             db.session.add(Membership(user=user, organisation=org, role=role))
-        db.session.flush()
+        db.session.commit()
         return user
 
     return factory

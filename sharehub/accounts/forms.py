@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
+    SelectChoice,
     EmailField,
     PasswordField,
     RadioField,
@@ -43,8 +44,8 @@ class SigninForm(FlaskForm):
 class SignupForm(FlaskForm):
     kind = RadioField(
         _l("I register"),
-        choices=[("enterprise", _l("an enterprise (to book services)")),
-                 ("lab", _l("a laboratory (to share equipment, experts and data)"))],
+        choices=[SelectChoice("enterprise", _l("an enterprise (to book services)")),
+                 SelectChoice("lab", _l("a laboratory (to share equipment, experts and data)"))],
         default="enterprise",
         validators=[InputRequired()],
     )
@@ -110,7 +111,7 @@ class ChangePasswordForm(ResetForm):
 class ProfileForm(FlaskForm):
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=100)])
     phone = TelField(_l("Phone"), validators=[Optional(), PHONE])
-    locale = SelectField(_l("Language"), choices=[("zh_CN", "中文"), ("en", "English")])
+    locale = SelectField(_l("Language"), choices=[SelectChoice("zh_CN", "中文"), SelectChoice("en", "English")])
     timezone = SelectField(_l("Time zone"))
     submit = SubmitField(_l("Save"))
 
@@ -120,12 +121,13 @@ class ProfileForm(FlaskForm):
         current = kwargs.get("obj")
         if current is not None and current.timezone in available_timezones():
             zones.add(current.timezone)
-        self.timezone.choices = [(z, z) for z in COMMON_TIMEZONES] + sorted(
-            (z, z) for z in zones - set(COMMON_TIMEZONES))
+        self.timezone.choices = [SelectChoice(z) for z in COMMON_TIMEZONES] + [
+            SelectChoice(z) for z in sorted(zones - set(COMMON_TIMEZONES))]
 
 
-ROLE_CHOICES = [(Role.MEMBER.value, _l("Member")), (Role.MANAGER.value, _l("Manager")),
-                (Role.OWNER.value, _l("Owner"))]
+ROLE_CHOICES = [SelectChoice(Role.MEMBER.value, _l("Member")),
+                SelectChoice(Role.MANAGER.value, _l("Manager")),
+                SelectChoice(Role.OWNER.value, _l("Owner"))]
 
 
 class InviteForm(FlaskForm):

@@ -185,6 +185,7 @@ def accept_invitation(token: str):
         return render_template("accounts/link_problem.html", message=exc.message), 400
     existing = find_user_by_email(invitation.email)
     form = JoinForm() if existing is None and not current_user.is_authenticated else ConfirmForm()
+    failed = False
     if form.validate_on_submit():
         try:
             if current_user.is_authenticated:
@@ -203,6 +204,7 @@ def accept_invitation(token: str):
         except DomainError as exc:
             db.session.rollback()
             attach_error(form, exc)
+            failed = True
         else:
             commit()
             if not current_user.is_authenticated:
@@ -211,7 +213,7 @@ def accept_invitation(token: str):
             flash(_("Welcome to %(org)s.", org=membership.organisation.name), "success")
             return redirect(url_for("accounts.organisation"))
     return render_template("accounts/accept_invitation.html", invitation=invitation, form=form,
-                           existing=existing), 400 if form.errors else 200
+                           existing=existing), 400 if failed or form.errors else 200
 
 
 @bp.route("/documents/<int:document_id>")

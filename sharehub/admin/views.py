@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from sharehub.accounts import orgs
 from sharehub.accounts.forms import ConfirmForm
@@ -172,7 +173,7 @@ def clusters():
 def edit_cluster(cluster_id: int | None):
     cluster = _get_or_404(Cluster, cluster_id) if cluster_id else None
     form = ClusterForm(obj=cluster)
-    form.region_id.choices = {"": [(None, "—")], **city_choices()}
+    form.region_id.choices = [SelectChoice("", "—"), *city_choices()]
     if form.validate_on_submit():
         try:
             orgs.save_cluster(current_user, cluster, name=form.name.data,

@@ -47,13 +47,17 @@ def sniff_document(data: bytes) -> str:
     return IMAGE_FORMATS[fmt]
 
 
+def human_size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.3g} MB"
+    return f"{n / 1024:.3g} KB"
+
+
 def read_upload(file_storage, max_bytes: int) -> tuple[bytes, str]:
     """Read an uploaded file up to its limit; the limit is checked before storing."""
     data = file_storage.stream.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise ValidationError(
-            _l("The file is larger than %(mb)s MB.", mb=max_bytes // (1024 * 1024))
-        )
+        raise ValidationError(_l("The file is larger than %(size)s.", size=human_size(max_bytes)))
     if not data:
         raise ValidationError(_l("The file is empty."))
     return data, (file_storage.filename or "upload")[:200]
