@@ -60,8 +60,9 @@ def create_admin_command(email: str, name: str, password: str):
     from sharehub.extensions import db
 
     check_password_strength(password, email)
-    platform = db.session.scalar(sa.select(Organisation).where(
-        Organisation.kind == OrgKind.PLATFORM))
+    platform = db.session.scalar(
+        sa.select(Organisation).where(Organisation.kind == OrgKind.PLATFORM)
+    )
     if platform is None:
         raise click.ClickException("No platform organisation; run seed-regions and create one.")
     user = User(email=email.strip().lower(), name=name, email_verified_dt=utcnow())

@@ -169,10 +169,15 @@ def make_org(db, city):
     def factory(kind=OrgKind.ENTERPRISE, status=OrgStatus.ACTIVE, **fields):
         n = next(_counter)
         org = Organisation(
-            kind=kind, status=status, name=fields.pop("name", f"测试机构{n}"),
+            kind=kind,
+            status=status,
+            name=fields.pop("name", f"测试机构{n}"),
             name_en=fields.pop("name_en", f"Test organisation {n}"),
-            credit_code=fields.pop("credit_code", make_credit_code(n)), region=city,
-            contact_name="张三", contact_phone="0512-12345678", **fields,
+            credit_code=fields.pop("credit_code", make_credit_code(n)),
+            region=city,
+            contact_name="张三",
+            contact_phone="0512-12345678",
+            **fields,
         )
         db.session.add(org)
         db.session.commit()
@@ -194,8 +199,11 @@ def make_user(db):
     def factory(org=None, role=Role.OWNER, verified=True, **fields):
         n = next(_counter)
         fields.setdefault("locale", "en")  # assertions read English; zh_CN has its own tests
-        user = User(email=fields.pop("email", f"user{n}@example.cn"),
-                    name=fields.pop("name", f"用户{n}"), **fields)
+        user = User(
+            email=fields.pop("email", f"user{n}@example.cn"),
+            name=fields.pop("name", f"用户{n}"),
+            **fields,
+        )
         if "pw" not in hashed:
             user.set_password(PASSWORD)
             hashed["pw"] = user.password_hash
@@ -221,8 +229,7 @@ def platform_admin(make_org, make_user):
 @pytest.fixture
 def login(client):
     def do(user, password: str = PASSWORD):
-        response = client.post("/account/signin", data={"email": user.email,
-                                                       "password": password})
+        response = client.post("/account/signin", data={"email": user.email, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return response
 
@@ -250,5 +257,3 @@ def storage_dir(app) -> Path:
 
 def pytest_report_header(config):
     return f"database backend: {BACKEND}"
-
-

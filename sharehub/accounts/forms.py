@@ -9,10 +9,10 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
-    SelectChoice,
     EmailField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
@@ -23,9 +23,18 @@ from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, 
 from sharehub.accounts.models import Role
 
 PHONE = Regexp(r"^[0-9+\- ()]{5,32}$", message=_l("Enter a phone number (digits, +, -)."))
-COMMON_TIMEZONES = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Tokyo",
-                    "Asia/Singapore", "Europe/Berlin", "Europe/London", "America/New_York",
-                    "America/Los_Angeles", "UTC"]
+COMMON_TIMEZONES = [
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Taipei",
+    "Asia/Tokyo",
+    "Asia/Singapore",
+    "Europe/Berlin",
+    "Europe/London",
+    "America/New_York",
+    "America/Los_Angeles",
+    "UTC",
+]
 
 
 def coerce_optional_int(value):
@@ -44,32 +53,46 @@ class SigninForm(FlaskForm):
 class SignupForm(FlaskForm):
     kind = RadioField(
         _l("I register"),
-        choices=[SelectChoice("enterprise", _l("an enterprise (to book services)")),
-                 SelectChoice("lab", _l("a laboratory (to share equipment, experts and data)"))],
+        choices=[
+            SelectChoice("enterprise", _l("an enterprise (to book services)")),
+            SelectChoice("lab", _l("a laboratory (to share equipment, experts and data)")),
+        ],
         default="enterprise",
         validators=[InputRequired()],
     )
-    org_name = StringField(_l("Organisation name (Chinese)"),
-                           validators=[InputRequired(), Length(max=200)])
-    org_name_en = StringField(_l("Organisation name (English)"),
-                              validators=[Optional(), Length(max=200)])
+    org_name = StringField(
+        _l("Organisation name (Chinese)"), validators=[InputRequired(), Length(max=200)]
+    )
+    org_name_en = StringField(
+        _l("Organisation name (English)"), validators=[Optional(), Length(max=200)]
+    )
     credit_code = StringField(
         _l("Unified social credit code"),
-        validators=[InputRequired(), Length(min=18, max=18,
-                                            message=_l("The code has 18 characters."))],
+        validators=[
+            InputRequired(),
+            Length(min=18, max=18, message=_l("The code has 18 characters.")),
+        ],
         description=_l("18 characters, as printed on the business licence."),
     )
-    region_id = SelectField(_l("City"), coerce=coerce_optional_int,
-                            validators=[InputRequired(message=_l("Choose a city."))])
-    cluster_id = SelectField(_l("Industrial cluster"), coerce=coerce_optional_int,
-                             validators=[Optional()])
+    region_id = SelectField(
+        _l("City"),
+        coerce=coerce_optional_int,
+        validators=[InputRequired(message=_l("Choose a city."))],
+    )
+    cluster_id = SelectField(
+        _l("Industrial cluster"), coerce=coerce_optional_int, validators=[Optional()]
+    )
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
     is_sme = BooleanField(_l("We are a small or medium-sized enterprise"))
-    host_name = StringField(_l("Host organisation (university, institute or company)"),
-                            validators=[Optional(), Length(max=200)])
-    cnas_number = StringField(_l("CNAS accreditation number"),
-                              validators=[Optional(), Length(max=32)],
-                              description=_l("For example CNAS L1234"))
+    host_name = StringField(
+        _l("Host organisation (university, institute or company)"),
+        validators=[Optional(), Length(max=200)],
+    )
+    cnas_number = StringField(
+        _l("CNAS accreditation number"),
+        validators=[Optional(), Length(max=32)],
+        description=_l("For example CNAS L1234"),
+    )
     cma_number = StringField(_l("CMA certificate number"), validators=[Optional(), Length(max=32)])
     documents = MultipleFileField(
         _l("Accreditation documents"),
@@ -80,8 +103,11 @@ class SignupForm(FlaskForm):
     name = StringField(_l("Your name"), validators=[InputRequired(), Length(max=100)])
     email = EmailField(_l("Your email"), validators=[InputRequired(), Email(), Length(max=254)])
     phone = TelField(_l("Your phone"), validators=[Optional(), PHONE])
-    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(min=10)],
-                             description=_l("At least 10 characters."))
+    password = PasswordField(
+        _l("Password"),
+        validators=[InputRequired(), Length(min=10)],
+        description=_l("At least 10 characters."),
+    )
     password2 = PasswordField(
         _l("Repeat the password"),
         validators=[InputRequired(), EqualTo("password", message=_l("The passwords differ."))],
@@ -111,7 +137,9 @@ class ChangePasswordForm(ResetForm):
 class ProfileForm(FlaskForm):
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=100)])
     phone = TelField(_l("Phone"), validators=[Optional(), PHONE])
-    locale = SelectField(_l("Language"), choices=[SelectChoice("zh_CN", "中文"), SelectChoice("en", "English")])
+    locale = SelectField(
+        _l("Language"), choices=[SelectChoice("zh_CN", "中文"), SelectChoice("en", "English")]
+    )
     timezone = SelectField(_l("Time zone"))
     submit = SubmitField(_l("Save"))
 
@@ -122,12 +150,15 @@ class ProfileForm(FlaskForm):
         if current is not None and current.timezone in available_timezones():
             zones.add(current.timezone)
         self.timezone.choices = [SelectChoice(z) for z in COMMON_TIMEZONES] + [
-            SelectChoice(z) for z in sorted(zones - set(COMMON_TIMEZONES))]
+            SelectChoice(z) for z in sorted(zones - set(COMMON_TIMEZONES))
+        ]
 
 
-ROLE_CHOICES = [SelectChoice(Role.MEMBER.value, _l("Member")),
-                SelectChoice(Role.MANAGER.value, _l("Manager")),
-                SelectChoice(Role.OWNER.value, _l("Owner"))]
+ROLE_CHOICES = [
+    SelectChoice(Role.MEMBER.value, _l("Member")),
+    SelectChoice(Role.MANAGER.value, _l("Manager")),
+    SelectChoice(Role.OWNER.value, _l("Owner")),
+]
 
 
 class InviteForm(FlaskForm):
@@ -148,13 +179,16 @@ class ConfirmForm(FlaskForm):
 
 
 class OrganisationForm(FlaskForm):
-    name = StringField(_l("Organisation name (Chinese)"),
-                       validators=[InputRequired(), Length(max=200)])
-    name_en = StringField(_l("Organisation name (English)"),
-                          validators=[Optional(), Length(max=200)])
+    name = StringField(
+        _l("Organisation name (Chinese)"), validators=[InputRequired(), Length(max=200)]
+    )
+    name_en = StringField(
+        _l("Organisation name (English)"), validators=[Optional(), Length(max=200)]
+    )
     region_id = SelectField(_l("City"), coerce=coerce_optional_int, validators=[InputRequired()])
-    cluster_id = SelectField(_l("Industrial cluster"), coerce=coerce_optional_int,
-                             validators=[Optional()])
+    cluster_id = SelectField(
+        _l("Industrial cluster"), coerce=coerce_optional_int, validators=[Optional()]
+    )
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
     contact_name = StringField(_l("Contact person"), validators=[InputRequired(), Length(max=100)])
     contact_phone = TelField(_l("Contact phone"), validators=[InputRequired(), PHONE])

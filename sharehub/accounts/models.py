@@ -101,7 +101,9 @@ class Organisation(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     kind: so.Mapped[OrgKind] = so.mapped_column(
-        sa.Enum(OrgKind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        sa.Enum(
+            OrgKind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
+        ),
         index=True,
     )
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
@@ -123,7 +125,9 @@ class Organisation(db.Model):
     cma_number: so.Mapped[str] = so.mapped_column(sa.String(32), default="")
     host_name: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
     status: so.Mapped[OrgStatus] = so.mapped_column(
-        sa.Enum(OrgStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        sa.Enum(
+            OrgStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
+        ),
         default=OrgStatus.ACTIVE,
         index=True,
     )

@@ -62,9 +62,12 @@ def edit_organisation():
     if form.validate_on_submit():
         try:
             orgs.update_organisation(
-                current_user, org, name=form.name.data.strip(),
+                current_user,
+                org,
+                name=form.name.data.strip(),
                 name_en=(form.name_en.data or "").strip(),
-                region_id=form.region_id.data, cluster_id=form.cluster_id.data,
+                region_id=form.region_id.data,
+                cluster_id=form.cluster_id.data,
                 address=(form.address.data or "").strip(),
                 contact_name=form.contact_name.data.strip(),
                 contact_phone=form.contact_phone.data.strip(),
@@ -78,7 +81,8 @@ def edit_organisation():
             flash(_("The organisation's details have been saved."), "success")
             return redirect(url_for("accounts.organisation"))
     return render_template("accounts/organisation_edit.html", form=form, org=org), (
-        400 if form.errors else 200)
+        400 if form.errors else 200
+    )
 
 
 @bp.route("/organisation/invite", methods=["POST"])
@@ -90,8 +94,9 @@ def invite():
     form = InviteForm()
     if form.validate_on_submit():
         try:
-            orgs.invite(current_user, membership.organisation, form.email.data,
-                        Role(form.role.data))
+            orgs.invite(
+                current_user, membership.organisation, form.email.data, Role(form.role.data)
+            )
         except DomainError as exc:
             db.session.rollback()
             flash(str(exc.message), "danger")
@@ -151,8 +156,10 @@ def remove_member(membership_id: int):
         flash(str(exc.message), "danger")
         return redirect(url_for("accounts.organisation"))
     commit()
-    flash(_("You have left the organisation.") if leaving else _("The member has been removed."),
-          "info")
+    flash(
+        _("You have left the organisation.") if leaving else _("The member has been removed."),
+        "info",
+    )
     return redirect(url_for("core.home" if leaving else "accounts.organisation"))
 
 
@@ -168,8 +175,11 @@ def switch():
 
 class JoinForm(ConfirmForm):
     name = StringField(_l("Your name"), validators=[InputRequired(), Length(max=100)])
-    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(min=10)],
-                             description=_l("At least 10 characters."))
+    password = PasswordField(
+        _l("Password"),
+        validators=[InputRequired(), Length(min=10)],
+        description=_l("At least 10 characters."),
+    )
     password2 = PasswordField(
         _l("Repeat the password"),
         validators=[InputRequired(), EqualTo("password", message=_l("The passwords differ."))],
@@ -192,9 +202,11 @@ def accept_invitation(token: str):
                 user = current_user._get_current_object()
             elif existing is None:
                 services.check_password_strength(form.password.data, invitation.email)
-                user = User(email=invitation.email, name=form.name.data.strip(),
-                            locale=invitation.invited_by.locale if invitation.invited_by
-                            else "zh_CN")
+                user = User(
+                    email=invitation.email,
+                    name=form.name.data.strip(),
+                    locale=invitation.invited_by.locale if invitation.invited_by else "zh_CN",
+                )
                 user.set_password(form.password.data)
                 db.session.add(user)
                 db.session.flush()
@@ -212,8 +224,9 @@ def accept_invitation(token: str):
             switch_org(membership.organisation_id)
             flash(_("Welcome to %(org)s.", org=membership.organisation.name), "success")
             return redirect(url_for("accounts.organisation"))
-    return render_template("accounts/accept_invitation.html", invitation=invitation, form=form,
-                           existing=existing), 400 if failed or form.errors else 200
+    return render_template(
+        "accounts/accept_invitation.html", invitation=invitation, form=form, existing=existing
+    ), 400 if failed or form.errors else 200
 
 
 @bp.route("/documents/<int:document_id>")
@@ -222,9 +235,16 @@ def document(document_id: int):
     doc = db.session.get(OrgDocument, document_id)
     if doc is None:
         abort(404)
-    allowed = (current_user.membership_in(doc.organisation_id) is not None
-               or current_user.is_platform_admin or current_user.is_regulator)
+    allowed = (
+        current_user.membership_in(doc.organisation_id) is not None
+        or current_user.is_platform_admin
+        or current_user.is_regulator
+    )
     if not allowed:
         abort(404)
-    return send_file(stored_path(doc.stored_name), mimetype=doc.content_type,
-                     download_name=doc.original_name, as_attachment=True)
+    return send_file(
+        stored_path(doc.stored_name),
+        mimetype=doc.content_type,
+        download_name=doc.original_name,
+        as_attachment=True,
+    )

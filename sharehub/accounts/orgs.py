@@ -59,8 +59,9 @@ def invite(actor: User, org: Organisation, email: str, role: Role) -> Invitation
     )
     db.session.add(invitation)
     db.session.flush()
-    audit.record(actor, "invitation.sent", invitation, organisation=org, email=email,
-                 role=role.value)
+    audit.record(
+        actor, "invitation.sent", invitation, organisation=org, email=email, role=role.value
+    )
     queue_mail(
         email,
         _l("You are invited to join %(org)s on ShareHub", org=org.name),
@@ -76,7 +77,9 @@ def invite(actor: User, org: Organisation, email: str, role: Role) -> Invitation
 
 
 def invitation_for_token(token: str) -> Invitation:
-    invitation = db.session.scalar(sa.select(Invitation).where(Invitation.token_hash == _hash(token)))
+    invitation = db.session.scalar(
+        sa.select(Invitation).where(Invitation.token_hash == _hash(token))
+    )
     if invitation is None or invitation.revoked_dt is not None:
         raise ValidationError(_l("This invitation is not valid or was withdrawn."))
     if invitation.accepted_dt is not None:
@@ -90,20 +93,28 @@ def accept_invitation(user: User, token: str) -> Membership:
     invitation = invitation_for_token(token)
     if normalize_email(user.email) != invitation.email:
         raise PermissionDenied(
-            _l("This invitation was sent to %(email)s. Sign in with that address to accept it.",
-               email=invitation.email)
+            _l(
+                "This invitation was sent to %(email)s. Sign in with that address to accept it.",
+                email=invitation.email,
+            )
         )
     invitation.accepted_dt = utcnow()
     membership = user.membership_in(invitation.organisation)
     if membership is None:
-        membership = Membership(user=user, organisation=invitation.organisation,
-                                role=invitation.role)
+        membership = Membership(
+            user=user, organisation=invitation.organisation, role=invitation.role
+        )
         db.session.add(membership)
     if user.email_verified_dt is None:
         user.email_verified_dt = utcnow()  # the emailed token proves the address
     db.session.flush()
-    audit.record(user, "invitation.accepted", invitation, organisation=invitation.organisation,
-                 role=invitation.role.value)
+    audit.record(
+        user,
+        "invitation.accepted",
+        invitation,
+        organisation=invitation.organisation,
+        role=invitation.role.value,
+    )
     db.session.flush()
     return membership
 
@@ -113,8 +124,13 @@ def revoke_invitation(actor: User, invitation: Invitation) -> None:
         raise PermissionDenied(_l("Only an owner of the organisation can withdraw invitations."))
     if invitation.accepted_dt is None and invitation.revoked_dt is None:
         invitation.revoked_dt = utcnow()
-        audit.record(actor, "invitation.revoked", invitation,
-                     organisation=invitation.organisation_id, email=invitation.email)
+        audit.record(
+            actor,
+            "invitation.revoked",
+            invitation,
+            organisation=invitation.organisation_id,
+            email=invitation.email,
+        )
         db.session.flush()
 
 
@@ -127,8 +143,15 @@ def change_role(actor: User, membership: Membership, role: Role) -> None:
     if membership.role != role:
         old = membership.role
         membership.role = role
-        audit.record(actor, "membership.role_changed", membership, organisation=org,
-                     user=membership.user.email, old=old.value, new=role.value)
+        audit.record(
+            actor,
+            "membership.role_changed",
+            membership,
+            organisation=org,
+            user=membership.user.email,
+            old=old.value,
+            new=role.value,
+        )
         db.session.flush()
 
 
@@ -138,8 +161,9 @@ def remove_member(actor: User, membership: Membership) -> None:
         raise PermissionDenied(_l("Only an owner of the organisation can remove members."))
     if membership.role == Role.OWNER and len(org.owners()) == 1:
         raise Conflict(_l("An organisation keeps at least one owner."))
-    audit.record(actor, "membership.removed", membership, organisation=org,
-                 user=membership.user.email)
+    audit.record(
+        actor, "membership.removed", membership, organisation=org, user=membership.user.email
+    )
     db.session.delete(membership)
     db.session.flush()
 
@@ -147,8 +171,20 @@ def remove_member(actor: User, membership: Membership) -> None:
 def update_organisation(actor: User, org: Organisation, **fields) -> None:
     if not actor.can_manage(org) and not actor.is_platform_admin:
         raise PermissionDenied(_l("You may not edit this organisation."))
-    allowed = {"name", "name_en", "contact_name", "contact_phone", "contact_email", "address",
-               "cluster_id", "region_id", "cnas_number", "cma_number", "host_name", "is_sme"}
+    allowed = {
+        "name",
+        "name_en",
+        "contact_name",
+        "contact_phone",
+        "contact_email",
+        "address",
+        "cluster_id",
+        "region_id",
+        "cnas_number",
+        "cma_number",
+        "host_name",
+        "is_sme",
+    }
     changes = {}
     for key, value in fields.items():
         if key not in allowed:
@@ -163,14 +199,16 @@ def update_organisation(actor: User, org: Organisation, **fields) -> None:
     if changes.get("cluster_id") is not None:
         cluster = db.session.get(Cluster, org.cluster_id)
         if cluster is None or not cluster.is_active:
-            raise ValidationError(_l("Choose an industrial cluster from the list."),
-                                  field="cluster_id")
+            raise ValidationError(
+                _l("Choose an industrial cluster from the list."), field="cluster_id"
+            )
     if changes:
         audit.record(actor, "organisation.updated", org, **changes)
     db.session.flush()
 
 
 # --- Admission of labs -------------------------------------------------------------------
+
 
 def _require_admin(actor: User) -> None:
     if not actor.is_platform_admin:
@@ -179,8 +217,9 @@ def _require_admin(actor: User) -> None:
 
 def _notify_owners(org: Organisation, subject, template: str, **context) -> None:
     for owner in org.owners():
-        queue_mail(owner.email, subject, template, locale=owner.locale, org=org, user=owner,
-                   **context)
+        queue_mail(
+            owner.email, subject, template, locale=owner.locale, org=org, user=owner, **context
+        )
 
 
 def admit_lab(actor: User, org: Organisation) -> None:
@@ -193,9 +232,12 @@ def admit_lab(actor: User, org: Organisation) -> None:
     org.status_reason = ""
     org.status_changed_dt = utcnow()
     audit.record(actor, "organisation.admitted", org)
-    _notify_owners(org, _l("Your laboratory has been admitted to ShareHub"),
-                   "mail/lab_admitted.txt",
-                   link=url_for("accounts.signin", _external=True))
+    _notify_owners(
+        org,
+        _l("Your laboratory has been admitted to ShareHub"),
+        "mail/lab_admitted.txt",
+        link=url_for("accounts.signin", _external=True),
+    )
     db.session.flush()
 
 
@@ -210,8 +252,12 @@ def reject_lab(actor: User, org: Organisation, reason: str) -> None:
     org.status_reason = reason
     org.status_changed_dt = utcnow()
     audit.record(actor, "organisation.rejected", org, reason=reason)
-    _notify_owners(org, _l("Your laboratory application on ShareHub was not admitted"),
-                   "mail/lab_rejected.txt", reason=reason)
+    _notify_owners(
+        org,
+        _l("Your laboratory application on ShareHub was not admitted"),
+        "mail/lab_rejected.txt",
+        reason=reason,
+    )
     db.session.flush()
 
 
@@ -228,8 +274,17 @@ def set_user_disabled(actor: User, user: User, disabled: bool) -> None:
 
 # --- Reference lists kept by administrators ----------------------------------------------
 
-def save_cluster(actor: User, cluster: Cluster | None, *, name: str, name_en: str,
-                 region_id: int | None, description: str, is_active: bool) -> Cluster:
+
+def save_cluster(
+    actor: User,
+    cluster: Cluster | None,
+    *,
+    name: str,
+    name_en: str,
+    region_id: int | None,
+    description: str,
+    is_active: bool,
+) -> Cluster:
     _require_admin(actor)
     name = name.strip()
     clash = db.session.scalar(sa.select(Cluster).where(Cluster.name == name))
@@ -244,14 +299,20 @@ def save_cluster(actor: User, cluster: Cluster | None, *, name: str, name_en: st
     cluster.name, cluster.name_en = name, name_en.strip()
     cluster.region_id, cluster.description, cluster.is_active = region_id, description, is_active
     db.session.flush()
-    audit.record(actor, "cluster.created" if created else "cluster.updated", cluster,
-                 name=name, active=is_active)
+    audit.record(
+        actor,
+        "cluster.created" if created else "cluster.updated",
+        cluster,
+        name=name,
+        active=is_active,
+    )
     db.session.flush()
     return cluster
 
 
-def save_region(actor: User, region: Region | None, *, code: str, name: str, name_en: str,
-                parent_id: int | None) -> Region:
+def save_region(
+    actor: User, region: Region | None, *, code: str, name: str, name_en: str, parent_id: int | None
+) -> Region:
     _require_admin(actor)
     code = code.strip()
     if not (len(code) == 6 and code.isdigit()):
@@ -264,16 +325,24 @@ def save_region(actor: User, region: Region | None, *, code: str, name: str, nam
         if parent is None or parent.parent_id is not None or parent is region:
             raise ValidationError(_l("A city's parent must be a province."), field="parent_id")
     if region is not None and region.children and parent_id is not None:
-        raise ValidationError(_l("A province with cities cannot become a city."),
-                              field="parent_id")
+        raise ValidationError(_l("A province with cities cannot become a city."), field="parent_id")
     created = region is None
     if created:
         region = Region()
         db.session.add(region)
     region.code, region.name, region.name_en, region.parent_id = (
-        code, name.strip(), name_en.strip(), parent_id)
+        code,
+        name.strip(),
+        name_en.strip(),
+        parent_id,
+    )
     db.session.flush()
-    audit.record(actor, "region.created" if created else "region.updated", region, code=code,
-                 name=region.name)
+    audit.record(
+        actor,
+        "region.created" if created else "region.updated",
+        region,
+        code=code,
+        name=region.name,
+    )
     db.session.flush()
     return region

@@ -85,8 +85,10 @@ def validate_org_identity(credit_code: str, region_id: int, cluster_id: int | No
     code = normalize_credit_code(credit_code)
     if not is_valid_credit_code(code):
         raise ValidationError(
-            _l("This is not a valid unified social credit code (18 characters, check character "
-               "included)."),
+            _l(
+                "This is not a valid unified social credit code (18 characters, check character "
+                "included)."
+            ),
             field="credit_code",
         )
     if db.session.scalar(sa.select(Organisation.id).where(Organisation.credit_code == code)):
@@ -99,8 +101,9 @@ def validate_org_identity(credit_code: str, region_id: int, cluster_id: int | No
     if cluster_id is not None:
         cluster = db.session.get(Cluster, cluster_id)
         if cluster is None or not cluster.is_active:
-            raise ValidationError(_l("Choose an industrial cluster from the list."),
-                                  field="cluster_id")
+            raise ValidationError(
+                _l("Choose an industrial cluster from the list."), field="cluster_id"
+            )
     return code
 
 
@@ -282,8 +285,12 @@ def update_profile(user: User, *, name: str, phone: str, locale: str, timezone: 
     if timezone not in available_timezones():
         raise ValidationError(_l("Unknown time zone."), field="timezone")
     changes = {}
-    for attr, value in (("name", name.strip()), ("phone", phone.strip()), ("locale", locale),
-                        ("timezone", timezone)):
+    for attr, value in (
+        ("name", name.strip()),
+        ("phone", phone.strip()),
+        ("locale", locale),
+        ("timezone", timezone),
+    ):
         if getattr(user, attr) != value:
             changes[attr] = value
             setattr(user, attr, value)

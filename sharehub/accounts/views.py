@@ -144,8 +144,9 @@ def signin():
         commit()
         login_user(user, remember=form.remember.data)
         response = redirect(safe_next())
-        response.set_cookie(LOCALE_COOKIE, user.locale, max_age=365 * 24 * 3600,
-                            samesite="Lax", httponly=True)
+        response.set_cookie(
+            LOCALE_COOKIE, user.locale, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+        )
         return response
     return render_template("accounts/signin.html", form=form), 400 if form.errors else 200
 
@@ -169,8 +170,13 @@ def forgot_password():
     if form.validate_on_submit():
         services.request_password_reset(form.email.data)
         commit()
-        flash(_("If an account uses this address, we have emailed a link to reset the password. "
-                "The link works for two hours."), "info")
+        flash(
+            _(
+                "If an account uses this address, we have emailed a link to reset the password. "
+                "The link works for two hours."
+            ),
+            "info",
+        )
         return redirect(url_for("accounts.signin"))
     return render_template("accounts/forgot.html", form=form)
 
@@ -203,8 +209,13 @@ def profile():
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
         try:
-            services.update_profile(current_user, name=form.name.data, phone=form.phone.data or "",
-                                    locale=form.locale.data, timezone=form.timezone.data)
+            services.update_profile(
+                current_user,
+                name=form.name.data,
+                phone=form.phone.data or "",
+                locale=form.locale.data,
+                timezone=form.timezone.data,
+            )
         except DomainError as exc:
             db.session.rollback()
             attach_error(form, exc)
@@ -212,8 +223,13 @@ def profile():
             commit()
             flash(_("Your profile has been saved."), "success")
             response = redirect(url_for("accounts.profile"))
-            response.set_cookie(LOCALE_COOKIE, current_user.locale, max_age=365 * 24 * 3600,
-                                samesite="Lax", httponly=True)
+            response.set_cookie(
+                LOCALE_COOKIE,
+                current_user.locale,
+                max_age=365 * 24 * 3600,
+                samesite="Lax",
+                httponly=True,
+            )
             return response
     return render_template("accounts/profile.html", form=form), 400 if form.errors else 200
 
@@ -232,8 +248,9 @@ def change_password():
             commit()
             # The session id changed with the password: sign in again on this device only.
             login_user(current_user._get_current_object())
-            flash(_("Your password has been changed. Other devices have been signed out."),
-                  "success")
+            flash(
+                _("Your password has been changed. Other devices have been signed out."), "success"
+            )
             return redirect(url_for("accounts.profile"))
     return render_template("accounts/password.html", form=form), 400 if form.errors else 200
 

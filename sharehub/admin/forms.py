@@ -11,8 +11,9 @@ from sharehub.accounts.forms import coerce_optional_int
 
 
 class RejectForm(FlaskForm):
-    reason = TextAreaField(_l("Reason (the laboratory will read it)"),
-                           validators=[InputRequired(), Length(max=2000)])
+    reason = TextAreaField(
+        _l("Reason (the laboratory will read it)"), validators=[InputRequired(), Length(max=2000)]
+    )
     submit = SubmitField(_l("Reject"))
 
 
@@ -26,9 +27,10 @@ class ClusterForm(FlaskForm):
 
 
 class RegionForm(FlaskForm):
-    code = StringField(_l("Code (GB/T 2260)"),
-                       validators=[InputRequired(), Regexp(r"^\d{6}$",
-                                                           message=_l("Six digits."))])
+    code = StringField(
+        _l("Code (GB/T 2260)"),
+        validators=[InputRequired(), Regexp(r"^\d{6}$", message=_l("Six digits."))],
+    )
     name = StringField(_l("Name (Chinese)"), validators=[InputRequired(), Length(max=64)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=64)])
     parent_id = SelectField(_l("Province"), coerce=coerce_optional_int, validators=[Optional()])

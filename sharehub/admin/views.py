@@ -24,11 +24,11 @@ from sharehub.accounts.models import (
     User,
 )
 from sharehub.accounts.queries import city_choices, province_choices
+from sharehub.accounts.session import admin_required, staff_required
 from sharehub.admin import queries
 from sharehub.admin.forms import ClusterForm, RegionForm, RejectForm
 from sharehub.core.errors import DomainError
 from sharehub.core.forms import attach_error
-from sharehub.accounts.session import admin_required, staff_required
 from sharehub.core.tx import commit
 from sharehub.extensions import db
 
@@ -57,15 +57,28 @@ def dashboard():
     pending = db.session.scalars(
         queries.organisations_query(kind=OrgKind.LAB.value, status=OrgStatus.PENDING.value)
     ).all()
-    by_kind = dict(db.session.execute(
-        sa.select(Organisation.kind, sa.func.count()).group_by(Organisation.kind)).all())
-    labs_by_status = dict(db.session.execute(
-        sa.select(Organisation.status, sa.func.count())
-        .where(Organisation.kind == OrgKind.LAB).group_by(Organisation.status)).all())
+    by_kind = dict(
+        db.session.execute(
+            sa.select(Organisation.kind, sa.func.count()).group_by(Organisation.kind)
+        ).all()
+    )
+    labs_by_status = dict(
+        db.session.execute(
+            sa.select(Organisation.status, sa.func.count())
+            .where(Organisation.kind == OrgKind.LAB)
+            .group_by(Organisation.status)
+        ).all()
+    )
     users = db.session.scalar(sa.select(sa.func.count(User.id)))
-    return render_template("admin/dashboard.html", pending=pending, by_kind=by_kind,
-                           labs_by_status=labs_by_status, users=users,
-                           kind_labels=ORG_KIND_LABELS, status_labels=ORG_STATUS_LABELS)
+    return render_template(
+        "admin/dashboard.html",
+        pending=pending,
+        by_kind=by_kind,
+        labs_by_status=labs_by_status,
+        users=users,
+        kind_labels=ORG_KIND_LABELS,
+        status_labels=ORG_STATUS_LABELS,
+    )
 
 
 @bp.route("/organisations")
@@ -73,28 +86,45 @@ def dashboard():
 def organisations():
     args = request.args
     kind = args.get("kind", "") if args.get("kind", "") in {k.value for k in OrgKind} else ""
-    status = args.get("status", "") if args.get("status", "") in {
-        s.value for s in OrgStatus} else ""
+    status = (
+        args.get("status", "") if args.get("status", "") in {s.value for s in OrgStatus} else ""
+    )
     query = queries.organisations_query(
-        kind=kind, status=status, q=args.get("q", ""),
-        cluster_id=args.get("cluster", type=int), region_id=args.get("region", type=int))
+        kind=kind,
+        status=status,
+        q=args.get("q", ""),
+        cluster_id=args.get("cluster", type=int),
+        region_id=args.get("region", type=int),
+    )
     page = db.paginate(query, per_page=queries.PER_PAGE, error_out=False)
     clusters = db.session.scalars(sa.select(Cluster).order_by(Cluster.name)).all()
     provinces = db.session.scalars(
-        sa.select(Region).where(Region.parent_id.is_(None)).order_by(Region.code)).all()
-    return render_template("admin/organisations.html", page=page, kind=kind, status=status,
-                           kind_labels=ORG_KIND_LABELS, status_labels=ORG_STATUS_LABELS,
-                           clusters=clusters, provinces=provinces)
+        sa.select(Region).where(Region.parent_id.is_(None)).order_by(Region.code)
+    ).all()
+    return render_template(
+        "admin/organisations.html",
+        page=page,
+        kind=kind,
+        status=status,
+        kind_labels=ORG_KIND_LABELS,
+        status_labels=ORG_STATUS_LABELS,
+        clusters=clusters,
+        provinces=provinces,
+    )
 
 
 @bp.route("/organisations/<int:org_id>")
 @staff_required
 def organisation(org_id: int):
     org = _get_or_404(Organisation, org_id)
-    history = db.session.scalars(
-        queries.audit_query(organisation_id=org.id).limit(30)).all()
-    return render_template("admin/organisation.html", org=org, reject_form=RejectForm(),
-                           confirm_form=ConfirmForm(), history=history)
+    history = db.session.scalars(queries.audit_query(organisation_id=org.id).limit(30)).all()
+    return render_template(
+        "admin/organisation.html",
+        org=org,
+        reject_form=RejectForm(),
+        confirm_form=ConfirmForm(),
+        history=history,
+    )
 
 
 @bp.route("/organisations/<int:org_id>/admit", methods=["POST"])
@@ -110,8 +140,10 @@ def admit(org_id: int):
         flash(str(exc.message), "danger")
     else:
         commit()
-        flash(_("%(name)s has been admitted; its owners were told by email.", name=org.name),
-              "success")
+        flash(
+            _("%(name)s has been admitted; its owners were told by email.", name=org.name),
+            "success",
+        )
     return redirect(url_for("admin.organisation", org_id=org.id))
 
 
@@ -131,8 +163,13 @@ def reject(org_id: int):
             flash(_("The application has been rejected; its owners were told by email."), "info")
             return redirect(url_for("admin.organisation", org_id=org.id))
     history = db.session.scalars(queries.audit_query(organisation_id=org.id).limit(30)).all()
-    return render_template("admin/organisation.html", org=org, reject_form=form,
-                           confirm_form=ConfirmForm(), history=history), 400
+    return render_template(
+        "admin/organisation.html",
+        org=org,
+        reject_form=form,
+        confirm_form=ConfirmForm(),
+        history=history,
+    ), 400
 
 
 @bp.route("/users")
@@ -157,8 +194,11 @@ def set_user_state(user_id: int, action: str):
     else:
         commit()
         flash(_("The account of %(email)s has been updated.", email=user.email), "success")
-    return redirect(request.referrer if request.referrer and request.referrer.startswith(
-        request.host_url) else url_for("admin.users"))
+    return redirect(
+        request.referrer
+        if request.referrer and request.referrer.startswith(request.host_url)
+        else url_for("admin.users")
+    )
 
 
 @bp.route("/clusters")
@@ -176,10 +216,15 @@ def edit_cluster(cluster_id: int | None):
     form.region_id.choices = [SelectChoice("", "—"), *city_choices()]
     if form.validate_on_submit():
         try:
-            orgs.save_cluster(current_user, cluster, name=form.name.data,
-                              name_en=form.name_en.data or "", region_id=form.region_id.data,
-                              description=form.description.data or "",
-                              is_active=form.is_active.data)
+            orgs.save_cluster(
+                current_user,
+                cluster,
+                name=form.name.data,
+                name_en=form.name_en.data or "",
+                region_id=form.region_id.data,
+                description=form.description.data or "",
+                is_active=form.is_active.data,
+            )
         except DomainError as exc:
             db.session.rollback()
             attach_error(form, exc)
@@ -188,7 +233,8 @@ def edit_cluster(cluster_id: int | None):
             flash(_("The cluster has been saved."), "success")
             return redirect(url_for("admin.clusters"))
     return render_template("admin/cluster_form.html", form=form, cluster=cluster), (
-        400 if form.errors else 200)
+        400 if form.errors else 200
+    )
 
 
 @bp.route("/regions")
@@ -206,8 +252,14 @@ def edit_region(region_id: int | None):
     form.parent_id.choices = province_choices()
     if form.validate_on_submit():
         try:
-            orgs.save_region(current_user, region, code=form.code.data, name=form.name.data,
-                             name_en=form.name_en.data or "", parent_id=form.parent_id.data)
+            orgs.save_region(
+                current_user,
+                region,
+                code=form.code.data,
+                name=form.name.data,
+                name_en=form.name_en.data or "",
+                parent_id=form.parent_id.data,
+            )
         except DomainError as exc:
             db.session.rollback()
             attach_error(form, exc)
@@ -216,7 +268,8 @@ def edit_region(region_id: int | None):
             flash(_("The region has been saved."), "success")
             return redirect(url_for("admin.regions"))
     return render_template("admin/region_form.html", form=form, region=region), (
-        400 if form.errors else 200)
+        400 if form.errors else 200
+    )
 
 
 @bp.route("/audit")
@@ -224,10 +277,19 @@ def edit_region(region_id: int | None):
 def audit_log():
     args = request.args
     query = queries.audit_query(
-        action=args.get("action", ""), actor=args.get("actor", ""),
-        object_type=args.get("object_type", ""), object_id=args.get("object_id", type=int),
-        organisation_id=args.get("org", type=int), date_from=_parse_date("from"),
-        date_to=_parse_date("to"), tz=get_timezone())
+        action=args.get("action", ""),
+        actor=args.get("actor", ""),
+        object_type=args.get("object_type", ""),
+        object_id=args.get("object_id", type=int),
+        organisation_id=args.get("org", type=int),
+        date_from=_parse_date("from"),
+        date_to=_parse_date("to"),
+        tz=get_timezone(),
+    )
     page = db.paginate(query, per_page=queries.PER_PAGE, error_out=False)
-    return render_template("admin/audit.html", page=page, actions=queries.audit_actions(),
-                           object_types=queries.audit_object_types())
+    return render_template(
+        "admin/audit.html",
+        page=page,
+        actions=queries.audit_actions(),
+        object_types=queries.audit_object_types(),
+    )

@@ -50,8 +50,10 @@ ERROR_TEXTS = {
     404: _l("The page you asked for does not exist or was moved."),
     405: _l("This address does not accept that kind of request."),
     409: _l("The change conflicts with the current state. Reload the page and try again."),
-    413: _l("The files you sent are larger than allowed (32 MB in total). Nothing was saved; "
-            "go back and choose smaller files."),
+    413: _l(
+        "The files you sent are larger than allowed (32 MB in total). Nothing was saved; "
+        "go back and choose smaller files."
+    ),
     429: _l("Too many attempts in a short time. Wait a minute and try again."),
     500: _l("The error was logged. Please try again later."),
 }

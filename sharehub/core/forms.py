@@ -22,7 +22,13 @@ def safe_next(default_endpoint: str = "core.home") -> str:
     """A same-site path to return to after a form, never an outside address."""
     target = request.values.get("next", "")
     parts = urlsplit(target)
-    if target and not parts.scheme and not parts.netloc and target.startswith("/") \
-            and not target.startswith("//") and "\\" not in target:
+    if (
+        target
+        and not parts.scheme
+        and not parts.netloc
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+    ):
         return target
     return url_for(default_endpoint)

@@ -12,7 +12,8 @@ from sharehub.core.i18n import localized
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["localized"] = localized
     app.jinja_env.filters["dt"] = lambda value, fmt="medium": (
-        format_datetime(value, fmt) if value else "—")
+        format_datetime(value, fmt) if value else "—"
+    )
 
     @app.context_processor
     def inject():

@@ -15,8 +15,12 @@ from PIL import Image, UnidentifiedImageError
 from sharehub.core.errors import ValidationError
 
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
-EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png",
-              "image/webp": ".webp"}
+EXTENSIONS = {
+    "application/pdf": ".pdf",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+}
 
 
 @dataclass(frozen=True)
@@ -39,9 +43,7 @@ def sniff_document(data: bytes) -> str:
             fmt = image.format
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ValidationError(
-            _l("The file is not a PDF, JPEG, PNG or WebP document.")
-        ) from exc
+        raise ValidationError(_l("The file is not a PDF, JPEG, PNG or WebP document.")) from exc
     if fmt not in IMAGE_FORMATS:
         raise ValidationError(_l("The file is not a PDF, JPEG, PNG or WebP document."))
     return IMAGE_FORMATS[fmt]

@@ -26,9 +26,7 @@ def home():
         enterprises=db.session.scalar(
             sa.select(sa.func.count()).where(Organisation.kind == OrgKind.ENTERPRISE)
         ),
-        clusters=db.session.scalar(
-            sa.select(sa.func.count()).where(Cluster.is_active.is_(True))
-        ),
+        clusters=db.session.scalar(sa.select(sa.func.count()).where(Cluster.is_active.is_(True))),
     )
     clusters = db.session.scalars(
         sa.select(Cluster).where(Cluster.is_active.is_(True)).order_by(Cluster.id).limit(6)
@@ -47,8 +45,7 @@ def set_language():
         current_user.locale = lang
         commit()
     response = redirect(safe_next())
-    response.set_cookie(LOCALE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax",
-                        httponly=True)
+    response.set_cookie(LOCALE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response
 
 

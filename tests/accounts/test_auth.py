@@ -1,6 +1,7 @@
 """Email confirmation, sign-in/out, password reset and change, profile."""
 
 import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -19,8 +20,9 @@ def test_unverified_user_cannot_sign_in_until_the_emailed_link_is_followed(
     client, db, make_org, make_user, mailbox
 ):
     user = make_user(make_org(), verified=False, email="new@example.cn")
-    response = client.post("/account/signin", headers=EN,
-                           data={"email": "new@example.cn", "password": PASSWORD})
+    response = client.post(
+        "/account/signin", headers=EN, data={"email": "new@example.cn", "password": PASSWORD}
+    )
     assert response.status_code == 400
     assert "Confirm your email address first" in response.get_data(as_text=True)
 
@@ -30,13 +32,15 @@ def test_unverified_user_cannot_sign_in_until_the_emailed_link_is_followed(
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(User, user.id).is_verified
-    response = client.post("/account/signin", data={"email": "NEW@example.cn",
-                                                    "password": PASSWORD})
+    response = client.post(
+        "/account/signin", data={"email": "NEW@example.cn", "password": PASSWORD}
+    )
     assert response.status_code == 302
 
 
-def test_tampered_or_expired_verification_link_is_refused(client, db, make_org, make_user, app,
-                                                          monkeypatch):
+def test_tampered_or_expired_verification_link_is_refused(
+    client, db, make_org, make_user, app, monkeypatch
+):
     from sharehub.accounts.tokens import make_verify_token
 
     user = make_user(make_org(), verified=False)
@@ -54,12 +58,14 @@ def test_tampered_or_expired_verification_link_is_refused(client, db, make_org, 
 
 def test_wrong_password_is_refused_and_audited(client, db, make_org, make_user):
     user = make_user(make_org())
-    response = client.post("/account/signin", headers=EN,
-                           data={"email": user.email, "password": "wrong-password!"})
+    response = client.post(
+        "/account/signin", headers=EN, data={"email": user.email, "password": "wrong-password!"}
+    )
     assert response.status_code == 400
     assert "wrong" in response.get_data(as_text=True)
     actions = db.session.scalars(
-        sa.select(AuditEntry.action).where(AuditEntry.object_id == user.id)).all()
+        sa.select(AuditEntry.action).where(AuditEntry.object_id == user.id)
+    ).all()
     assert "user.signin_failed" in actions
 
 
@@ -74,12 +80,15 @@ def test_sign_in_and_out(client, db, make_org, make_user, login):
 
 def test_sign_in_redirects_only_to_same_site_paths(client, db, make_org, make_user):
     user = make_user(make_org())
-    response = client.post("/account/signin?next=https://evil.example/x",
-                           data={"email": user.email, "password": PASSWORD})
+    response = client.post(
+        "/account/signin?next=https://evil.example/x",
+        data={"email": user.email, "password": PASSWORD},
+    )
     assert response.headers["Location"] == "/"
     client.post("/account/signout")
-    response = client.post("/account/signin?next=/account/password",
-                           data={"email": user.email, "password": PASSWORD})
+    response = client.post(
+        "/account/signin?next=/account/password", data={"email": user.email, "password": PASSWORD}
+    )
     assert response.headers["Location"] == "/account/password"
 
 
@@ -94,8 +103,9 @@ def test_password_reset_link_works_once(client, db, make_org, make_user, mailbox
     response = client.post(link, data=new, headers=EN)
     assert response.status_code == 400
     assert "already been used" in response.get_data(as_text=True)
-    response = client.post("/account/signin", data={"email": user.email,
-                                                    "password": "another-long-secret"})
+    response = client.post(
+        "/account/signin", data={"email": user.email, "password": "another-long-secret"}
+    )
     assert response.status_code == 302
 
 
@@ -122,14 +132,25 @@ def test_change_password_signs_out_other_sessions(app, db, make_org, make_user, 
     other_device.post("/account/signin", data={"email": user.email, "password": PASSWORD})
     assert other_device.get("/account/").status_code == 200
     login(user)
-    response = client.post("/account/password", headers=EN, data={
-        "current_password": "not-it-at-all", "password": "brand-new-secret",
-        "password2": "brand-new-secret"})
+    response = client.post(
+        "/account/password",
+        headers=EN,
+        data={
+            "current_password": "not-it-at-all",
+            "password": "brand-new-secret",
+            "password2": "brand-new-secret",
+        },
+    )
     assert response.status_code == 400
     assert "current password is wrong" in response.get_data(as_text=True)
-    response = client.post("/account/password", data={
-        "current_password": PASSWORD, "password": "brand-new-secret",
-        "password2": "brand-new-secret"})
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "password": "brand-new-secret",
+            "password2": "brand-new-secret",
+        },
+    )
     assert response.status_code == 302
     assert client.get("/account/").status_code == 200
     assert other_device.get("/account/").status_code == 302
@@ -138,8 +159,10 @@ def test_change_password_signs_out_other_sessions(app, db, make_org, make_user, 
 def test_profile_update_and_bad_values(client, db, make_org, make_user, login):
     user = make_user(make_org())
     login(user)
-    response = client.post("/account/", data={"name": "王伟", "phone": "13912345678",
-                                              "locale": "en", "timezone": "Europe/Berlin"})
+    response = client.post(
+        "/account/",
+        data={"name": "王伟", "phone": "13912345678", "locale": "en", "timezone": "Europe/Berlin"},
+    )
     assert response.status_code == 302
     db.session.expire_all()
     user = db.session.get(User, user.id)
@@ -165,15 +188,20 @@ def real_limits(app, monkeypatch):
 
 def test_sign_in_is_rate_limited(client, db, make_org, make_user, real_limits):
     user = make_user(make_org())
-    codes = [client.post("/account/signin", data={"email": user.email, "password": "bad-one"},
-                         headers=EN).status_code for _ in range(12)]
+    codes = [
+        client.post(
+            "/account/signin", data={"email": user.email, "password": "bad-one"}, headers=EN
+        ).status_code
+        for _ in range(12)
+    ]
     assert codes[:10] == [400] * 10
     assert codes[10:] == [429, 429]
 
 
 def test_reset_requests_are_rate_limited(client, db, real_limits):
-    codes = [client.post("/account/forgot", data={"email": "x@example.cn"}).status_code
-             for _ in range(7)]
+    codes = [
+        client.post("/account/forgot", data={"email": "x@example.cn"}).status_code for _ in range(7)
+    ]
     assert codes[:5] == [302] * 5 and codes[5:] == [429, 429]
 
 
@@ -181,7 +209,8 @@ def test_disabled_user_cannot_sign_in(client, db, make_org, make_user):
     user = make_user(make_org())
     user.disabled = True
     db.session.commit()
-    response = client.post("/account/signin", headers=EN,
-                           data={"email": user.email, "password": PASSWORD})
+    response = client.post(
+        "/account/signin", headers=EN, data={"email": user.email, "password": PASSWORD}
+    )
     assert response.status_code == 400
     assert "disabled" in response.get_data(as_text=True)

@@ -58,13 +58,23 @@ def test_enterprise_signup_creates_active_org_owner_and_sends_confirmation(
 def test_lab_signup_stores_documents_outside_static_and_waits_for_admission(
     client, db, city, storage_dir, app
 ):
-    data = signup_data(city, kind="lab", org_name="国家某质量标准实验室", cnas_number="cnas l1234",
-                       cma_number="221012345678", host_name="苏州大学")
-    data["documents"] = [(io.BytesIO(pdf_bytes()), "CNAS证书.pdf"),
-                         (io.BytesIO(png_bytes()), "cma.png")]
+    data = signup_data(
+        city,
+        kind="lab",
+        org_name="国家某质量标准实验室",
+        cnas_number="cnas l1234",
+        cma_number="221012345678",
+        host_name="苏州大学",
+    )
+    data["documents"] = [
+        (io.BytesIO(pdf_bytes()), "CNAS证书.pdf"),
+        (io.BytesIO(png_bytes()), "cma.png"),
+    ]
     response = client.post("/account/signup", data=data, content_type="multipart/form-data")
     assert response.status_code == 200
-    org = db.session.scalar(sa.select(Organisation).where(Organisation.name == "国家某质量标准实验室"))
+    org = db.session.scalar(
+        sa.select(Organisation).where(Organisation.name == "国家某质量标准实验室")
+    )
     assert org.status == OrgStatus.PENDING
     assert org.cnas_number == "CNAS L1234"
     docs = org.documents
@@ -90,8 +100,9 @@ def test_lab_signup_stores_documents_outside_static_and_waits_for_admission(
 def test_bad_signup_input_is_refused_and_changes_nothing(client, db, city, overrides, message):
     client.get("/", headers={"Accept-Language": "en"})
     users_before = count(db, User)
-    response = client.post("/account/signup", data=signup_data(city, **overrides),
-                           headers={"Accept-Language": "en"})
+    response = client.post(
+        "/account/signup", data=signup_data(city, **overrides), headers={"Accept-Language": "en"}
+    )
     assert response.status_code == 400
     assert message.lower() in response.get_data(as_text=True).lower()
     assert count(db, User) == users_before
@@ -102,12 +113,16 @@ def test_duplicate_email_and_credit_code_are_refused(client, db, city, make_org,
     org = make_org(credit_code=make_credit_code(777))
     make_user(org, email="taken@example.cn")
     headers = {"Accept-Language": "en"}
-    response = client.post("/account/signup", headers=headers,
-                           data=signup_data(city, email="TAKEN@example.cn"))
+    response = client.post(
+        "/account/signup", headers=headers, data=signup_data(city, email="TAKEN@example.cn")
+    )
     assert response.status_code == 400
     assert "already exists" in response.get_data(as_text=True)
-    response = client.post("/account/signup", headers=headers,
-                           data=signup_data(city, credit_code=make_credit_code(777)))
+    response = client.post(
+        "/account/signup",
+        headers=headers,
+        data=signup_data(city, credit_code=make_credit_code(777)),
+    )
     assert response.status_code == 400
     assert "already registered" in response.get_data(as_text=True)
     assert count(db, Organisation) == 1
@@ -115,12 +130,14 @@ def test_duplicate_email_and_credit_code_are_refused(client, db, city, make_org,
 
 def test_lab_without_accreditation_or_documents_is_refused(client, db, city):
     headers = {"Accept-Language": "en"}
-    response = client.post("/account/signup", headers=headers,
-                           data=signup_data(city, kind="lab"))
+    response = client.post("/account/signup", headers=headers, data=signup_data(city, kind="lab"))
     assert response.status_code == 400
     assert "accreditation number" in response.get_data(as_text=True)
-    response = client.post("/account/signup", headers=headers,
-                           data=signup_data(city, kind="lab", cnas_number="CNAS L1"))
+    response = client.post(
+        "/account/signup",
+        headers=headers,
+        data=signup_data(city, kind="lab", cnas_number="CNAS L1"),
+    )
     assert response.status_code == 400
     assert "Upload at least one" in response.get_data(as_text=True)
     assert count(db, Organisation) == 0
@@ -135,13 +152,18 @@ def test_lab_without_accreditation_or_documents_is_refused(client, db, city):
         (b"", "empty.pdf", "empty"),
     ],
 )
-def test_fake_upload_is_refused_and_nothing_is_stored(client, db, city, storage_dir, payload,
-                                                       name, message):
+def test_fake_upload_is_refused_and_nothing_is_stored(
+    client, db, city, storage_dir, payload, name, message
+):
     before = set(storage_dir.iterdir()) if storage_dir.exists() else set()
     data = signup_data(city, kind="lab", cnas_number="CNAS L1")
     data["documents"] = [(io.BytesIO(payload), name)]
-    response = client.post("/account/signup", data=data, content_type="multipart/form-data",
-                           headers={"Accept-Language": "en"})
+    response = client.post(
+        "/account/signup",
+        data=data,
+        content_type="multipart/form-data",
+        headers={"Accept-Language": "en"},
+    )
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     assert count(db, Organisation) == 0 and count(db, OrgDocument) == 0
@@ -154,8 +176,12 @@ def test_oversize_upload_is_refused(client, db, city, app, monkeypatch):
     data = signup_data(city, kind="lab", cnas_number="CNAS L1")
     big = pdf_bytes() + b"0" * (app.config["MAX_DOCUMENT_BYTES"] + 10)
     data["documents"] = [(io.BytesIO(big), "big.pdf")]
-    response = client.post("/account/signup", data=data, content_type="multipart/form-data",
-                           headers={"Accept-Language": "en"})
+    response = client.post(
+        "/account/signup",
+        data=data,
+        content_type="multipart/form-data",
+        headers={"Accept-Language": "en"},
+    )
     assert response.status_code == 400
     assert "larger than 100 KB" in response.get_data(as_text=True)
     assert count(db, Organisation) == 0
@@ -163,13 +189,18 @@ def test_oversize_upload_is_refused(client, db, city, app, monkeypatch):
 
 def test_request_over_total_limit_gets_a_clear_page(client, db, app):
     body = b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
-    response = client.post("/account/signup", data=body, content_type="application/octet-stream",
-                           headers={"Accept-Language": "en"})
+    response = client.post(
+        "/account/signup",
+        data=body,
+        content_type="application/octet-stream",
+        headers={"Accept-Language": "en"},
+    )
     assert response.status_code == 413
     assert "Nothing was saved" in response.get_data(as_text=True)
 
 
 def test_signup_page_in_chinese_shows_translated_labels(client, db):
     html = client.get("/account/signup", headers={"Accept-Language": "zh-CN"}).get_data(
-        as_text=True)
+        as_text=True
+    )
     assert "统一社会信用代码" in html

@@ -1,0 +1,170 @@
+"""Language, security headers, CSRF, error pages and the migration chain."""
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from sharehub.core.security import CSP
+
+
+def test_accept_language_decides_the_first_visit(client, db):
+    assert 'lang="zh-CN"' in client.get("/").get_data(as_text=True)
+    english = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
+    assert 'lang="en"' in english and "How it works" in english
+    chinese = client.get("/", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})
+    html = chinese.get_data(as_text=True)
+    assert 'lang="zh-CN"' in html and "服务流程" in html and "How it works" not in html
+
+
+def test_language_choice_is_remembered(app, db):
+    client = app.test_client()
+    response = client.post("/lang?next=/account/signin", data={"lang": "en"})
+    assert response.status_code == 302 and response.headers["Location"] == "/account/signin"
+    page = client.get("/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert 'lang="en"' in page
+    # a new browser session still has the cookie
+    fresh = app.test_client()
+    fresh.set_cookie("sharehub_lang", "en")
+    assert 'lang="en"' in fresh.get("/", headers={"Accept-Language": "zh-CN"}).get_data(
+        as_text=True
+    )
+
+
+def test_unknown_language_is_refused(client, db):
+    assert client.post("/lang", data={"lang": "xx"}).status_code == 400
+    assert 'lang="zh-CN"' in client.get("/").get_data(as_text=True)
+
+
+def test_language_choice_is_saved_in_the_profile(client, db, make_org, make_user, login):
+    from sharehub.accounts.models import User
+
+    user = make_user(make_org(), locale="zh_CN")
+    login(user)
+    client.post("/lang", data={"lang": "en"})
+    db.session.expire_all()
+    assert db.session.get(User, user.id).locale == "en"
+
+
+def test_security_headers_and_cookies(client, db, make_org, make_user):
+    response = client.get("/")
+    assert response.headers["Content-Security-Policy"] == CSP
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    user = make_user(make_org())
+    response = client.post(
+        "/account/signin", data={"email": user.email, "password": "correct horse battery"}
+    )
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_pages_satisfy_the_csp_no_inline_code_or_external_urls(client, db, platform_admin, login):
+    login(platform_admin)
+    for path in ("/", "/account/", "/admin/", "/admin/audit", "/account/organisation"):
+        html = client.get(path).get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
+        assert " style=" not in html and "<style" not in html, path
+        assert not re.search(r"(src|href)=\"(https?:)?//", html), path
+
+
+def test_csrf_is_enforced(app, db, make_org, make_user):
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        client = app.test_client()
+        user = make_user(make_org())
+        response = client.post(
+            "/account/signin", data={"email": user.email, "password": "correct horse battery"}
+        )
+        assert response.status_code == 400
+        page = client.get("/account/signin").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        response = client.post(
+            "/account/signin",
+            data={"email": user.email, "password": "correct horse battery", "csrf_token": token},
+        )
+        assert response.status_code == 302
+        assert client.post("/lang", data={"lang": "en"}).status_code == 400
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_not_found_page_in_the_users_language(client, db):
+    response = client.get("/no/such/page", headers={"Accept-Language": "en"})
+    assert response.status_code == 404 and "Page not found" in response.get_data(as_text=True)
+    response = client.get("/no/such/page")
+    assert response.status_code == 404 and "页面" in response.get_data(as_text=True)
+
+
+def test_health(client, db):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_every_mail_template_renders(app, db, locale):
+    from flask import render_template
+    from flask_babel import force_locale
+
+    from sharehub.accounts.models import Organisation, User
+
+    user, org = User(name="王", email="w@example.cn"), Organisation(name="实验室")
+    with app.test_request_context(), force_locale(locale):
+        for name in (
+            "verify_email",
+            "reset_password",
+            "lab_admitted",
+            "lab_rejected",
+            "invitation",
+        ):
+            text = render_template(
+                f"mail/{name}.txt",
+                user=user,
+                org=org,
+                link="http://x/",
+                reason="r",
+                inviter=user,
+                role="member",
+            )
+            assert "http://x/" in text or "r" in text
+
+
+def test_migrations_go_up_and_down_on_an_empty_database(app, postgres, tmp_path):
+    """One chain: upgrade an empty database to head, downgrade to base, upgrade again."""
+    from flask_migrate import downgrade, upgrade
+
+    from config import TestConfig
+    from sharehub import create_app
+
+    if postgres is not None:
+        url = postgres.create_database("sharehub_migrations")
+    elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("TEST_DATABASE_URL given: no second database to migrate")
+    else:
+        url = f"sqlite:///{tmp_path / 'migrate.db'}"
+
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = url
+
+    other = create_app(Config)
+    with other.app_context():
+        from sharehub.extensions import db
+
+        upgrade()
+        tables = set(sa.inspect(db.engine).get_table_names())
+        assert {"user", "organisation", "membership", "audit_entry", "outbox_message"} <= tables
+        downgrade(revision="base")
+        assert set(sa.inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        upgrade()
+        db.engine.dispose()
+
+
+def test_models_and_migrations_agree(app, db):
+    """Autogenerate finds nothing to do: every model change has its migration."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from sharehub.extensions import db as _db
+
+    context = MigrationContext.configure(db.session.connection())
+    diff = compare_metadata(context, _db.metadata)
+    assert diff == []
