@@ -47,24 +47,43 @@ def send_mail_command(limit: int):
 @group.command("create-admin")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
+@click.option("--org-name", default="ShareHub 平台运营中心", show_default=True,
+              help="Name of the platform organisation, made on first use.")
+@click.option("--org-credit-code", default="",
+              help="Credit code of the platform organisation (needed the first time).")
 @click.password_option()
-def create_admin_command(email: str, name: str, password: str):
+def create_admin_command(email: str, name: str, org_name: str, org_credit_code: str,
+                         password: str):
     """Create a platform administrator (first install on a production machine)."""
     import sqlalchemy as sa
 
     from sharehub.accounts.models import Membership, Organisation, OrgKind, Role, User
     from sharehub.accounts.services import check_password_strength
+    from sharehub.accounts.session import find_user_by_email
     from sharehub.core import audit
+    from sharehub.core.codes import is_valid_credit_code, normalize_credit_code
     from sharehub.core.db import utcnow
+    from sharehub.core.errors import DomainError
     from sharehub.core.tx import commit
     from sharehub.extensions import db
 
-    check_password_strength(password, email)
+    try:
+        check_password_strength(password, email)
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message)) from exc
+    if find_user_by_email(email) is not None:
+        raise click.ClickException(f"{email} already has an account.")
     platform = db.session.scalar(
         sa.select(Organisation).where(Organisation.kind == OrgKind.PLATFORM)
     )
     if platform is None:
-        raise click.ClickException("No platform organisation; run seed-regions and create one.")
+        code = normalize_credit_code(org_credit_code)
+        if not is_valid_credit_code(code):
+            raise click.ClickException(
+                "No platform organisation yet: give its --org-credit-code (18 characters)."
+            )
+        platform = Organisation(kind=OrgKind.PLATFORM, name=org_name, credit_code=code)
+        db.session.add(platform)
     user = User(email=email.strip().lower(), name=name, email_verified_dt=utcnow())
     user.set_password(password)
     db.session.add(user)

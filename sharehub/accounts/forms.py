@@ -135,7 +135,7 @@ class ChangePasswordForm(ResetForm):
 
 
 class ProfileForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=100)])
+    name = StringField(_l("Full name"), validators=[InputRequired(), Length(max=100)])
     phone = TelField(_l("Phone"), validators=[Optional(), PHONE])
     locale = SelectField(
         _l("Language"), choices=[SelectChoice("zh_CN", "中文"), SelectChoice("en", "English")]

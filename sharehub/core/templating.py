@@ -7,10 +7,12 @@ from flask_babel import format_datetime, get_locale
 from flask_login import current_user
 
 from sharehub.core.i18n import localized
+from sharehub.core.uploads import human_size
 
 
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["localized"] = localized
+    app.jinja_env.filters["filesize"] = human_size
     app.jinja_env.filters["dt"] = lambda value, fmt="medium": (
         format_datetime(value, fmt) if value else "—"
     )

@@ -52,7 +52,9 @@ def sniff_document(data: bytes) -> str:
 def human_size(n: int) -> str:
     if n >= 1024 * 1024:
         return f"{n / (1024 * 1024):.3g} MB"
-    return f"{n / 1024:.3g} KB"
+    if n >= 1024:
+        return f"{n / 1024:.3g} KB"
+    return f"{n} B"
 
 
 def read_upload(file_storage, max_bytes: int) -> tuple[bytes, str]:

@@ -168,3 +168,22 @@ def test_models_and_migrations_agree(app, db):
     context = MigrationContext.configure(db.session.connection())
     diff = compare_metadata(context, _db.metadata)
     assert diff == []
+
+
+def test_create_admin_command_makes_the_platform_organisation_once(app, db):
+    from sharehub.accounts.models import User
+    from tests.conftest import make_credit_code
+
+    runner = app.test_cli_runner()
+    args = ["sharehub", "create-admin", "--email", "Ops@Example.cn", "--name", "运维",
+            "--password", "ops-long-secret"]
+    result = runner.invoke(args=args)
+    assert result.exit_code != 0 and "--org-credit-code" in result.output
+    result = runner.invoke(args=[*args, "--org-credit-code", make_credit_code(5150)])
+    assert result.exit_code == 0, result.output
+    admin = db.session.scalar(sa.select(User).where(User.email == "ops@example.cn"))
+    assert admin.is_platform_admin and admin.is_verified
+    result = runner.invoke(args=[*args[:3], "second@example.cn", *args[4:]])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=args)
+    assert "already has an account" in result.output
