@@ -47,13 +47,19 @@ def send_mail_command(limit: int):
 @group.command("create-admin")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option("--org-name", default="ShareHub 平台运营中心", show_default=True,
-              help="Name of the platform organisation, made on first use.")
-@click.option("--org-credit-code", default="",
-              help="Credit code of the platform organisation (needed the first time).")
+@click.option(
+    "--org-name",
+    default="ShareHub 平台运营中心",
+    show_default=True,
+    help="Name of the platform organisation, made on first use.",
+)
+@click.option(
+    "--org-credit-code",
+    default="",
+    help="Credit code of the platform organisation (needed the first time).",
+)
 @click.password_option()
-def create_admin_command(email: str, name: str, org_name: str, org_credit_code: str,
-                         password: str):
+def create_admin_command(email: str, name: str, org_name: str, org_credit_code: str, password: str):
     """Create a platform administrator (first install on a production machine)."""
     import sqlalchemy as sa
 

@@ -175,8 +175,16 @@ def test_create_admin_command_makes_the_platform_organisation_once(app, db):
     from tests.conftest import make_credit_code
 
     runner = app.test_cli_runner()
-    args = ["sharehub", "create-admin", "--email", "Ops@Example.cn", "--name", "运维",
-            "--password", "ops-long-secret"]
+    args = [
+        "sharehub",
+        "create-admin",
+        "--email",
+        "Ops@Example.cn",
+        "--name",
+        "运维",
+        "--password",
+        "ops-long-secret",
+    ]
     result = runner.invoke(args=args)
     assert result.exit_code != 0 and "--org-credit-code" in result.output
     result = runner.invoke(args=[*args, "--org-credit-code", make_credit_code(5150)])
