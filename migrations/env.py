@@ -66,6 +66,13 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """Leave out objects made by hand in migrations (search indexes, FTS tables)."""
+    from sharehub.catalog.search import SCHEMA_OBJECTS
+
+    return name not in SCHEMA_OBJECTS
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -87,6 +94,7 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    conf_args.setdefault("include_object", include_object)
 
     connectable = get_engine()
 

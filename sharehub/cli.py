@@ -23,15 +23,16 @@ def seed_demo_command():
         click.echo(f"  {email:32} {what}")
 
 
-@group.command("seed-regions")
-def seed_regions_command():
-    """Add any missing province or city of the built-in region list."""
+@group.command("seed-reference")
+def seed_reference_command():
+    """Add missing reference data: regions, instrument categories, holidays 2025-2027."""
+    from sharehub.catalog.reference import seed_categories, seed_holidays
     from sharehub.core.tx import commit
     from sharehub.demo import seed_regions
 
-    added = seed_regions()
+    counts = (seed_regions(), seed_categories(), seed_holidays())
     commit()
-    click.echo(f"{added} regions added.")
+    click.echo("{} regions, {} categories, {} holiday entries added.".format(*counts))
 
 
 @group.command("send-mail")

@@ -124,6 +124,8 @@ class Organisation(db.Model):
     cnas_number: so.Mapped[str] = so.mapped_column(sa.String(32), default="")
     cma_number: so.Mapped[str] = so.mapped_column(sa.String(32), default="")
     host_name: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    # VAT on the lab's services in basis points: 600 = 6 % (small-scale taxpayers 3 % or 1 %)
+    vat_rate_bp: so.Mapped[int] = so.mapped_column(default=600)
     status: so.Mapped[OrgStatus] = so.mapped_column(
         sa.Enum(
             OrgStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]

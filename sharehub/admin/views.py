@@ -6,7 +6,6 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -29,6 +28,7 @@ from sharehub.admin import queries
 from sharehub.admin.forms import ClusterForm, RegionForm, RejectForm
 from sharehub.core.errors import DomainError
 from sharehub.core.forms import attach_error
+from sharehub.core.i18n import user_zone
 from sharehub.core.tx import commit
 from sharehub.extensions import db
 
@@ -284,7 +284,7 @@ def audit_log():
         organisation_id=args.get("org", type=int),
         date_from=_parse_date("from"),
         date_to=_parse_date("to"),
-        tz=get_timezone(),
+        tz=user_zone(),
     )
     page = db.paginate(query, per_page=queries.PER_PAGE, error_out=False)
     return render_template(
@@ -293,3 +293,6 @@ def audit_log():
         actions=queries.audit_actions(),
         object_types=queries.audit_object_types(),
     )
+
+
+from sharehub.admin import review_views  # noqa: E402,F401  (registers review routes on bp)

@@ -44,3 +44,13 @@ def localized(obj, field: str = "name") -> str:
         if value:
             return value
     return getattr(obj, field)
+
+
+def user_zone():
+    """The viewer's zone as a ZoneInfo (Babel may hand out pytz zones, which must not be
+    used with datetime.replace or combine: they would apply local mean time)."""
+    from zoneinfo import ZoneInfo
+
+    from flask_babel import get_timezone
+
+    return ZoneInfo(str(get_timezone()))

@@ -10,9 +10,16 @@ from sharehub.core.i18n import localized
 from sharehub.core.uploads import human_size
 
 
+def format_fen(fen):
+    from sharehub.catalog.pricing import format_fen as fmt
+
+    return fmt(fen)
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["localized"] = localized
     app.jinja_env.filters["filesize"] = human_size
+    app.jinja_env.filters["money"] = format_fen
     app.jinja_env.filters["dt"] = lambda value, fmt="medium": (
         format_datetime(value, fmt) if value else "—"
     )

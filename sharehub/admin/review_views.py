@@ -1,0 +1,182 @@
+"""The administrator's review queue for listings and their changes, and the holiday calendar."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from sharehub.accounts.forms import ConfirmForm
+from sharehub.accounts.session import admin_required
+from sharehub.admin.views import bp
+from sharehub.catalog import services
+from sharehub.catalog.forms import ReasonForm
+from sharehub.catalog.models import Holiday, Listing, ListingRevision, ListingStatus
+from sharehub.core import audit
+from sharehub.core.errors import DomainError
+from sharehub.core.tx import commit
+from sharehub.extensions import db
+
+
+@bp.route("/reviews")
+@admin_required
+def reviews():
+    listings = db.session.scalars(
+        sa.select(Listing)
+        .where(Listing.status == ListingStatus.PENDING)
+        .options(so.joinedload(Listing.lab))
+        .order_by(Listing.updated_dt)
+    ).all()
+    revisions = db.session.scalars(
+        sa.select(ListingRevision)
+        .where(ListingRevision.status == "pending")
+        .options(so.joinedload(ListingRevision.listing).joinedload(Listing.lab))
+        .order_by(ListingRevision.created_dt)
+    ).all()
+    return render_template("admin/reviews.html", listings=listings, revisions=revisions)
+
+
+@bp.route("/reviews/listings/<int:listing_id>", methods=["GET", "POST"])
+@admin_required
+def review_listing(listing_id: int):
+    listing = db.session.get(Listing, listing_id)
+    if listing is None:
+        abort(404)
+    form = ReasonForm()
+    status = 200
+    if request.method == "POST":
+        approve = request.form.get("decision") == "approve"
+        try:
+            if approve:
+                if not ConfirmForm().validate_on_submit():
+                    abort(400)
+                services.approve(current_user, listing)
+            elif form.validate_on_submit():
+                services.reject(current_user, listing, form.reason.data)
+            else:
+                raise DomainError(_("Give the reason for the rejection."))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "danger")
+            status = 400
+        else:
+            commit()
+            flash(
+                _("The listing is published.")
+                if approve
+                else _("The listing has been sent back to the laboratory."),
+                "success",
+            )
+            return redirect(url_for("admin.reviews"))
+    return render_template(
+        "admin/review_listing.html", listing=listing, form=form, confirm_form=ConfirmForm()
+    ), status
+
+
+@bp.route("/reviews/revisions/<int:revision_id>", methods=["GET", "POST"])
+@admin_required
+def review_revision(revision_id: int):
+    revision = db.session.get(ListingRevision, revision_id)
+    if revision is None:
+        abort(404)
+    form = ReasonForm()
+    status = 200
+    if request.method == "POST":
+        approve = request.form.get("decision") == "approve"
+        try:
+            if not approve and not form.validate_on_submit():
+                raise DomainError(_("Give the reason for the rejection."))
+            if approve and not ConfirmForm().validate_on_submit():
+                abort(400)
+            services.decide_revision(
+                current_user, revision, approve, "" if approve else form.reason.data
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "danger")
+            status = 400
+        else:
+            commit()
+            flash(
+                _("The change is live.") if approve else _("The change has been refused."),
+                "success",
+            )
+            return redirect(url_for("admin.reviews"))
+    listing = revision.listing
+    changes = [
+        (key, getattr(listing, key), value)
+        for key, value in sorted(revision.data.items())
+        if _comparable(getattr(listing, key)) != value
+    ]
+    return render_template(
+        "admin/review_revision.html",
+        revision=revision,
+        listing=listing,
+        changes=changes,
+        form=form,
+        confirm_form=ConfirmForm(),
+    ), status
+
+
+def _comparable(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "value"):
+        return value.value
+    return value
+
+
+@bp.route("/holidays", methods=["GET", "POST"])
+@admin_required
+def holidays():
+    year = request.args.get("year", date.today().year, type=int)
+    if request.method == "POST":
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        try:
+            day = date.fromisoformat(request.form.get("day", ""))
+        except ValueError:
+            flash(_("Dates are written as YYYY-MM-DD."), "danger")
+            return redirect(url_for("admin.holidays", year=year))
+        action = request.form.get("action")
+        row = db.session.get(Holiday, day)
+        if action == "delete":
+            if row is not None:
+                audit.record(
+                    current_user,
+                    "holiday.removed",
+                    None,
+                    object_type="holiday",
+                    day=day.isoformat(),
+                )
+                db.session.delete(row)
+        elif action in ("off", "workday"):
+            name = (request.form.get("name") or "").strip()[:100]
+            if row is None:
+                row = Holiday(day=day)
+                db.session.add(row)
+            row.is_workday, row.name = action == "workday", name
+            audit.record(
+                current_user,
+                "holiday.saved",
+                None,
+                object_type="holiday",
+                day=day.isoformat(),
+                workday=row.is_workday,
+                name=name,
+            )
+        else:
+            abort(400)
+        commit()
+        flash(_("The holiday calendar has been updated."), "success")
+        return redirect(url_for("admin.holidays", year=day.year))
+    rows = db.session.scalars(
+        sa.select(Holiday)
+        .where(Holiday.day.between(date(year, 1, 1), date(year, 12, 31)))
+        .order_by(Holiday.day)
+    ).all()
+    return render_template("admin/holidays.html", rows=rows, year=year, confirm_form=ConfirmForm())

@@ -1,0 +1,129 @@
+"""Free time of a unit: opening hours, minus public holidays (with make-up working days),
+minus outages. Bookings and imported busy times are subtracted here too once they exist.
+
+All arithmetic is on aware datetimes; days are local days in the lab's zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from sharehub.catalog.models import Holiday, Listing, Outage, Unit
+from sharehub.extensions import db
+
+LAB_TZ = ZoneInfo("Asia/Shanghai")
+Interval = tuple[datetime, datetime]
+
+
+def holidays_between(start: date, end: date) -> dict[date, bool]:
+    """{day: is_workday} for the official schedule between two dates (inclusive)."""
+    rows = db.session.execute(
+        sa.select(Holiday.day, Holiday.is_workday).where(Holiday.day.between(start, end))
+    )
+    return dict(rows.all())
+
+
+def opening_intervals(
+    listing: Listing, start: datetime, end: datetime, holidays: dict[date, bool] | None = None
+) -> list[Interval]:
+    """Opening hours between start and end as UTC-aware intervals.
+
+    A holiday closes the day; a make-up working day (调休) opens with Monday's hours.
+    """
+    first, last = start.astimezone(LAB_TZ).date(), end.astimezone(LAB_TZ).date()
+    if holidays is None:
+        holidays = holidays_between(first, last)
+    hours: dict[int, list[tuple[int, int]]] = {}
+    for interval in listing.opening_hours:
+        hours.setdefault(interval.weekday, []).append((interval.start_minute, interval.end_minute))
+    result: list[Interval] = []
+    day = first
+    while day <= last:
+        special = holidays.get(day)
+        if special is None:
+            spans = hours.get(day.weekday(), [])
+        elif special:  # make-up working day
+            spans = hours.get(day.weekday(), []) or hours.get(0, [])
+        else:
+            spans = []
+        midnight = datetime.combine(day, time(), LAB_TZ)
+        for start_minute, end_minute in sorted(spans):
+            a = (midnight + timedelta(minutes=start_minute)).astimezone(LAB_TZ)
+            b = (midnight + timedelta(minutes=end_minute)).astimezone(LAB_TZ)
+            a, b = max(a, start), min(b, end)
+            if a < b:
+                result.append((a, b))
+        day += timedelta(days=1)
+    return result
+
+
+def subtract(free: list[Interval], busy: Iterable[Interval]) -> list[Interval]:
+    """free minus busy; both lists of [start, end) intervals, free sorted and disjoint."""
+    busy = sorted(busy)
+    result = []
+    for a, b in free:
+        cursor = a
+        for c, d in busy:
+            if d <= cursor or c >= b:
+                continue
+            if c > cursor:
+                result.append((cursor, c))
+            cursor = max(cursor, d)
+            if cursor >= b:
+                break
+        if cursor < b:
+            result.append((cursor, b))
+    return result
+
+
+def busy_intervals(unit: Unit, start: datetime, end: datetime) -> list[Interval]:
+    """What blocks the unit: outages now; bookings and imported calendars join here."""
+    rows = db.session.execute(
+        sa.select(Outage.starts_dt, Outage.ends_dt).where(
+            Outage.unit_id == unit.id, Outage.starts_dt < end, Outage.ends_dt > start
+        )
+    )
+    return [(a, b) for a, b in rows.all()]
+
+
+def free_intervals(
+    unit: Unit, start: datetime, end: datetime, holidays: dict[date, bool] | None = None
+) -> list[Interval]:
+    opening = opening_intervals(unit.listing, start, end, holidays)
+    return subtract(opening, busy_intervals(unit, start, end))
+
+
+def has_free_block(
+    listing: Listing,
+    start: datetime,
+    end: datetime,
+    minutes: int,
+    holidays: dict[date, bool] | None = None,
+) -> bool:
+    """True if some active unit is free for `minutes` in one piece between start and end."""
+    need = timedelta(minutes=minutes)
+    for unit in listing.units:
+        if not unit.is_active:
+            continue
+        for a, b in free_intervals(unit, start, end, holidays):
+            if b - a >= need:
+                return True
+    return False
+
+
+def week_preview(listing: Listing, start: datetime, days: int = 7):
+    """Per local day, the free intervals of the listing's first active unit (for its page)."""
+    unit = next((u for u in listing.units if u.is_active), None)
+    end = start + timedelta(days=days)
+    free = free_intervals(unit, start, end) if unit else []
+    by_day: dict[date, list[Interval]] = {}
+    day = start.astimezone(LAB_TZ).date()
+    for offset in range(days):
+        by_day[day + timedelta(days=offset)] = []
+    for a, b in free:
+        by_day.setdefault(a.astimezone(LAB_TZ).date(), []).append((a, b))
+    return by_day

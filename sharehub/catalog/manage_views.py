@@ -1,0 +1,387 @@
+"""The lab's side of the catalogue: listings, units, opening hours, outages, files."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from wtforms import SelectChoice
+
+from sharehub.accounts.forms import ConfirmForm
+from sharehub.accounts.session import current_org
+from sharehub.catalog import files, services
+from sharehub.catalog.forms import FileForm, ListingForm, OutageForm, UnitForm
+from sharehub.catalog.models import (
+    Listing,
+    ListingFile,
+    ListingKind,
+    ListingRevision,
+    Outage,
+    OutageKind,
+    Unit,
+)
+from sharehub.catalog.views import bp
+from sharehub.core import audit
+from sharehub.core.errors import DomainError
+from sharehub.core.forms import attach_error
+from sharehub.core.i18n import user_zone
+from sharehub.core.tx import commit
+from sharehub.core.uploads import read_upload
+from sharehub.extensions import db
+
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+_SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–~至]\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def _my_lab():
+    org = current_org()
+    if org is None or not org.is_lab or not current_user.can_manage(org):
+        abort(403)
+    return org
+
+
+def _managed(model, object_id: int, lab_of):
+    obj = db.session.get(model, object_id)
+    if obj is None or not current_user.can_manage(lab_of(obj)):
+        abort(404)  # another lab's objects are not even acknowledged
+    return obj
+
+
+def _listing(listing_id: int) -> Listing:
+    return _managed(Listing, listing_id, lambda li: li.lab)
+
+
+def _fail(exc: DomainError) -> None:
+    db.session.rollback()
+    flash(str(exc.message), "danger")
+
+
+@bp.route("/lab/listings")
+@login_required
+def my_listings():
+    lab = _my_lab()
+    listings = db.session.scalars(
+        sa.select(Listing).where(Listing.lab_id == lab.id).order_by(Listing.updated_dt.desc())
+    ).all()
+    pending = set(
+        db.session.scalars(
+            sa.select(ListingRevision.listing_id).where(
+                ListingRevision.status == "pending",
+                ListingRevision.listing_id.in_([li.id for li in listings]),
+            )
+        )
+    )
+    return render_template("catalog/manage/list.html", lab=lab, listings=listings, pending=pending)
+
+
+@bp.route("/lab/listings/new", methods=["GET", "POST"])
+@login_required
+def new_listing():
+    lab = _my_lab()
+    try:
+        kind = ListingKind(request.args.get("kind", "equipment"))
+    except ValueError:
+        abort(404)
+    form = ListingForm()
+    if request.method == "GET":
+        form.contact_name.data, form.contact_phone.data = lab.contact_name, lab.contact_phone
+        if kind == ListingKind.EXPERT:
+            form.price_unit.data, form.category_code.data = "session", "080101"
+        elif kind == ListingKind.DATASET:
+            form.price_unit.data, form.category_code.data = "period", "070101"
+    if form.validate_on_submit():
+        try:
+            listing = services.create_listing(
+                current_user, lab, kind, form.to_data(), units=form.units.data or 1
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            attach_error(form, exc)
+        else:
+            if kind != ListingKind.DATASET:
+                services.set_opening_hours(current_user, listing, DEFAULT_HOURS)
+            commit()
+            flash(
+                _(
+                    "The listing is saved as a draft. Add photos and check the opening hours, "
+                    "then submit it for review."
+                ),
+                "success",
+            )
+            return redirect(url_for("catalog.manage_listing", listing_id=listing.id))
+    return render_template("catalog/manage/form.html", form=form, kind=kind, listing=None), (
+        400 if form.errors else 200
+    )
+
+
+DEFAULT_HOURS = [(d, 510, 720) for d in range(5)] + [(d, 810, 1050) for d in range(5)]
+
+
+@bp.route("/lab/listings/<int:listing_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_listing(listing_id: int):
+    listing = _listing(listing_id)
+    form = ListingForm()
+    if request.method == "GET":
+        form.load(listing)
+    if form.validate_on_submit():
+        try:
+            revision = services.update_listing(current_user, listing, form.to_data())
+        except DomainError as exc:
+            db.session.rollback()
+            attach_error(form, exc)
+        else:
+            commit()
+            flash(
+                _(
+                    "Your change waits for an administrator's review; the listing stays as it "
+                    "was until then."
+                )
+                if revision
+                else _("The listing has been saved."),
+                "success",
+            )
+            return redirect(url_for("catalog.manage_listing", listing_id=listing.id))
+    return render_template(
+        "catalog/manage/form.html", form=form, kind=listing.kind, listing=listing
+    ), 400 if form.errors else 200
+
+
+@bp.route("/lab/listings/<int:listing_id>")
+@login_required
+def manage_listing(listing_id: int):
+    listing = _listing(listing_id)
+    outage_form = OutageForm()
+    outage_form.unit_id.choices = [SelectChoice(u.id, u.name) for u in listing.units]
+    revision = db.session.scalar(
+        sa.select(ListingRevision)
+        .where(ListingRevision.listing_id == listing.id)
+        .order_by(ListingRevision.id.desc())
+        .limit(1)
+    )
+    return render_template(
+        "catalog/manage/listing.html",
+        listing=listing,
+        confirm_form=ConfirmForm(),
+        unit_form=UnitForm(),
+        outage_form=outage_form,
+        file_form=FileForm(),
+        revision=revision,
+        hours_text=hours_as_text(listing),
+        weekdays=WEEKDAYS,
+    )
+
+
+@bp.route("/lab/listings/<int:listing_id>/<any(submit, withdraw):action>", methods=["POST"])
+@login_required
+def listing_action(listing_id: int, action: str):
+    listing = _listing(listing_id)
+    try:
+        getattr(services, action)(current_user, listing)
+    except DomainError as exc:
+        _fail(exc)
+    else:
+        commit()
+        flash(
+            _("Submitted for review.")
+            if action == "submit"
+            else _("The listing has been withdrawn from the catalogue."),
+            "success",
+        )
+    return redirect(url_for("catalog.manage_listing", listing_id=listing.id))
+
+
+@bp.route("/lab/listings/<int:listing_id>/units", methods=["POST"])
+@login_required
+def add_unit(listing_id: int):
+    listing = _listing(listing_id)
+    form = UnitForm()
+    if form.validate_on_submit():
+        try:
+            services.add_unit(
+                current_user,
+                listing,
+                form.name.data,
+                form.serial_number.data or "",
+                form.location.data or "",
+            )
+        except DomainError as exc:
+            _fail(exc)
+        else:
+            commit()
+    return redirect(url_for("catalog.manage_listing", listing_id=listing.id))
+
+
+@bp.route("/lab/units/<int:unit_id>/toggle", methods=["POST"])
+@login_required
+def toggle_unit(unit_id: int):
+    unit = _managed(Unit, unit_id, lambda u: u.listing.lab)
+    try:
+        services.set_unit_active(current_user, unit, not unit.is_active)
+    except DomainError as exc:
+        _fail(exc)
+    else:
+        commit()
+    return redirect(url_for("catalog.manage_listing", listing_id=unit.listing_id))
+
+
+def hours_as_text(listing: Listing) -> list[str]:
+    days = [[] for _ in range(7)]
+    for interval in listing.opening_hours:
+        days[interval.weekday].append(
+            f"{interval.start_minute // 60:02d}:{interval.start_minute % 60:02d}-"
+            f"{interval.end_minute // 60:02d}:{interval.end_minute % 60:02d}"
+        )
+    return [", ".join(d) for d in days]
+
+
+def parse_hours(texts: list[str]) -> list[tuple[int, int, int]]:
+    """'08:30-12:00, 13:30-17:30' per weekday into (weekday, start, end) minutes."""
+    intervals = []
+    for weekday, text in enumerate(texts):
+        for part in filter(None, (p.strip() for p in re.split(r"[,，;；]", text or ""))):
+            match = _SPAN.match(part)
+            if not match:
+                raise DomainError(
+                    _(
+                        "Write opening hours like 08:30-12:00, 13:30-17:30 "
+                        "(%(part)s is not understood).",
+                        part=part,
+                    )
+                )
+            h1, m1, h2, m2 = map(int, match.groups())
+            if m1 > 59 or m2 > 59 or h1 > 24 or h2 > 24:
+                raise DomainError(_("%(part)s is not a time of day.", part=part))
+            intervals.append((weekday, h1 * 60 + m1, h2 * 60 + m2))
+    return intervals
+
+
+@bp.route("/lab/listings/<int:listing_id>/hours", methods=["POST"])
+@login_required
+def set_hours(listing_id: int):
+    listing = _listing(listing_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    texts = [request.form.get(f"day{d}", "") for d in range(7)]
+    try:
+        services.set_opening_hours(current_user, listing, parse_hours(texts))
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+        return render_template(
+            "catalog/manage/listing.html",
+            listing=listing,
+            confirm_form=ConfirmForm(),
+            unit_form=UnitForm(),
+            outage_form=_outage_form(listing),
+            file_form=FileForm(),
+            revision=None,
+            hours_text=texts,
+            weekdays=WEEKDAYS,
+        ), 400
+    commit()
+    flash(_("The opening hours have been saved."), "success")
+    return redirect(url_for("catalog.manage_listing", listing_id=listing.id))
+
+
+def _outage_form(listing: Listing) -> OutageForm:
+    form = OutageForm()
+    form.unit_id.choices = [SelectChoice(u.id, u.name) for u in listing.units]
+    return form
+
+
+@bp.route("/lab/listings/<int:listing_id>/outages", methods=["POST"])
+@login_required
+def add_outage(listing_id: int):
+    listing = _listing(listing_id)
+    form = _outage_form(listing)
+    if form.validate_on_submit():
+        unit = next((u for u in listing.units if u.id == form.unit_id.data), None)
+        if unit is None:
+            abort(404)
+        try:
+            services.add_outage(
+                current_user,
+                unit,
+                OutageKind(form.kind.data),
+                form.starts.data.replace(tzinfo=user_zone()),
+                form.ends.data.replace(tzinfo=user_zone()),
+                form.note.data or "",
+            )
+        except DomainError as exc:
+            _fail(exc)
+        else:
+            commit()
+            flash(_("The outage has been recorded."), "success")
+    else:
+        flash(_("Give the unit, the start and the end of the outage."), "danger")
+    return redirect(url_for("catalog.manage_listing", listing_id=listing.id))
+
+
+@bp.route("/lab/outages/<int:outage_id>/delete", methods=["POST"])
+@login_required
+def delete_outage(outage_id: int):
+    outage = _managed(Outage, outage_id, lambda o: o.unit.listing.lab)
+    listing_id = outage.unit.listing_id
+    services.remove_outage(current_user, outage)
+    commit()
+    return redirect(url_for("catalog.manage_listing", listing_id=listing_id))
+
+
+@bp.route("/lab/listings/<int:listing_id>/files", methods=["POST"])
+@login_required
+def upload_file(listing_id: int):
+    listing = _listing(listing_id)
+    form = FileForm()
+    if form.validate_on_submit():
+        try:
+            data, name = read_upload(form.file.data, files.MAX_DOC_BYTES)
+            files.add_file(current_user, listing, form.role.data, data, name)
+        except DomainError as exc:
+            _fail(exc)
+        else:
+            commit()
+            flash(_("The file has been added."), "success")
+    else:
+        flash(_("Choose a file to upload."), "danger")
+    return redirect(url_for("catalog.manage_listing", listing_id=listing.id))
+
+
+@bp.route("/lab/files/<int:file_id>/delete", methods=["POST"])
+@login_required
+def delete_file(file_id: int):
+    record = _managed(ListingFile, file_id, lambda f: f.listing.lab)
+    listing_id = record.listing_id
+    files.remove_file(current_user, record)
+    commit()
+    return redirect(url_for("catalog.manage_listing", listing_id=listing_id))
+
+
+@bp.route("/lab/settings", methods=["GET", "POST"])
+@login_required
+def lab_settings():
+    lab = _my_lab()
+    rates = {600: "6 %", 300: "3 %", 100: "1 %", 0: "0 %"}
+    if request.method == "POST":
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        rate = request.form.get("vat_rate_bp", type=int)
+        if rate not in rates:
+            flash(_("Choose one of the VAT rates."), "danger")
+            return render_template(
+                "catalog/manage/settings.html", lab=lab, rates=rates, confirm_form=ConfirmForm()
+            ), 400
+        if rate != lab.vat_rate_bp:
+            audit.record(
+                current_user, "organisation.vat_rate_changed", lab, old=lab.vat_rate_bp, new=rate
+            )
+            lab.vat_rate_bp = rate
+            commit()
+        flash(_("The settings have been saved."), "success")
+        return redirect(url_for("catalog.lab_settings"))
+    return render_template(
+        "catalog/manage/settings.html", lab=lab, rates=rates, confirm_form=ConfirmForm()
+    )

@@ -1,0 +1,236 @@
+"""Catalogue search: filters from the URL, facet counts, sorting and pagination."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
+
+from sharehub.accounts.models import Cluster, Organisation, OrgStatus, Region
+from sharehub.catalog.models import Field, Listing, ListingKind, ListingStatus
+from sharehub.catalog.search import normalize, text_condition
+from sharehub.extensions import db
+
+PER_PAGE = 20
+MAX_AVAILABILITY_CANDIDATES = 1000
+SORTS = {
+    "relevance": _l("Best match"),
+    "price_asc": _l("Price: low to high"),
+    "price_desc": _l("Price: high to low"),
+    "newest": _l("Newest"),
+    "rating": _l("Best rated"),
+}
+
+
+@dataclass
+class SearchParams:
+    q: str = ""
+    kind: str = ""
+    field: str = ""
+    category: str = ""
+    region: int | None = None
+    cluster: int | None = None
+    lab: int | None = None
+    accreditation: str = ""
+    price_min: int | None = None  # fen
+    price_max: int | None = None
+    rating: float | None = None
+    free_from: date | None = None
+    free_to: date | None = None
+    hours: int | None = None
+    sort: str = "relevance"
+    page: int = 1
+    errors: list = dc_field(default_factory=list)
+
+    @classmethod
+    def from_args(cls, args) -> SearchParams:
+        """Read the query string; a bad value is reported and ignored, never a 500."""
+        p = cls(q=(args.get("q") or "").strip()[:100])
+        p.kind = (
+            args.get("kind", "") if args.get("kind", "") in {k.value for k in ListingKind} else ""
+        )
+        p.field = args.get("field", "") if args.get("field", "") in {f.value for f in Field} else ""
+        category = (args.get("category") or "").strip()
+        p.category = category if category.isdigit() and len(category) <= 6 else ""
+        p.region, p.cluster, p.lab = (args.get(k, type=int) for k in ("region", "cluster", "lab"))
+        p.accreditation = args.get("accr", "") if args.get("accr") in ("cnas", "cma") else ""
+        for key, attr in (("price_min", "price_min"), ("price_max", "price_max")):
+            raw = (args.get(key) or "").strip()
+            if raw:
+                try:
+                    value = Decimal(raw)
+                    if value < 0:
+                        raise InvalidOperation
+                    setattr(p, attr, int(value * 100))
+                except InvalidOperation:
+                    p.errors.append(_l("A price is a number of yuan, e.g. 200 or 99.5."))
+        rating = args.get("rating", type=float)
+        p.rating = rating if rating is not None and 1 <= rating <= 5 else None
+        for key, attr in (("from", "free_from"), ("to", "free_to")):
+            raw = args.get(key, "")
+            if raw:
+                try:
+                    setattr(p, attr, date.fromisoformat(raw))
+                except ValueError:
+                    p.errors.append(_l("Dates are written as YYYY-MM-DD."))
+        hours = args.get("hours", type=int)
+        p.hours = hours if hours and 0 < hours <= 24 * 14 else None
+        if p.free_from and p.free_to and p.free_to < p.free_from:
+            p.errors.append(_l("The end date is before the start date."))
+            p.free_to = None
+        p.sort = args.get("sort", "relevance") if args.get("sort") in SORTS else "relevance"
+        p.page = max(1, args.get("page", 1, type=int) or 1)
+        return p
+
+    @property
+    def wants_availability(self) -> bool:
+        return bool(self.free_from and self.hours)
+
+
+def base_query():
+    return (
+        sa.select(Listing)
+        .join(Organisation, Listing.lab_id == Organisation.id)
+        .where(Listing.status == ListingStatus.PUBLISHED, Organisation.status == OrgStatus.ACTIVE)
+    )
+
+
+def _conditions(p: SearchParams, dialect: str, skip: str = "") -> list:
+    c = []
+    if p.q:
+        c.append(text_condition(p.q, dialect))
+    if p.kind and skip != "kind":
+        c.append(Listing.kind == p.kind)
+    if p.field and skip != "field":
+        c.append(Listing.field == p.field)
+    if p.category:
+        c.append(Listing.category_code.startswith(p.category))
+    if p.region and skip != "region":
+        cities = sa.select(Region.id).where(
+            sa.or_(Region.id == p.region, Region.parent_id == p.region)
+        )
+        c.append(Organisation.region_id.in_(cities))
+    if p.cluster and skip != "cluster":
+        c.append(Organisation.cluster_id == p.cluster)
+    if p.lab:
+        c.append(Listing.lab_id == p.lab)
+    if p.accreditation == "cnas":
+        c.append(Organisation.cnas_number != "")
+    elif p.accreditation == "cma":
+        c.append(Organisation.cma_number != "")
+    if p.price_min is not None:
+        c.append(Listing.price_external >= p.price_min)
+    if p.price_max is not None:
+        c.append(Listing.price_external <= p.price_max)
+    if p.rating:
+        c.append(Listing.rating_avg >= p.rating)
+    return c
+
+
+def _order(p: SearchParams):
+    if p.sort == "price_asc":
+        return [Listing.price_external.asc(), Listing.id.desc()]
+    if p.sort == "price_desc":
+        return [Listing.price_external.desc(), Listing.id.desc()]
+    if p.sort == "rating":
+        return [
+            sa.func.coalesce(Listing.rating_avg, 0).desc(),
+            Listing.rating_count.desc(),
+            Listing.id.desc(),
+        ]
+    if p.sort == "relevance" and p.q:
+        in_name = sa.or_(
+            sa.func.lower(Listing.name).contains(normalize(p.q), autoescape=True),
+            sa.func.lower(Listing.name_en).contains(normalize(p.q), autoescape=True),
+        )
+        return [sa.case((in_name, 0), else_=1), Listing.published_dt.desc(), Listing.id.desc()]
+    return [Listing.published_dt.desc(), Listing.id.desc()]
+
+
+def _available_ids(p: SearchParams, conditions: list) -> list[int]:
+    from zoneinfo import ZoneInfo
+
+    from sharehub.booking.availability import has_free_block, holidays_between
+
+    tz = ZoneInfo("Asia/Shanghai")
+    start = datetime.combine(p.free_from, time(), tz)
+    end = datetime.combine((p.free_to or p.free_from) + timedelta(days=1), time(), tz)
+    start = max(start, datetime.now(UTC))
+    candidates = db.session.scalars(
+        base_query()
+        .where(*conditions)
+        .order_by(*_order(p))
+        .options(so.selectinload(Listing.units), so.selectinload(Listing.opening_hours))
+        .limit(MAX_AVAILABILITY_CANDIDATES)
+    ).all()
+    holidays = holidays_between(start.date(), end.date())
+    found = []
+    for listing in candidates:
+        if listing.kind == ListingKind.DATASET or has_free_block(
+            listing, start, end, p.hours * 60, holidays
+        ):
+            found.append(listing.id)
+    return found
+
+
+@dataclass
+class SearchResult:
+    page: object
+    facets: dict
+    total: int
+
+
+def search(p: SearchParams) -> SearchResult:
+    dialect = db.engine.dialect.name
+    conditions = _conditions(p, dialect)
+    if p.wants_availability:
+        ids = _available_ids(p, conditions)
+        conditions = [*conditions, Listing.id.in_(ids)]
+    else:
+        ids = None
+    query = (
+        base_query()
+        .where(*conditions)
+        .order_by(*_order(p))
+        .options(so.contains_eager(Listing.lab), so.selectinload(Listing.files))
+    )
+    page = db.paginate(query, page=p.page, per_page=PER_PAGE, error_out=False)
+    facets = {}
+    for name, column in (
+        ("kind", Listing.kind),
+        ("field", Listing.field),
+        ("cluster", Organisation.cluster_id),
+        ("region", Region.parent_id),
+    ):
+        extra = [Listing.id.in_(ids)] if ids is not None else []
+        facet_query = (
+            sa.select(column, sa.func.count(Listing.id))
+            .select_from(Listing)
+            .join(Organisation, Listing.lab_id == Organisation.id)
+            .where(
+                Listing.status == ListingStatus.PUBLISHED,
+                Organisation.status == OrgStatus.ACTIVE,
+                *_conditions(p, dialect, skip=name),
+                *extra,
+            )
+            .group_by(column)
+        )
+        if name == "region":
+            facet_query = facet_query.join(Region, Organisation.region_id == Region.id)
+        facets[name] = {
+            key: n for key, n in db.session.execute(facet_query).all() if key is not None
+        }
+    return SearchResult(page=page, facets=facets, total=page.total)
+
+
+def facet_labels() -> dict:
+    clusters = db.session.scalars(sa.select(Cluster).order_by(Cluster.name)).all()
+    provinces = db.session.scalars(
+        sa.select(Region).where(Region.parent_id.is_(None)).order_by(Region.code)
+    ).all()
+    return {"clusters": clusters, "provinces": provinces}
