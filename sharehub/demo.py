@@ -21,6 +21,8 @@ from sharehub.accounts.models import (
     User,
 )
 from sharehub.accounts.regions_data import REGIONS
+from sharehub.catalog.demo_listings import seed_demo_listings
+from sharehub.catalog.reference import seed_categories, seed_holidays
 from sharehub.core import audit
 from sharehub.core.codes import CREDIT_CODE_ALPHABET, make_credit_code
 from sharehub.core.db import utcnow
@@ -497,6 +499,9 @@ def seed_demo() -> bool:
     )
 
     db.session.flush()
+    seed_categories()
+    seed_holidays()
+    seed_demo_listings()
     audit.record(None, "demo.seeded", None, object_type="system")
     db.session.flush()
     return True

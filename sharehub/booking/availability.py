@@ -118,12 +118,10 @@ def has_free_block(
 def week_preview(listing: Listing, start: datetime, days: int = 7):
     """Per local day, the free intervals of the listing's first active unit (for its page)."""
     unit = next((u for u in listing.units if u.is_active), None)
-    end = start + timedelta(days=days)
+    first = start.astimezone(LAB_TZ).date()
+    end = datetime.combine(first + timedelta(days=days), time(), LAB_TZ)
     free = free_intervals(unit, start, end) if unit else []
-    by_day: dict[date, list[Interval]] = {}
-    day = start.astimezone(LAB_TZ).date()
-    for offset in range(days):
-        by_day[day + timedelta(days=offset)] = []
+    by_day: dict[date, list[Interval]] = {first + timedelta(days=n): [] for n in range(days)}
     for a, b in free:
-        by_day.setdefault(a.astimezone(LAB_TZ).date(), []).append((a, b))
+        by_day[a.astimezone(LAB_TZ).date()].append((a, b))
     return by_day

@@ -41,6 +41,7 @@ YUAN = dict(
     ],
 )
 TEXT = [Optional(), Length(max=20_000)]
+INSTRUMENT_STATUSES = ("normal", "limited", "repair")
 
 
 def yuan_to_fen(value: Decimal | None) -> int | None:
@@ -143,8 +144,10 @@ class ListingForm(FlaskForm):
     original_value = DecimalField(_l("Original value (CNY)"), **YUAN)
     commissioning_date = DateField(_l("Commissioning date"), validators=[Optional()])
     location = StringField(_l("Location"), validators=[Optional(), Length(max=300)])
+    # Kind-specific selects are absent from other kinds' forms: checked in to_data().
     instrument_status = SelectField(
         _l("Instrument status"),
+        validate_choice=False,
         choices=[
             SelectChoice("normal", _l("In normal use")),
             SelectChoice("limited", _l("Limited use")),
@@ -162,7 +165,9 @@ class ListingForm(FlaskForm):
     data_format = StringField(_l("Format"), validators=[Optional(), Length(max=100)])
     data_size = StringField(_l("Size"), validators=[Optional(), Length(max=64)])
     access_mode = SelectField(
-        _l("Access"), choices=[SelectChoice("", "—"), *_choices(ACCESS_LABELS)]
+        _l("Access"),
+        validate_choice=False,
+        choices=[SelectChoice("", "—"), *_choices(ACCESS_LABELS)],
     )
     access_days = IntegerField(
         _l("Access period (days)"), validators=[Optional(), NumberRange(min=1, max=3650)]
@@ -227,8 +232,12 @@ class ListingForm(FlaskForm):
             "free_cancel_hours": self.free_cancel_hours.data,
             "cancel_fee_percent": self.cancel_fee_percent.data,
             "commissioning_date": self.commissioning_date.data,
-            "instrument_status": self.instrument_status.data,
-            "access_mode": AccessMode(self.access_mode.data) if self.access_mode.data else None,
+            "instrument_status": self.instrument_status.data
+            if self.instrument_status.data in INSTRUMENT_STATUSES
+            else "normal",
+            "access_mode": AccessMode(self.access_mode.data)
+            if self.access_mode.data in {m.value for m in AccessMode}
+            else None,
             "access_days": self.access_days.data,
         }
 

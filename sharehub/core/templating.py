@@ -24,6 +24,15 @@ def register_template_helpers(app: Flask) -> None:
         format_datetime(value, fmt) if value else "—"
     )
 
+    def buyer_price(listing):
+        """The price this viewer pays per unit (their tier, VAT included)."""
+        from sharehub.accounts.session import current_org
+        from sharehub.catalog.pricing import unit_price
+
+        return unit_price(listing, current_org() if current_user.is_authenticated else None)
+
+    app.jinja_env.globals["buyer_price"] = buyer_price
+
     @app.context_processor
     def inject():
         from sharehub.accounts.session import current_membership

@@ -79,3 +79,17 @@ def test_intervals_are_the_same_instants_for_viewers_elsewhere(db, lab, make_lis
     start = datetime.combine(day, time(0), ZoneInfo(zone)) - timedelta(days=1)
     spans = opening_intervals(listing, start, start + timedelta(days=3))
     assert all(a.astimezone(LAB_TZ).time() in (time(8, 30), time(13, 30)) for a, _ in spans)
+
+
+def test_week_preview_has_seven_local_days(db, lab, make_listing):
+    from sharehub.booking.availability import week_preview
+
+    listing = make_listing(lab)
+    late_evening = at(date(2026, 12, 7), 22, 50)  # Monday, after closing
+    preview = week_preview(listing, late_evening)
+    assert list(preview) == [date(2026, 12, 7) + timedelta(days=n) for n in range(7)]
+    assert preview[date(2026, 12, 7)] == []
+    assert preview[date(2026, 12, 8)][0] == (
+        at(date(2026, 12, 8), 8, 30),
+        at(date(2026, 12, 8), 12),
+    )

@@ -36,7 +36,6 @@ EQUIPMENT = {
     "original_value": "2850000",
     "commissioning_date": "2021-06-01",
     "instrument_status": "normal",
-    "access_mode": "",
 }
 
 
