@@ -80,21 +80,51 @@ def subtract(free: list[Interval], busy: Iterable[Interval]) -> list[Interval]:
     return result
 
 
-def busy_intervals(unit: Unit, start: datetime, end: datetime) -> list[Interval]:
-    """What blocks the unit: outages now; bookings and imported calendars join here."""
-    rows = db.session.execute(
+def merge(intervals: list[Interval]) -> list[Interval]:
+    """Join touching or overlapping intervals (a 24-hour day runs into the next)."""
+    merged: list[Interval] = []
+    for a, b in sorted(intervals):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def busy_intervals(
+    unit: Unit, start: datetime, end: datetime, exclude_booking_id: int | None = None
+) -> list[Interval]:
+    """What blocks the unit: outages, and holding bookings widened by the buffer on both
+    sides (a new booking must keep the buffer before and after its neighbours)."""
+    from sharehub.booking.models import HOLDING, Booking
+
+    buffer = timedelta(minutes=unit.listing.buffer_minutes)
+    outages = db.session.execute(
         sa.select(Outage.starts_dt, Outage.ends_dt).where(
             Outage.unit_id == unit.id, Outage.starts_dt < end, Outage.ends_dt > start
         )
+    ).all()
+    query = sa.select(Booking.starts_dt, Booking.blocked_until_dt).where(
+        Booking.unit_id == unit.id,
+        Booking.status.in_(HOLDING),
+        Booking.starts_dt < end + buffer,
+        Booking.blocked_until_dt > start,
     )
-    return [(a, b) for a, b in rows.all()]
+    if exclude_booking_id is not None:
+        query = query.where(Booking.id != exclude_booking_id)
+    bookings = db.session.execute(query).all()
+    return [(a, b) for a, b in outages] + [(a - buffer, b) for a, b in bookings]
 
 
 def free_intervals(
-    unit: Unit, start: datetime, end: datetime, holidays: dict[date, bool] | None = None
+    unit: Unit,
+    start: datetime,
+    end: datetime,
+    holidays: dict[date, bool] | None = None,
+    exclude_booking_id: int | None = None,
 ) -> list[Interval]:
-    opening = opening_intervals(unit.listing, start, end, holidays)
-    return subtract(opening, busy_intervals(unit, start, end))
+    opening = merge(opening_intervals(unit.listing, start, end, holidays))
+    return subtract(opening, busy_intervals(unit, start, end, exclude_booking_id))
 
 
 def has_free_block(
@@ -125,3 +155,35 @@ def week_preview(listing: Listing, start: datetime, days: int = 7):
     for a, b in free:
         by_day[a.astimezone(LAB_TZ).date()].append((a, b))
     return by_day
+
+
+def grid_starts(
+    listing: Listing, start: datetime, end: datetime, holidays: dict[date, bool] | None = None
+) -> list[datetime]:
+    """Possible booking starts: every slot from the beginning of each opening interval
+    (hourly slots of a 13:30 opening fall on 13:30, 14:30 ...)."""
+    step = timedelta(minutes=listing.slot_minutes)
+    day_start = datetime.combine(start.astimezone(LAB_TZ).date(), time(), LAB_TZ)
+    points = []
+    for a, b in opening_intervals(listing, day_start, end, holidays):
+        cursor = a
+        while cursor < b:
+            if start <= cursor < end:
+                points.append(cursor)
+            cursor += step
+    return points
+
+
+def fitting_starts(
+    unit: Unit,
+    points: list[datetime],
+    minutes: int,
+    start: datetime,
+    end: datetime,
+    holidays=None,
+    exclude_booking_id=None,
+) -> list[datetime]:
+    """Grid points at which the unit is free for `minutes` without a break."""
+    need = timedelta(minutes=minutes)
+    free = free_intervals(unit, start, end + need, holidays, exclude_booking_id)
+    return [p for p in points if any(a <= p and p + need <= b for a, b in free)]

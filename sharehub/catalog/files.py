@@ -67,7 +67,7 @@ def add_file(actor, listing: Listing, role: str, data: bytes, filename: str) -> 
         if content_type != "application/pdf":
             raise ValidationError(_l("A specification is a PDF file."), field="document")
         thumb = None
-    elif role == "sample":
+    elif role in ("sample", "data"):
         if listing.kind != ListingKind.DATASET:
             raise ValidationError(_l("Only datasets have samples."))
         if len(data) > MAX_DOC_BYTES:

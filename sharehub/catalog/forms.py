@@ -285,6 +285,7 @@ class FileForm(FlaskForm):
             SelectChoice("photo", _l("Photo (JPEG, PNG or WebP)")),
             SelectChoice("spec", _l("Specification (PDF)")),
             SelectChoice("sample", _l("Dataset sample (PDF, CSV or JSON)")),
+            SelectChoice("data", _l("Dataset file for customers with access")),
         ],
     )
     file = FileField(_l("File"), validators=[InputRequired()])

@@ -236,7 +236,12 @@ class Listing(db.Model):
 
     @property
     def documents(self) -> list[ListingFile]:
-        return [f for f in self.files if f.role != "photo"]
+        """Public documents: specifications and dataset samples (not the dataset itself)."""
+        return [f for f in self.files if f.role in ("spec", "sample")]
+
+    @property
+    def data_files(self) -> list[ListingFile]:
+        return [f for f in self.files if f.role == "data"]
 
     def can_edit(self, user) -> bool:
         return user.is_authenticated and user.can_manage(self.lab)

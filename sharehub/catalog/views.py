@@ -111,6 +111,8 @@ def listing_file(file_id: int, variant: str | None = None):
     record = db.session.get(ListingFile, file_id)
     if record is None or not record.listing.can_view(current_user):
         abort(404)
+    if record.role == "data" and not record.listing.can_edit(current_user):
+        abort(404)  # the dataset itself opens only with an access grant
     if variant == "thumb" and record.thumb_name:
         return send_file(stored_path(record.thumb_name), mimetype="image/webp", max_age=86400)
     as_attachment = record.role != "photo"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
 LOCALE_COOKIE = "sharehub_lang"
@@ -14,6 +14,8 @@ def supported_locales() -> list[str]:
 
 def select_locale() -> str:
     """The remembered choice first (profile, then cookie), else Accept-Language."""
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     locales = supported_locales()
     if current_user and current_user.is_authenticated and current_user.locale in locales:
         return current_user.locale
@@ -29,6 +31,8 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_TIMEZONE"]
     if current_user and current_user.is_authenticated and current_user.timezone:
         return current_user.timezone
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]

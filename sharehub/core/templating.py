@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from datetime import timedelta
+
+from flask import Flask, has_request_context, request
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user
 
@@ -32,6 +34,21 @@ def register_template_helpers(app: Flask) -> None:
         return unit_price(listing, current_org() if current_user.is_authenticated else None)
 
     app.jinja_env.globals["buyer_price"] = buyer_price
+    app.jinja_env.globals["timedelta"] = timedelta
+
+    def unread_notifications() -> int:
+        import sqlalchemy as sa
+
+        from sharehub.booking.models import Notification
+        from sharehub.extensions import db
+
+        return db.session.scalar(
+            sa.select(sa.func.count(Notification.id)).where(
+                Notification.user_id == current_user.id, Notification.read_dt.is_(None)
+            )
+        )
+
+    app.jinja_env.globals["unread_notifications"] = unread_notifications
 
     @app.context_processor
     def inject():
@@ -39,6 +56,8 @@ def register_template_helpers(app: Flask) -> None:
 
         locale = get_locale()
         lang = "en" if locale is not None and locale.language == "en" else "zh_CN"
+        if not has_request_context():  # mail rendered by a command or a service
+            return {"page_lang": lang}
         membership = current_membership() if current_user.is_authenticated else None
         return {
             "page_lang": lang,

@@ -16,3 +16,17 @@
     update();
   }
 })();
+
+// Booking review: changing the duration reloads the quote for it.
+(function () {
+  "use strict";
+  var select = document.querySelector("select[data-autosubmit=duration]");
+  if (!select) { return; }
+  select.addEventListener("change", function () {
+    var form = select.form;
+    var url = new URL(form.action, window.location.href);
+    url.searchParams.set("start", form.querySelector("input[name=start]").value);
+    url.searchParams.set("minutes", select.value);
+    window.location.assign(url.toString());
+  });
+})();

@@ -316,3 +316,59 @@ def test_only_admins_review(client, db, lab, lab_manager, login, make_listing):
     assert response.status_code == 403
     db.session.expire_all()
     assert db.session.get(Listing, listing.id).status == ListingStatus.PENDING
+
+
+def test_dataset_sample_upload_is_checked(client, db, lab, lab_manager, login, make_listing):
+    from sharehub.catalog.models import ListingKind
+
+    listing = make_listing(lab, kind=ListingKind.DATASET, category_code="070101")
+    login(lab_manager)
+    ok = "样品编号,元素,含量\nS1,Fe,12.5\n".encode()
+    client.post(
+        f"/lab/listings/{listing.id}/files",
+        content_type="multipart/form-data",
+        data={"role": "sample", "file": (io.BytesIO(ok), "sample.csv")},
+    )
+    response = client.post(
+        f"/lab/listings/{listing.id}/files",
+        content_type="multipart/form-data",
+        follow_redirects=True,
+        data={"role": "sample", "file": (io.BytesIO(b"\xff\xfe\x00bin"), "x.csv")},
+    )
+    assert "UTF-8" in response.get_data(as_text=True)
+    db.session.expire_all()
+    files = db.session.get(Listing, listing.id).files
+    assert [(f.role, f.content_type) for f in files] == [("sample", "text/csv")]
+    client.post("/account/signout")
+    response = client.get(f"/catalog/files/{files[0].id}")
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    response.close()
+
+
+def test_admin_edits_the_holiday_calendar(client, db, platform_admin, login):
+    from sharehub.catalog.models import Holiday
+    from sharehub.core.models import AuditEntry
+
+    login(platform_admin)
+    html = client.get("/admin/holidays?year=2026").get_data(as_text=True)
+    assert "2026-10-01" in html and "2026-09-20" in html  # National Day; make-up Sunday
+    client.post("/admin/holidays", data={"day": "2028-01-01", "name": "元旦", "action": "off"})
+    client.post("/admin/holidays", data={"day": "2028-01-08", "name": "", "action": "workday"})
+    assert (
+        client.post(
+            "/admin/holidays", data={"day": "nonsense", "action": "off"}, follow_redirects=True
+        ).status_code
+        == 200
+    )
+    from datetime import date
+
+    assert db.session.get(Holiday, date(2028, 1, 1)).is_workday is False
+    assert db.session.get(Holiday, date(2028, 1, 8)).is_workday is True
+    client.post("/admin/holidays", data={"day": "2028-01-08", "action": "delete"})
+    assert db.session.get(Holiday, date(2028, 1, 8)) is None
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action.startswith("holiday."))
+        )
+        == 3
+    )

@@ -1,0 +1,280 @@
+"""Bookings (the plan) and usage records (what really happened), with notifications."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
+
+from sharehub.core.db import UTCDateTime, utcnow
+from sharehub.extensions import db
+
+
+def _enum(cls, length=16):
+    return sa.Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+class BookingStatus(enum.StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    NO_SHOW = "no_show"
+
+
+HOLDING = (BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.IN_PROGRESS)
+HOLDING_SQL = "status IN ('pending', 'confirmed', 'in_progress')"
+
+STATUS_LABELS = {
+    BookingStatus.PENDING: _l("Waiting for the laboratory"),
+    BookingStatus.CONFIRMED: _l("Confirmed"),
+    BookingStatus.IN_PROGRESS: _l("In progress"),
+    BookingStatus.COMPLETED: _l("Completed"),
+    BookingStatus.DECLINED: _l("Declined"),
+    BookingStatus.CANCELLED: _l("Cancelled"),
+    BookingStatus.EXPIRED: _l("Expired"),
+    BookingStatus.NO_SHOW: _l("No-show"),
+}
+
+
+class ServiceWay(enum.StrEnum):
+    ON_SITE = "on_site"
+    REMOTE = "remote"
+    SAMPLES_SENT = "samples_sent"
+
+
+SERVICE_WAY_LABELS = {
+    ServiceWay.ON_SITE: _l("On site"),
+    ServiceWay.REMOTE: _l("Remote"),
+    ServiceWay.SAMPLES_SENT: _l("Samples sent"),
+}
+
+
+class Booking(db.Model):
+    """A reservation of one unit for [starts_dt, ends_dt).
+
+    `blocked_until_dt` is the end plus the listing's buffer: the range that no other
+    holding booking of the unit may overlap. On PostgreSQL an exclusion constraint
+    enforces it; on SQLite a trigger does, inside serialized (IMMEDIATE) transactions.
+    """
+
+    __tablename__ = "booking"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    uid: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)  # iCalendar UID
+    listing_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("listing.id", ondelete="RESTRICT"), index=True
+    )
+    unit_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("unit.id", ondelete="RESTRICT"), index=True
+    )
+    customer_org_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="RESTRICT"), index=True
+    )
+    customer_user_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"), index=True
+    )
+    starts_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    ends_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    blocked_until_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    status: so.Mapped[BookingStatus] = so.mapped_column(_enum(BookingStatus), index=True)
+    hold_expires_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime, index=True)
+
+    purpose: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    sample_description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    sample_count: so.Mapped[int] = so.mapped_column(default=0)
+    contact_name: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    contact_phone: so.Mapped[str] = so.mapped_column(sa.String(32), default="")
+
+    price_tier: so.Mapped[str] = so.mapped_column(sa.String(16))
+    net_amount: so.Mapped[int] = so.mapped_column(sa.BigInteger)  # fen
+    vat_rate_bp: so.Mapped[int]
+    vat_amount: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    gross_amount: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    cancel_fee: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+
+    series_uid: so.Mapped[str | None] = so.mapped_column(sa.String(64), index=True)
+    sequence: so.Mapped[int] = so.mapped_column(default=0)
+    reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    decided_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    reminder_sent_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    listing: so.Mapped[Listing] = so.relationship()  # noqa: F821
+    unit: so.Mapped[Unit] = so.relationship()  # noqa: F821
+    customer_org: so.Mapped[Organisation] = so.relationship()  # noqa: F821
+    customer_user: so.Mapped[User | None] = so.relationship()  # noqa: F821
+    usage: so.Mapped[list[UsageRecord]] = so.relationship(back_populates="booking")
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "starts_dt < ends_dt AND ends_dt <= blocked_until_dt", name="valid_range"
+        ),
+        sa.Index("ix_booking_unit_time", "unit_id", "starts_dt"),
+    )
+
+    @property
+    def is_holding(self) -> bool:
+        return self.status in HOLDING
+
+    @property
+    def status_label(self):
+        return STATUS_LABELS[self.status]
+
+    @property
+    def minutes(self) -> int:
+        return int((self.ends_dt - self.starts_dt).total_seconds() // 60)
+
+    def is_customer(self, user) -> bool:
+        return user.is_authenticated and user.membership_in(self.customer_org_id) is not None
+
+    def is_lab_manager(self, user) -> bool:
+        return user.is_authenticated and user.can_manage(self.listing.lab)
+
+    def can_view(self, user) -> bool:
+        return (
+            self.is_customer(user)
+            or self.is_lab_manager(user)
+            or (user.is_authenticated and (user.is_platform_admin or user.is_regulator))
+        )
+
+
+class UsageRecord(db.Model):
+    """Actual use of a unit: from a booking's check-in/out, or internal use logged directly.
+
+    Effective hours are preparation + run + post-processing minutes.
+    """
+
+    __tablename__ = "usage_record"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    unit_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("unit.id", ondelete="RESTRICT"), index=True
+    )
+    booking_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("booking.id", ondelete="SET NULL"), index=True
+    )
+    user_org_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="RESTRICT"), index=True
+    )
+    started_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, index=True)
+    ended_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    prep_minutes: so.Mapped[int] = so.mapped_column(default=0)
+    run_minutes: so.Mapped[int] = so.mapped_column(default=0)
+    post_minutes: so.Mapped[int] = so.mapped_column(default=0)
+    samples: so.Mapped[int] = so.mapped_column(default=0)
+    service_way: so.Mapped[ServiceWay] = so.mapped_column(
+        _enum(ServiceWay), default=ServiceWay.ON_SITE
+    )
+    notes: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    recorded_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    unit: so.Mapped[Unit] = so.relationship()  # noqa: F821
+    booking: so.Mapped[Booking | None] = so.relationship(back_populates="usage")
+    user_org: so.Mapped[Organisation] = so.relationship()  # noqa: F821
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "prep_minutes >= 0 AND run_minutes >= 0 AND post_minutes >= 0 AND samples >= 0",
+            name="non_negative",
+        ),
+        sa.CheckConstraint("ended_dt IS NULL OR started_dt <= ended_dt", name="valid_range"),
+    )
+
+    @property
+    def effective_minutes(self) -> int:
+        return self.prep_minutes + self.run_minutes + self.post_minutes
+
+    @property
+    def service_way_label(self):
+        return SERVICE_WAY_LABELS[self.service_way]
+
+
+class Notification(db.Model):
+    """An in-app message; the same event is also mailed through the outbox."""
+
+    __tablename__ = "notification"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    text: so.Mapped[str] = so.mapped_column(sa.String(500))
+    link: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    read_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+
+class AccessGrant(db.Model):
+    """Access to a dataset for a period: a download link or an API key, stored hashed.
+
+    Datasets have no slot exclusivity, so grants never conflict with each other.
+    """
+
+    __tablename__ = "access_grant"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    listing_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("listing.id", ondelete="RESTRICT"), index=True
+    )
+    customer_org_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="RESTRICT"), index=True
+    )
+    customer_user_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="pending", index=True)
+    token_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True)
+    token_hint: so.Mapped[str] = so.mapped_column(sa.String(8), default="")
+    starts_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    ends_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    purpose: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    price_tier: so.Mapped[str] = so.mapped_column(sa.String(16))
+    net_amount: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    vat_rate_bp: so.Mapped[int]
+    vat_amount: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    gross_amount: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    listing: so.Mapped[Listing] = so.relationship()  # noqa: F821
+    customer_org: so.Mapped[Organisation] = so.relationship()  # noqa: F821
+
+    @property
+    def is_usable(self) -> bool:
+        now = utcnow()
+        return (
+            self.status == "active"
+            and self.starts_dt is not None
+            and self.starts_dt <= now < self.ends_dt
+        )
+
+
+class CalendarFeed(db.Model):
+    """A secret feed URL of a user's or a lab's bookings; revoking it makes a new one."""
+
+    __tablename__ = "calendar_feed"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    token: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    user_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    revoked_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)

@@ -1,0 +1,99 @@
+"""Tell the people concerned about a booking: in the app, and by mail with an invite."""
+
+from __future__ import annotations
+
+import base64
+from zoneinfo import ZoneInfo
+
+from flask import url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from sharehub.booking.models import Booking, Notification
+from sharehub.core.mail import queue_mail
+from sharehub.extensions import db
+
+SUBJECTS = {
+    "created": lambda b: (
+        _("Booking request #%(id)s: %(name)s", id=b.id, name=b.listing.name)
+        if b.status.value == "pending"
+        else _("Booking #%(id)s confirmed: %(name)s", id=b.id, name=b.listing.name)
+    ),
+    "confirmed": lambda b: _("Booking #%(id)s confirmed: %(name)s", id=b.id, name=b.listing.name),
+    "declined": lambda b: _("Booking #%(id)s declined", id=b.id),
+    "cancelled": lambda b: _("Booking #%(id)s cancelled", id=b.id),
+    "rescheduled": lambda b: _("Booking #%(id)s moved", id=b.id),
+    "expired": lambda b: _("Booking request #%(id)s expired", id=b.id),
+    "reminder": lambda b: _("Reminder: booking #%(id)s starts in 24 hours", id=b.id),
+}
+
+
+def _invite_for(booking: Booking, event: str) -> list[dict]:
+    from sharehub.calendar.ics import invite
+
+    if event in ("cancelled", "declined", "expired"):
+        method = "CANCEL"
+    elif booking.status.value == "confirmed" and event in (
+        "created",
+        "confirmed",
+        "rescheduled",
+        "reminder",
+    ):
+        method = "REQUEST"
+    else:
+        return []
+    if method == "CANCEL" and booking.decided_dt is None and event != "cancelled":
+        return []  # a request never confirmed was never in anyone's calendar
+    return [
+        {
+            "filename": "invite.ics",
+            "content_type": "text/calendar",
+            "method": method,
+            "data": base64.b64encode(invite(booking, method)).decode(),
+        }
+    ]
+
+
+def recipients(booking: Booking, event: str):
+    people = {}
+    if booking.customer_user is not None:
+        people[booking.customer_user.id] = (booking.customer_user, "customer")
+    if event in ("created", "cancelled", "rescheduled", "reminder"):
+        for membership in booking.listing.lab.memberships:
+            if membership.user.can_manage(booking.listing.lab):
+                people.setdefault(membership.user.id, (membership.user, "lab"))
+    return people.values()
+
+
+def booking_event(booking: Booking, event: str) -> None:
+    """Queue mail (with an ICS invite where the calendar changes) and in-app messages."""
+    link = url_for("booking.booking_page", booking_id=booking.id, _external=True)
+    attachments = _invite_for(booking, event)
+    for user, role in recipients(booking, event):
+        with force_locale(user.locale):
+            subject = SUBJECTS[event](booking)
+        db.session.add(
+            Notification(
+                user_id=user.id,
+                text=str(subject)[:500],
+                link=url_for("booking.booking_page", booking_id=booking.id),
+            )
+        )
+        zone = ZoneInfo(user.timezone)
+        when = (
+            f"{booking.starts_dt.astimezone(zone):%Y-%m-%d %H:%M} – "
+            f"{booking.ends_dt.astimezone(zone):%Y-%m-%d %H:%M} ({user.timezone})"
+        )
+        queue_mail(
+            user.email,
+            subject,
+            "mail/booking_event.txt",
+            locale=user.locale,
+            booking=booking,
+            user=user,
+            event=event,
+            role=role,
+            link=link,
+            when=when,
+            attachments=attachments if role == "customer" else [],
+        )

@@ -1,0 +1,370 @@
+"""The one booking service: every path that books (pages, API) goes through here.
+
+Rules are checked in Python for a clear message, and the database refuses overlaps by
+construction (exclusion constraint on PostgreSQL, trigger under serialized writes on
+SQLite), so a race between two requests ends in a clean Conflict, never a double booking.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from sharehub.accounts.models import Organisation, User
+from sharehub.booking import notify
+from sharehub.booking.availability import (
+    LAB_TZ,
+    fitting_starts,
+    free_intervals,
+    grid_starts,
+)
+from sharehub.booking.models import HOLDING, Booking, BookingStatus
+from sharehub.booking.pricing import cancellation_fee, quote
+from sharehub.catalog.models import Listing, ListingKind, Unit
+from sharehub.core import audit
+from sharehub.core.db import utcnow
+from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
+from sharehub.extensions import db
+
+
+@dataclass
+class BookingRequest:
+    starts_dt: datetime
+    ends_dt: datetime
+    unit_id: int | None = None  # None: any free unit of the listing
+    purpose: str = ""
+    sample_description: str = ""
+    sample_count: int = 0
+    contact_name: str = ""
+    contact_phone: str = ""
+
+
+class SlotTaken(Conflict):
+    """The slot is no longer free; carries free alternatives of the same length."""
+
+    def __init__(self, message, alternatives: list[tuple[datetime, datetime]]):
+        super().__init__(message)
+        self.alternatives = alternatives
+
+
+def check_rules(
+    listing: Listing, starts: datetime, ends: datetime, now: datetime | None = None
+) -> None:
+    """The listing's booking rules; raises ValidationError with a message for the buyer."""
+    now = now or utcnow()
+    if starts.tzinfo is None or ends.tzinfo is None:
+        raise ValidationError(_l("Times must carry a time zone."))
+    if ends <= starts:
+        raise ValidationError(_l("A booking ends after it starts."))
+    minutes = int((ends - starts).total_seconds() // 60)
+    if minutes % listing.slot_minutes or starts not in grid_starts(
+        listing, starts, starts + timedelta(minutes=1)
+    ):
+        raise ValidationError(
+            _l("Bookings start and end on %(n)s-minute slots.", n=listing.slot_minutes)
+        )
+    if not listing.min_minutes <= minutes <= listing.max_minutes:
+        raise ValidationError(
+            _l(
+                "A booking lasts from %(min)s to %(max)s minutes.",
+                min=listing.min_minutes,
+                max=listing.max_minutes,
+            )
+        )
+    if starts < now + timedelta(hours=listing.lead_hours):
+        raise ValidationError(_l("Book at least %(h)s hours ahead.", h=listing.lead_hours))
+    if starts > now + timedelta(days=listing.horizon_days):
+        raise ValidationError(_l("Book at most %(d)s days ahead.", d=listing.horizon_days))
+
+
+def _is_free(
+    unit: Unit, starts: datetime, ends: datetime, exclude_booking_id: int | None = None
+) -> bool:
+    return any(
+        a <= starts and ends <= b
+        for a, b in free_intervals(unit, starts, ends, exclude_booking_id=exclude_booking_id)
+    )
+
+
+def alternatives(
+    listing: Listing, starts: datetime, ends: datetime, limit: int = 5
+) -> list[tuple[datetime, datetime]]:
+    """Free slots of the same length on any unit, from the requested day on."""
+    length = ends - starts
+    day_start = datetime.combine(starts.astimezone(LAB_TZ).date(), time(), LAB_TZ)
+    window_start = max(day_start, utcnow() + timedelta(hours=listing.lead_hours))
+    window_end = day_start + timedelta(days=14)
+    points = grid_starts(listing, window_start, window_end)
+    minutes = int(length.total_seconds() // 60)
+    found: set[datetime] = set()
+    for unit in listing.units:
+        if unit.is_active:
+            found.update(fitting_starts(unit, points, minutes, window_start, window_end))
+    return [(p, p + length) for p in sorted(found)[:limit]]
+
+
+def _overlap_error(exc: Exception) -> bool:
+    text = str(getattr(exc, "orig", exc))
+    return "booking_no_overlap" in text or "booking_overlap" in text
+
+
+def create_booking(
+    actor: User,
+    customer: Organisation,
+    listing: Listing,
+    request: BookingRequest,
+    *,
+    series_uid: str | None = None,
+) -> Booking:
+    if actor.membership_in(customer) is None:
+        raise PermissionDenied(_l("You do not act for this organisation."))
+    if not listing.is_published or not listing.lab.is_active:
+        raise Conflict(_l("This listing does not take bookings at present."))
+    if listing.kind == ListingKind.DATASET:
+        raise ValidationError(_l("Datasets are not booked by time."))
+    check_rules(listing, request.starts_dt, request.ends_dt)
+    units = [
+        u
+        for u in listing.units
+        if u.is_active and (request.unit_id is None or u.id == request.unit_id)
+    ]
+    if not units:
+        raise ValidationError(_l("Choose one of the listing's units."))
+    unit = next((u for u in units if _is_free(u, request.starts_dt, request.ends_dt)), None)
+    if unit is None:
+        raise SlotTaken(
+            _l("This time is not free any more."),
+            alternatives(listing, request.starts_dt, request.ends_dt),
+        )
+    minutes = int((request.ends_dt - request.starts_dt).total_seconds() // 60)
+    price = quote(listing, customer, minutes, request.sample_count)
+    now = utcnow()
+    hold_hours = current_app.config.get("BOOKING_HOLD_HOURS", 48)
+    booking = Booking(
+        uid=f"{uuid.uuid4()}@sharehub.cn",
+        listing=listing,
+        unit=unit,
+        customer_org=customer,
+        customer_user=actor,
+        starts_dt=request.starts_dt,
+        ends_dt=request.ends_dt,
+        blocked_until_dt=request.ends_dt + timedelta(minutes=listing.buffer_minutes),
+        status=BookingStatus.PENDING if listing.approval_required else BookingStatus.CONFIRMED,
+        hold_expires_dt=min(now + timedelta(hours=hold_hours), request.starts_dt)
+        if listing.approval_required
+        else None,
+        purpose=request.purpose.strip()[:5000],
+        sample_description=request.sample_description.strip()[:5000],
+        sample_count=max(0, request.sample_count),
+        contact_name=request.contact_name.strip()[:100] or actor.name,
+        contact_phone=request.contact_phone.strip()[:32] or actor.phone,
+        price_tier=price.tier,
+        net_amount=price.net,
+        vat_rate_bp=price.vat_rate_bp,
+        vat_amount=price.vat,
+        gross_amount=price.gross,
+        series_uid=series_uid,
+        decided_dt=None if listing.approval_required else now,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(booking)
+            db.session.flush()
+    except (IntegrityError, OperationalError) as exc:
+        if not _overlap_error(exc):
+            raise
+        db.session.expunge(booking) if booking in db.session else None
+        raise SlotTaken(
+            _l("Someone else has just booked this time."),
+            alternatives(listing, request.starts_dt, request.ends_dt),
+        ) from exc
+    audit.record(
+        actor,
+        "booking.created",
+        booking,
+        organisation=listing.lab_id,
+        customer=customer.id,
+        status=booking.status.value,
+        starts=booking.starts_dt.isoformat(),
+        ends=booking.ends_dt.isoformat(),
+    )
+    notify.booking_event(booking, "created")
+    db.session.flush()
+    return booking
+
+
+# --- transitions -------------------------------------------------------------------------
+
+# action: (allowed from, to, who may do it)
+TRANSITIONS = {
+    "approve": ({BookingStatus.PENDING}, BookingStatus.CONFIRMED, "lab"),
+    "decline": ({BookingStatus.PENDING}, BookingStatus.DECLINED, "lab"),
+    "cancel": ({BookingStatus.PENDING, BookingStatus.CONFIRMED}, BookingStatus.CANCELLED, "either"),
+    "check_in": ({BookingStatus.CONFIRMED}, BookingStatus.IN_PROGRESS, "lab"),
+    "check_out": ({BookingStatus.IN_PROGRESS}, BookingStatus.COMPLETED, "lab"),
+    "no_show": ({BookingStatus.CONFIRMED}, BookingStatus.NO_SHOW, "lab"),
+    "expire": ({BookingStatus.PENDING}, BookingStatus.EXPIRED, "system"),
+}
+
+
+def _transition(actor: User | None, booking: Booking, action: str, **data) -> None:
+    allowed, target, who = TRANSITIONS[action]
+    is_lab = actor is not None and booking.is_lab_manager(actor)
+    is_customer = actor is not None and booking.is_customer(actor)
+    if (
+        who == "lab"
+        and not is_lab
+        or who == "either"
+        and not (is_lab or is_customer)
+        or who == "system"
+        and actor is not None
+    ):
+        raise PermissionDenied(_l("You may not change this booking."))
+    if booking.status not in allowed:
+        raise Conflict(
+            _l("This booking is %(status)s; that is not possible now.", status=booking.status_label)
+        )
+    old = booking.status
+    booking.status = target
+    booking.updated_dt = utcnow()
+    if target != BookingStatus.PENDING:
+        booking.hold_expires_dt = None
+    audit.record(
+        actor,
+        f"booking.{action}",
+        booking,
+        organisation=booking.listing.lab_id,
+        old=old.value,
+        new=target.value,
+        **data,
+    )
+
+
+def approve(actor: User, booking: Booking) -> None:
+    _transition(actor, booking, "approve")
+    booking.decided_dt = utcnow()
+    notify.booking_event(booking, "confirmed")
+    db.session.flush()
+
+
+def decline(actor: User, booking: Booking, reason: str) -> None:
+    if not (reason or "").strip():
+        raise ValidationError(_l("Give the reason, the customer will read it."), field="reason")
+    _transition(actor, booking, "decline", reason=reason.strip())
+    booking.reason, booking.decided_dt = reason.strip(), utcnow()
+    notify.booking_event(booking, "declined")
+    db.session.flush()
+
+
+def cancellation_terms(booking: Booking, by_lab: bool, now: datetime | None = None) -> int:
+    """The fee a cancellation would cost now (fen); the lab cancelling always refunds fully."""
+    now = now or utcnow()
+    listing = booking.listing
+    if by_lab or booking.status == BookingStatus.PENDING:
+        return 0
+    if now < booking.starts_dt - timedelta(hours=listing.free_cancel_hours):
+        return 0
+    return cancellation_fee(booking.gross_amount, listing.cancel_fee_percent)
+
+
+def cancel(actor: User, booking: Booking, reason: str = "") -> int:
+    by_lab = booking.is_lab_manager(actor) and not booking.is_customer(actor)
+    fee = cancellation_terms(booking, by_lab)
+    _transition(actor, booking, "cancel", fee=fee, by="lab" if by_lab else "customer")
+    booking.cancel_fee, booking.reason = fee, (reason or "").strip()
+    booking.sequence += 1
+    notify.booking_event(booking, "cancelled")
+    db.session.flush()
+    return fee
+
+
+def reschedule(actor: User, booking: Booking, starts: datetime, ends: datetime) -> None:
+    """The customer moves a booking within the policy; the lab's approval stays needed
+    for approval listings. The slot is checked like a new booking."""
+    if not booking.is_customer(actor):
+        raise PermissionDenied(_l("Only the customer reschedules; the laboratory proposes."))
+    if booking.status not in (BookingStatus.PENDING, BookingStatus.CONFIRMED):
+        raise Conflict(_l("This booking can no longer be moved."))
+    if cancellation_terms(booking, by_lab=False):
+        raise Conflict(
+            _l(
+                "It is too late to move this booking free of charge; cancel it "
+                "(with the fee) or contact the laboratory."
+            )
+        )
+    listing = booking.listing
+    check_rules(listing, starts, ends)
+    if not _is_free(booking.unit, starts, ends, exclude_booking_id=booking.id):
+        raise SlotTaken(_l("This time is not free."), alternatives(listing, starts, ends))
+    old = (booking.starts_dt.isoformat(), booking.ends_dt.isoformat())
+    price = quote(
+        listing,
+        booking.customer_org,
+        int((ends - starts).total_seconds() // 60),
+        booking.sample_count,
+    )
+    try:
+        with db.session.begin_nested():
+            booking.starts_dt, booking.ends_dt = starts, ends
+            booking.blocked_until_dt = ends + timedelta(minutes=listing.buffer_minutes)
+            booking.net_amount, booking.vat_amount, booking.gross_amount = (
+                price.net,
+                price.vat,
+                price.gross,
+            )
+            booking.sequence += 1
+            booking.updated_dt = utcnow()
+            db.session.flush()
+    except (IntegrityError, OperationalError) as exc:
+        if not _overlap_error(exc):
+            raise
+        db.session.refresh(booking)
+        raise SlotTaken(
+            _l("Someone else has just booked this time."), alternatives(listing, starts, ends)
+        ) from exc
+    audit.record(
+        actor,
+        "booking.rescheduled",
+        booking,
+        organisation=listing.lab_id,
+        old=old,
+        new=(starts.isoformat(), ends.isoformat()),
+    )
+    notify.booking_event(booking, "rescheduled")
+    db.session.flush()
+
+
+def expire_holds(now: datetime | None = None) -> int:
+    """Pending bookings whose hold ran out free their slot (cron; safe on several machines)."""
+    now = now or utcnow()
+    query = sa.select(Booking).where(
+        Booking.status == BookingStatus.PENDING, Booking.hold_expires_dt <= now
+    )
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    expired = 0
+    for booking in db.session.scalars(query):
+        _transition(None, booking, "expire")
+        notify.booking_event(booking, "expired")
+        expired += 1
+    db.session.flush()
+    return expired
+
+
+def holding_bookings_of(unit_ids: list[int], start: datetime, end: datetime):
+    return db.session.scalars(
+        sa.select(Booking)
+        .where(
+            Booking.unit_id.in_(unit_ids),
+            Booking.status.in_(HOLDING),
+            Booking.starts_dt < end,
+            Booking.ends_dt > start,
+        )
+        .order_by(Booking.starts_dt)
+    )

@@ -1,0 +1,233 @@
+"""Usage records: what really happened on a unit (check-in/out, internal use, imports)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+
+from sharehub.accounts.models import Organisation, User
+from sharehub.booking import services
+from sharehub.booking.models import Booking, ServiceWay, UsageRecord
+from sharehub.catalog.models import Unit
+from sharehub.core import audit
+from sharehub.core.db import utcnow
+from sharehub.core.errors import PermissionDenied, ValidationError
+from sharehub.extensions import db
+
+CORRECTABLE = (
+    "started_dt",
+    "ended_dt",
+    "prep_minutes",
+    "run_minutes",
+    "post_minutes",
+    "samples",
+    "service_way",
+    "notes",
+)
+
+
+def _require_lab(actor: User, unit: Unit) -> None:
+    if not actor.can_manage(unit.listing.lab):
+        raise PermissionDenied(_l("Only managers of this laboratory record usage."))
+
+
+def _validate(
+    started: datetime, ended: datetime | None, minutes: tuple[int, int, int], samples: int
+) -> None:
+    if ended is not None and ended < started:
+        raise ValidationError(_l("Use ends after it starts."), field="ended")
+    if any(m < 0 for m in minutes) or samples < 0:
+        raise ValidationError(_l("Minutes and samples cannot be negative."))
+    if ended is not None and sum(minutes) > (ended - started).total_seconds() // 60 + 24 * 60:
+        raise ValidationError(
+            _l("The minutes recorded exceed the time of use by more than a day; check the figures.")
+        )
+
+
+def check_in(actor: User, booking: Booking, at: datetime | None = None) -> UsageRecord:
+    services._transition(actor, booking, "check_in")
+    record = UsageRecord(
+        unit=booking.unit,
+        booking=booking,
+        user_org_id=booking.customer_org_id,
+        started_dt=at or utcnow(),
+        recorded_by_id=actor.id,
+    )
+    db.session.add(record)
+    db.session.flush()
+    return record
+
+
+def check_out(
+    actor: User,
+    booking: Booking,
+    *,
+    ended: datetime | None = None,
+    prep_minutes: int = 0,
+    run_minutes: int | None = None,
+    post_minutes: int = 0,
+    samples: int = 0,
+    service_way: ServiceWay = ServiceWay.ON_SITE,
+    notes: str = "",
+) -> UsageRecord:
+    record = next((r for r in booking.usage if r.ended_dt is None), None)
+    if record is None:
+        raise ValidationError(_l("Check the booking in first."))
+    ended = ended or utcnow()
+    if run_minutes is None:
+        run_minutes = max(0, int((ended - record.started_dt).total_seconds() // 60))
+    _validate(record.started_dt, ended, (prep_minutes, run_minutes, post_minutes), samples)
+    services._transition(actor, booking, "check_out")
+    record.ended_dt, record.prep_minutes, record.run_minutes = ended, prep_minutes, run_minutes
+    record.post_minutes, record.samples, record.service_way = post_minutes, samples, service_way
+    record.notes, record.updated_dt = notes.strip()[:5000], utcnow()
+    audit.record(
+        actor,
+        "usage.recorded",
+        record,
+        organisation=booking.listing.lab_id,
+        booking=booking.id,
+        effective=record.effective_minutes,
+    )
+    db.session.flush()
+    return record
+
+
+def log_usage(
+    actor: User,
+    unit: Unit,
+    *,
+    user_org: Organisation | None,
+    started: datetime,
+    ended: datetime,
+    prep_minutes: int,
+    run_minutes: int,
+    post_minutes: int,
+    samples: int = 0,
+    service_way: ServiceWay = ServiceWay.ON_SITE,
+    notes: str = "",
+) -> UsageRecord:
+    """Use that never went through a booking (internal use by default)."""
+    _require_lab(actor, unit)
+    _validate(started, ended, (prep_minutes, run_minutes, post_minutes), samples)
+    record = UsageRecord(
+        unit=unit,
+        user_org_id=(user_org or unit.listing.lab).id,
+        started_dt=started,
+        ended_dt=ended,
+        prep_minutes=prep_minutes,
+        run_minutes=run_minutes,
+        post_minutes=post_minutes,
+        samples=samples,
+        service_way=service_way,
+        notes=notes.strip()[:5000],
+        recorded_by_id=actor.id,
+    )
+    db.session.add(record)
+    db.session.flush()
+    audit.record(
+        actor,
+        "usage.logged",
+        record,
+        organisation=unit.listing.lab_id,
+        unit=unit.id,
+        effective=record.effective_minutes,
+    )
+    db.session.flush()
+    return record
+
+
+def correct_usage(actor: User, record: UsageRecord, **fields) -> None:
+    _require_lab(actor, record.unit)
+    changes = {}
+    for key, value in fields.items():
+        if key not in CORRECTABLE:
+            raise ValidationError(_l("Unknown field."))
+        old = getattr(record, key)
+        if old != value:
+            changes[key] = [str(old), str(value)]
+            setattr(record, key, value)
+    _validate(
+        record.started_dt,
+        record.ended_dt,
+        (record.prep_minutes, record.run_minutes, record.post_minutes),
+        record.samples,
+    )
+    if changes:
+        record.updated_dt = utcnow()
+        audit.record(
+            actor,
+            "usage.corrected",
+            record,
+            organisation=record.unit.listing.lab_id,
+            changes=changes,
+        )
+    db.session.flush()
+
+
+CSV_COLUMNS = [
+    "unit_id",
+    "started",
+    "ended",
+    "prep_minutes",
+    "run_minutes",
+    "post_minutes",
+    "samples",
+    "service_way",
+    "notes",
+]
+
+
+def import_csv(actor: User, lab: Organisation, text: str, zone) -> list[UsageRecord]:
+    """Internal use from a CSV file; every row is checked first, and one bad row imports
+    nothing (the message names the row)."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = set(CSV_COLUMNS[:6]) - set(reader.fieldnames or [])
+    if missing:
+        raise ValidationError(
+            _l("The CSV file lacks the columns: %(cols)s.", cols=", ".join(sorted(missing)))
+        )
+    rows = []
+    for number, row in enumerate(reader, start=2):
+        try:
+            unit = db.session.get(Unit, int(row["unit_id"]))
+            if unit is None or unit.listing.lab_id != lab.id:
+                raise ValueError("unit")
+            started = datetime.fromisoformat(row["started"].strip()).replace(tzinfo=zone)
+            ended = datetime.fromisoformat(row["ended"].strip()).replace(tzinfo=zone)
+            values = [
+                int(row.get(k) or 0)
+                for k in ("prep_minutes", "run_minutes", "post_minutes", "samples")
+            ]
+            way = ServiceWay(row.get("service_way") or "on_site")
+            _validate(started, ended, tuple(values[:3]), values[3])
+        except (ValueError, TypeError, KeyError, ValidationError) as exc:
+            raise ValidationError(
+                _l(
+                    "Row %(n)s of the CSV file is not valid: check the unit, "
+                    "the times (YYYY-MM-DD HH:MM) and the minutes.",
+                    n=number,
+                )
+            ) from exc
+        rows.append((unit, started, ended, values, way, row.get("notes") or ""))
+    if not rows:
+        raise ValidationError(_l("The CSV file has no rows."))
+    return [
+        log_usage(
+            actor,
+            unit,
+            user_org=None,
+            started=started,
+            ended=ended,
+            prep_minutes=v[0],
+            run_minutes=v[1],
+            post_minutes=v[2],
+            samples=v[3],
+            service_way=way,
+            notes=notes,
+        )
+        for unit, started, ended, v, way, notes in rows
+    ]

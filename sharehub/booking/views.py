@@ -1,0 +1,324 @@
+"""Booking pages: the week calendar of free slots, review and confirm, the booking page
+with its actions, the customer's and the lab's lists."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from sharehub.accounts.forms import ConfirmForm
+from sharehub.accounts.session import current_org
+from sharehub.booking import services, usage
+from sharehub.booking.availability import fitting_starts, grid_starts, holidays_between
+from sharehub.booking.models import HOLDING, Booking, BookingStatus, Notification, ServiceWay
+from sharehub.booking.pricing import quote
+from sharehub.catalog.models import Listing, ListingKind, Unit
+from sharehub.catalog.views import get_listing
+from sharehub.core.db import utcnow
+from sharehub.core.errors import DomainError
+from sharehub.core.i18n import user_zone
+from sharehub.core.tx import commit
+from sharehub.extensions import db
+
+bp = Blueprint("booking", __name__)
+
+
+def _parse_start(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=user_zone())
+
+
+def week_slots(listing: Listing, week_start: date, zone) -> dict:
+    """Free start times (for the shortest allowed booking, on any unit) per local day."""
+    start = max(
+        datetime.combine(week_start, time(), zone), utcnow() + timedelta(hours=listing.lead_hours)
+    )
+    end = min(
+        datetime.combine(week_start + timedelta(days=7), time(), zone),
+        utcnow() + timedelta(days=listing.horizon_days),
+    )
+    days: dict[date, list[datetime]] = {week_start + timedelta(days=n): [] for n in range(7)}
+    if end <= start:
+        return days
+    holidays = holidays_between(week_start - timedelta(days=1), week_start + timedelta(days=8))
+    points = grid_starts(listing, start, end, holidays)
+    found: set[datetime] = set()
+    for unit in listing.units:
+        if unit.is_active:
+            found.update(fitting_starts(unit, points, listing.min_minutes, start, end, holidays))
+    for point in sorted(found):
+        day = point.astimezone(zone).date()
+        if day in days:
+            days[day].append(point)
+    return days
+
+
+@bp.route("/catalog/<int:listing_id>/book")
+@login_required
+def calendar(listing_id: int):
+    listing = get_listing(listing_id)
+    if listing.kind == ListingKind.DATASET:
+        abort(404)
+    zone = user_zone()
+    today = datetime.now(zone).date()
+    try:
+        week = date.fromisoformat(request.args.get("week", ""))
+    except ValueError:
+        week = today
+    week = max(week - timedelta(days=week.weekday()), today - timedelta(days=today.weekday()))
+    return render_template(
+        "booking/calendar.html",
+        listing=listing,
+        week=week,
+        days=week_slots(listing, week, zone),
+        prev_week=week - timedelta(days=7),
+        next_week=week + timedelta(days=7),
+        durations=range(listing.min_minutes, listing.max_minutes + 1, listing.slot_minutes),
+    )
+
+
+def _request_from_form(listing: Listing) -> tuple[services.BookingRequest | None, str]:
+    start = _parse_start(request.values.get("start", ""))
+    minutes = request.values.get("minutes", type=int)
+    if start is None or not minutes or minutes <= 0 or minutes > 60 * 24 * 31:
+        return None, _("Choose a start time and a duration.")
+    return services.BookingRequest(
+        starts_dt=start,
+        ends_dt=start + timedelta(minutes=minutes),
+        unit_id=request.values.get("unit_id", type=int),
+        purpose=request.values.get("purpose", ""),
+        sample_description=request.values.get("sample_description", ""),
+        sample_count=max(0, request.values.get("sample_count", 0, type=int) or 0),
+        contact_name=request.values.get("contact_name", ""),
+        contact_phone=request.values.get("contact_phone", ""),
+    ), ""
+
+
+@bp.route("/catalog/<int:listing_id>/book/review", methods=["GET", "POST"])
+@login_required
+def review(listing_id: int):
+    listing = get_listing(listing_id)
+    org = current_org()
+    if org is None:
+        flash(_("You need an organisation to book; ask a colleague to invite you."), "warning")
+        return redirect(url_for("catalog.listing_page", listing_id=listing.id))
+    booking_request, problem = _request_from_form(listing)
+    if booking_request is None:
+        flash(problem, "danger")
+        return redirect(url_for("booking.calendar", listing_id=listing.id))
+    minutes = int((booking_request.ends_dt - booking_request.starts_dt).total_seconds() // 60)
+    price = quote(listing, org, minutes, booking_request.sample_count)
+    alternatives, status = [], 200
+    if request.method == "POST":
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        try:
+            booking = services.create_booking(current_user, org, listing, booking_request)
+        except services.SlotTaken as exc:
+            db.session.rollback()
+            flash(str(exc.message), "danger")
+            alternatives, status = exc.alternatives, 409
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "danger")
+            status = exc.status
+        else:
+            commit()
+            flash(
+                _("Your booking request has been sent to the laboratory.")
+                if booking.status == BookingStatus.PENDING
+                else _("Your booking is confirmed."),
+                "success",
+            )
+            return redirect(url_for("booking.booking_page", booking_id=booking.id))
+    else:
+        try:
+            services.check_rules(listing, booking_request.starts_dt, booking_request.ends_dt)
+        except DomainError as exc:
+            flash(str(exc.message), "warning")
+    return render_template(
+        "booking/review.html",
+        listing=listing,
+        req=booking_request,
+        minutes=minutes,
+        price=price,
+        org=org,
+        alternatives=alternatives,
+        confirm_form=ConfirmForm(),
+    ), status
+
+
+def _booking(booking_id: int) -> Booking:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or not booking.can_view(current_user):
+        abort(404)
+    return booking
+
+
+@bp.route("/bookings/<int:booking_id>")
+@login_required
+def booking_page(booking_id: int):
+    booking = _booking(booking_id)
+    is_lab = booking.is_lab_manager(current_user)
+    fee = services.cancellation_terms(booking, by_lab=is_lab) if booking.is_holding else 0
+    return render_template(
+        "booking/booking.html",
+        booking=booking,
+        is_lab=is_lab,
+        is_customer=booking.is_customer(current_user),
+        fee=fee,
+        confirm_form=ConfirmForm(),
+        ways=ServiceWay,
+    )
+
+
+@bp.route(
+    "/bookings/<int:booking_id>/<any(approve, decline, cancel, check_in, check_out, "
+    "no_show, reschedule):action>",
+    methods=["POST"],
+)
+@login_required
+def booking_action(booking_id: int, action: str):
+    booking = _booking(booking_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    form = request.form
+    try:
+        if action == "approve":
+            services.approve(current_user, booking)
+        elif action == "decline":
+            services.decline(current_user, booking, form.get("reason", ""))
+        elif action == "cancel":
+            services.cancel(current_user, booking, form.get("reason", ""))
+        elif action == "check_in":
+            usage.check_in(current_user, booking)
+        elif action == "check_out":
+            usage.check_out(
+                current_user,
+                booking,
+                prep_minutes=form.get("prep_minutes", 0, type=int) or 0,
+                run_minutes=form.get("run_minutes", type=int),
+                post_minutes=form.get("post_minutes", 0, type=int) or 0,
+                samples=form.get("samples", 0, type=int) or 0,
+                service_way=ServiceWay(form.get("service_way", "on_site")),
+                notes=form.get("notes", ""),
+            )
+        elif action == "no_show":
+            if utcnow() < booking.starts_dt:
+                raise DomainError(_("A no-show is recorded after the booked start."))
+            services._transition(current_user, booking, "no_show")
+            db.session.flush()
+        elif action == "reschedule":
+            start = _parse_start(form.get("start", ""))
+            minutes = form.get("minutes", type=int) or booking.minutes
+            if start is None:
+                raise DomainError(_("Choose a start time and a duration."))
+            services.reschedule(current_user, booking, start, start + timedelta(minutes=minutes))
+    except services.SlotTaken as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+    except (DomainError, ValueError) as exc:
+        db.session.rollback()
+        flash(str(getattr(exc, "message", _("The values are not valid."))), "danger")
+    else:
+        commit()
+        flash(_("The booking has been updated."), "success")
+    return redirect(url_for("booking.booking_page", booking_id=booking.id))
+
+
+@bp.route("/bookings")
+@login_required
+def my_bookings():
+    org = current_org()
+    bookings = db.session.scalars(
+        sa.select(Booking)
+        .where(Booking.customer_org_id == (org.id if org else -1))
+        .options(so.joinedload(Booking.listing), so.joinedload(Booking.unit))
+        .order_by(Booking.starts_dt.desc())
+        .limit(200)
+    ).all()
+    return render_template("booking/list.html", bookings=bookings, title=_("Our bookings"))
+
+
+@bp.route("/lab/bookings")
+@login_required
+def lab_bookings():
+    org = current_org()
+    if org is None or not org.is_lab or not current_user.can_manage(org):
+        abort(403)
+    zone = user_zone()
+    today = datetime.now(zone).date()
+    try:
+        week = date.fromisoformat(request.args.get("week", ""))
+    except ValueError:
+        week = today
+    week -= timedelta(days=week.weekday())
+    start = datetime.combine(week, time(), zone)
+    units = db.session.scalars(
+        sa.select(Unit)
+        .join(Unit.listing)
+        .where(Listing.lab_id == org.id)
+        .options(so.joinedload(Unit.listing))
+        .order_by(Listing.name, Unit.name)
+    ).all()
+    bookings = (
+        list(services.holding_bookings_of([u.id for u in units], start, start + timedelta(days=7)))
+        if units
+        else []
+    )
+    pending = db.session.scalars(
+        sa.select(Booking)
+        .join(Booking.listing)
+        .where(Listing.lab_id == org.id, Booking.status == BookingStatus.PENDING)
+        .order_by(Booking.starts_dt)
+    ).all()
+    grid = {(b.unit_id, b.starts_dt.astimezone(zone).date()): [] for b in bookings}
+    for b in bookings:
+        grid[(b.unit_id, b.starts_dt.astimezone(zone).date())].append(b)
+    return render_template(
+        "booking/lab_calendar.html",
+        units=units,
+        grid=grid,
+        week=week,
+        days=[week + timedelta(days=n) for n in range(7)],
+        pending=pending,
+        prev_week=week - timedelta(days=7),
+        next_week=week + timedelta(days=7),
+    )
+
+
+@bp.route("/notifications", methods=["GET", "POST"])
+@login_required
+def notifications():
+    if request.method == "POST":
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        db.session.execute(
+            sa.update(Notification)
+            .where(Notification.user_id == current_user.id, Notification.read_dt.is_(None))
+            .values(read_dt=datetime.now(UTC))
+        )
+        commit()
+        return redirect(url_for("booking.notifications"))
+    items = db.session.scalars(
+        sa.select(Notification)
+        .where(Notification.user_id == current_user.id)
+        .order_by(Notification.id.desc())
+        .limit(100)
+    )
+    return render_template(
+        "booking/notifications.html", items=items.all(), confirm_form=ConfirmForm()
+    )
+
+
+__all__ = ["bp", "HOLDING"]
+
+from sharehub.booking import lab_views  # noqa: E402,F401  (registers usage and access routes)

@@ -1,0 +1,211 @@
+"""The booking service: rules, holding states, overlaps refused by the database, fees."""
+
+from datetime import date, datetime, time, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from sharehub.booking import services
+from sharehub.booking.availability import LAB_TZ
+from sharehub.booking.models import Booking, BookingStatus, Notification
+from sharehub.booking.services import BookingRequest, SlotTaken
+from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
+
+
+def workday(offset_days: int = 10) -> date:
+    import holidays
+
+    day = date.today() + timedelta(days=offset_days)
+    cn = holidays.China(years=[day.year, day.year + 1])
+    while day.weekday() >= 5 or day in cn:
+        day += timedelta(days=1)
+    return day
+
+
+def at(day, hh, mm=0):
+    return datetime.combine(day, time(hh, mm), LAB_TZ)
+
+
+@pytest.fixture
+def buyer(make_org, make_user):
+    org = make_org(name="采购企业", name_en="Buyer Co")
+    return org, make_user(org, email="buyer@example.cn")
+
+
+def book(buyer, listing, day, start=(8, 30), end=(10, 30), **kw):
+    org, user = buyer
+    return services.create_booking(
+        user, org, listing, BookingRequest(starts_dt=at(day, *start), ends_dt=at(day, *end), **kw)
+    )
+
+
+def test_approval_listing_creates_a_pending_hold_and_instant_confirms(
+    db, lab, make_listing, buyer, mailbox
+):
+    day = workday()
+    pending = book(buyer, make_listing(lab, approval_required=True), day)
+    assert pending.status == BookingStatus.PENDING and pending.hold_expires_dt is not None
+    assert (pending.net_amount, pending.vat_amount, pending.gross_amount) == (100000, 6000, 106000)
+    instant = book(buyer, make_listing(lab, name="即时", approval_required=False), day)
+    assert instant.status == BookingStatus.CONFIRMED
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count(Notification.id))) >= 2
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        ((9, 0), (11, 0), "slots"),
+        ((8, 30), (9, 30), "lasts from"),
+        ((8, 30), (17, 30), "lasts from"),
+        ((11, 30), (10, 30), "ends after"),
+    ],
+)
+def test_rules_are_enforced(db, lab, make_listing, buyer, start, end, message):
+    listing = make_listing(lab, slot_minutes=60, min_minutes=120, max_minutes=240)
+    with pytest.raises(ValidationError, match=message):
+        book(buyer, listing, workday(), start, end)
+
+
+def test_lead_time_and_horizon(db, lab, make_listing, buyer):
+    listing = make_listing(lab, lead_hours=72, horizon_days=30)
+    with pytest.raises(ValidationError, match="72 hours ahead"):
+        book(buyer, listing, workday(1))
+    with pytest.raises(ValidationError, match="30 days ahead"):
+        book(buyer, listing, workday(40))
+
+
+def test_closed_time_is_refused_with_alternatives(db, lab, make_listing, buyer):
+    listing = make_listing(lab)
+    day = workday()
+    with pytest.raises(SlotTaken) as caught:
+        book(buyer, listing, day, (10, 30), (12, 30))  # runs into the lunch break
+    assert caught.value.alternatives
+    assert all(b - a == timedelta(hours=2) for a, b in caught.value.alternatives)
+
+
+def test_second_unit_takes_the_next_booking_and_third_is_refused(db, lab, make_listing, buyer):
+    listing = make_listing(lab, units=2)
+    day = workday()
+    first, second = book(buyer, listing, day), book(buyer, listing, day)
+    assert {first.unit_id, second.unit_id} == {u.id for u in listing.units}
+    with pytest.raises(SlotTaken) as caught:
+        book(buyer, listing, day)
+    assert caught.value.alternatives[0][0] >= at(day, 10, 30)
+
+
+def test_buffer_keeps_bookings_apart(db, lab, make_listing, buyer):
+    listing = make_listing(lab, buffer_minutes=30, slot_minutes=30, min_minutes=60)
+    day = workday()
+    book(buyer, listing, day, (9, 0), (10, 0))
+    with pytest.raises(SlotTaken):
+        book(buyer, listing, day, (10, 0), (11, 0))
+    assert book(buyer, listing, day, (10, 30), (11, 30)).status == BookingStatus.PENDING
+
+
+def test_database_refuses_overlap_even_without_the_service(db, lab, make_listing, buyer):
+    """The constraint itself: a second holding booking over the same range cannot exist."""
+    listing = make_listing(lab)
+    first = book(buyer, listing, workday())
+    db.session.commit()
+    clone = Booking(
+        uid="clone@sharehub.cn",
+        listing_id=listing.id,
+        unit_id=first.unit_id,
+        customer_org_id=first.customer_org_id,
+        starts_dt=first.starts_dt + timedelta(hours=1),
+        ends_dt=first.ends_dt + timedelta(hours=1),
+        blocked_until_dt=first.ends_dt + timedelta(hours=1),
+        status=BookingStatus.CONFIRMED,
+        price_tier="external",
+        net_amount=0,
+        vat_rate_bp=600,
+        vat_amount=0,
+        gross_amount=0,
+    )
+    with pytest.raises((IntegrityError, OperationalError)):
+        with db.session.begin_nested():
+            db.session.add(clone)
+            db.session.flush()
+    # a cancelled booking does not hold the slot
+    clone.uid, clone.status = "clone2@sharehub.cn", BookingStatus.CANCELLED
+    with db.session.begin_nested():
+        db.session.add(clone)
+        db.session.flush()
+    # ... and cannot be revived over a holding one
+    with pytest.raises((IntegrityError, OperationalError)):
+        with db.session.begin_nested():
+            clone.status = BookingStatus.CONFIRMED
+            db.session.flush()
+
+
+def test_lab_approves_declines_and_customer_cannot(db, lab, lab_manager, make_listing, buyer):
+    listing = make_listing(lab)
+    day = workday()
+    booking = book(buyer, listing, day)
+    with pytest.raises(PermissionDenied):
+        services.approve(buyer[1], booking)
+    services.approve(lab_manager, booking)
+    assert booking.status == BookingStatus.CONFIRMED
+    with pytest.raises(Conflict):
+        services.approve(lab_manager, booking)
+    other = book(buyer, listing, day, (13, 30), (15, 30))
+    with pytest.raises(ValidationError):
+        services.decline(lab_manager, other, "")
+    services.decline(lab_manager, other, "设备维护")
+    assert other.status == BookingStatus.DECLINED
+    # the declined slot is free again
+    assert book(buyer, listing, day, (13, 30), (15, 30)).status == BookingStatus.PENDING
+
+
+def test_cancellation_fee_follows_the_policy_and_lab_refunds_fully(
+    db, lab, lab_manager, make_listing, buyer
+):
+    listing = make_listing(
+        lab, approval_required=False, free_cancel_hours=24 * 30, cancel_fee_percent=20
+    )
+    day = workday()
+    early = book(
+        buyer,
+        make_listing(
+            lab, name="宽松", approval_required=False, free_cancel_hours=24, cancel_fee_percent=20
+        ),
+        day,
+    )
+    assert services.cancel(buyer[1], early) == 0
+    late = book(buyer, listing, day)
+    assert services.cancellation_terms(late, by_lab=False) == 21200  # 20 % of 1,060.00
+    assert services.cancel(buyer[1], late) == 21200
+    assert late.status == BookingStatus.CANCELLED and late.sequence == 1
+    by_lab = book(buyer, listing, day)
+    assert services.cancel(lab_manager, by_lab) == 0
+
+
+def test_holds_expire(db, lab, make_listing, buyer):
+    booking = book(buyer, make_listing(lab), workday())
+    db.session.commit()
+    assert services.expire_holds(now=booking.hold_expires_dt - timedelta(seconds=1)) == 0
+    assert services.expire_holds(now=booking.hold_expires_dt) == 1
+    assert booking.status == BookingStatus.EXPIRED
+
+
+def test_customer_reschedules_within_policy(db, lab, make_listing, buyer):
+    listing = make_listing(lab, approval_required=False)
+    day = workday()
+    booking = book(buyer, listing, day)
+    blocker = book(buyer, listing, day, (14, 30), (16, 30))
+    with pytest.raises(SlotTaken):
+        services.reschedule(buyer[1], booking, at(day, 14, 30), at(day, 16, 30))
+    services.reschedule(buyer[1], booking, at(day, 9, 30), at(day, 11, 30))
+    assert (booking.starts_dt, booking.sequence) == (at(day, 9, 30), 1)
+    assert blocker.status == BookingStatus.CONFIRMED
+
+
+def test_suspended_lab_takes_no_bookings(db, lab, make_listing, buyer):
+    from sharehub.accounts.models import OrgStatus
+
+    listing = make_listing(lab)
+    lab.status = OrgStatus.SUSPENDED
+    with pytest.raises(Conflict):
+        book(buyer, listing, workday())
