@@ -124,20 +124,20 @@ def test_database_refuses_overlap_even_without_the_service(db, lab, make_listing
         vat_amount=0,
         gross_amount=0,
     )
-    with pytest.raises((IntegrityError, OperationalError)):
+
+    def write(status, uid):
         with db.session.begin_nested():
+            clone.status, clone.uid = status, uid
             db.session.add(clone)
             db.session.flush()
-    # a cancelled booking does not hold the slot
-    clone.uid, clone.status = "clone2@sharehub.cn", BookingStatus.CANCELLED
-    with db.session.begin_nested():
-        db.session.add(clone)
-        db.session.flush()
+
+    with pytest.raises((IntegrityError, OperationalError)):
+        write(BookingStatus.CONFIRMED, "clone@sharehub.cn")
+    # a cancelled booking does not hold the slot ...
+    write(BookingStatus.CANCELLED, "clone2@sharehub.cn")
     # ... and cannot be revived over a holding one
     with pytest.raises((IntegrityError, OperationalError)):
-        with db.session.begin_nested():
-            clone.status = BookingStatus.CONFIRMED
-            db.session.flush()
+        write(BookingStatus.CONFIRMED, "clone2@sharehub.cn")
 
 
 def test_lab_approves_declines_and_customer_cannot(db, lab, lab_manager, make_listing, buyer):
