@@ -45,6 +45,28 @@ def send_mail_command(limit: int):
     click.echo(f"{sent} sent, {failed} failed.")
 
 
+@group.command("send-reminders")
+def send_reminders_command():
+    """Remind customers 24 h before their bookings (cron; safe on several machines)."""
+    from sharehub.booking.services import send_reminders
+    from sharehub.core.tx import commit
+
+    sent = send_reminders()
+    commit()
+    click.echo(f"{sent} reminders queued.")
+
+
+@group.command("expire-holds")
+def expire_holds_command():
+    """Free the slots of booking requests the lab did not decide in time (cron)."""
+    from sharehub.booking.services import expire_holds
+    from sharehub.core.tx import commit
+
+    expired = expire_holds()
+    commit()
+    click.echo(f"{expired} requests expired.")
+
+
 @group.command("create-admin")
 @click.option("--email", required=True)
 @click.option("--name", required=True)

@@ -368,3 +368,32 @@ def holding_bookings_of(unit_ids: list[int], start: datetime, end: datetime):
         )
         .order_by(Booking.starts_dt)
     )
+
+
+def send_reminders(now: datetime | None = None, ahead: timedelta = timedelta(hours=24)) -> int:
+    """Remind customers of confirmed bookings starting within `ahead`. Each booking is
+    claimed by a conditional UPDATE, so several machines running this at once send one
+    reminder per booking."""
+    now = now or utcnow()
+    due = db.session.scalars(
+        sa.select(Booking.id).where(
+            Booking.status == BookingStatus.CONFIRMED,
+            Booking.reminder_sent_dt.is_(None),
+            Booking.starts_dt > now,
+            Booking.starts_dt <= now + ahead,
+        )
+    ).all()
+    sent = 0
+    for booking_id in due:
+        claimed = db.session.execute(
+            sa.update(Booking)
+            .where(Booking.id == booking_id, Booking.reminder_sent_dt.is_(None))
+            .values(reminder_sent_dt=now)
+        ).rowcount
+        if claimed:
+            booking = db.session.get(Booking, booking_id)
+            db.session.refresh(booking)
+            notify.booking_event(booking, "reminder")
+            sent += 1
+    db.session.flush()
+    return sent

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import BACKEND, _require
-from tests.support.postgres import free_port
+from tests.support.live import live_server as serve
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output" / "e2e" / BACKEND
@@ -34,7 +29,7 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def live_server(postgres, mailbox, tmp_path_factory):
-    """ShareHub under gunicorn on a loopback port, with the demo data; stopped by its PID."""
+    """ShareHub under gunicorn with the demo data, on a loopback port."""
     workdir = tmp_path_factory.mktemp("live")
     if BACKEND == "postgres":
         if postgres is None:
@@ -42,59 +37,8 @@ def live_server(postgres, mailbox, tmp_path_factory):
         url = postgres.create_database("sharehub_e2e")
     else:
         url = f"sqlite:///{workdir / 'e2e.db'}"
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "SECRET_KEY": "e2e-secret",
-        "SHAREHUB_INSTANCE": str(workdir),
-        "STORAGE_DIR": str(workdir / "storage"),
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": str(mailbox.port),
-        "SERVER_BASE_URL": f"http://127.0.0.1:{port}",
-    }
-    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    for args in (["db", "upgrade"], ["sharehub", "seed-demo"]):
-        subprocess.run(flask + args, cwd=ROOT, env=env, check=True, capture_output=True)
-    log = open(workdir / "gunicorn.log", "wb")  # noqa: SIM115 (closed below)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            "2",
-            "--access-logfile",
-            "-",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError((workdir / "gunicorn.log").read_text()[-2000:])
+    with serve(url, workdir, mail_port=mailbox.port) as base:
         yield base
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
 
 
 @pytest.fixture(scope="session")
