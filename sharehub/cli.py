@@ -67,6 +67,17 @@ def expire_holds_command():
     click.echo(f"{expired} requests expired.")
 
 
+@group.command("refresh-calendars")
+def refresh_calendars_command():
+    """Refetch external calendars whose busy times block units (cron)."""
+    from sharehub.calendar.imports import refresh_all
+    from sharehub.core.tx import commit
+
+    refreshed, failed = refresh_all()
+    commit()
+    click.echo(f"{refreshed} calendars refreshed, {failed} failed.")
+
+
 @group.command("create-admin")
 @click.option("--email", required=True)
 @click.option("--name", required=True)

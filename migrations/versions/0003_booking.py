@@ -1,8 +1,8 @@
-"""bookings, usage, dataset access, calendar feeds
+"""bookings, usage, dataset access, calendars, waitlist
 
 Revision ID: 0003_booking
 Revises: 0002_catalogue
-Create Date: 2026-11-24 14:59:57.124970
+Create Date: 2026-11-24 15:04:58.575623
 
 """
 from alembic import op
@@ -102,6 +102,8 @@ def upgrade():
     sa.Column('gross_amount', sa.BigInteger(), nullable=False),
     sa.Column('cancel_fee', sa.BigInteger(), nullable=False),
     sa.Column('series_uid', sa.String(length=64), nullable=True),
+    sa.Column('proposed_starts_dt', sharehub.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('proposed_ends_dt', sharehub.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sequence', sa.Integer(), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('decided_dt', sharehub.core.db.UTCDateTime(timezone=True), nullable=True),
@@ -125,6 +127,34 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_booking_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_booking_unit_id'), ['unit_id'], unique=False)
         batch_op.create_index('ix_booking_unit_time', ['unit_id', 'starts_dt'], unique=False)
+
+    op.create_table('external_calendar',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('url', sa.String(length=500), nullable=False),
+    sa.Column('last_refreshed_dt', sharehub.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=False),
+    sa.Column('created_dt', sharehub.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_external_calendar_unit_id_unit'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_external_calendar'))
+    )
+    with op.batch_alter_table('external_calendar', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_external_calendar_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('external_busy',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('calendar_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('starts_dt', sharehub.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_dt', sharehub.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['calendar_id'], ['external_calendar.id'], name=op.f('fk_external_busy_calendar_id_external_calendar'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_external_busy_unit_id_unit'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_external_busy'))
+    )
+    with op.batch_alter_table('external_busy', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_external_busy_calendar_id'), ['calendar_id'], unique=False)
+        batch_op.create_index('ix_external_busy_unit_time', ['unit_id', 'starts_dt'], unique=False)
 
     op.create_table('usage_record',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -156,6 +186,27 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_usage_record_unit_id'), ['unit_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_usage_record_user_org_id'), ['user_org_id'], unique=False)
 
+    op.create_table('waitlist_entry',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('listing_id', sa.Integer(), nullable=False),
+    sa.Column('customer_org_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('starts_dt', sharehub.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_dt', sharehub.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('booking_id', sa.Integer(), nullable=True),
+    sa.Column('offered_dt', sharehub.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_dt', sharehub.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['booking_id'], ['booking.id'], name=op.f('fk_waitlist_entry_booking_id_booking'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['customer_org_id'], ['organisation.id'], name=op.f('fk_waitlist_entry_customer_org_id_organisation'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['listing_id'], ['listing.id'], name=op.f('fk_waitlist_entry_listing_id_listing'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_waitlist_entry_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_waitlist_entry'))
+    )
+    with op.batch_alter_table('waitlist_entry', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_waitlist_entry_listing_id'), ['listing_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_waitlist_entry_status'), ['status'], unique=False)
+
     # ### end Alembic commands ###
 
     # Double booking is impossible by construction (see sharehub/booking/models.py).
@@ -185,6 +236,11 @@ def downgrade():
         op.execute("DROP TRIGGER booking_no_overlap_insert")
         op.execute("DROP TRIGGER booking_no_overlap_update")
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('waitlist_entry', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_waitlist_entry_status'))
+        batch_op.drop_index(batch_op.f('ix_waitlist_entry_listing_id'))
+
+    op.drop_table('waitlist_entry')
     with op.batch_alter_table('usage_record', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_usage_record_user_org_id'))
         batch_op.drop_index(batch_op.f('ix_usage_record_unit_id'))
@@ -192,6 +248,15 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_usage_record_booking_id'))
 
     op.drop_table('usage_record')
+    with op.batch_alter_table('external_busy', schema=None) as batch_op:
+        batch_op.drop_index('ix_external_busy_unit_time')
+        batch_op.drop_index(batch_op.f('ix_external_busy_calendar_id'))
+
+    op.drop_table('external_busy')
+    with op.batch_alter_table('external_calendar', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_external_calendar_unit_id'))
+
+    op.drop_table('external_calendar')
     with op.batch_alter_table('booking', schema=None) as batch_op:
         batch_op.drop_index('ix_booking_unit_time')
         batch_op.drop_index(batch_op.f('ix_booking_unit_id'))

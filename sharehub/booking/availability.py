@@ -94,9 +94,10 @@ def merge(intervals: list[Interval]) -> list[Interval]:
 def busy_intervals(
     unit: Unit, start: datetime, end: datetime, exclude_booking_id: int | None = None
 ) -> list[Interval]:
-    """What blocks the unit: outages, and holding bookings widened by the buffer on both
-    sides (a new booking must keep the buffer before and after its neighbours)."""
-    from sharehub.booking.models import HOLDING, Booking
+    """What blocks the unit: outages, imported busy times, and holding bookings widened by
+    the buffer on both sides (a new booking keeps the buffer before and after its
+    neighbours)."""
+    from sharehub.booking.models import HOLDING, Booking, ExternalBusy
 
     buffer = timedelta(minutes=unit.listing.buffer_minutes)
     outages = db.session.execute(
@@ -113,7 +114,18 @@ def busy_intervals(
     if exclude_booking_id is not None:
         query = query.where(Booking.id != exclude_booking_id)
     bookings = db.session.execute(query).all()
-    return [(a, b) for a, b in outages] + [(a - buffer, b) for a, b in bookings]
+    imported = db.session.execute(
+        sa.select(ExternalBusy.starts_dt, ExternalBusy.ends_dt).where(
+            ExternalBusy.unit_id == unit.id,
+            ExternalBusy.starts_dt < end,
+            ExternalBusy.ends_dt > start,
+        )
+    ).all()
+    return (
+        [(a, b) for a, b in outages]
+        + [(a - buffer, b) for a, b in bookings]
+        + [(a, b) for a, b in imported]
+    )
 
 
 def free_intervals(

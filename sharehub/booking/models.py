@@ -102,6 +102,9 @@ class Booking(db.Model):
     cancel_fee: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
 
     series_uid: so.Mapped[str | None] = so.mapped_column(sa.String(64), index=True)
+    # A move the lab proposes; it happens only when the customer accepts it.
+    proposed_starts_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    proposed_ends_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     sequence: so.Mapped[int] = so.mapped_column(default=0)
     reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     decided_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
@@ -278,3 +281,67 @@ class CalendarFeed(db.Model):
     )
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     revoked_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+
+class ExternalCalendar(db.Model):
+    """An outside calendar (URL or uploaded file) whose busy times block a unit."""
+
+    __tablename__ = "external_calendar"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    unit_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("unit.id", ondelete="CASCADE"), index=True
+    )
+    name: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    url: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
+    last_refreshed_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    last_error: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    busy: so.Mapped[list[ExternalBusy]] = so.relationship(
+        back_populates="calendar", cascade="all, delete-orphan"
+    )
+
+
+class ExternalBusy(db.Model):
+    """One expanded busy interval of an external calendar (recurrences already unrolled)."""
+
+    __tablename__ = "external_busy"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    calendar_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("external_calendar.id", ondelete="CASCADE"), index=True
+    )
+    unit_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("unit.id", ondelete="CASCADE"))
+    starts_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    ends_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+
+    calendar: so.Mapped[ExternalCalendar] = so.relationship(back_populates="busy")
+
+    __table_args__ = (sa.Index("ix_external_busy_unit_time", "unit_id", "starts_dt"),)
+
+
+class WaitlistEntry(db.Model):
+    """Someone waiting for a taken slot; when it frees, the first in line gets a hold."""
+
+    __tablename__ = "waitlist_entry"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    listing_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("listing.id", ondelete="CASCADE"), index=True
+    )
+    customer_org_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="CASCADE")
+    )
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    starts_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    ends_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="waiting", index=True)
+    booking_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("booking.id", ondelete="SET NULL")
+    )
+    offered_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    listing: so.Mapped[Listing] = so.relationship()  # noqa: F821
+    user: so.Mapped[User] = so.relationship()  # noqa: F821

@@ -259,7 +259,7 @@ def decline(actor: User, booking: Booking, reason: str) -> None:
     _transition(actor, booking, "decline", reason=reason.strip())
     booking.reason, booking.decided_dt = reason.strip(), utcnow()
     notify.booking_event(booking, "declined")
-    db.session.flush()
+    _freed(booking)
 
 
 def cancellation_terms(booking: Booking, by_lab: bool, now: datetime | None = None) -> int:
@@ -280,7 +280,7 @@ def cancel(actor: User, booking: Booking, reason: str = "") -> int:
     booking.cancel_fee, booking.reason = fee, (reason or "").strip()
     booking.sequence += 1
     notify.booking_event(booking, "cancelled")
-    db.session.flush()
+    _freed(booking)
     return fee
 
 
@@ -298,8 +298,13 @@ def reschedule(actor: User, booking: Booking, starts: datetime, ends: datetime) 
                 "(with the fee) or contact the laboratory."
             )
         )
+    check_rules(booking.listing, starts, ends)
+    move(booking, starts, ends, actor)
+
+
+def move(booking: Booking, starts: datetime, ends: datetime, actor: User | None) -> None:
+    """Move a booking to a free time (the database still refuses a racing overlap)."""
     listing = booking.listing
-    check_rules(listing, starts, ends)
     if not _is_free(booking.unit, starts, ends, exclude_booking_id=booking.id):
         raise SlotTaken(_l("This time is not free."), alternatives(listing, starts, ends))
     old = (booking.starts_dt.isoformat(), booking.ends_dt.isoformat())
@@ -340,6 +345,13 @@ def reschedule(actor: User, booking: Booking, starts: datetime, ends: datetime) 
     db.session.flush()
 
 
+def _freed(booking: Booking) -> None:
+    from sharehub.booking.extras import offer_freed_slot
+
+    db.session.flush()
+    offer_freed_slot(booking)
+
+
 def expire_holds(now: datetime | None = None) -> int:
     """Pending bookings whose hold ran out free their slot (cron; safe on several machines)."""
     now = now or utcnow()
@@ -352,6 +364,7 @@ def expire_holds(now: datetime | None = None) -> int:
     for booking in db.session.scalars(query):
         _transition(None, booking, "expire")
         notify.booking_event(booking, "expired")
+        _freed(booking)
         expired += 1
     db.session.flush()
     return expired
