@@ -116,7 +116,7 @@ def review(listing_id: int):
         return redirect(url_for("booking.calendar", listing_id=listing.id))
     minutes = int((booking_request.ends_dt - booking_request.starts_dt).total_seconds() // 60)
     price = quote(listing, org, minutes, booking_request.sample_count)
-    alternatives, status = [], 200
+    alternatives, status = None, 200
     if request.method == "POST":
         if not ConfirmForm().validate_on_submit():
             abort(400)
@@ -321,4 +321,4 @@ def notifications():
 
 __all__ = ["bp", "HOLDING"]
 
-from sharehub.booking import lab_views  # noqa: E402,F401  (registers usage and access routes)
+from sharehub.booking import extra_views, lab_views  # noqa: E402,F401  (register routes on bp)

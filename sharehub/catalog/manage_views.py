@@ -50,6 +50,32 @@ def _managed(model, object_id: int, lab_of):
     return obj
 
 
+def unit_calendars(listing: Listing) -> dict:
+    from sharehub.booking.models import ExternalCalendar
+
+    calendars: dict[int, list] = {}
+    for calendar in db.session.scalars(
+        sa.select(ExternalCalendar).where(
+            ExternalCalendar.unit_id.in_([u.id for u in listing.units])
+        )
+    ):
+        calendars.setdefault(calendar.unit_id, []).append(calendar)
+    return calendars
+
+
+def unit_calendars(listing: Listing) -> dict:
+    from sharehub.booking.models import ExternalCalendar
+
+    calendars: dict[int, list] = {}
+    for calendar in db.session.scalars(
+        sa.select(ExternalCalendar).where(
+            ExternalCalendar.unit_id.in_([u.id for u in listing.units])
+        )
+    ):
+        calendars.setdefault(calendar.unit_id, []).append(calendar)
+    return calendars
+
+
 def _listing(listing_id: int) -> Listing:
     return _managed(Listing, listing_id, lambda li: li.lab)
 
@@ -172,6 +198,7 @@ def manage_listing(listing_id: int):
         revision=revision,
         hours_text=hours_as_text(listing),
         weekdays=WEEKDAYS,
+        u_calendars=unit_calendars(listing),
     )
 
 
@@ -281,6 +308,7 @@ def set_hours(listing_id: int):
             revision=None,
             hours_text=texts,
             weekdays=WEEKDAYS,
+            u_calendars=unit_calendars(listing),
         ), 400
     commit()
     flash(_("The opening hours have been saved."), "success")

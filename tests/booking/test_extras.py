@@ -188,3 +188,61 @@ def test_calendar_by_url_and_cli_refresh(app, db, lab, lab_manager, make_listing
         server.server_close()
     with pytest.raises(ValidationError, match="http"):
         imports.fetch("file:///etc/passwd")
+
+
+def test_pages_for_series_waitlist_proposals_and_calendars(
+    client, db, lab, lab_manager, make_listing, buyer, login, make_org, make_user
+):
+    import io
+
+    listing = make_listing(lab, approval_required=False)
+    org, user = buyer
+    day = workday()
+    login(user)
+    start = at(day, 8, 30).isoformat()
+    response = client.post(
+        f"/catalog/{listing.id}/book/series", data={"start": start, "minutes": 120, "weeks": 3}
+    )
+    assert response.status_code == 200 and response.get_data(as_text=True).count("#") >= 3
+    assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 3
+    client.post("/account/signout")
+    other = make_user(make_org(), email="late@example.cn")
+    login(other)
+    conflict = client.post(
+        f"/catalog/{listing.id}/book/review", data={"start": start, "minutes": 120}
+    )
+    assert conflict.status_code == 409 and "join-waitlist" in conflict.get_data(as_text=True)
+    client.post(f"/catalog/{listing.id}/waitlist", data={"start": start, "minutes": 120})
+    assert db.session.scalar(sa.select(sa.func.count(WaitlistEntry.id))) == 1
+    client.post("/account/signout")
+    login(lab_manager)
+    first = db.session.scalar(sa.select(Booking).order_by(Booking.starts_dt))
+    client.post(
+        f"/bookings/{first.id}/propose",
+        data={"start": at(day, 13, 30).strftime("%Y-%m-%dT%H:%M"), "minutes": 120},
+    )
+    db.session.expire_all()
+    assert db.session.get(Booking, first.id).proposed_starts_dt == at(day, 13, 30)
+    client.post(
+        "/lab/calendars",
+        content_type="multipart/form-data",
+        data={
+            "unit_id": listing.units[0].id,
+            "name": "维护",
+            "file": (io.BytesIO(ics_for(day).encode()), "m.ics"),
+        },
+    )
+    assert db.session.scalar(sa.select(sa.func.count(ExternalBusy.id))) == 3
+    response = client.post(
+        "/lab/calendars",
+        content_type="multipart/form-data",
+        follow_redirects=True,
+        headers={"Accept-Language": "en"},
+        data={"unit_id": listing.units[0].id, "file": (io.BytesIO(b"nonsense"), "bad.ics")},
+    )
+    assert "not a valid iCalendar" in response.get_data(as_text=True)
+    client.post("/account/signout")
+    login(user)
+    client.post(f"/bookings/{first.id}/accept_proposal")
+    db.session.expire_all()
+    assert db.session.get(Booking, first.id).starts_dt == at(day, 13, 30)
