@@ -63,19 +63,6 @@ def unit_calendars(listing: Listing) -> dict:
     return calendars
 
 
-def unit_calendars(listing: Listing) -> dict:
-    from sharehub.booking.models import ExternalCalendar
-
-    calendars: dict[int, list] = {}
-    for calendar in db.session.scalars(
-        sa.select(ExternalCalendar).where(
-            ExternalCalendar.unit_id.in_([u.id for u in listing.units])
-        )
-    ):
-        calendars.setdefault(calendar.unit_id, []).append(calendar)
-    return calendars
-
-
 def _listing(listing_id: int) -> Listing:
     return _managed(Listing, listing_id, lambda li: li.lab)
 
