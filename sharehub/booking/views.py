@@ -251,17 +251,28 @@ def my_bookings():
 @bp.route("/lab/bookings")
 @login_required
 def lab_bookings():
+    """All units of the lab over a day, a week or a month."""
     org = current_org()
     if org is None or not org.is_lab or not current_user.can_manage(org):
         abort(403)
     zone = user_zone()
-    today = datetime.now(zone).date()
+    view = request.args.get("view", "week")
+    view = view if view in ("day", "week", "month") else "week"
     try:
-        week = date.fromisoformat(request.args.get("week", ""))
+        anchor = date.fromisoformat(request.args.get("date", request.args.get("week", "")))
     except ValueError:
-        week = today
-    week -= timedelta(days=week.weekday())
-    start = datetime.combine(week, time(), zone)
+        anchor = datetime.now(zone).date()
+    if view == "day":
+        first, count, step = anchor, 1, timedelta(days=1)
+    elif view == "week":
+        first, count, step = anchor - timedelta(days=anchor.weekday()), 7, timedelta(days=7)
+    else:
+        first = anchor.replace(day=1)
+        following = (first + timedelta(days=32)).replace(day=1)
+        count, step = (following - first).days, None
+    days = [first + timedelta(days=n) for n in range(count)]
+    start = datetime.combine(first, time(), zone)
+    end = datetime.combine(days[-1] + timedelta(days=1), time(), zone)
     units = db.session.scalars(
         sa.select(Unit)
         .join(Unit.listing)
@@ -270,9 +281,7 @@ def lab_bookings():
         .order_by(Listing.name, Unit.name)
     ).all()
     bookings = (
-        list(services.holding_bookings_of([u.id for u in units], start, start + timedelta(days=7)))
-        if units
-        else []
+        list(services.holding_bookings_of([u.id for u in units], start, end)) if units else []
     )
     pending = db.session.scalars(
         sa.select(Booking)
@@ -280,18 +289,25 @@ def lab_bookings():
         .where(Listing.lab_id == org.id, Booking.status == BookingStatus.PENDING)
         .order_by(Booking.starts_dt)
     ).all()
-    grid = {(b.unit_id, b.starts_dt.astimezone(zone).date()): [] for b in bookings}
+    grid: dict = {}
     for b in bookings:
-        grid[(b.unit_id, b.starts_dt.astimezone(zone).date())].append(b)
+        grid.setdefault((b.unit_id, b.starts_dt.astimezone(zone).date()), []).append(b)
+        grid.setdefault(b.starts_dt.astimezone(zone).date(), []).append(b)
+    if step is None:
+        previous = (first - timedelta(days=1)).replace(day=1)
+        following = days[-1] + timedelta(days=1)
+    else:
+        previous, following = first - step, first + step
     return render_template(
         "booking/lab_calendar.html",
         units=units,
         grid=grid,
-        week=week,
-        days=[week + timedelta(days=n) for n in range(7)],
+        view=view,
+        days=days,
         pending=pending,
-        prev_week=week - timedelta(days=7),
-        next_week=week + timedelta(days=7),
+        previous=previous,
+        following=following,
+        anchor=anchor,
     )
 
 

@@ -271,3 +271,24 @@ def test_reminders_are_sent_once(db, lab, make_listing, buyer_user, mailbox):
     assert services.send_reminders(now=now) == 1
     assert services.send_reminders(now=now) == 0
     assert services.send_reminders(now=booking.starts_dt - timedelta(hours=30)) == 0
+
+
+@pytest.mark.parametrize("view", ["day", "week", "month", "bogus"])
+def test_lab_calendar_views(client, db, lab, lab_manager, make_listing, buyer_user, login, view):
+    from sharehub.booking import services
+
+    org = buyer_user.memberships[0].organisation
+    day = workday()
+    services.create_booking(
+        buyer_user,
+        org,
+        make_listing(lab),
+        services.BookingRequest(starts_dt=at(day, 8, 30), ends_dt=at(day, 10, 30)),
+    )
+    db.session.commit()
+    login(lab_manager)
+    html = client.get(f"/lab/bookings?view={view}&date={day.isoformat()}", headers=EN).get_data(
+        as_text=True
+    )
+    assert "Buyer Co" in html and "08:30" in html
+    assert client.get("/lab/bookings?date=not-a-date").status_code == 200
