@@ -25,6 +25,9 @@ SUBJECTS = {
     "rescheduled": lambda b: _("Booking #%(id)s moved", id=b.id),
     "expired": lambda b: _("Booking request #%(id)s expired", id=b.id),
     "reminder": lambda b: _("Reminder: booking #%(id)s starts in 24 hours", id=b.id),
+    "checked_in": lambda b: _("Booking #%(id)s has started", id=b.id),
+    "completed": lambda b: _("Booking #%(id)s is completed", id=b.id),
+    "no_show": lambda b: _("Booking #%(id)s was recorded as a no-show", id=b.id),
     "offered": lambda b: _("A time you waited for is held for you: booking #%(id)s", id=b.id),
     "proposed": lambda b: _("The laboratory proposes a new time for booking #%(id)s", id=b.id),
 }

@@ -262,6 +262,14 @@ def decline(actor: User, booking: Booking, reason: str) -> None:
     _freed(booking)
 
 
+def mark_no_show(actor: User, booking: Booking) -> None:
+    if utcnow() < booking.starts_dt:
+        raise ValidationError(_l("A no-show is recorded after the booked start."))
+    _transition(actor, booking, "no_show")
+    notify.booking_event(booking, "no_show")
+    db.session.flush()
+
+
 def cancellation_terms(booking: Booking, by_lab: bool, now: datetime | None = None) -> int:
     """The fee a cancellation would cost now (fen); the lab cancelling always refunds fully."""
     now = now or utcnow()

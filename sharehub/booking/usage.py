@@ -9,7 +9,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 
 from sharehub.accounts.models import Organisation, User
-from sharehub.booking import services
+from sharehub.booking import notify, services
 from sharehub.booking.models import Booking, ServiceWay, UsageRecord
 from sharehub.catalog.models import Unit
 from sharehub.core import audit
@@ -57,6 +57,7 @@ def check_in(actor: User, booking: Booking, at: datetime | None = None) -> Usage
         recorded_by_id=actor.id,
     )
     db.session.add(record)
+    notify.booking_event(booking, "checked_in")
     db.session.flush()
     return record
 
@@ -92,6 +93,7 @@ def check_out(
         booking=booking.id,
         effective=record.effective_minutes,
     )
+    notify.booking_event(booking, "completed")
     db.session.flush()
     return record
 

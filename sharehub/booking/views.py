@@ -212,10 +212,7 @@ def booking_action(booking_id: int, action: str):
                 notes=form.get("notes", ""),
             )
         elif action == "no_show":
-            if utcnow() < booking.starts_dt:
-                raise DomainError(_("A no-show is recorded after the booked start."))
-            services._transition(current_user, booking, "no_show")
-            db.session.flush()
+            services.mark_no_show(current_user, booking)
         elif action == "reschedule":
             start = _parse_start(form.get("start", ""))
             minutes = form.get("minutes", type=int) or booking.minutes
