@@ -120,7 +120,7 @@ class ListingForm(FlaskForm):
         validators=[InputRequired(), NumberRange(min=0, max=8760)],
     )
     cancel_fee_percent = IntegerField(
-        _l("Fee after that (% of the price)"),
+        _l("Fee after that (percent of the price)"),
         default=0,
         validators=[InputRequired(), NumberRange(min=0, max=100)],
     )

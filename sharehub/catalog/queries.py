@@ -101,21 +101,23 @@ def base_query():
 
 
 def _conditions(p: SearchParams, dialect: str, skip: str = "") -> list:
+    """The WHERE conditions of a search; `skip` leaves out one faceted filter, or all of
+    them with "facets"."""
     c = []
     if p.q:
         c.append(text_condition(p.q, dialect))
-    if p.kind and skip != "kind":
+    if p.kind and skip not in ("kind", "facets"):
         c.append(Listing.kind == p.kind)
-    if p.field and skip != "field":
+    if p.field and skip not in ("field", "facets"):
         c.append(Listing.field == p.field)
     if p.category:
         c.append(Listing.category_code.startswith(p.category))
-    if p.region and skip != "region":
+    if p.region and skip not in ("region", "facets"):
         cities = sa.select(Region.id).where(
             sa.or_(Region.id == p.region, Region.parent_id == p.region)
         )
         c.append(Organisation.region_id.in_(cities))
-    if p.cluster and skip != "cluster":
+    if p.cluster and skip not in ("cluster", "facets"):
         c.append(Organisation.cluster_id == p.cluster)
     if p.lab:
         c.append(Listing.lab_id == p.lab)
@@ -185,47 +187,103 @@ class SearchResult:
     total: int
 
 
+class Page:
+    """The slice of results shown, with what the pagination macro needs."""
+
+    def __init__(self, items: list, page: int, per_page: int, total: int):
+        self.items, self.page, self.per_page, self.total = items, page, per_page, total
+        self.pages = max(1, -(-total // per_page))
+        self.has_prev, self.has_next = page > 1, page < self.pages
+        self.prev_num, self.next_num = page - 1, page + 1
+
+    def iter_pages(self, left_edge=2, left_current=2, right_current=4, right_edge=2):
+        last = 0
+        for num in range(1, self.pages + 1):
+            if (
+                num <= left_edge
+                or self.page - left_current <= num <= self.page + right_current
+                or num > self.pages - right_edge
+            ):
+                if last + 1 != num:
+                    yield None
+                yield num
+                last = num
+
+
+FACETS = ("kind", "field", "cluster", "region")
+
+
+def _facet_conditions(p: SearchParams, columns) -> dict:
+    """The filters that have facets, on the columns of the matched set."""
+    return {
+        "kind": columns.kind == p.kind if p.kind else None,
+        "field": columns.field == p.field if p.field else None,
+        "cluster": columns.cluster == p.cluster if p.cluster else None,
+        "region": sa.or_(columns.region == p.region, columns.city == p.region)
+        if p.region
+        else None,
+    }
+
+
 def search(p: SearchParams) -> SearchResult:
+    """Two statements: one computes the matching set once and derives the total and every
+    facet's counts from it (each facet ignoring its own filter); one fetches the page."""
     dialect = db.engine.dialect.name
-    conditions = _conditions(p, dialect)
+    shared = _conditions(p, dialect, skip="facets")
     if p.wants_availability:
-        ids = _available_ids(p, conditions)
-        conditions = [*conditions, Listing.id.in_(ids)]
-    else:
-        ids = None
-    query = (
-        base_query()
-        .where(*conditions)
-        .order_by(*_order(p))
-        .options(so.contains_eager(Listing.lab), so.selectinload(Listing.files))
+        shared.append(Listing.id.in_(_available_ids(p, _conditions(p, dialect))))
+    matched = (
+        sa.select(
+            Listing.id.label("id"),
+            Listing.kind.label("kind"),
+            Listing.field.label("field"),
+            Organisation.cluster_id.label("cluster"),
+            Region.parent_id.label("region"),
+            Organisation.region_id.label("city"),
+        )
+        .select_from(Listing)
+        .join(Organisation, Listing.lab_id == Organisation.id)
+        .outerjoin(Region, Organisation.region_id == Region.id)
+        .where(
+            Listing.status == ListingStatus.PUBLISHED,
+            Organisation.status == OrgStatus.ACTIVE,
+            *shared,
+        )
+        .cte("matched")
     )
-    page = db.paginate(query, page=p.page, per_page=PER_PAGE, error_out=False)
-    facets = {}
-    for name, column in (
-        ("kind", Listing.kind),
-        ("field", Listing.field),
-        ("cluster", Organisation.cluster_id),
-        ("region", Region.parent_id),
-    ):
-        extra = [Listing.id.in_(ids)] if ids is not None else []
-        facet_query = (
-            sa.select(column, sa.func.count(Listing.id))
-            .select_from(Listing)
-            .join(Organisation, Listing.lab_id == Organisation.id)
-            .where(
-                Listing.status == ListingStatus.PUBLISHED,
-                Organisation.status == OrgStatus.ACTIVE,
-                *_conditions(p, dialect, skip=name),
-                *extra,
-            )
+    conditions = _facet_conditions(p, matched.c)
+    parts = [
+        sa.select(sa.literal("total"), sa.literal(""), sa.func.count())
+        .select_from(matched)
+        .where(*[c for c in conditions.values() if c is not None])
+    ]
+    for name in FACETS:
+        column = matched.c[name]
+        parts.append(
+            sa.select(sa.literal(name), sa.cast(column, sa.String), sa.func.count())
+            .select_from(matched)
+            .where(*[c for k, c in conditions.items() if k != name and c is not None])
             .group_by(column)
         )
-        if name == "region":
-            facet_query = facet_query.join(Region, Organisation.region_id == Region.id)
-        facets[name] = {
-            key: n for key, n in db.session.execute(facet_query).all() if key is not None
-        }
-    return SearchResult(page=page, facets=facets, total=page.total)
+    facets: dict = {name: {} for name in FACETS}
+    total = 0
+    for name, key, count in db.session.execute(sa.union_all(*parts)).all():
+        if name == "total":
+            total = count
+        elif key is not None:
+            facets[name][int(key) if name in ("cluster", "region") else key] = count
+    own = [c for c in _conditions(p, dialect) if c is not None]
+    if p.wants_availability:
+        own = [*own, *shared[-1:]]
+    items = db.session.scalars(
+        base_query()
+        .where(*own)
+        .order_by(*_order(p))
+        .options(so.contains_eager(Listing.lab), so.selectinload(Listing.files))
+        .limit(PER_PAGE)
+        .offset((p.page - 1) * PER_PAGE)
+    ).all()
+    return SearchResult(page=Page(items, p.page, PER_PAGE, total), facets=facets, total=total)
 
 
 def facet_labels() -> dict:
