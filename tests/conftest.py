@@ -325,3 +325,12 @@ def make_listing(db):
         return listing
 
     return factory
+
+
+@pytest.fixture
+def english(db):
+    """Messages raised by services outside a request in English, for assertions."""
+    from flask_babel import force_locale
+
+    with force_locale("en"):
+        yield

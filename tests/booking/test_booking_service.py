@@ -12,6 +12,8 @@ from sharehub.booking.models import Booking, BookingStatus, Notification
 from sharehub.booking.services import BookingRequest, SlotTaken
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
 
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def workday(offset_days: int = 10) -> date:
     import holidays
@@ -212,16 +214,32 @@ def test_suspended_lab_takes_no_bookings(db, lab, make_listing, buyer):
 
 
 def test_multi_day_booking_on_a_round_the_clock_listing(db, lab, make_listing, buyer):
-    listing = make_listing(lab, hours=[(d, 0, 1440) for d in range(7)], slot_minutes=60,
-                           min_minutes=60, max_minutes=3 * 1440, approval_required=False)
+    listing = make_listing(
+        lab,
+        hours=[(d, 0, 1440) for d in range(7)],
+        slot_minutes=60,
+        min_minutes=60,
+        max_minutes=3 * 1440,
+        approval_required=False,
+    )
     day = workday()
     org, user = buyer
-    booking = services.create_booking(user, org, listing, BookingRequest(
-        starts_dt=at(day, 18), ends_dt=at(day + timedelta(days=2), 9)))
+    booking = services.create_booking(
+        user,
+        org,
+        listing,
+        BookingRequest(starts_dt=at(day, 18), ends_dt=at(day + timedelta(days=2), 9)),
+    )
     assert booking.minutes == (24 + 15) * 60
     with pytest.raises(SlotTaken):  # overnight overlap on the second night
-        services.create_booking(user, org, listing, BookingRequest(
-            starts_dt=at(day + timedelta(days=1), 22), ends_dt=at(day + timedelta(days=2), 2)))
+        services.create_booking(
+            user,
+            org,
+            listing,
+            BookingRequest(
+                starts_dt=at(day + timedelta(days=1), 22), ends_dt=at(day + timedelta(days=2), 2)
+            ),
+        )
 
 
 def test_no_show_only_after_the_start(db, lab, lab_manager, make_listing, buyer):

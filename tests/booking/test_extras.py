@@ -16,6 +16,8 @@ from sharehub.core.tx import commit
 from tests.booking.test_booking_service import at, workday
 from tests.support.postgres import free_port
 
+pytestmark = pytest.mark.usefixtures("english")
+
 
 @pytest.fixture
 def buyer(make_org, make_user):
