@@ -32,6 +32,9 @@ def live_server(
         "SHAREHUB_INSTANCE": str(workdir),
         "STORAGE_DIR": str(workdir / "storage"),
         "SERVER_BASE_URL": f"http://127.0.0.1:{port}",
+        # Journeys sign in many times from one address; limits have their own tests.
+        "SIGNIN_RATE_LIMIT": "10000 per minute",
+        "RESET_RATE_LIMIT": "10000 per minute",
     }
     if mail_port:
         env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(mail_port))
