@@ -126,6 +126,9 @@ class Organisation(db.Model):
     host_name: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
     # VAT on the lab's services in basis points: 600 = 6 % (small-scale taxpayers 3 % or 1 %)
     vat_rate_bp: so.Mapped[int] = so.mapped_column(default=600)
+    # Where customers pay by bank transfer (对公转账); printed on invoices.
+    bank_name: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    bank_account: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
     status: so.Mapped[OrgStatus] = so.mapped_column(
         sa.Enum(
             OrgStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]

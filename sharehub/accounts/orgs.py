@@ -184,6 +184,9 @@ def update_organisation(actor: User, org: Organisation, **fields) -> None:
         "cma_number",
         "host_name",
         "is_sme",
+        "vat_rate_bp",
+        "bank_name",
+        "bank_account",
     }
     changes = {}
     for key, value in fields.items():

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+from sharehub.accounts import orgs
 from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.session import current_org
 from sharehub.catalog import files, services
@@ -24,7 +25,6 @@ from sharehub.catalog.models import (
     Unit,
 )
 from sharehub.catalog.views import bp
-from sharehub.core import audit
 from sharehub.core.errors import DomainError
 from sharehub.core.forms import attach_error
 from sharehub.core.i18n import user_zone
@@ -389,12 +389,14 @@ def lab_settings():
             return render_template(
                 "catalog/manage/settings.html", lab=lab, rates=rates, confirm_form=ConfirmForm()
             ), 400
-        if rate != lab.vat_rate_bp:
-            audit.record(
-                current_user, "organisation.vat_rate_changed", lab, old=lab.vat_rate_bp, new=rate
-            )
-            lab.vat_rate_bp = rate
-            commit()
+        orgs.update_organisation(
+            current_user,
+            lab,
+            vat_rate_bp=rate,
+            bank_name=request.form.get("bank_name", "").strip()[:200],
+            bank_account=request.form.get("bank_account", "").strip()[:64],
+        )
+        commit()
         flash(_("The settings have been saved."), "success")
         return redirect(url_for("catalog.lab_settings"))
     return render_template(

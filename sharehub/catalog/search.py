@@ -95,5 +95,6 @@ def text_condition(query: str, dialect: str):
                 .select_from(sa.table("listing_fts"))
                 .where(sa.literal_column("listing_fts").op("MATCH")(sa.literal(match)))
             )
-        conditions.append(sa.and_(indexed, like))
+        # A two-character word is exactly its one bigram: the index answer needs no recheck.
+        conditions.append(indexed if len(word) == 2 else sa.and_(indexed, like))
     return sa.and_(*conditions) if conditions else sa.true()

@@ -123,6 +123,7 @@ def prepare(url: str):
             emails.append(user.email)
         db.session.commit()
         listing_id = listing.id
+        db.session.remove()
         db.engine.dispose()
     return app, listing_id, emails
 
@@ -186,4 +187,5 @@ def test_twenty_clients_one_slot_exactly_one_wins(server):
         rows = db.session.scalars(sa.select(Booking).where(Booking.listing_id == listing_id)).all()
         assert len(rows) == 1
         assert rows[0].ends_dt - rows[0].starts_dt == timedelta(hours=2)
+        db.session.remove()
         db.engine.dispose()

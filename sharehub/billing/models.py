@@ -1,0 +1,123 @@
+"""Invoices and credit notes: numbered without gaps per lab and year, never changed once
+issued (a correction is a credit note)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
+
+from sharehub.core.db import UTCDateTime, utcnow
+from sharehub.extensions import db
+
+
+class InvoiceStatus(enum.StrEnum):
+    DRAFT = "draft"
+    ISSUED = "issued"
+    PAID = "paid"
+    VOID = "void"
+
+
+STATUS_LABELS = {
+    InvoiceStatus.DRAFT: _l("Draft"),
+    InvoiceStatus.ISSUED: _l("Issued"),
+    InvoiceStatus.PAID: _l("Paid"),
+    InvoiceStatus.VOID: _l("Void"),
+}
+
+
+class InvoiceCounter(db.Model):
+    """The last number used by a lab in a year; locked while a number is taken."""
+
+    __tablename__ = "invoice_counter"
+
+    lab_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True
+    )
+    year: so.Mapped[int] = so.mapped_column(primary_key=True)
+    last_number: so.Mapped[int] = so.mapped_column(default=0)
+
+
+class Invoice(db.Model):
+    __tablename__ = "invoice"
+    __table_args__ = (
+        sa.UniqueConstraint("lab_id", "year", "sequence", name="uq_invoice_lab_year_sequence"),
+        sa.CheckConstraint("net_total + vat_total = gross_total", name="totals_add_up"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    lab_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="RESTRICT"), index=True
+    )
+    customer_org_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="RESTRICT"), index=True
+    )
+    booking_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("booking.id", ondelete="SET NULL"), index=True
+    )
+    credit_for_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("invoice.id", ondelete="RESTRICT")
+    )
+    is_credit_note: so.Mapped[bool] = so.mapped_column(default=False)
+    status: so.Mapped[InvoiceStatus] = so.mapped_column(
+        sa.Enum(
+            InvoiceStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=InvoiceStatus.DRAFT,
+        index=True,
+    )
+    year: so.Mapped[int | None] = so.mapped_column()
+    sequence: so.Mapped[int | None] = so.mapped_column()
+    number: so.Mapped[str | None] = so.mapped_column(sa.String(32), unique=True)
+    currency: so.Mapped[str] = so.mapped_column(sa.String(3), default="CNY")
+    net_total: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    vat_total: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    gross_total: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    # What the parties were called when it was issued (names and codes may change later).
+    seller: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+    buyer: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+    note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    issued_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime, index=True)
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    lab: so.Mapped[Organisation] = so.relationship(foreign_keys=[lab_id])  # noqa: F821
+    customer_org: so.Mapped[Organisation] = so.relationship(  # noqa: F821
+        foreign_keys=[customer_org_id]
+    )
+    booking: so.Mapped[Booking | None] = so.relationship()  # noqa: F821
+    credit_for: so.Mapped[Invoice | None] = so.relationship(remote_side=[id])
+    lines: so.Mapped[list[InvoiceLine]] = so.relationship(
+        back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position"
+    )
+
+    @property
+    def status_label(self):
+        return STATUS_LABELS[self.status]
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == InvoiceStatus.DRAFT
+
+
+class InvoiceLine(db.Model):
+    __tablename__ = "invoice_line"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    invoice_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("invoice.id", ondelete="CASCADE"), index=True
+    )
+    position: so.Mapped[int] = so.mapped_column(default=0)
+    description: so.Mapped[str] = so.mapped_column(sa.String(300))
+    quantity: so.Mapped[str] = so.mapped_column(sa.String(32), default="1")
+    unit_price: so.Mapped[int] = so.mapped_column(sa.BigInteger)  # fen, before VAT
+    net: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    vat_rate_bp: so.Mapped[int]
+    vat: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+
+    invoice: so.Mapped[Invoice] = so.relationship(back_populates="lines")

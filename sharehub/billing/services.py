@@ -1,0 +1,260 @@
+"""Invoices from bookings, extra lines, issuing with a gapless number, voiding by credit note.
+
+Numbers are taken from a per-lab, per-year counter row locked in the issuing transaction,
+so a failed or rolled-back issue returns its number and concurrent issues queue up.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from sharehub.accounts.models import Organisation, User
+from sharehub.billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus
+from sharehub.booking.availability import LAB_TZ
+from sharehub.booking.models import Booking, BookingStatus
+from sharehub.catalog.pricing import vat_of
+from sharehub.core import audit
+from sharehub.core.db import utcnow
+from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
+from sharehub.core.mail import queue_mail
+from sharehub.extensions import db
+
+INVOICEABLE = (
+    BookingStatus.CONFIRMED,
+    BookingStatus.IN_PROGRESS,
+    BookingStatus.COMPLETED,
+    BookingStatus.CANCELLED,
+    BookingStatus.NO_SHOW,
+)
+
+
+def _require_lab(actor: User, lab: Organisation) -> None:
+    if not actor.can_manage(lab):
+        raise PermissionDenied(_l("Only managers of this laboratory may do this."))
+
+
+def _party(org: Organisation) -> dict:
+    return {
+        "name": org.name,
+        "name_en": org.name_en,
+        "credit_code": org.credit_code,
+        "address": org.address,
+        "contact": f"{org.contact_name} {org.contact_phone}".strip(),
+        "bank_name": org.bank_name,
+        "bank_account": org.bank_account,
+    }
+
+
+def _recompute(invoice: Invoice) -> None:
+    invoice.net_total = sum(line.net for line in invoice.lines)
+    invoice.vat_total = sum(line.vat for line in invoice.lines)
+    invoice.gross_total = invoice.net_total + invoice.vat_total
+
+
+def invoice_from_booking(actor: User, booking: Booking) -> Invoice:
+    lab = booking.listing.lab
+    _require_lab(actor, lab)
+    if booking.status not in INVOICEABLE:
+        raise Conflict(_l("This booking cannot be invoiced in its present state."))
+    existing = db.session.scalar(
+        sa.select(Invoice.id).where(
+            Invoice.booking_id == booking.id,
+            Invoice.is_credit_note.is_(False),
+            Invoice.status != InvoiceStatus.VOID,
+        )
+    )
+    if existing is not None:
+        raise Conflict(_l("This booking already has an invoice."))
+    invoice = Invoice(lab_id=lab.id, customer_org_id=booking.customer_org_id, booking=booking)
+    start = booking.starts_dt.astimezone(LAB_TZ)
+    service = f"{booking.listing.name} · {booking.unit.name} · {start:%Y-%m-%d %H:%M}"
+    if booking.status == BookingStatus.CANCELLED:
+        if not booking.cancel_fee:
+            raise Conflict(_l("A cancellation without fee is not invoiced."))
+        net = (booking.cancel_fee * 10000 + (10000 + booking.vat_rate_bp) // 2) // (
+            10000 + booking.vat_rate_bp
+        )
+        invoice.lines.append(
+            InvoiceLine(
+                position=0,
+                description=f"{_l('Cancellation fee')}: {service}",
+                quantity="1",
+                unit_price=net,
+                net=net,
+                vat_rate_bp=booking.vat_rate_bp,
+                vat=booking.cancel_fee - net,
+            )
+        )
+    else:
+        invoice.lines.append(
+            InvoiceLine(
+                position=0,
+                description=service,
+                quantity=f"{booking.minutes / 60:g} h",
+                unit_price=booking.net_amount,
+                net=booking.net_amount,
+                vat_rate_bp=booking.vat_rate_bp,
+                vat=booking.vat_amount,
+            )
+        )
+    _recompute(invoice)
+    db.session.add(invoice)
+    db.session.flush()
+    audit.record(actor, "invoice.drafted", invoice, organisation=lab.id, booking=booking.id)
+    db.session.flush()
+    return invoice
+
+
+def add_line(
+    actor: User, invoice: Invoice, description: str, quantity: str, unit_price: int
+) -> InvoiceLine:
+    """An extra line (sample preparation, reports...); VAT at the lab's rate."""
+    _require_lab(actor, invoice.lab)
+    if not invoice.is_draft:
+        raise Conflict(_l("An issued invoice never changes; void it with a credit note."))
+    description = (description or "").strip()
+    if not description:
+        raise ValidationError(_l("Describe the line."), field="description")
+    try:
+        amount = Decimal(quantity.strip())
+    except (InvalidOperation, AttributeError) as exc:
+        raise ValidationError(_l("The quantity is a number."), field="quantity") from exc
+    if amount <= 0 or amount > 100000 or unit_price < 0:
+        raise ValidationError(
+            _l("Quantities are positive and prices not negative."), field="quantity"
+        )
+    net = int((amount * unit_price).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+    rate = invoice.lab.vat_rate_bp
+    line = InvoiceLine(
+        position=len(invoice.lines),
+        description=description[:300],
+        quantity=f"{amount.normalize():f}",
+        unit_price=unit_price,
+        net=net,
+        vat_rate_bp=rate,
+        vat=vat_of(net, rate),
+    )
+    invoice.lines.append(line)
+    _recompute(invoice)
+    audit.record(
+        actor,
+        "invoice.line_added",
+        invoice,
+        organisation=invoice.lab_id,
+        description=line.description,
+        net=net,
+    )
+    db.session.flush()
+    return line
+
+
+def _next_number(lab_id: int, year: int) -> int:
+    """Lock the counter row (creating it once) and take the next number."""
+    query = sa.select(InvoiceCounter).where(
+        InvoiceCounter.lab_id == lab_id, InvoiceCounter.year == year
+    )
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+
+        db.session.execute(
+            insert(InvoiceCounter)
+            .values(lab_id=lab_id, year=year, last_number=0)
+            .on_conflict_do_nothing()
+        )
+        counter = db.session.scalar(query.with_for_update())
+    else:  # SQLite: the transaction already holds the write lock (BEGIN IMMEDIATE)
+        counter = db.session.scalar(query)
+        if counter is None:
+            counter = InvoiceCounter(lab_id=lab_id, year=year, last_number=0)
+            db.session.add(counter)
+    counter.last_number += 1
+    db.session.flush()
+    return counter.last_number
+
+
+def _number(invoice: Invoice, when: datetime) -> None:
+    invoice.year = when.astimezone(LAB_TZ).year
+    invoice.sequence = _next_number(invoice.lab_id, invoice.year)
+    invoice.number = f"SH{invoice.lab_id:04d}-{invoice.year}-{invoice.sequence:06d}"
+
+
+def issue(actor: User, invoice: Invoice) -> None:
+    _require_lab(actor, invoice.lab)
+    if not invoice.is_draft:
+        raise Conflict(_l("This invoice has already been issued."))
+    if not invoice.lines:
+        raise ValidationError(_l("An invoice needs at least one line."))
+    now = utcnow()
+    _number(invoice, now)
+    invoice.status, invoice.issued_dt = InvoiceStatus.ISSUED, now
+    invoice.seller, invoice.buyer = _party(invoice.lab), _party(invoice.customer_org)
+    audit.record(
+        actor,
+        "invoice.issued",
+        invoice,
+        organisation=invoice.lab_id,
+        number=invoice.number,
+        gross=invoice.gross_total,
+    )
+    for membership in invoice.customer_org.memberships:
+        user = membership.user
+        queue_mail(
+            user.email,
+            _l("Invoice %(number)s from %(lab)s", number=invoice.number, lab=invoice.lab.name),
+            "mail/invoice_issued.txt",
+            locale=user.locale,
+            user=user,
+            invoice=invoice,
+        )
+    db.session.flush()
+
+
+def void(actor: User, invoice: Invoice, reason: str) -> Invoice:
+    """Void an issued invoice: it stays as issued, marked void, and a credit note with the
+    opposite amounts and its own number records the correction."""
+    _require_lab(actor, invoice.lab)
+    if invoice.status != InvoiceStatus.ISSUED or invoice.is_credit_note:
+        raise Conflict(_l("Only an issued invoice can be voided."))
+    if not (reason or "").strip():
+        raise ValidationError(_l("Give the reason for the correction."), field="reason")
+    credit = Invoice(
+        lab_id=invoice.lab_id,
+        customer_org_id=invoice.customer_org_id,
+        booking_id=invoice.booking_id,
+        credit_for=invoice,
+        is_credit_note=True,
+        note=reason.strip()[:2000],
+    )
+    for line in invoice.lines:
+        credit.lines.append(
+            InvoiceLine(
+                position=line.position,
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                net=-line.net,
+                vat_rate_bp=line.vat_rate_bp,
+                vat=-line.vat,
+            )
+        )
+    _recompute(credit)
+    db.session.add(credit)
+    now = utcnow()
+    _number(credit, now)
+    credit.status, credit.issued_dt = InvoiceStatus.ISSUED, now
+    credit.seller, credit.buyer = invoice.seller, invoice.buyer
+    invoice.status = InvoiceStatus.VOID
+    audit.record(
+        actor,
+        "invoice.voided",
+        invoice,
+        organisation=invoice.lab_id,
+        credit_note=credit.number,
+        reason=credit.note,
+    )
+    db.session.flush()
+    return credit

@@ -1,0 +1,139 @@
+"""Invoice pages for labs (draft, add lines, issue, void) and customers (list, PDF)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from sharehub.accounts.forms import ConfirmForm
+from sharehub.accounts.session import current_org
+from sharehub.billing import services
+from sharehub.billing.models import Invoice
+from sharehub.billing.pdf import invoice_pdf
+from sharehub.booking.models import Booking
+from sharehub.core.errors import DomainError
+from sharehub.core.tx import commit
+from sharehub.extensions import db
+
+bp = Blueprint("billing", __name__)
+
+
+def _checked():
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+
+
+def _invoice(invoice_id: int) -> Invoice:
+    invoice = db.session.get(Invoice, invoice_id)
+    if invoice is None:
+        abort(404)
+    is_lab = current_user.can_manage(invoice.lab)
+    is_customer = current_user.membership_in(invoice.customer_org_id) is not None
+    if not (is_lab or is_customer and not invoice.is_draft or current_user.is_platform_admin):
+        abort(404)
+    return invoice
+
+
+@bp.route("/bookings/<int:booking_id>/invoice", methods=["POST"])
+@login_required
+def create_from_booking(booking_id: int):
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or not booking.is_lab_manager(current_user):
+        abort(404)
+    _checked()
+    try:
+        invoice = services.invoice_from_booking(current_user, booking)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+        return redirect(url_for("booking.booking_page", booking_id=booking.id))
+    commit()
+    return redirect(url_for("billing.invoice_page", invoice_id=invoice.id))
+
+
+@bp.route("/invoices/<int:invoice_id>")
+@login_required
+def invoice_page(invoice_id: int):
+    invoice = _invoice(invoice_id)
+    return render_template(
+        "billing/invoice.html",
+        invoice=invoice,
+        is_lab=current_user.can_manage(invoice.lab),
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.route("/invoices/<int:invoice_id>/<any(line, issue, void):action>", methods=["POST"])
+@login_required
+def invoice_action(invoice_id: int, action: str):
+    invoice = _invoice(invoice_id)
+    _checked()
+    target = invoice
+    try:
+        if action == "line":
+            try:
+                price = int(Decimal(request.form.get("unit_price", "")) * 100)
+            except InvalidOperation as exc:
+                raise DomainError(_("A price is a number of yuan, e.g. 200 or 99.5.")) from exc
+            services.add_line(
+                current_user,
+                invoice,
+                request.form.get("description", ""),
+                request.form.get("quantity", "1"),
+                price,
+            )
+        elif action == "issue":
+            services.issue(current_user, invoice)
+        else:
+            target = services.void(current_user, invoice, request.form.get("reason", ""))
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+    else:
+        commit()
+        flash(_("The invoice has been updated."), "success")
+    return redirect(url_for("billing.invoice_page", invoice_id=target.id))
+
+
+@bp.route("/invoices/<int:invoice_id>.pdf")
+@login_required
+def invoice_pdf_download(invoice_id: int):
+    invoice = _invoice(invoice_id)
+    name = invoice.number or f"draft-{invoice.id}"
+    return Response(
+        invoice_pdf(invoice, "en" if current_user.locale == "en" else "zh_CN"),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f"attachment; filename={name}.pdf"},
+    )
+
+
+@bp.route("/invoices")
+@login_required
+def invoices():
+    """The organisation's invoices as customer, and as issuer for a lab, by month."""
+    org = current_org()
+    if org is None:
+        abort(404)
+    as_lab = org.is_lab and current_user.can_manage(org)
+    query = sa.select(Invoice).order_by(Invoice.issued_dt.desc().nulls_first(), Invoice.id.desc())
+    if as_lab and request.args.get("side") != "customer":
+        query = query.where(Invoice.lab_id == org.id)
+        side = "lab"
+    else:
+        query = query.where(Invoice.customer_org_id == org.id, Invoice.issued_dt.is_not(None))
+        side = "customer"
+    rows = db.session.scalars(query.limit(500)).all()
+    months: dict[str, list[Invoice]] = {}
+    for invoice in rows:
+        key = (
+            (invoice.issued_dt or datetime.now()).strftime("%Y-%m")
+            if invoice.issued_dt
+            else _("Drafts")
+        )
+        months.setdefault(key, []).append(invoice)
+    return render_template("billing/list.html", months=months, side=side, as_lab=as_lab)

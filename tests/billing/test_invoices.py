@@ -1,0 +1,172 @@
+"""Invoices: exact money, gapless numbers, issued invoices never change, credit notes, PDF."""
+
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from sharehub.billing import services
+from sharehub.billing.models import Invoice, InvoiceStatus
+from sharehub.billing.pdf import invoice_pdf
+from sharehub.booking import services as booking_services
+from sharehub.booking.models import BookingStatus
+from sharehub.core.errors import Conflict, PermissionDenied
+from tests.booking.test_booking_service import at, workday
+
+pytestmark = pytest.mark.usefixtures("english")
+
+
+@pytest.fixture
+def booked(db, lab, make_listing, make_org, make_user):
+    lab.bank_name, lab.bank_account = "中国银行苏州分行", "5301 0000 1234 5678"
+    customer = make_org(name="苏州精密制造有限公司")
+    user = make_user(customer, email="buyer@example.cn")
+    listing = make_listing(
+        lab, name="电感耦合等离子体发射光谱仪", approval_required=False, price_external=49999
+    )
+    booking = booking_services.create_booking(
+        user,
+        customer,
+        listing,
+        booking_services.BookingRequest(
+            starts_dt=at(workday(), 8, 30), ends_dt=at(workday(), 10, 30)
+        ),
+    )
+    db.session.commit()
+    return booking
+
+
+def test_invoice_from_booking_with_exact_figures(db, booked, lab_manager):
+    invoice = services.invoice_from_booking(lab_manager, booked)
+    assert (invoice.net_total, invoice.vat_total, invoice.gross_total) == (99998, 6000, 105998)
+    services.add_line(lab_manager, invoice, "样品前处理 / sample preparation", "2.5", 9999)
+    line = invoice.lines[-1]
+    assert (line.net, line.vat) == (24998, 1500)  # 249.975 → 249.98; 6 % = 14.9988 → 15.00
+    assert (invoice.net_total, invoice.vat_total, invoice.gross_total) == (124996, 7500, 132496)
+    with pytest.raises(Conflict, match="already has an invoice"):
+        services.invoice_from_booking(lab_manager, booked)
+
+
+def test_numbers_are_gapless_and_issued_invoices_never_change(
+    db, booked, lab, lab_manager, make_listing
+):
+    first = services.invoice_from_booking(lab_manager, booked)
+    services.issue(lab_manager, first)
+    year = first.year
+    assert first.number == f"SH{lab.id:04d}-{year}-000001"
+    assert first.seller["bank_account"] == "5301 0000 1234 5678"
+    with pytest.raises(Conflict):
+        services.add_line(lab_manager, first, "extra", "1", 100)
+    with pytest.raises(Conflict):
+        services.issue(lab_manager, first)
+    credit = services.void(lab_manager, first, "开票信息有误")
+    assert first.status == InvoiceStatus.VOID
+    assert credit.is_credit_note and credit.number.endswith("-000002")
+    assert (credit.net_total, credit.vat_total, credit.gross_total) == (-99998, -6000, -105998)
+    again = services.invoice_from_booking(lab_manager, booked)  # the voided one is replaced
+    services.issue(lab_manager, again)
+    assert again.number.endswith("-000003")
+
+
+def test_cancellation_fee_invoice_splits_vat(
+    db, lab, lab_manager, make_listing, make_org, make_user
+):
+    customer = make_org()
+    user = make_user(customer)
+    listing = make_listing(
+        lab, approval_required=False, free_cancel_hours=24 * 60, cancel_fee_percent=20
+    )
+    booking = booking_services.create_booking(
+        user,
+        customer,
+        listing,
+        booking_services.BookingRequest(
+            starts_dt=at(workday(), 8, 30), ends_dt=at(workday(), 10, 30)
+        ),
+    )
+    booking_services.cancel(user, booking)
+    assert booking.status == BookingStatus.CANCELLED and booking.cancel_fee == 21200
+    invoice = services.invoice_from_booking(lab_manager, booking)
+    assert (invoice.net_total, invoice.vat_total, invoice.gross_total) == (20000, 1200, 21200)
+
+
+def test_only_the_lab_invoices_and_customers_see_issued_ones(
+    client, db, booked, lab_manager, login, make_org, make_user
+):
+    invoice = services.invoice_from_booking(lab_manager, booked)
+    db.session.commit()
+    with pytest.raises(PermissionDenied):
+        services.issue(booked.customer_user, invoice)
+    login(booked.customer_user)
+    assert client.get(f"/invoices/{invoice.id}").status_code == 404  # drafts stay internal
+    client.post("/account/signout")
+    login(lab_manager)
+    client.post(f"/invoices/{invoice.id}/issue")
+    client.post("/account/signout")
+    login(booked.customer_user)
+    assert client.get(f"/invoices/{invoice.id}").status_code == 200
+    assert client.post(f"/invoices/{invoice.id}/void", data={"reason": "x"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Invoice, invoice.id).status == InvoiceStatus.ISSUED
+    client.post("/account/signout")
+    login(make_user(make_org()))
+    assert client.get(f"/invoices/{invoice.id}").status_code == 404
+    assert client.get(f"/invoices/{invoice.id}.pdf").status_code == 404
+
+
+def test_pdf_embeds_a_cjk_font_and_carries_both_parties(db, booked, lab, lab_manager):
+    from pypdf import PdfReader
+
+    invoice = services.invoice_from_booking(lab_manager, booked)
+    services.issue(lab_manager, invoice)
+    reader = PdfReader(io.BytesIO(invoice_pdf(invoice)))
+    text = "".join(page.extract_text() for page in reader.pages)
+    fonts = set()
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descriptor = (
+                font.get("/FontDescriptor")
+                or font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            )
+            descriptor = descriptor.get_object()
+            if any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")):
+                fonts.add(str(font["/BaseFont"]))
+    assert any("CJK" in name for name in fonts), fonts
+    for expected in (
+        invoice.number,
+        "苏州精密制造有限公司",
+        lab.credit_code,
+        booked.customer_org.credit_code,
+        "中国银行苏州分行",
+        "1,059.98",
+    ):
+        assert expected in text, expected
+
+
+def test_lab_drafts_adds_a_line_issues_and_customer_downloads(client, db, booked, lab,
+                                                              lab_manager, login, mailbox):
+    login(lab_manager)
+    client.post("/lab/settings", data={"vat_rate_bp": 600, "bank_name": "工商银行苏州分行",
+                                       "bank_account": "1102 0200 0000 0001"})
+    response = client.post(f"/bookings/{booked.id}/invoice")
+    invoice = db.session.scalar(sa.select(Invoice))
+    assert response.headers["Location"].endswith(f"/invoices/{invoice.id}")
+    bad = client.post(f"/invoices/{invoice.id}/line", follow_redirects=True,
+                      data={"description": "报告", "quantity": "abc", "unit_price": "10"})
+    assert "quantity is a number" in bad.get_data(as_text=True)
+    client.post(f"/invoices/{invoice.id}/line",
+                data={"description": "检测报告", "quantity": "1", "unit_price": "200"})
+    client.post(f"/invoices/{invoice.id}/issue")
+    db.session.expire_all()
+    invoice = db.session.get(Invoice, invoice.id)
+    assert invoice.status == InvoiceStatus.ISSUED and invoice.gross_total == 105998 + 21200
+    assert invoice.seller["bank_name"] == "工商银行苏州分行"
+    assert invoice.number in mailbox.last_to("buyer@example.cn")["Subject"]
+    client.post("/account/signout")
+    login(booked.customer_user)
+    listing = client.get("/invoices").get_data(as_text=True)
+    assert invoice.number in listing
+    pdf = client.get(f"/invoices/{invoice.id}.pdf")
+    assert pdf.headers["Content-Type"] == "application/pdf"
+    assert pdf.get_data().startswith(b"%PDF-")
