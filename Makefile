@@ -6,7 +6,7 @@ PORT   ?= 5000
 STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider
 
-.PHONY: install translations run test test-sqlite test-postgres lint format extract-messages clean
+.PHONY: install translations run test test-sqlite test-postgres lint format extract-messages clean bench-catalog bench-booking
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -44,3 +44,9 @@ extract-messages: $(STAMP)   ## refresh translations/messages.pot and the .po fi
 
 clean:
 	rm -rf $(VENV) instance test-output
+
+bench-catalog: install   ## catalogue search on PostgreSQL at 100,000 listings (not in `make test`; BENCH_ARGS="--listings 2000" for a smoke run)
+	$(PY) -m bench.catalog_search $(BENCH_ARGS)
+
+bench-booking: install   ## month availability among 1,000,000 bookings; booking throughput vs a bare INSERT
+	$(PY) -m bench.booking $(BENCH_ARGS)

@@ -1,0 +1,1 @@
+"""Benchmarks that run outside `make test` (see bench/README.md)."""
