@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from sharehub.core.db import UTCDateTime, utcnow
+from sharehub.core.db import UTCDateTime, str_enum, utcnow
 from sharehub.extensions import db
 
 
@@ -101,9 +101,7 @@ class Organisation(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     kind: so.Mapped[OrgKind] = so.mapped_column(
-        sa.Enum(
-            OrgKind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
-        ),
+        str_enum(OrgKind, 16),
         index=True,
     )
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
@@ -130,9 +128,7 @@ class Organisation(db.Model):
     bank_name: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
     bank_account: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
     status: so.Mapped[OrgStatus] = so.mapped_column(
-        sa.Enum(
-            OrgStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
-        ),
+        str_enum(OrgStatus, 16),
         default=OrgStatus.ACTIVE,
         index=True,
     )
@@ -266,9 +262,7 @@ class Membership(db.Model):
     organisation_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("organisation.id", ondelete="CASCADE"), index=True
     )
-    role: so.Mapped[Role] = so.mapped_column(
-        sa.Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
-    )
+    role: so.Mapped[Role] = so.mapped_column(str_enum(Role, 16))
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     user: so.Mapped[User] = so.relationship(back_populates="memberships")
@@ -289,9 +283,7 @@ class Invitation(db.Model):
         sa.ForeignKey("organisation.id", ondelete="CASCADE"), index=True
     )
     email: so.Mapped[str] = so.mapped_column(sa.String(254), index=True)
-    role: so.Mapped[Role] = so.mapped_column(
-        sa.Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
-    )
+    role: so.Mapped[Role] = so.mapped_column(str_enum(Role, 16))
     token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     invited_by_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL")

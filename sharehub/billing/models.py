@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
-from sharehub.core.db import UTCDateTime, utcnow
+from sharehub.core.db import UTCDateTime, str_enum, utcnow
 from sharehub.extensions import db
 
 
@@ -63,12 +63,7 @@ class Invoice(db.Model):
     )
     is_credit_note: so.Mapped[bool] = so.mapped_column(default=False)
     status: so.Mapped[InvoiceStatus] = so.mapped_column(
-        sa.Enum(
-            InvoiceStatus,
-            native_enum=False,
-            length=16,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        str_enum(InvoiceStatus, 16),
         default=InvoiceStatus.DRAFT,
         index=True,
     )

@@ -9,14 +9,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
-from sharehub.core.db import UTCDateTime, utcnow
+from sharehub.core.db import UTCDateTime, str_enum, utcnow
 from sharehub.extensions import db
-
-
-def _enum(cls, length=16):
-    return sa.Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class BookingStatus(enum.StrEnum):
@@ -85,7 +79,7 @@ class Booking(db.Model):
     starts_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     ends_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     blocked_until_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
-    status: so.Mapped[BookingStatus] = so.mapped_column(_enum(BookingStatus), index=True)
+    status: so.Mapped[BookingStatus] = so.mapped_column(str_enum(BookingStatus, 16), index=True)
     hold_expires_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime, index=True)
 
     purpose: so.Mapped[str] = so.mapped_column(sa.Text, default="")
@@ -176,7 +170,7 @@ class UsageRecord(db.Model):
     post_minutes: so.Mapped[int] = so.mapped_column(default=0)
     samples: so.Mapped[int] = so.mapped_column(default=0)
     service_way: so.Mapped[ServiceWay] = so.mapped_column(
-        _enum(ServiceWay), default=ServiceWay.ON_SITE
+        str_enum(ServiceWay, 16), default=ServiceWay.ON_SITE
     )
     notes: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     recorded_by_id: so.Mapped[int | None] = so.mapped_column(

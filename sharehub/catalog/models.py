@@ -10,14 +10,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
-from sharehub.core.db import UTCDateTime, utcnow
+from sharehub.core.db import UTCDateTime, str_enum, utcnow
 from sharehub.extensions import db
-
-
-def _enum(cls, length=24):
-    return sa.Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class ListingKind(enum.StrEnum):
@@ -117,15 +111,15 @@ class Listing(db.Model):
     lab_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("organisation.id", ondelete="CASCADE"), index=True
     )
-    kind: so.Mapped[ListingKind] = so.mapped_column(_enum(ListingKind, 16), index=True)
+    kind: so.Mapped[ListingKind] = so.mapped_column(str_enum(ListingKind, 16), index=True)
     status: so.Mapped[ListingStatus] = so.mapped_column(
-        _enum(ListingStatus, 16), default=ListingStatus.DRAFT, index=True
+        str_enum(ListingStatus, 16), default=ListingStatus.DRAFT, index=True
     )
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
     name_en: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
     description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     description_en: so.Mapped[str] = so.mapped_column(sa.Text, default="")
-    field: so.Mapped[Field] = so.mapped_column(_enum(Field, 32), index=True)
+    field: so.Mapped[Field] = so.mapped_column(str_enum(Field, 32), index=True)
     category_code: so.Mapped[str | None] = so.mapped_column(
         sa.ForeignKey("instrument_category.code", ondelete="RESTRICT"), index=True
     )
@@ -134,7 +128,7 @@ class Listing(db.Model):
     contact_email: so.Mapped[str] = so.mapped_column(sa.String(254), default="")
 
     # Prices in fen; the cluster price applies to firms of the lab's own cluster.
-    price_unit: so.Mapped[PriceUnit] = so.mapped_column(_enum(PriceUnit, 16))
+    price_unit: so.Mapped[PriceUnit] = so.mapped_column(str_enum(PriceUnit, 16))
     price_internal: so.Mapped[int] = so.mapped_column(sa.BigInteger)
     price_external: so.Mapped[int] = so.mapped_column(sa.BigInteger, index=True)
     price_cluster: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
@@ -175,7 +169,7 @@ class Listing(db.Model):
     licence: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
     data_format: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
     data_size: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
-    access_mode: so.Mapped[AccessMode | None] = so.mapped_column(_enum(AccessMode, 16))
+    access_mode: so.Mapped[AccessMode | None] = so.mapped_column(str_enum(AccessMode, 16))
     access_days: so.Mapped[int | None] = so.mapped_column()
 
     # Search support, kept in sync on every write (see catalog/search.py)
@@ -340,7 +334,7 @@ class Outage(db.Model):
     unit_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("unit.id", ondelete="CASCADE"), index=True
     )
-    kind: so.Mapped[OutageKind] = so.mapped_column(_enum(OutageKind, 16))
+    kind: so.Mapped[OutageKind] = so.mapped_column(str_enum(OutageKind, 16))
     starts_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     ends_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     note: so.Mapped[str] = so.mapped_column(sa.String(300), default="")

@@ -57,3 +57,11 @@ def _sqlite_on_begin(conn):
     so a read-then-write never fails halfway with 'database is locked'."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def str_enum(cls, length: int = 16) -> sa.Enum:
+    """A Python enum stored as its string values (VARCHAR, no native type), so adding a
+    value needs no ALTER TYPE and both databases behave alike."""
+    return sa.Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )

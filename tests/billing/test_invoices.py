@@ -144,19 +144,31 @@ def test_pdf_embeds_a_cjk_font_and_carries_both_parties(db, booked, lab, lab_man
         assert expected in text, expected
 
 
-def test_lab_drafts_adds_a_line_issues_and_customer_downloads(client, db, booked, lab,
-                                                              lab_manager, login, mailbox):
+def test_lab_drafts_adds_a_line_issues_and_customer_downloads(
+    client, db, booked, lab, lab_manager, login, mailbox
+):
     login(lab_manager)
-    client.post("/lab/settings", data={"vat_rate_bp": 600, "bank_name": "工商银行苏州分行",
-                                       "bank_account": "1102 0200 0000 0001"})
+    client.post(
+        "/lab/settings",
+        data={
+            "vat_rate_bp": 600,
+            "bank_name": "工商银行苏州分行",
+            "bank_account": "1102 0200 0000 0001",
+        },
+    )
     response = client.post(f"/bookings/{booked.id}/invoice")
     invoice = db.session.scalar(sa.select(Invoice))
     assert response.headers["Location"].endswith(f"/invoices/{invoice.id}")
-    bad = client.post(f"/invoices/{invoice.id}/line", follow_redirects=True,
-                      data={"description": "报告", "quantity": "abc", "unit_price": "10"})
+    bad = client.post(
+        f"/invoices/{invoice.id}/line",
+        follow_redirects=True,
+        data={"description": "报告", "quantity": "abc", "unit_price": "10"},
+    )
     assert "quantity is a number" in bad.get_data(as_text=True)
-    client.post(f"/invoices/{invoice.id}/line",
-                data={"description": "检测报告", "quantity": "1", "unit_price": "200"})
+    client.post(
+        f"/invoices/{invoice.id}/line",
+        data={"description": "检测报告", "quantity": "1", "unit_price": "200"},
+    )
     client.post(f"/invoices/{invoice.id}/issue")
     db.session.expire_all()
     invoice = db.session.get(Invoice, invoice.id)

@@ -67,3 +67,38 @@ def shots(request):
         return path
 
     return take
+
+
+@pytest.fixture
+def page_in(browser):
+    """A Chinese-locale page that records script errors, CSP violations and missing assets;
+    returns (page, errors). The context is closed after the test."""
+    contexts = []
+
+    def open_page():
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on(
+            "console",
+            lambda m: (
+                errors.append(m.text)
+                if m.type == "error" and "Content Security Policy" in m.text
+                else None
+            ),
+        )
+        page.on(
+            "response",
+            lambda r: (
+                errors.append(f"{r.status} {r.url}")
+                if "/static/" in r.url and r.status >= 400
+                else None
+            ),
+        )
+        return page, errors
+
+    yield open_page
+    for context in contexts:
+        context.close()

@@ -7,20 +7,9 @@ from tests.e2e.test_lab_signup_journey import DEMO_PASSWORD, sign_in, sign_out
 pytestmark = pytest.mark.e2e
 
 
-def test_enterprise_books_lab_approves_checks_in_and_out(live_server, browser, shots, mailbox):
+def test_enterprise_books_lab_approves_checks_in_and_out(live_server, page_in, shots, mailbox):
     base = live_server
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on(
-        "console",
-        lambda m: (
-            errors.append(m.text)
-            if m.type == "error" and "Content Security Policy" in m.text
-            else None
-        ),
-    )
+    page, errors = page_in()
 
     sign_in(page, base, "buyer@demo.sharehub.cn", DEMO_PASSWORD)
     page.goto(f"{base}/catalog?q=场发射扫描电子显微镜")
@@ -65,5 +54,4 @@ def test_enterprise_books_lab_approves_checks_in_and_out(live_server, browser, s
 
     invite = [p for p in mailbox.last_to("buyer@demo.sharehub.cn").iter_attachments()]
     assert errors == [], errors
-    context.close()
     assert invite == [] or invite[0].get_content_type() == "text/calendar"

@@ -24,20 +24,9 @@ def photo_file(tmp_path):
     return path
 
 
-def test_lab_lists_admin_approves_enterprise_finds(live_server, browser, shots, tmp_path):
+def test_lab_lists_admin_approves_enterprise_finds(live_server, page_in, shots, tmp_path):
     base = live_server
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on(
-        "console",
-        lambda m: (
-            errors.append(m.text)
-            if m.type == "error" and "Content Security Policy" in m.text
-            else None
-        ),
-    )
+    page, errors = page_in()
 
     sign_in(page, base, "lab@demo.sharehub.cn", DEMO_PASSWORD)
     page.goto(f"{base}/lab/listings/new?kind=equipment")
@@ -94,4 +83,3 @@ def test_lab_lists_admin_approves_enterprise_finds(live_server, browser, shots, 
     assert "HORIBA" in page.content()
     shots(page, "listing-page")
     assert errors == [], errors
-    context.close()

@@ -30,29 +30,10 @@ def sign_out(page):
 
 
 def test_lab_signs_up_in_chinese_is_admitted_and_signs_in(
-    live_server, browser, mailbox, shots, tmp_path
+    live_server, page_in, mailbox, shots, tmp_path
 ):
     base = live_server
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors = []  # script errors, CSP violations and assets that fail to load
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on(
-        "console",
-        lambda m: (
-            errors.append(m.text)
-            if m.type == "error" and "Content Security Policy" in m.text
-            else None
-        ),
-    )
-    page.on(
-        "response",
-        lambda r: (
-            errors.append(f"{r.status} {r.url}")
-            if "/static/" in r.url and r.status >= 400
-            else None
-        ),
-    )
+    page, errors = page_in()
 
     page.goto(base + "/")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
@@ -123,4 +104,3 @@ def test_lab_signs_up_in_chinese_is_admitted_and_signs_in(
     page.wait_for_selector("html[lang=en]")
     shots(page, "lab-active-en")
     assert errors == [], errors
-    context.close()
