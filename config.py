@@ -60,6 +60,11 @@ class Config:
     RESET_TOKEN_MAX_AGE = 2 * 3600
     INVITATION_MAX_AGE = 14 * 24 * 3600
 
+    # How long a booking request holds its slot while the lab decides, and how long a
+    # freed slot is held for the first person on the waiting list.
+    BOOKING_HOLD_HOURS = int(os.environ.get("BOOKING_HOLD_HOURS", "48"))
+    WAITLIST_HOLD_HOURS = int(os.environ.get("WAITLIST_HOLD_HOURS", "24"))
+
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
     STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")

@@ -74,6 +74,8 @@ def calendar(listing_id: int):
     except ValueError:
         week = today
     week = max(week - timedelta(days=week.weekday()), today - timedelta(days=today.weekday()))
+    if request.args.get("view") == "month":
+        return _month(listing, max(week, today).replace(day=1), zone)
     return render_template(
         "booking/calendar.html",
         listing=listing,
@@ -82,6 +84,28 @@ def calendar(listing_id: int):
         prev_week=week - timedelta(days=7),
         next_week=week + timedelta(days=7),
         durations=range(listing.min_minutes, listing.max_minutes + 1, listing.slot_minutes),
+    )
+
+
+def _month(listing: Listing, first: date, zone):
+    """Free starts counted per day of a month; each day links to its week."""
+    following = (first + timedelta(days=32)).replace(day=1)
+    found: dict[date, list] = {}
+    monday = first - timedelta(days=first.weekday())
+    while monday < following:
+        found.update(week_slots(listing, monday, zone))
+        monday += timedelta(days=7)
+    days = {
+        first + timedelta(days=n): found.get(first + timedelta(days=n), [])
+        for n in range((following - first).days)
+    }
+    return render_template(
+        "booking/month.html",
+        listing=listing,
+        first=first,
+        days=days,
+        previous=(first - timedelta(days=1)).replace(day=1),
+        following=following,
     )
 
 

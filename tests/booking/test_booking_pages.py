@@ -292,3 +292,14 @@ def test_lab_calendar_views(client, db, lab, lab_manager, make_listing, buyer_us
     )
     assert "Buyer Co" in html and "08:30" in html
     assert client.get("/lab/bookings?date=not-a-date").status_code == 200
+
+
+def test_month_view_counts_free_starts_per_day(client, db, lab, make_listing, buyer_user, login):
+    listing = make_listing(lab)
+    day = workday(20)
+    login(buyer_user)
+    html = client.get(
+        f"/catalog/{listing.id}/book?view=month&week={day.isoformat()}", headers=EN
+    ).get_data(as_text=True)
+    assert f"week={day.isoformat()}" in html  # the working day links to its week
+    assert '<span class="badge text-bg-success">7</span>' in html  # 08:30 … 16:30
