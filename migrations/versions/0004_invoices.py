@@ -1,8 +1,8 @@
-"""invoices
+"""invoices and payments
 
 Revision ID: 0004_invoices
 Revises: 0003_booking
-Create Date: 2026-11-24 15:28:32.778475
+Create Date: 2026-11-24 15:54:52.067099
 
 """
 from alembic import op
@@ -79,6 +79,25 @@ def upgrade():
     with op.batch_alter_table('invoice_line', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_invoice_line_invoice_id'), ['invoice_id'], unique=False)
 
+    op.create_table('payment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('invoice_id', sa.Integer(), nullable=False),
+    sa.Column('method', sa.Enum('bank_transfer', 'card', 'alipay', 'wechat_pay', 'voucher', name='paymentmethod', native_enum=False, length=16), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('payer_reference', sa.String(length=100), nullable=False),
+    sa.Column('provider_ref', sa.String(length=100), nullable=True),
+    sa.Column('paid_date', sa.Date(), nullable=True),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_dt', sharehub.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_payment_positive_amount')),
+    sa.ForeignKeyConstraint(['invoice_id'], ['invoice.id'], name=op.f('fk_payment_invoice_id_invoice'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['user.id'], name=op.f('fk_payment_recorded_by_id_user'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment')),
+    sa.UniqueConstraint('provider_ref', name=op.f('uq_payment_provider_ref'))
+    )
+    with op.batch_alter_table('payment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_invoice_id'), ['invoice_id'], unique=False)
+
     with op.batch_alter_table('organisation', schema=None) as batch_op:
         batch_op.add_column(sa.Column('bank_name', sa.String(length=200), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('bank_account', sa.String(length=64), nullable=False, server_default=''))
@@ -92,6 +111,10 @@ def downgrade():
         batch_op.drop_column('bank_account')
         batch_op.drop_column('bank_name')
 
+    with op.batch_alter_table('payment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payment_invoice_id'))
+
+    op.drop_table('payment')
     with op.batch_alter_table('invoice_line', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invoice_line_invoice_id'))
 

@@ -4,7 +4,7 @@ issued (a correction is a credit note)."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -90,6 +90,9 @@ class Invoice(db.Model):
     lines: so.Mapped[list[InvoiceLine]] = so.relationship(
         back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position"
     )
+    payments: so.Mapped[list[Payment]] = so.relationship(
+        back_populates="invoice", order_by="Payment.id"
+    )
 
     @property
     def status_label(self):
@@ -98,6 +101,21 @@ class Invoice(db.Model):
     @property
     def is_draft(self) -> bool:
         return self.status == InvoiceStatus.DRAFT
+
+    @property
+    def paid_amount(self) -> int:
+        return sum(p.amount for p in self.payments)
+
+    @property
+    def outstanding(self) -> int:
+        if self.is_credit_note or self.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
+            return 0
+        return max(0, self.gross_total - self.paid_amount)
+
+    @property
+    def payment_reference(self) -> str:
+        """What the customer writes on a bank transfer so the lab can match it."""
+        return f"SH{self.id:08d}"
 
 
 class InvoiceLine(db.Model):
@@ -116,3 +134,49 @@ class InvoiceLine(db.Model):
     vat: so.Mapped[int] = so.mapped_column(sa.BigInteger)
 
     invoice: so.Mapped[Invoice] = so.relationship(back_populates="lines")
+
+
+class PaymentMethod(enum.StrEnum):
+    BANK_TRANSFER = "bank_transfer"
+    CARD = "card"
+    ALIPAY = "alipay"
+    WECHAT_PAY = "wechat_pay"
+    VOUCHER = "voucher"
+
+
+METHOD_LABELS = {
+    PaymentMethod.BANK_TRANSFER: _l("Bank transfer"),
+    PaymentMethod.CARD: _l("Card"),
+    PaymentMethod.ALIPAY: _l("Alipay"),
+    PaymentMethod.WECHAT_PAY: _l("WeChat Pay"),
+    PaymentMethod.VOUCHER: _l("Innovation voucher"),
+}
+
+
+class Payment(db.Model):
+    """Money received against an invoice (a bank transfer the lab recorded, or an online
+    payment confirmed by the gateway)."""
+
+    __tablename__ = "payment"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    invoice_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("invoice.id", ondelete="RESTRICT"), index=True
+    )
+    method: so.Mapped[PaymentMethod] = so.mapped_column(str_enum(PaymentMethod, 16))
+    amount: so.Mapped[int] = so.mapped_column(sa.BigInteger)  # fen
+    payer_reference: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    provider_ref: so.Mapped[str | None] = so.mapped_column(sa.String(100), unique=True)
+    paid_date: so.Mapped[date | None] = so.mapped_column(sa.Date)
+    recorded_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    invoice: so.Mapped[Invoice] = so.relationship(back_populates="payments")
+
+    __table_args__ = (sa.CheckConstraint("amount > 0", name="positive_amount"),)
+
+    @property
+    def method_label(self):
+        return METHOD_LABELS[self.method]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 
 from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.session import current_org
-from sharehub.billing import services
+from sharehub.billing import payments, services
 from sharehub.billing.models import Invoice
 from sharehub.billing.pdf import invoice_pdf
 from sharehub.booking.models import Booking
@@ -98,6 +98,49 @@ def invoice_action(invoice_id: int, action: str):
         commit()
         flash(_("The invoice has been updated."), "success")
     return redirect(url_for("billing.invoice_page", invoice_id=target.id))
+
+
+@bp.route("/invoices/<int:invoice_id>/payments", methods=["POST"])
+@login_required
+def record_payment(invoice_id: int):
+    invoice = _invoice(invoice_id)
+    _checked()
+    try:
+        try:
+            amount = int((Decimal(request.form.get("amount", "")) * 100).to_integral_value())
+            paid = date.fromisoformat(request.form.get("paid_date", ""))
+        except (InvalidOperation, ValueError) as exc:
+            raise DomainError(_("Give the amount in yuan and the date as YYYY-MM-DD.")) from exc
+        payments.record_bank_transfer(
+            current_user, invoice, amount, paid, request.form.get("payer_reference", "")
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+    else:
+        commit()
+        flash(_("The payment has been recorded."), "success")
+    return redirect(url_for("billing.invoice_page", invoice_id=invoice.id))
+
+
+@bp.route("/lab/revenue")
+@login_required
+def revenue():
+    org = current_org()
+    if org is None or not org.is_lab or not current_user.can_manage(org):
+        abort(403)
+    year = request.args.get("year", datetime.now().year, type=int)
+    rows = payments.revenue_by_month(org.id, year)
+    open_invoices = db.session.scalars(
+        sa.select(Invoice)
+        .where(
+            Invoice.lab_id == org.id, Invoice.status == "issued", Invoice.is_credit_note.is_(False)
+        )
+        .order_by(Invoice.issued_dt)
+    ).all()
+    return render_template(
+        "billing/revenue.html", rows=rows, year=year, open_invoices=open_invoices
+    )
 
 
 @bp.route("/invoices/<int:invoice_id>.pdf")

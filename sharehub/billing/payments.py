@@ -1,0 +1,143 @@
+"""Payments against invoices. Bank transfer (对公转账) is always available: the customer
+pays the lab's account with the invoice's payment reference and the lab records the
+receipt. Online gateways plug in here through the same `apply_payment`."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from sharehub.accounts.models import User
+from sharehub.billing.models import Invoice, InvoiceStatus, Payment, PaymentMethod
+from sharehub.core import audit
+from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
+from sharehub.core.mail import queue_mail
+from sharehub.extensions import db
+
+
+def apply_payment(
+    invoice: Invoice,
+    method: PaymentMethod,
+    amount: int,
+    *,
+    actor=None,
+    payer_reference: str = "",
+    provider_ref: str | None = None,
+    paid_date: date | None = None,
+) -> Payment:
+    """Record money received; the invoice is paid once the payments cover its total."""
+    if invoice.status != InvoiceStatus.ISSUED or invoice.is_credit_note:
+        raise Conflict(_l("Only an issued, unpaid invoice takes payments."))
+    if amount <= 0:
+        raise ValidationError(_l("The amount is positive."), field="amount")
+    if amount > invoice.outstanding:
+        raise ValidationError(
+            _l(
+                "The amount is more than the %(amount)s still open.",
+                amount=f"{invoice.outstanding / 100:.2f}",
+            ),
+            field="amount",
+        )
+    payment = Payment(
+        invoice=invoice,
+        method=method,
+        amount=amount,
+        payer_reference=payer_reference.strip()[:100],
+        provider_ref=provider_ref,
+        paid_date=paid_date,
+        recorded_by_id=getattr(actor, "id", None),
+    )
+    db.session.add(payment)
+    db.session.flush()
+    if invoice.outstanding == 0:
+        invoice.status = InvoiceStatus.PAID
+    audit.record(
+        actor,
+        "payment.recorded",
+        payment,
+        organisation=invoice.lab_id,
+        invoice=invoice.number,
+        method=method.value,
+        amount=amount,
+    )
+    for membership in invoice.customer_org.memberships:
+        user = membership.user
+        queue_mail(
+            user.email,
+            _l("Payment received for invoice %(number)s", number=invoice.number),
+            "mail/payment_received.txt",
+            locale=user.locale,
+            user=user,
+            invoice=invoice,
+            payment=payment,
+        )
+    db.session.flush()
+    return payment
+
+
+def record_bank_transfer(
+    actor: User, invoice: Invoice, amount: int, paid_date: date, payer_reference: str
+) -> Payment:
+    if not actor.can_manage(invoice.lab):
+        raise PermissionDenied(_l("Only managers of this laboratory record receipts."))
+    if paid_date > date.today():
+        raise ValidationError(_l("The payment date is in the future."), field="paid_date")
+    return apply_payment(
+        invoice,
+        PaymentMethod.BANK_TRANSFER,
+        amount,
+        actor=actor,
+        payer_reference=payer_reference,
+        paid_date=paid_date,
+    )
+
+
+def revenue_by_month(lab_id: int, year: int) -> list[dict]:
+    """Invoiced, paid and outstanding amounts per month, internal and external (SQL sums)."""
+    from sharehub.billing.models import Payment as P
+
+    invoiced = db.session.execute(
+        sa.select(
+            sa.extract("month", Invoice.issued_dt).label("month"),
+            (Invoice.customer_org_id == Invoice.lab_id).label("internal"),
+            sa.func.sum(Invoice.gross_total),
+        )
+        .where(
+            Invoice.lab_id == lab_id, Invoice.year == year, Invoice.status != InvoiceStatus.DRAFT
+        )
+        .group_by("month", "internal")
+    ).all()
+    paid = db.session.execute(
+        sa.select(
+            sa.extract("month", Invoice.issued_dt).label("month"),
+            (Invoice.customer_org_id == Invoice.lab_id).label("internal"),
+            sa.func.sum(P.amount),
+        )
+        .join(P, P.invoice_id == Invoice.id)
+        .where(Invoice.lab_id == lab_id, Invoice.year == year)
+        .group_by("month", "internal")
+    ).all()
+    rows = {
+        m: {
+            "month": m,
+            "internal_invoiced": 0,
+            "external_invoiced": 0,
+            "internal_paid": 0,
+            "external_paid": 0,
+        }
+        for m in range(1, 13)
+    }
+    for month, internal, total in invoiced:
+        rows[int(month)]["internal_invoiced" if internal else "external_invoiced"] += int(total)
+    for month, internal, total in paid:
+        rows[int(month)]["internal_paid" if internal else "external_paid"] += int(total)
+    for row in rows.values():
+        row["outstanding"] = (
+            row["internal_invoiced"]
+            + row["external_invoiced"]
+            - row["internal_paid"]
+            - row["external_paid"]
+        )
+    return list(rows.values())

@@ -1,0 +1,94 @@
+"""Bank transfers recorded against invoices, and the lab's revenue by month."""
+
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from sharehub.billing import payments, services
+from sharehub.billing.models import Invoice, InvoiceStatus, Payment
+from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
+
+pytestmark = pytest.mark.usefixtures("english")
+
+
+@pytest.fixture
+def issued(db, booked, lab_manager):
+    invoice = services.invoice_from_booking(lab_manager, booked)
+    services.issue(lab_manager, invoice)
+    db.session.commit()
+    return invoice
+
+
+def test_partial_then_full_transfer_pays_the_invoice(db, issued, lab_manager):
+    assert issued.outstanding == 105998
+    payments.record_bank_transfer(
+        lab_manager, issued, 50000, date.today(), issued.payment_reference
+    )
+    assert issued.status == InvoiceStatus.ISSUED and issued.outstanding == 55998
+    with pytest.raises(ValidationError, match="more than"):
+        payments.record_bank_transfer(lab_manager, issued, 60000, date.today(), "")
+    payments.record_bank_transfer(lab_manager, issued, 55998, date.today(), "")
+    assert issued.status == InvoiceStatus.PAID and issued.outstanding == 0
+    with pytest.raises(Conflict):
+        payments.record_bank_transfer(lab_manager, issued, 1, date.today(), "")
+
+
+def test_bad_payment_input_changes_nothing(db, issued, lab_manager, booked):
+    with pytest.raises(ValidationError):
+        payments.record_bank_transfer(lab_manager, issued, 0, date.today(), "")
+    with pytest.raises(ValidationError, match="future"):
+        payments.record_bank_transfer(
+            lab_manager, issued, 100, date.today() + timedelta(days=2), ""
+        )
+    with pytest.raises(PermissionDenied):
+        payments.record_bank_transfer(booked.customer_user, issued, 100, date.today(), "")
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
+
+
+def test_pages_record_a_transfer_and_show_revenue(
+    client, db, issued, lab, lab_manager, login, booked, mailbox
+):
+    login(booked.customer_user)
+    page = client.get(f"/invoices/{issued.id}").get_data(as_text=True)
+    assert issued.payment_reference in page and "record-payment" not in page
+    assert (
+        client.post(
+            f"/invoices/{issued.id}/payments",
+            data={"amount": "10", "paid_date": date.today().isoformat()},
+        ).status_code
+        == 302
+    )
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0  # customers cannot
+    client.post("/account/signout")
+    login(lab_manager)
+    response = client.post(
+        f"/invoices/{issued.id}/payments",
+        follow_redirects=True,
+        data={"amount": "abc", "paid_date": "yesterday"},
+    )
+    assert "YYYY-MM-DD" in response.get_data(as_text=True)
+    client.post(
+        f"/invoices/{issued.id}/payments",
+        data={
+            "amount": "1059.98",
+            "paid_date": date.today().isoformat(),
+            "payer_reference": issued.payment_reference,
+        },
+    )
+    db.session.expire_all()
+    assert db.session.get(Invoice, issued.id).status == InvoiceStatus.PAID
+    assert "paid in full" in mailbox.body(mailbox.last_to("buyer@example.cn"))
+    html = client.get(f"/lab/revenue?year={issued.year}").get_data(as_text=True)
+    assert html.count("1,059.98") >= 2  # invoiced and paid, external
+
+
+def test_revenue_separates_internal_and_external_and_nets_credit_notes(
+    db, issued, lab, lab_manager
+):
+    rows = {r["month"]: r for r in payments.revenue_by_month(lab.id, issued.year)}
+    month = issued.issued_dt.astimezone().month
+    assert rows[month]["external_invoiced"] == 105998 and rows[month]["internal_invoiced"] == 0
+    services.void(lab_manager, issued, "重开")
+    rows = {r["month"]: r for r in payments.revenue_by_month(lab.id, issued.year)}
+    assert rows[month]["external_invoiced"] == 0
