@@ -40,40 +40,48 @@ def reviews():
     return render_template("admin/reviews.html", listings=listings, revisions=revisions)
 
 
+def _decide(decide, messages) -> tuple[bool, int]:
+    """Apply the administrator's decision from the posted form: `decide(approve, reason)`.
+    Returns (done, status); a rejection needs its reason."""
+    approve = request.form.get("decision") == "approve"
+    form = ReasonForm()
+    valid = ConfirmForm().validate_on_submit() if approve else form.validate_on_submit()
+    try:
+        if not valid:
+            raise DomainError(_("Give the reason for the rejection."))
+        decide(approve, "" if approve else form.reason.data)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+        return False, 400
+    commit()
+    flash(messages[0] if approve else messages[1], "success")
+    return True, 200
+
+
 @bp.route("/reviews/listings/<int:listing_id>", methods=["GET", "POST"])
 @admin_required
 def review_listing(listing_id: int):
     listing = db.session.get(Listing, listing_id)
     if listing is None:
         abort(404)
-    form = ReasonForm()
     status = 200
     if request.method == "POST":
-        approve = request.form.get("decision") == "approve"
-        try:
-            if approve:
-                if not ConfirmForm().validate_on_submit():
-                    abort(400)
+        done, status = _decide(
+            lambda approve, reason: (
                 services.approve(current_user, listing)
-            elif form.validate_on_submit():
-                services.reject(current_user, listing, form.reason.data)
-            else:
-                raise DomainError(_("Give the reason for the rejection."))
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-            status = 400
-        else:
-            commit()
-            flash(
-                _("The listing is published.")
                 if approve
-                else _("The listing has been sent back to the laboratory."),
-                "success",
-            )
+                else services.reject(current_user, listing, reason)
+            ),
+            (
+                _("The listing is published."),
+                _("The listing has been sent back to the laboratory."),
+            ),
+        )
+        if done:
             return redirect(url_for("admin.reviews"))
     return render_template(
-        "admin/review_listing.html", listing=listing, form=form, confirm_form=ConfirmForm()
+        "admin/review_listing.html", listing=listing, form=ReasonForm(), confirm_form=ConfirmForm()
     ), status
 
 
@@ -86,25 +94,13 @@ def review_revision(revision_id: int):
     form = ReasonForm()
     status = 200
     if request.method == "POST":
-        approve = request.form.get("decision") == "approve"
-        try:
-            if not approve and not form.validate_on_submit():
-                raise DomainError(_("Give the reason for the rejection."))
-            if approve and not ConfirmForm().validate_on_submit():
-                abort(400)
-            services.decide_revision(
-                current_user, revision, approve, "" if approve else form.reason.data
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-            status = 400
-        else:
-            commit()
-            flash(
-                _("The change is live.") if approve else _("The change has been refused."),
-                "success",
-            )
+        done, status = _decide(
+            lambda approve, reason: services.decide_revision(
+                current_user, revision, approve, reason
+            ),
+            (_("The change is live."), _("The change has been refused.")),
+        )
+        if done:
             return redirect(url_for("admin.reviews"))
     listing = revision.listing
     changes = [
