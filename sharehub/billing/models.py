@@ -180,3 +180,16 @@ class Payment(db.Model):
     @property
     def method_label(self):
         return METHOD_LABELS[self.method]
+
+
+class GatewayEvent(db.Model):
+    """A payment gateway event, stored by its id: a replayed or late event changes nothing
+    twice."""
+
+    __tablename__ = "gateway_event"
+
+    id: so.Mapped[str] = so.mapped_column(sa.String(100), primary_key=True)
+    type: so.Mapped[str] = so.mapped_column(sa.String(100))
+    payload: so.Mapped[dict] = so.mapped_column(sa.JSON)
+    outcome: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    received_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)

@@ -18,7 +18,7 @@ from sharehub.billing.pdf import invoice_pdf
 from sharehub.booking.models import Booking
 from sharehub.core.errors import DomainError
 from sharehub.core.tx import commit
-from sharehub.extensions import db
+from sharehub.extensions import csrf, db
 
 bp = Blueprint("billing", __name__)
 
@@ -59,10 +59,13 @@ def create_from_booking(booking_id: int):
 @bp.route("/invoices/<int:invoice_id>")
 @login_required
 def invoice_page(invoice_id: int):
+    from sharehub.billing.gateway import gateway
+
     invoice = _invoice(invoice_id)
     return render_template(
         "billing/invoice.html",
         invoice=invoice,
+        online_payment=gateway() is not None,
         is_lab=current_user.can_manage(invoice.lab),
         confirm_form=ConfirmForm(),
     )
@@ -180,3 +183,38 @@ def invoices():
         )
         months.setdefault(key, []).append(invoice)
     return render_template("billing/list.html", months=months, side=side, as_lab=as_lab)
+
+
+@bp.route("/invoices/<int:invoice_id>/pay", methods=["POST"])
+@login_required
+def pay_online(invoice_id: int):
+    from sharehub.billing import gateway
+    from sharehub.billing.models import PaymentMethod
+
+    invoice = _invoice(invoice_id)
+    _checked()
+    back = url_for("billing.invoice_page", invoice_id=invoice.id, _external=True)
+    try:
+        method = PaymentMethod(request.form.get("method", ""))
+        target = gateway.start_online_payment(invoice, method, back + "?paid=1", back)
+    except (ValueError, DomainError) as exc:
+        flash(str(getattr(exc, "message", _("Choose card, Alipay or WeChat Pay."))), "danger")
+        return redirect(url_for("billing.invoice_page", invoice_id=invoice.id))
+    return redirect(target, code=303)
+
+
+@bp.route("/webhooks/stripe", methods=["POST"])
+@csrf.exempt
+def stripe_webhook():
+    from sharehub.billing import gateway
+
+    gw = gateway.gateway()
+    if gw is None:
+        abort(404)
+    try:
+        event = gw.verify(request.get_data(), request.headers.get("Stripe-Signature", ""))
+    except gateway.SignatureError:
+        return {"error": "invalid signature"}, 400
+    outcome = gateway.handle_event(event)
+    commit()
+    return {"received": event["id"], "outcome": outcome}
