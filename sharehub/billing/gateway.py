@@ -21,39 +21,53 @@ class SignatureError(Exception):
 
 
 class StripeGateway:
+    """Stripe through its Python library; STRIPE_API_BASE points it at a local stand-in
+    (localstripe) in tests."""
+
     def __init__(self, secret_key: str, webhook_secret: str, api_base: str = ""):
         import stripe
 
-        self.client = stripe.StripeClient(
-            secret_key, base_addresses={"api": api_base} if api_base else None
-        )
+        stripe.api_key = secret_key
+        if api_base:
+            stripe.api_base = api_base
+        self.stripe = stripe
         self.webhook_secret = webhook_secret
+
+    @staticmethod
+    def _metadata(invoice: Invoice) -> dict:
+        return {"invoice_id": str(invoice.id), "invoice_number": invoice.number}
+
+    def create_payment_intent(self, invoice: Invoice, method: PaymentMethod):
+        """For integrations that confirm the payment themselves (the API, the tests)."""
+        return self.stripe.PaymentIntent.create(
+            amount=invoice.outstanding,
+            currency="cny",
+            payment_method_types=[method.value],
+            metadata=self._metadata(invoice),
+        )
 
     def start_checkout(
         self, invoice: Invoice, method: PaymentMethod, success_url: str, cancel_url: str
     ) -> str:
         """A Stripe-hosted Checkout page (no third-party script on our pages); returns the
         address to send the customer to."""
-        metadata = {"invoice_id": str(invoice.id), "invoice_number": invoice.number}
-        session = self.client.v1.checkout.sessions.create(
-            params={
-                "mode": "payment",
-                "payment_method_types": [method.value],
-                "line_items": [
-                    {
-                        "quantity": 1,
-                        "price_data": {
-                            "currency": "cny",
-                            "unit_amount": invoice.outstanding,
-                            "product_data": {"name": f"ShareHub {invoice.number}"},
-                        },
-                    }
-                ],
-                "metadata": metadata,
-                "payment_intent_data": {"metadata": metadata},
-                "success_url": success_url,
-                "cancel_url": cancel_url,
-            }
+        session = self.stripe.checkout.Session.create(
+            mode="payment",
+            payment_method_types=[method.value],
+            line_items=[
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": "cny",
+                        "unit_amount": invoice.outstanding,
+                        "product_data": {"name": f"ShareHub {invoice.number}"},
+                    },
+                }
+            ],
+            metadata=self._metadata(invoice),
+            payment_intent_data={"metadata": self._metadata(invoice)},
+            success_url=success_url,
+            cancel_url=cancel_url,
         )
         return session.url
 
@@ -64,7 +78,7 @@ class StripeGateway:
             event = stripe.Webhook.construct_event(payload, signature, self.webhook_secret)
         except (stripe.SignatureVerificationError, ValueError) as exc:
             raise SignatureError(str(exc)) from exc
-        return event.to_dict() if hasattr(event, "to_dict") else dict(event)
+        return event.to_dict()
 
 
 def gateway() -> StripeGateway | None:

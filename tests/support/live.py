@@ -23,21 +23,26 @@ def live_server(
     mail_port: int | None = None,
     workers: int = 2,
     seed_demo: bool = True,
+    env: dict | None = None,
 ):
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "live-test-secret",
-        "SHAREHUB_INSTANCE": str(workdir),
-        "STORAGE_DIR": str(workdir / "storage"),
-        "SERVER_BASE_URL": f"http://127.0.0.1:{port}",
-        # Journeys sign in many times from one address; limits have their own tests.
-        "SIGNIN_RATE_LIMIT": "10000 per minute",
-        "RESET_RATE_LIMIT": "10000 per minute",
-    }
+    extra, env = (
+        env,
+        {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "live-test-secret",
+            "SHAREHUB_INSTANCE": str(workdir),
+            "STORAGE_DIR": str(workdir / "storage"),
+            "SERVER_BASE_URL": f"http://127.0.0.1:{port}",
+            # Journeys sign in many times from one address; limits have their own tests.
+            "SIGNIN_RATE_LIMIT": "10000 per minute",
+            "RESET_RATE_LIMIT": "10000 per minute",
+        },
+    )
     if mail_port:
         env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(mail_port))
+    env.update(extra or {})
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     commands = [["db", "upgrade"], ["sharehub", "seed-demo" if seed_demo else "seed-reference"]]
     for args in commands:

@@ -1,0 +1,144 @@
+"""A real payment against localstripe (a stateful Stripe stand-in) on loopback: the payment
+intent is created and confirmed through the stripe library, localstripe sends its signed
+webhook to ShareHub under gunicorn, and the invoice is paid."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import BACKEND, make_credit_code
+from tests.support.live import live_server
+from tests.support.postgres import free_port
+
+WEBHOOK_SECRET = "whsec_localstripe"
+
+
+@pytest.fixture
+def localstripe():
+    """localstripe listens on all interfaces by itself; run its app on 127.0.0.1 only."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from aiohttp import web; from localstripe.server import app; "
+            f"web.run_app(app, host='127.0.0.1', port={port}, print=None)",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.kill(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+def issued_invoice(url: str) -> int:
+    from config import TestConfig
+    from sharehub import create_app
+    from sharehub.accounts.models import Organisation, OrgKind
+    from sharehub.billing.models import Invoice, InvoiceLine, InvoiceStatus
+    from sharehub.core.db import utcnow
+    from sharehub.extensions import db
+
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = url
+
+    app = create_app(Config)
+    with app.app_context():
+        lab = Organisation(kind=OrgKind.LAB, name="实验室", credit_code=make_credit_code(660001))
+        firm = Organisation(
+            kind=OrgKind.ENTERPRISE, name="企业", credit_code=make_credit_code(660002)
+        )
+        invoice = Invoice(
+            lab=lab,
+            customer_org=firm,
+            status=InvoiceStatus.ISSUED,
+            year=2026,
+            sequence=1,
+            number="SH0001-2026-000001",
+            net_total=100000,
+            vat_total=6000,
+            gross_total=106000,
+            issued_dt=utcnow(),
+        )
+        invoice.lines.append(
+            InvoiceLine(
+                description="检测服务",
+                quantity="2 h",
+                unit_price=100000,
+                net=100000,
+                vat_rate_bp=600,
+                vat=6000,
+            )
+        )
+        db.session.add_all([lab, firm, invoice])
+        db.session.commit()
+        invoice_id = invoice.id
+        db.session.remove()
+        db.engine.dispose()
+    return app, invoice_id
+
+
+def test_card_payment_through_localstripe_pays_the_invoice(postgres, tmp_path, localstripe):
+    import stripe
+
+    from sharehub.billing.gateway import StripeGateway
+    from sharehub.billing.models import Invoice, InvoiceStatus, Payment, PaymentMethod
+    from sharehub.extensions import db
+
+    url = (
+        postgres.create_database("sharehub_stripe")
+        if BACKEND == "postgres" and postgres
+        else f"sqlite:///{tmp_path / 'stripe.db'}"
+    )
+    env = {
+        "STRIPE_SECRET_KEY": "sk_test_local",
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_API_BASE": localstripe,
+    }
+    with live_server(url, tmp_path, seed_demo=False, env=env) as base:
+        app, invoice_id = issued_invoice(url)
+        data = urllib.parse.urlencode(
+            {"url": f"{base}/webhooks/stripe", "secret": WEBHOOK_SECRET}
+        ).encode()
+        urllib.request.urlopen(
+            f"{localstripe}/_config/webhooks/sharehub", data=data, timeout=10
+        ).close()
+        with app.app_context():
+            invoice = db.session.get(Invoice, invoice_id)
+            gateway = StripeGateway("sk_test_local", WEBHOOK_SECRET, localstripe)
+            intent = gateway.create_payment_intent(invoice, PaymentMethod.CARD)
+            db.session.remove()
+        card = stripe.PaymentMethod.create(
+            type="card",
+            card={"number": "4242424242424242", "exp_month": 12, "exp_year": 2035, "cvc": "123"},
+        )
+        stripe.PaymentIntent.modify(intent.id, payment_method=card.id)
+        assert stripe.PaymentIntent.confirm(intent.id).status == "succeeded"
+        with app.app_context():
+            for _ in range(100):  # localstripe delivers its webhook after about a second
+                db.session.remove()
+                if db.session.scalar(sa.select(sa.func.count(Payment.id))):
+                    break
+                time.sleep(0.2)
+            payment = db.session.scalar(sa.select(Payment))
+            assert payment is not None, "no webhook arrived from localstripe"
+            assert (payment.provider_ref, payment.amount) == (intent.id, 106000)
+            assert db.session.get(Invoice, invoice_id).status == InvoiceStatus.PAID
+            db.session.remove()
+            db.engine.dispose()
