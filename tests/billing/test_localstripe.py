@@ -132,8 +132,9 @@ def test_card_payment_through_localstripe_pays_the_invoice(postgres, tmp_path, l
         assert stripe.PaymentIntent.confirm(intent.id).status == "succeeded"
         with app.app_context():
             for _ in range(100):  # localstripe delivers its webhook after about a second
-                db.session.remove()
-                if db.session.scalar(sa.select(sa.func.count(Payment.id))):
+                found = db.session.scalar(sa.select(sa.func.count(Payment.id)))
+                db.session.remove()  # end the read: on SQLite it holds the write lock
+                if found:
                     break
                 time.sleep(0.2)
             payment = db.session.scalar(sa.select(Payment))
