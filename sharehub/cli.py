@@ -9,6 +9,22 @@ from flask.cli import AppGroup
 group = AppGroup("sharehub", help="ShareHub maintenance commands.")
 
 
+def with_site_url(command):
+    """Commands that send mail build links outside a request: give them the site's
+    public address (SERVER_BASE_URL) as if a request had come in there."""
+    from functools import wraps
+
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        from flask import current_app
+
+        base = current_app.config["SERVER_BASE_URL"]
+        with current_app.test_request_context(base_url=base):
+            return command(*args, **kwargs)
+
+    return wrapper
+
+
 @group.command("seed-demo")
 def seed_demo_command():
     """Load the demo data once (does nothing if it is already there)."""
@@ -46,6 +62,7 @@ def send_mail_command(limit: int):
 
 
 @group.command("send-reminders")
+@with_site_url
 def send_reminders_command():
     """Remind customers 24 h before their bookings (cron; safe on several machines)."""
     from sharehub.booking.services import send_reminders
@@ -57,6 +74,7 @@ def send_reminders_command():
 
 
 @group.command("expire-holds")
+@with_site_url
 def expire_holds_command():
     """Free the slots of booking requests the lab did not decide in time (cron)."""
     from sharehub.booking.services import expire_holds
@@ -68,6 +86,7 @@ def expire_holds_command():
 
 
 @group.command("refresh-calendars")
+@with_site_url
 def refresh_calendars_command():
     """Refetch external calendars whose busy times block units (cron)."""
     from sharehub.calendar.imports import refresh_all

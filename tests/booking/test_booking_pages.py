@@ -303,3 +303,36 @@ def test_month_view_counts_free_starts_per_day(client, db, lab, make_listing, bu
     ).get_data(as_text=True)
     assert f"week={day.isoformat()}" in html  # the working day links to its week
     assert '<span class="badge text-bg-success">7</span>' in html  # 08:30 … 16:30
+
+
+def test_periodic_commands_build_links_without_a_request(
+    app, db, lab, make_listing, buyer_user, monkeypatch, mailbox
+):
+    """Cron runs them with no request and no SERVER_NAME: links use SERVER_BASE_URL."""
+    from sharehub.booking import services
+    from sharehub.core.db import utcnow
+
+    org = buyer_user.memberships[0].organisation
+    listing = make_listing(lab, approval_required=False)
+    booking = services.create_booking(
+        buyer_user,
+        org,
+        listing,
+        services.BookingRequest(starts_dt=at(workday(), 8, 30), ends_dt=at(workday(), 10, 30)),
+    )
+    soon = utcnow() + timedelta(hours=20)
+    booking.starts_dt, booking.ends_dt = soon, soon + timedelta(hours=2)
+    booking.blocked_until_dt = booking.ends_dt
+    db.session.commit()
+    mailbox.clear()
+    monkeypatch.setitem(app.config, "SERVER_NAME", None)
+    monkeypatch.setitem(app.config, "SERVER_BASE_URL", "https://sharehub.example.cn")
+    runner = app.test_cli_runner()
+    for command in ("send-reminders", "expire-holds", "refresh-calendars"):
+        result = runner.invoke(args=["sharehub", command])
+        assert result.exit_code == 0, result.output
+    from sharehub.core.mail import deliver_outbox
+
+    deliver_outbox()
+    reminder = mailbox.last_to("buyer@example.cn")
+    assert f"https://sharehub.example.cn/bookings/{booking.id}" in mailbox.body(reminder)
