@@ -179,7 +179,8 @@ def create_booking(
     except (IntegrityError, OperationalError) as exc:
         if not _overlap_error(exc):
             raise
-        db.session.expunge(booking) if booking in db.session else None
+        if booking in db.session:  # normally already gone with the savepoint
+            db.session.expunge(booking)
         raise SlotTaken(
             _l("Someone else has just booked this time."),
             alternatives(listing, request.starts_dt, request.ends_dt),
