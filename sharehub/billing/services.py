@@ -154,8 +154,10 @@ def add_line(
 
 def _next_number(lab_id: int, year: int) -> int:
     """Lock the counter row (creating it once) and take the next number."""
-    query = sa.select(InvoiceCounter).where(
-        InvoiceCounter.lab_id == lab_id, InvoiceCounter.year == year
+    query = (
+        sa.select(InvoiceCounter)
+        .where(InvoiceCounter.lab_id == lab_id, InvoiceCounter.year == year)
+        .execution_options(populate_existing=True)  # the locked row, never a cached copy
     )
     if db.engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -248,6 +250,9 @@ def void(actor: User, invoice: Invoice, reason: str) -> Invoice:
     credit.status, credit.issued_dt = InvoiceStatus.ISSUED, now
     credit.seller, credit.buyer = invoice.seller, invoice.buyer
     invoice.status = InvoiceStatus.VOID
+    from sharehub.vouchers.services import release_for_invoice
+
+    release_for_invoice(invoice, actor)
     audit.record(
         actor,
         "invoice.voided",

@@ -1,0 +1,120 @@
+"""Innovation vouchers: programme, quota, use at payment with its three limits, release."""
+
+from datetime import date
+
+import pytest
+
+from sharehub.accounts.models import OrgKind
+from sharehub.billing import services as billing
+from sharehub.billing.models import InvoiceStatus
+from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
+from sharehub.vouchers import services
+
+pytestmark = pytest.mark.usefixtures("english")
+YEAR = date.today().year
+
+
+@pytest.fixture
+def authority(make_org, make_user):
+    org = make_org(kind=OrgKind.AUTHORITY, name="苏州市科学技术局")
+    return org, make_user(org)
+
+
+@pytest.fixture
+def programme(db, authority, lab):
+    org, officer = authority
+    return services.create_programme(
+        officer,
+        org,
+        name="2026年苏州科技创新券",
+        subsidy_bp=5000,
+        yearly_cap=50_000_00,
+        order_cap=400_00,
+        valid_from=date(YEAR, 1, 1),
+        valid_to=date(YEAR, 12, 31),
+    )
+
+
+@pytest.fixture
+def invoice(db, booked, lab_manager):
+    invoice = billing.invoice_from_booking(lab_manager, booked)
+    billing.issue(lab_manager, invoice)
+    return invoice
+
+
+def test_only_authorities_create_programmes(db, lab, lab_manager):
+    with pytest.raises(PermissionDenied):
+        services.create_programme(
+            lab_manager,
+            lab,
+            name="x",
+            subsidy_bp=5000,
+            yearly_cap=1,
+            order_cap=1,
+            valid_from=date(YEAR, 1, 1),
+            valid_to=date(YEAR, 12, 31),
+        )
+
+
+def test_voucher_pays_the_smallest_of_share_quota_and_order_cap(
+    db, programme, authority, invoice, booked
+):
+    firm, buyer = booked.customer_org, booked.customer_user
+    quota = services.apply_for_quota(buyer, firm, programme, YEAR, 30_000_00)
+    with pytest.raises(Conflict):
+        services.use_voucher(buyer, quota, invoice)  # not granted yet
+    services.grant_quota(authority[1], quota, 20_000_00)
+    # 50 % of 1,059.98 = 529.99, but the order cap is 400.00
+    use = services.use_voucher(buyer, quota, invoice)
+    assert use.amount == 400_00 and quota.used_amount == 400_00
+    assert invoice.outstanding == 105998 - 40000 and invoice.status == InvoiceStatus.ISSUED
+    with pytest.raises(ValidationError):
+        services.apply_for_quota(buyer, firm, programme, YEAR, 60_000_00)
+
+
+def test_remaining_quota_limits_the_amount(db, programme, authority, invoice, booked):
+    firm, buyer = booked.customer_org, booked.customer_user
+    quota = services.apply_for_quota(buyer, firm, programme, YEAR, 1_000_00)
+    services.grant_quota(authority[1], quota, 123_45)
+    assert services.use_voucher(buyer, quota, invoice).amount == 123_45
+    with pytest.raises(Conflict, match="used up"):
+        services.use_voucher(buyer, quota, invoice)
+
+
+def test_ineligible_lab_and_foreign_invoices_are_refused(
+    db, authority, invoice, booked, lab, make_org, make_user
+):
+    org, officer = authority
+    other_lab = make_org(kind=OrgKind.LAB)
+    narrow = services.create_programme(
+        officer,
+        org,
+        name="仅限指定实验室",
+        subsidy_bp=4000,
+        yearly_cap=10_000_00,
+        order_cap=10_000_00,
+        valid_from=date(YEAR, 1, 1),
+        valid_to=date(YEAR, 12, 31),
+        lab_ids=[other_lab.id],
+    )
+    quota = services.apply_for_quota(
+        booked.customer_user, booked.customer_org, narrow, YEAR, 1_000_00
+    )
+    services.grant_quota(officer, quota, 1_000_00)
+    with pytest.raises(Conflict, match="not covered"):
+        services.use_voucher(booked.customer_user, quota, invoice)
+    stranger = make_user(make_org())
+    with pytest.raises(PermissionDenied):
+        services.use_voucher(stranger, quota, invoice)
+
+
+def test_voiding_the_invoice_returns_the_voucher_amount(
+    db, programme, authority, invoice, booked, lab_manager
+):
+    firm, buyer = booked.customer_org, booked.customer_user
+    quota = services.apply_for_quota(buyer, firm, programme, YEAR, 1_000_00)
+    services.grant_quota(authority[1], quota, 1_000_00)
+    services.use_voucher(buyer, quota, invoice)
+    assert quota.remaining == 600_00
+    billing.void(lab_manager, invoice, "预约取消")
+    assert quota.used_amount == 0 and quota.remaining == 1_000_00
