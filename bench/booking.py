@@ -116,6 +116,16 @@ def cpu_times() -> tuple[int, int]:
     return total - idle, total
 
 
+def calibrate(loops: int = 50_000) -> float:
+    """ms for a fixed pure-Python loop: how fast the CPU is for us right now. On a shared
+    virtual machine it varies (other guests, frequency) even when nothing else here runs."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(loops):
+        total += i % 7
+    return (time.perf_counter() - started) * 1000
+
+
 def machine_busy(seconds: float = 1.0) -> float:
     """Cores busy over `seconds` (0 … os.cpu_count())."""
     b0, t0 = cpu_times()
@@ -556,10 +566,13 @@ def availability(app, engine, world: World, args, today: date, cpu: CpuWatch) ->
         ),
     ]
     recorder = Recorder(engine)
+    calibration: list[float] = []
     cpu.start()
     # One request context around everything (week_slots needs it; pushing it is not timed).
     with app.test_request_context("/"):
         for rep in range(args.warmup + args.reps):
+            if rep >= args.warmup:
+                calibration.append(calibrate())
             for m in measures:
                 m.prepare()
                 started = time.perf_counter()
@@ -657,6 +670,7 @@ def availability(app, engine, world: World, args, today: date, cpu: CpuWatch) ->
         params=booking_sql[0][3] if booking_sql else {},
         counts=counts,
         cpu=cpu_timed,
+        calibration=calibration,
         prepared=prepared,
         forms=forms,
         month=(month_start_day, month_end_day),
@@ -1084,7 +1098,28 @@ def log_status_counts(path: Path) -> tuple[Counter, int]:
     return codes, text.count("Traceback")
 
 
+def merge_runs(runs: list[Run]) -> Run:
+    """All rounds of one server as one run (CPU averaged over the rounds' time)."""
+    merged = Run(runs[0].label, runs[0].clients, warmup_codes=runs[0].warmup_codes)
+    for run in runs:
+        merged.latencies += run.latencies
+        merged.codes += run.codes
+        merged.transport_errors += run.transport_errors
+        merged.elapsed += run.elapsed
+        merged.exhausted += run.exhausted
+    for key in ("machine", "client", "gunicorn", "postgres", "other"):
+        merged.cpu[key] = sum(r.cpu.get(key, 0.0) * r.elapsed for r in runs) / max(
+            1e-9, merged.elapsed
+        )
+    merged.cpu["seen"] = sorted({line for r in runs for line in r.cpu.get("seen", [])})
+    merged.load_after = runs[-1].load_after
+    return merged
+
+
 def throughput(args, url: str, engine: sa.Engine, world: World, postgres) -> dict:
+    """Both servers up (an idle sync worker costs nothing), then --rounds rounds of a
+    ShareHub run followed by a bare run, so that a burst of load from elsewhere on the
+    machine shows in one round instead of skewing one server only."""
     from tests.support.live import live_server
 
     slots = client_slots(engine, world, args.clients, args.units_per_client, args.seed)
@@ -1094,52 +1129,57 @@ def throughput(args, url: str, engine: sa.Engine, world: World, postgres) -> dic
     cpu = CpuWatch(lambda: postgres.pid)
     result: dict = {"slots": [len(s) for s in slots]}
     workdir = Path(tempfile.mkdtemp(prefix="sharehub-bench-live-"))
+    sharehub_runs: list[Run] = []
+    bare_runs: list[Run] = []
     try:
-        t = time.perf_counter()
         with live_server(url, workdir, workers=args.workers, seed_demo=False) as base:
-            result["sharehub_start"] = time.perf_counter() - t
             address = host_port(base)
             browsers = [Browser(address, own) for own in slots]
             t = time.perf_counter()
             for email, browser in zip(world.client_emails, browsers, strict=True):
                 browser.sign_in(email)
             result["sign_in"] = time.perf_counter() - t
-            with engine.connect() as conn:
-                before = conn.execute(sa.text("SELECT count(*) FROM booking")).scalar_one()
-            print(f"ShareHub at {base}: {args.clients} clients booking …", flush=True)
-            sharehub = drive(
-                f"ShareHub POST /catalog/<id>/book/review ({args.workers} workers)",
-                address,
-                browsers,
-                args.seconds,
-                args.max_requests,
-                args.warmup_requests,
-                cpu,
-            )
-            with engine.connect() as conn:
-                after = conn.execute(sa.text("SELECT count(*) FROM booking")).scalar_one()
-            result["written"] = after - before
+            bare_clients = [BareClient(n + 1) for n in range(args.clients)]
+            with bare_server(url, workdir, args.workers) as bare_base:
+                with engine.connect() as conn:
+                    before = conn.execute(sa.text("SELECT count(*) FROM booking")).scalar_one()
+                for r in range(args.rounds):
+                    warmup = args.warmup_requests if r == 0 else 0
+                    print(f"Round {r + 1}: ShareHub at {base} …", flush=True)
+                    run = drive(
+                        f"ShareHub POST /catalog/<id>/book/review ({args.workers} workers)",
+                        address,
+                        browsers,
+                        args.seconds,
+                        args.max_requests,
+                        warmup,
+                        cpu,
+                    )
+                    sharehub_runs.append(run)
+                    print(f"  {run.done} requests, {run.rps:.1f}/s; bare …", flush=True)
+                    run = drive(
+                        f"bench/bare_app.py POST /insert ({args.workers} workers)",
+                        host_port(bare_base),
+                        bare_clients,
+                        args.seconds,
+                        args.max_requests,
+                        warmup,
+                        cpu,
+                    )
+                    bare_runs.append(run)
+                    print(f"  {run.done} requests, {run.rps:.1f}/s", flush=True)
+                with engine.connect() as conn:
+                    after = conn.execute(sa.text("SELECT count(*) FROM booking")).scalar_one()
+                    result["bare_rows"] = conn.execute(
+                        sa.text("SELECT count(*) FROM bench_insert")
+                    ).scalar_one()
+                result["written"] = after - before
         result["sharehub_log"] = log_status_counts(workdir / "gunicorn.log")
-        result["sharehub"] = sharehub
-        result["leftover"] = [b.slots[b.used :] for b in browsers]
-        print(f"… {sharehub.done} requests, {sharehub.rps:.1f}/s; bare app …", flush=True)
-        with bare_server(url, workdir, args.workers) as base:
-            bare = drive(
-                f"bench/bare_app.py POST /insert ({args.workers} workers)",
-                host_port(base),
-                [BareClient(n + 1) for n in range(args.clients)],
-                args.seconds,
-                args.max_requests,
-                args.warmup_requests,
-                cpu,
-            )
-        with engine.connect() as conn:
-            result["bare_rows"] = conn.execute(
-                sa.text("SELECT count(*) FROM bench_insert")
-            ).scalar_one()
         result["bare_log"] = log_status_counts(workdir / "bare-gunicorn.log")
-        result["bare"] = bare
-        print(f"… {bare.done} requests, {bare.rps:.1f}/s", flush=True)
+        result["rounds"] = list(zip(sharehub_runs, bare_runs, strict=True))
+        result["sharehub"] = merge_runs(sharehub_runs)
+        result["bare"] = merge_runs(bare_runs)
+        result["leftover"] = [b.slots[b.used :] for b in browsers]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return result
@@ -1312,7 +1352,14 @@ def render_report(ctx: dict) -> str:
             for k in ("machine", "client", "postgres", "gunicorn", "other")
         )
         + " (*client* = this process; *other* = the machine's busy time not used by the "
-        "processes of this benchmark)." + seen_text(av["cpu"]),
+        "processes of this benchmark)."
+        + seen_text(av["cpu"])
+        + " CPU speed check, a fixed pure-Python loop timed once per round: median "
+        f"{fmt(median(av['calibration']))} ms, p95 {fmt(p95(av['calibration']))} ms, min "
+        f"{fmt(min(av['calibration']))} ms, so the rounds ran at "
+        f"{min(av['calibration']) / median(av['calibration']):.0%} of the best speed seen "
+        "(median; 100 % = steady). On this virtual machine that speed varies by up to "
+        "~1.7× for seconds at a time with nothing else running; compare runs by *min* too.",
         "",
         "| call | bookings of the unit (holding in range) | result | median ms | p95 ms "
         "| min ms | aim: median < 10 ms |",
@@ -1436,19 +1483,23 @@ def render_report(ctx: dict) -> str:
             "",
             "## 2. Booking throughput over HTTP",
             "",
-            f"gunicorn, {ctx['args'].workers} sync workers, access log on, on 127.0.0.1; the "
-            f"same database (with the {ctx['bookings']:,} bookings). {ctx['args'].clients} "
+            f"Two gunicorn servers, {ctx['args'].workers} sync workers each, access log on, "
+            f"on 127.0.0.1, on the same database (with the {ctx['bookings']:,} bookings), "
+            f"both up for the whole part; {ctx['args'].rounds} rounds of a ShareHub run then "
+            f"a bare run, {ctx['args'].seconds:g} s each. {ctx['args'].clients} "
             "client threads in this process, each with its own connection per request "
             "(http.client; gunicorn's sync workers close it), "
-            f"{ctx['args'].warmup_requests} untimed warm-up requests per client, then all "
-            f"start together for {ctx['args'].seconds:g} s (at most {ctx['args'].max_requests} "
-            "requests per client). **ShareHub**: each client is a customer signed in over "
-            "HTTP (its own organisation), posting `start`, `minutes` and its CSRF token to "
+            f"{ctx['args'].warmup_requests} untimed warm-up requests per client before the "
+            "first round, then all start together (at most "
+            f"{ctx['args'].max_requests} requests per client and run). **ShareHub**: each "
+            "client is a customer signed in over HTTP (its own organisation), posting "
+            "`start`, `minutes` and its CSRF token to "
             "`/catalog/<id>/book/review` for its own free slots on its own units "
             f"(free blocks per client: {min(tp['slots'])}–{max(tp['slots'])}); success is "
             "the 302 to the booking page, which is not followed. **bare**: POST `/insert` of "
             "bench/bare_app.py, one INSERT into `bench_insert` per request. "
-            "Throughput = requests completed / time until the last one completed.",
+            "Throughput = requests completed / time until the last one completed; the table "
+            "sums the rounds.",
             "",
             "| server | requests | ok | 409 | other 4xx | 5xx | transport errors | seconds "
             "| requests/s | median ms | p95 ms |",
@@ -1463,15 +1514,27 @@ def render_report(ctx: dict) -> str:
             )
         lines += [
             "",
-            f"**ShareHub / bare = {ratio:.0%}** (aim ≥ {TARGET_RATIO:.0%}: {met}). "
-            f"Bookings written during the ShareHub run (warm-up included): {tp['written']:,} "
+            f"**ShareHub / bare = {ratio:.0%}** (aim ≥ {TARGET_RATIO:.0%}: {met}).",
+            "",
+            "| round | ShareHub requests/s | bare requests/s | ratio | CPU not ours during "
+            "ShareHub / bare (cores) |",
+            "|---:|---:|---:|---:|---|",
+        ]
+        for n, (a, b) in enumerate(tp["rounds"], 1):
+            lines.append(
+                f"| {n} | {a.rps:.1f} | {b.rps:.1f} | {a.rps / b.rps if b.rps else 0:.0%} | "
+                f"{a.cpu.get('other', 0):.2f} / {b.cpu.get('other', 0):.2f} |"
+            )
+        lines += [
+            "",
+            f"Bookings written during the ShareHub runs (warm-up included): {tp['written']:,} "
             f"(= {sh.ok + sh.warmup_codes.get(302, 0):,} redirects); bench_insert rows: "
             f"{tp['bare_rows']:,}. Warm-up answers: ShareHub {dict(sh.warmup_codes)}, "
             f"bare {dict(bare.warmup_codes)}.",
             "",
-            "CPU used during each timed run, in cores (of "
+            "CPU used during the timed runs (averaged over the rounds), in cores (of "
             f"{cores}), from /proc: *client* = these {ctx['args'].clients} threads, "
-            "*gunicorn* = the server's master and workers, *postgres* = all backends, "
+            "*gunicorn* = the servers' masters and workers, *postgres* = all backends, "
             "*other* = the machine's busy time not used by those (other processes, "
             "kernel).",
             "",
@@ -1551,6 +1614,9 @@ def parse_args(argv=None):
     parser.add_argument("--profile-reps", type=int, default=10)
     parser.add_argument("--profile", action="store_true", help="cProfile availability always")
     parser.add_argument("--seconds", type=float, default=20.0, help="per throughput run")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="ShareHub run + bare run, this many times"
+    )
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--max-requests", type=int, default=5000, help="per client and run")
@@ -1566,8 +1632,8 @@ def parse_args(argv=None):
         "('default' keeps the harness's 128MB)",
     )
     args = parser.parse_args(argv)
-    if args.reps < 1 or args.clients < 1 or args.seconds <= 0 or args.listings < 2:
-        parser.error("--reps, --clients, --seconds and --listings must be positive")
+    if min(args.reps, args.clients, args.rounds) < 1 or args.seconds <= 0 or args.listings < 2:
+        parser.error("--reps, --clients, --rounds, --seconds and --listings must be positive")
     return args
 
 
