@@ -719,7 +719,11 @@ def query_forms(
         generic = generic.replace(f"%({name})s", f"${n}")
     args = psql.SQL(", ").join(psql.Literal(parameters[name]) for name in names)
     holding = f"status IN {HOLDING_SQL}"
-    columns = "SELECT starts_dt, blocked_until_dt FROM booking WHERE unit_id = %(unit)s"
+    # Typed as the app's statement is (psycopg would send a small int as smallint, which
+    # btree_gist's int4 operator class cannot use).
+    columns = (
+        "SELECT starts_dt, blocked_until_dt FROM booking WHERE unit_id = CAST(%(unit)s AS integer)"
+    )
     values = {"unit": unit_id, "start": start, "end": end, "lower": start - longest}
     forms = [
         ("as sent, custom plan", statement, parameters),
@@ -728,14 +732,15 @@ def query_forms(
             "rewrite A: tstzrange(starts_dt, blocked_until_dt) && tstzrange(:start, :end), "
             "statuses as literals (the GiST index answers both conditions)",
             f"{columns} AND {holding} AND tstzrange(starts_dt, blocked_until_dt, '[)') "
-            "&& tstzrange(%(start)s, %(end)s, '[)')",
+            "&& tstzrange(CAST(%(start)s AS timestamptz), CAST(%(end)s AS timestamptz), '[)')",
             values,
         ),
         (
             "rewrite B: add starts_dt > :start - longest booking (max_minutes + buffer), "
             "a closed range on ix_booking_unit_time",
-            f"{columns} AND {holding} AND starts_dt < %(end)s AND starts_dt > %(lower)s "
-            "AND blocked_until_dt > %(start)s",
+            f"{columns} AND {holding} AND starts_dt < CAST(%(end)s AS timestamptz) "
+            "AND starts_dt > CAST(%(lower)s AS timestamptz) "
+            "AND blocked_until_dt > CAST(%(start)s AS timestamptz)",
             values,
         ),
     ]
@@ -748,26 +753,25 @@ def query_forms(
                 if sql is None:
                     cur.execute("PREPARE bench_generic AS " + generic)
                     cur.execute("SET plan_cache_mode = force_generic_plan")
-                    run = psql.SQL("EXECUTE bench_generic({})").format(args)
-                    cur.execute(psql.SQL("EXPLAIN (ANALYZE, BUFFERS) ") + run)
-                    plan = "\n".join(r[0] for r in cur.fetchall())
-                    samples = []
-                    for _ in range(30):
-                        t = time.perf_counter()
-                        cur.execute(run)
-                        rows = len(cur.fetchall())
-                        samples.append((time.perf_counter() - t) * 1000)
+                    query, params = psql.SQL("EXECUTE bench_generic({})").format(args), None
+                else:
+                    query = sql
+                samples = []
+                for _ in range(30):  # timed first, so that EXPLAIN sees a warm cache
+                    t = time.perf_counter()
+                    cur.execute(query, params, prepare=False)
+                    rows = len(cur.fetchall())
+                    samples.append((time.perf_counter() - t) * 1000)
+                explain_query = (
+                    psql.SQL("EXPLAIN (ANALYZE, BUFFERS) ") + query
+                    if sql is None
+                    else "EXPLAIN (ANALYZE, BUFFERS) " + query
+                )
+                cur.execute(explain_query, params, prepare=False)
+                plan = "\n".join(r[0] for r in cur.fetchall())
+                if sql is None:
                     cur.execute("DEALLOCATE bench_generic")
                     cur.execute("RESET plan_cache_mode")
-                else:
-                    cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params, prepare=False)
-                    plan = "\n".join(r[0] for r in cur.fetchall())
-                    samples = []
-                    for _ in range(30):
-                        t = time.perf_counter()
-                        cur.execute(sql, params, prepare=False)
-                        rows = len(cur.fetchall())
-                        samples.append((time.perf_counter() - t) * 1000)
                 results.append((label, plan, median(samples), rows))
         conn.rollback()
     finally:
@@ -875,6 +879,7 @@ class Run:
     warmup_codes: Counter = field(default_factory=Counter)
     cpu: dict[str, float] = field(default_factory=dict)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    speed: float = float("nan")  # calibrate() just before the run, ms
 
     @property
     def done(self) -> int:
@@ -1146,6 +1151,7 @@ def throughput(args, url: str, engine: sa.Engine, world: World, postgres) -> dic
                 for r in range(args.rounds):
                     warmup = args.warmup_requests if r == 0 else 0
                     print(f"Round {r + 1}: ShareHub at {base} …", flush=True)
+                    speed = median([calibrate() for _ in range(5)])
                     run = drive(
                         f"ShareHub POST /catalog/<id>/book/review ({args.workers} workers)",
                         address,
@@ -1155,7 +1161,9 @@ def throughput(args, url: str, engine: sa.Engine, world: World, postgres) -> dic
                         warmup,
                         cpu,
                     )
+                    run.speed = speed
                     sharehub_runs.append(run)
+                    speed = median([calibrate() for _ in range(5)])
                     print(f"  {run.done} requests, {run.rps:.1f}/s; bare …", flush=True)
                     run = drive(
                         f"bench/bare_app.py POST /insert ({args.workers} workers)",
@@ -1166,6 +1174,7 @@ def throughput(args, url: str, engine: sa.Engine, world: World, postgres) -> dic
                         warmup,
                         cpu,
                     )
+                    run.speed = speed
                     bare_runs.append(run)
                     print(f"  {run.done} requests, {run.rps:.1f}/s", flush=True)
                 with engine.connect() as conn:
@@ -1219,7 +1228,9 @@ def booking_profile(app, engine, world: World, leftover, reps: int, warmup: int 
     )
     if response.status_code not in (302, 303):
         raise RuntimeError(f"in-process sign-in answered {response.status_code}")
+    calibration = []
     for n, (listing_id, starts, minutes) in enumerate(own):
+        calibration.append(calibrate())
         data = {"start": starts.isoformat(), "minutes": minutes}
         profiled = n >= warmup and n % 2 == 1
         with recorder.watching():
@@ -1256,7 +1267,13 @@ def booking_profile(app, engine, world: World, leftover, reps: int, warmup: int 
     stats.sort_stats("cumulative").print_stats(r"sharehub|flask_wtf|flask_login|jinja2", 30)
     text = out.getvalue().replace(str(ROOT) + "/", "").replace(sys.prefix + "/", "")
     text = "\n".join(line.rstrip() for line in text.splitlines() if line.strip())
-    return {"summary": summary, "runs": len(runs), "profile": text[-8000:], "parts": parts}
+    return {
+        "summary": summary,
+        "runs": len(runs),
+        "profile": text[-8000:],
+        "parts": parts,
+        "speed": median(calibration),
+    }
 
 
 # --- report ---------------------------------------------------------------------------------
@@ -1517,13 +1534,14 @@ def render_report(ctx: dict) -> str:
             f"**ShareHub / bare = {ratio:.0%}** (aim ≥ {TARGET_RATIO:.0%}: {met}).",
             "",
             "| round | ShareHub requests/s | bare requests/s | ratio | CPU not ours during "
-            "ShareHub / bare (cores) |",
-            "|---:|---:|---:|---:|---|",
+            "ShareHub / bare (cores) | CPU speed check before ShareHub / bare (ms) |",
+            "|---:|---:|---:|---:|---|---|",
         ]
         for n, (a, b) in enumerate(tp["rounds"], 1):
             lines.append(
                 f"| {n} | {a.rps:.1f} | {b.rps:.1f} | {a.rps / b.rps if b.rps else 0:.0%} | "
-                f"{a.cpu.get('other', 0):.2f} / {b.cpu.get('other', 0):.2f} |"
+                f"{a.cpu.get('other', 0):.2f} / {b.cpu.get('other', 0):.2f} | "
+                f"{fmt(a.speed)} / {fmt(b.speed)} |"
             )
         lines += [
             "",
@@ -1582,7 +1600,9 @@ def render_report(ctx: dict) -> str:
                 "Flask test client, same database, CSRF off (TestConfig), no HTTP and no "
                 f"gunicorn: total **{fmt(s['total'])}**, SQL {fmt(s['sql'])} in "
                 f"{s['statements']:.0f} statements, Python {fmt(s['total'] - s['sql'])}. "
-                "Statements: " + ", ".join(f"{k} {fmt(s[k])}" for k in kinds) + ".",
+                "Statements: " + ", ".join(f"{k} {fmt(s[k])}" for k in kinds) + ". "
+                f"CPU speed check during this phase: {fmt(prof['speed'])} ms (availability "
+                f"phase: {fmt(median(av['calibration']))} ms; lower = faster).",
                 "",
                 "Under cProfile (so inflated, roughly 1.5×), per request, ms: "
                 + "; ".join(f"{label} {fmt(ms)}" for label, ms in prof["parts"])
