@@ -42,14 +42,11 @@ import pstats
 import random
 import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -1038,55 +1035,13 @@ def client_slots(engine: sa.Engine, world: World, clients: int, per_client_units
 @contextmanager
 def bare_server(database_url: str, workdir: Path, workers: int):
     """gunicorn serving bench/bare_app.py on a loopback port, stopped by its PID."""
-    from tests.support.postgres import free_port
+    from tests.support.live import gunicorn
 
-    port = free_port()
     env = {**os.environ, "BENCH_DATABASE_URL": database_url}
-    log_path = workdir / "bare-gunicorn.log"
-    log = open(log_path, "wb")  # noqa: SIM115 (closed below)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            str(workers),
-            "--access-logfile",
-            "-",
-            "bench.bare_app:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None:
-                    break
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(log_path.read_text()[-2000:])
-        if process.poll() is not None:
-            raise RuntimeError(log_path.read_text()[-2000:])
+    with gunicorn(
+        "bench.bare_app:create_app()", env, workdir / "bare-gunicorn.log", workers
+    ) as base:
         yield base
-    finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
 
 
 def host_port(base: str) -> tuple[str, int]:

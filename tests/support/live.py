@@ -47,7 +47,14 @@ def live_server(
     commands = [["db", "upgrade"], ["sharehub", "seed-demo" if seed_demo else "seed-reference"]]
     for args in commands:
         subprocess.run(flask + args, cwd=ROOT, env=env, check=True, capture_output=True)
-    log_path = workdir / "gunicorn.log"
+    with gunicorn("wsgi:app", env, workdir / "gunicorn.log", workers, port) as base:
+        yield base
+
+
+@contextmanager
+def gunicorn(app: str, env: dict, log_path: Path, workers: int = 2, port: int | None = None):
+    """gunicorn serving `app` on 127.0.0.1, waited for on /healthz, stopped by its PID."""
+    port = port or free_port()
     log = open(log_path, "wb")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
         [
@@ -60,7 +67,7 @@ def live_server(
             str(workers),
             "--access-logfile",
             "-",
-            "wsgi:app",
+            app,
         ],
         cwd=ROOT,
         env=env,
@@ -69,18 +76,22 @@ def live_server(
     )
     base = f"http://127.0.0.1:{port}"
     try:
+        ready = False
         for _ in range(150):
             try:
                 with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        break
+                    ready = response.status == 200
             except OSError:
-                time.sleep(0.1)
-        else:
+                pass
+            if ready or process.poll() is not None:
+                break
+            time.sleep(0.1)
+        if not ready:
             raise RuntimeError(log_path.read_text()[-2000:])
         yield base
     finally:
-        os.kill(process.pid, signal.SIGTERM)
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
