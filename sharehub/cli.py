@@ -61,6 +61,16 @@ def send_mail_command(limit: int):
     click.echo(f"{sent} sent, {failed} failed.")
 
 
+@group.command("send-refunds")
+@click.option("--limit", default=100, show_default=True)
+def send_refunds_command(limit: int):
+    """Send requested card, Alipay and WeChat Pay refunds to the gateway (cron; safe on
+    several machines: each refund carries its own idempotency key)."""
+    from sharehub.billing.refunds import submit_refunds
+
+    click.echo(f"{submit_refunds(limit=limit)} refunds sent.")
+
+
 @group.command("send-reminders")
 @with_site_url
 def send_reminders_command():

@@ -71,6 +71,25 @@ class StripeGateway:
         )
         return session.url
 
+    @property
+    def PermanentError(self):  # noqa: N802  (an exception class, read like one)
+        """Stripe refused the request itself (bad amount, already refunded...)."""
+        return (self.stripe.InvalidRequestError, self.stripe.CardError)
+
+    @property
+    def TransientError(self):  # noqa: N802
+        """Stripe could not be reached or answered with a server error: try again."""
+        return self.stripe.StripeError
+
+    def refund(self, payment_ref: str, amount: int, idempotency_key: str, metadata: dict) -> dict:
+        refund = self.stripe.Refund.create(
+            payment_intent=payment_ref,
+            amount=amount,
+            metadata=metadata,
+            idempotency_key=idempotency_key,
+        )
+        return {"id": refund.id, "status": refund.status, "failure": ""}
+
     def verify(self, payload: bytes, signature: str) -> dict:
         import stripe
 
@@ -146,9 +165,24 @@ def handle_event(event: dict) -> str:
             int(obj.get("amount_total") or 0),
             obj.get("payment_method_types", []),
         )
+    elif kind in ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated"):
+        from sharehub.billing.refunds import handle_refund_object
+
+        outcome = handle_refund_object(obj)
+    elif kind == "charge.refunded":
+        from sharehub.billing.refunds import handle_refund_object
+
+        outcomes = [
+            handle_refund_object({"payment_intent": obj.get("payment_intent"), **refund})
+            for refund in (obj.get("refunds") or {}).get("data", [])
+        ]
+        outcome = "; ".join(outcomes) or "ignored"
     db.session.add(
         GatewayEvent(
-            id=event["id"], type=str(event.get("type", ""))[:100], payload=event, outcome=outcome
+            id=event["id"],
+            type=str(event.get("type", ""))[:100],
+            payload=event,
+            outcome=outcome[:200],
         )
     )
     db.session.flush()

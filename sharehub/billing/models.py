@@ -86,13 +86,19 @@ class Invoice(db.Model):
         foreign_keys=[customer_org_id]
     )
     booking: so.Mapped[Booking | None] = so.relationship()  # noqa: F821
-    credit_for: so.Mapped[Invoice | None] = so.relationship(remote_side=[id])
+    credit_for: so.Mapped[Invoice | None] = so.relationship(
+        remote_side=[id], back_populates="credit_notes"
+    )
     lines: so.Mapped[list[InvoiceLine]] = so.relationship(
         back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position"
     )
     payments: so.Mapped[list[Payment]] = so.relationship(
         back_populates="invoice", order_by="Payment.id"
     )
+    refunds: so.Mapped[list[Refund]] = so.relationship(
+        back_populates="invoice", order_by="Refund.id"
+    )
+    credit_notes: so.Mapped[list[Invoice]] = so.relationship(back_populates="credit_for")
 
     @property
     def status_label(self):
@@ -104,13 +110,30 @@ class Invoice(db.Model):
 
     @property
     def paid_amount(self) -> int:
-        return sum(p.amount for p in self.payments)
+        """Money received and kept: payments less refunds not failed."""
+        return sum(p.amount for p in self.payments) - sum(
+            r.amount for r in self.refunds if r.status != RefundStatus.FAILED
+        )
+
+    @property
+    def effective_total(self) -> int:
+        """What the customer owes after credit notes against this invoice."""
+        if self.is_credit_note or self.status == InvoiceStatus.DRAFT:
+            return 0
+        return self.gross_total + sum(c.gross_total for c in self.credit_notes)
 
     @property
     def outstanding(self) -> int:
         if self.is_credit_note or self.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
             return 0
-        return max(0, self.gross_total - self.paid_amount)
+        return max(0, self.effective_total - self.paid_amount)
+
+    @property
+    def overpaid(self) -> int:
+        """Received beyond what is owed: to be refunded."""
+        if self.is_credit_note or self.status == InvoiceStatus.DRAFT:
+            return 0
+        return max(0, self.paid_amount - self.effective_total)
 
     @property
     def payment_reference(self) -> str:
@@ -174,8 +197,73 @@ class Payment(db.Model):
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     invoice: so.Mapped[Invoice] = so.relationship(back_populates="payments")
+    refunds: so.Mapped[list[Refund]] = so.relationship(
+        back_populates="payment", order_by="Refund.id"
+    )
 
     __table_args__ = (sa.CheckConstraint("amount > 0", name="positive_amount"),)
+
+    @property
+    def method_label(self):
+        return METHOD_LABELS[self.method]
+
+    @property
+    def refundable(self) -> int:
+        return self.amount - sum(r.amount for r in self.refunds if r.status != RefundStatus.FAILED)
+
+
+class RefundStatus(enum.StrEnum):
+    REQUESTED = "requested"  # to be sent: by the gateway after commit, or by the lab's bank
+    SUBMITTED = "submitted"  # the gateway accepted it and will confirm by webhook
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+REFUND_LABELS = {
+    RefundStatus.REQUESTED: _l("To be refunded"),
+    RefundStatus.SUBMITTED: _l("Refund under way"),
+    RefundStatus.SUCCEEDED: _l("Refunded"),
+    RefundStatus.FAILED: _l("Refund failed"),
+}
+
+
+class Refund(db.Model):
+    """Money going back to the customer against one payment. Online refunds are written
+    here first and sent to the gateway after the commit (with the row id as idempotency
+    key), so a crash between the two neither loses nor repeats a refund."""
+
+    __tablename__ = "refund"
+    __table_args__ = (sa.CheckConstraint("amount > 0", name="positive_refund"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    invoice_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("invoice.id", ondelete="RESTRICT"), index=True
+    )
+    payment_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("payment.id", ondelete="RESTRICT"), index=True
+    )
+    method: so.Mapped[PaymentMethod] = so.mapped_column(str_enum(PaymentMethod, 16))
+    amount: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    status: so.Mapped[RefundStatus] = so.mapped_column(
+        str_enum(RefundStatus, 16), default=RefundStatus.REQUESTED, index=True
+    )
+    reason: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+    provider_ref: so.Mapped[str | None] = so.mapped_column(sa.String(100), unique=True)
+    reference: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    failure: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+    attempts: so.Mapped[int] = so.mapped_column(default=0)
+    recorded_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    completed_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    invoice: so.Mapped[Invoice] = so.relationship(back_populates="refunds")
+    payment: so.Mapped[Payment] = so.relationship(back_populates="refunds")
+
+    @property
+    def status_label(self):
+        return REFUND_LABELS[self.status]
 
     @property
     def method_label(self):

@@ -95,7 +95,8 @@ def record_bank_transfer(
 
 
 def revenue_by_month(lab_id: int, year: int) -> list[dict]:
-    """Invoiced, paid and outstanding amounts per month, internal and external (SQL sums)."""
+    """Invoiced (less credit notes), paid (less refunds) and outstanding amounts per month,
+    internal and external (SQL sums)."""
     from sharehub.billing.models import Payment as P
 
     invoiced = db.session.execute(
@@ -119,6 +120,22 @@ def revenue_by_month(lab_id: int, year: int) -> list[dict]:
         .where(Invoice.lab_id == lab_id, Invoice.year == year)
         .group_by("month", "internal")
     ).all()
+    from sharehub.billing.models import Refund, RefundStatus
+
+    refunded = db.session.execute(
+        sa.select(
+            sa.extract("month", Invoice.issued_dt).label("month"),
+            (Invoice.customer_org_id == Invoice.lab_id).label("internal"),
+            sa.func.sum(Refund.amount),
+        )
+        .join(Refund, Refund.invoice_id == Invoice.id)
+        .where(
+            Invoice.lab_id == lab_id,
+            Invoice.year == year,
+            Refund.status != RefundStatus.FAILED,
+        )
+        .group_by("month", "internal")
+    ).all()
     rows = {
         m: {
             "month": m,
@@ -133,6 +150,8 @@ def revenue_by_month(lab_id: int, year: int) -> list[dict]:
         rows[int(month)]["internal_invoiced" if internal else "external_invoiced"] += int(total)
     for month, internal, total in paid:
         rows[int(month)]["internal_paid" if internal else "external_paid"] += int(total)
+    for month, internal, total in refunded:
+        rows[int(month)]["internal_paid" if internal else "external_paid"] -= int(total)
     for row in rows.values():
         row["outstanding"] = (
             row["internal_invoiced"]

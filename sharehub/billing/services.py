@@ -215,51 +215,112 @@ def issue(actor: User, invoice: Invoice) -> None:
     db.session.flush()
 
 
-def void(actor: User, invoice: Invoice, reason: str) -> Invoice:
-    """Void an issued invoice: it stays as issued, marked void, and a credit note with the
-    opposite amounts and its own number records the correction."""
-    _require_lab(actor, invoice.lab)
-    if invoice.status != InvoiceStatus.ISSUED or invoice.is_credit_note:
-        raise Conflict(_l("Only an issued invoice can be voided."))
+def _split_by_rate(invoice: Invoice, amount: int) -> list[tuple[int, int]]:
+    """Share a gross amount over the invoice's VAT rates in proportion to their gross, the
+    rounding remainder on the largest share: [(rate_bp, gross), ...]."""
+    by_rate: dict[int, int] = {}
+    for line in invoice.lines:
+        by_rate[line.vat_rate_bp] = by_rate.get(line.vat_rate_bp, 0) + line.net + line.vat
+    total = sum(by_rate.values())
+    if total <= 0:
+        return [(invoice.lab.vat_rate_bp, amount)]
+    shares = [(rate, amount * gross // total) for rate, gross in by_rate.items()]
+    shares.sort(key=lambda share: share[1], reverse=True)
+    remainder = amount - sum(gross for _, gross in shares)
+    shares[0] = (shares[0][0], shares[0][1] + remainder)
+    return [share for share in shares if share[1]]
+
+
+def credit(actor: User | None, invoice: Invoice, amount: int, reason: str) -> Invoice:
+    """Issue a credit note (红字发票) for `amount` fen of what the invoice still counts for;
+    the whole of it copies the lines, a part is shared over the VAT rates. Permission is
+    the caller's: a lab's void, or a cancellation the booking rules allowed."""
+    if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.PAID) or invoice.is_credit_note:
+        raise Conflict(_l("Only an issued invoice can be corrected."))
     if not (reason or "").strip():
         raise ValidationError(_l("Give the reason for the correction."), field="reason")
-    credit = Invoice(
+    if not 0 < amount <= invoice.effective_total:
+        raise ValidationError(_l("A credit note cannot exceed what the invoice still counts for."))
+    credit_note = Invoice(
         lab_id=invoice.lab_id,
         customer_org_id=invoice.customer_org_id,
         booking_id=invoice.booking_id,
-        credit_for=invoice,
+        credit_for_id=invoice.id,
         is_credit_note=True,
         note=reason.strip()[:2000],
     )
-    for line in invoice.lines:
-        credit.lines.append(
-            InvoiceLine(
-                position=line.position,
-                description=line.description,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                net=-line.net,
-                vat_rate_bp=line.vat_rate_bp,
-                vat=-line.vat,
+    if amount == invoice.gross_total:
+        for line in invoice.lines:
+            credit_note.lines.append(
+                InvoiceLine(
+                    position=line.position,
+                    description=line.description,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    net=-line.net,
+                    vat_rate_bp=line.vat_rate_bp,
+                    vat=-line.vat,
+                )
             )
-        )
-    _recompute(credit)
-    db.session.add(credit)
+    else:
+        for position, (rate, gross) in enumerate(_split_by_rate(invoice, amount)):
+            net = (gross * 10000 + (10000 + rate) // 2) // (10000 + rate)
+            credit_note.lines.append(
+                InvoiceLine(
+                    position=position,
+                    description=f"{_l('Credit')}: {reason.strip()[:280]}",
+                    quantity="1",
+                    unit_price=net,
+                    net=-net,
+                    vat_rate_bp=rate,
+                    vat=-(gross - net),
+                )
+            )
+    _recompute(credit_note)
+    db.session.add(credit_note)
     now = utcnow()
-    _number(credit, now)
-    credit.status, credit.issued_dt = InvoiceStatus.ISSUED, now
-    credit.seller, credit.buyer = invoice.seller, invoice.buyer
-    invoice.status = InvoiceStatus.VOID
-    from sharehub.vouchers.services import release_for_invoice
+    _number(credit_note, now)
+    credit_note.status, credit_note.issued_dt = InvoiceStatus.ISSUED, now
+    credit_note.seller = invoice.seller or _party(invoice.lab)
+    credit_note.buyer = invoice.buyer or _party(invoice.customer_org)
+    db.session.flush()
+    db.session.expire(invoice, ["credit_notes"])
+    if invoice.effective_total == 0:
+        invoice.status = InvoiceStatus.VOID
+    audit.record(
+        actor,
+        "invoice.credited",
+        invoice,
+        organisation=invoice.lab_id,
+        credit_note=credit_note.number,
+        amount=amount,
+        reason=credit_note.note,
+    )
+    db.session.flush()
+    return credit_note
 
-    release_for_invoice(invoice, actor)
+
+def void(actor: User, invoice: Invoice, reason: str) -> Invoice:
+    """Void an issued invoice: it stays as issued, marked void, and a credit note with the
+    opposite amounts and its own number records the correction. Voucher amounts go back to
+    the firm's quota and money received is refunded."""
+    _require_lab(actor, invoice.lab)
+    if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.PAID) or invoice.is_credit_note:
+        raise Conflict(_l("Only an issued invoice can be voided."))
+    if not (reason or "").strip():
+        raise ValidationError(_l("Give the reason for the correction."), field="reason")
+    from sharehub.billing import refunds
+
+    refunds.reverse_vouchers(invoice, actor)
+    credit_note = credit(actor, invoice, invoice.effective_total, reason)
+    refunds.refund_overpayment(actor, invoice, reason)
     audit.record(
         actor,
         "invoice.voided",
         invoice,
         organisation=invoice.lab_id,
-        credit_note=credit.number,
-        reason=credit.note,
+        credit_note=credit_note.number,
+        reason=credit_note.note,
     )
     db.session.flush()
-    return credit
+    return credit_note

@@ -126,6 +126,31 @@ def record_payment(invoice_id: int):
     return redirect(url_for("billing.invoice_page", invoice_id=invoice.id))
 
 
+@bp.route("/refunds/<int:refund_id>/sent", methods=["POST"])
+@login_required
+def refund_sent(refund_id: int):
+    from sharehub.billing import refunds
+    from sharehub.billing.models import Refund
+
+    refund = db.session.get(Refund, refund_id)
+    if refund is None or not current_user.can_manage(refund.invoice.lab):
+        abort(404)
+    _checked()
+    try:
+        try:
+            sent = date.fromisoformat(request.form.get("sent_date", ""))
+        except ValueError as exc:
+            raise DomainError(_("Give the date as YYYY-MM-DD.")) from exc
+        refunds.record_refund_sent(current_user, refund, sent, request.form.get("reference", ""))
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+    else:
+        commit()
+        flash(_("The refund has been recorded as paid."), "success")
+    return redirect(url_for("billing.invoice_page", invoice_id=refund.invoice_id))
+
+
 @bp.route("/lab/revenue")
 @login_required
 def revenue():

@@ -288,6 +288,9 @@ def cancel(actor: User, booking: Booking, reason: str = "") -> int:
     _transition(actor, booking, "cancel", fee=fee, by="lab" if by_lab else "customer")
     booking.cancel_fee, booking.reason = fee, (reason or "").strip()
     booking.sequence += 1
+    from sharehub.billing.refunds import settle_cancellation
+
+    settle_cancellation(actor, booking, fee)
     notify.booking_event(booking, "cancelled")
     _freed(booking)
     return fee

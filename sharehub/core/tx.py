@@ -17,3 +17,11 @@ def commit() -> None:
         except Exception:  # delivery must never undo or hide a committed change
             db.session.rollback()
             current_app.logger.exception("outbox delivery failed; it will be retried")
+    if db.session.info.pop("sharehub.refunds_pending", False):
+        from sharehub.billing.refunds import submit_refunds
+
+        try:
+            submit_refunds()
+        except Exception:  # the refund rows stay requested; `send-refunds` retries them
+            db.session.rollback()
+            current_app.logger.exception("refund sending failed; it will be retried")

@@ -51,7 +51,7 @@ def issued_invoice(url: str) -> int:
     from config import TestConfig
     from sharehub import create_app
     from sharehub.accounts.models import Organisation, OrgKind
-    from sharehub.billing.models import Invoice, InvoiceLine, InvoiceStatus
+    from sharehub.billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus
     from sharehub.core.db import utcnow
     from sharehub.extensions import db
 
@@ -87,6 +87,9 @@ def issued_invoice(url: str) -> int:
             )
         )
         db.session.add_all([lab, firm, invoice])
+        db.session.flush()
+        # The number above was taken from the lab's counter, as issue() does.
+        db.session.add(InvoiceCounter(lab_id=lab.id, year=2026, last_number=1))
         db.session.commit()
         invoice_id = invoice.id
         db.session.remove()
@@ -141,5 +144,35 @@ def test_card_payment_through_localstripe_pays_the_invoice(postgres, tmp_path, l
             assert payment is not None, "no webhook arrived from localstripe"
             assert (payment.provider_ref, payment.amount) == (intent.id, 106000)
             assert db.session.get(Invoice, invoice_id).status == InvoiceStatus.PAID
+            db.session.remove()
+
+        # The lab voids it: the refund row is written, then sent to localstripe after the
+        # commit; sending again finds nothing left to send.
+        from sharehub.billing import refunds, services
+        from sharehub.billing.models import Refund, RefundStatus
+        from sharehub.core.tx import commit
+
+        app.config.update(
+            STRIPE_SECRET_KEY="sk_test_local",
+            STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            STRIPE_API_BASE=localstripe,
+        )
+        with app.test_request_context():
+            invoice = db.session.get(Invoice, invoice_id)
+            services.credit(None, invoice, invoice.effective_total, "退款测试")
+            refunds.refund_overpayment(None, invoice, "退款测试")
+            commit()
+            refund = db.session.scalar(sa.select(Refund))
+            assert refund.status == RefundStatus.SUCCEEDED, refund.failure
+            assert refund.provider_ref.startswith("re_") and refund.attempts == 1
+            assert refunds.submit_refunds() == 0
+            provider_ref = refund.provider_ref
+            db.session.remove()
+        at_stripe = stripe.Refund.list(payment_intent=intent.id).data
+        assert [(r.id, r.amount, r.status) for r in at_stripe] == [
+            (provider_ref, 106000, "succeeded")
+        ]
+        with app.app_context():
+            assert db.session.get(Invoice, invoice_id).status == InvoiceStatus.VOID
             db.session.remove()
             db.engine.dispose()
