@@ -69,6 +69,10 @@ class Config:
     STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")  # e.g. a local stand-in
+    # Where "pay online" sends the customer (Stripe's hosted Checkout pages).
+    STRIPE_CHECKOUT_ORIGIN = os.environ.get(
+        "STRIPE_CHECKOUT_ORIGIN", STRIPE_API_BASE or "https://checkout.stripe.com"
+    )
 
 
 class DevelopmentConfig(Config):

@@ -456,6 +456,8 @@ def seed_demo() -> bool:
         owner,
         status,
     ) in LABS:
+        # Demo bank details: a made-up account number derived from the lab's phone.
+        digits = "".join(ch for ch in phone if ch.isdigit())[-8:]
         _organisation(
             OrgKind.LAB,
             prefix,
@@ -471,6 +473,8 @@ def seed_demo() -> bool:
             contact_phone=phone,
             address=address,
             status=status,
+            bank_name=f"中国工商银行{regions[city].name.removesuffix('市')}分行",
+            bank_account=f"1102 0200 {digits[:4]} {digits[4:]}",
         )
 
     enterprises = []

@@ -6,7 +6,17 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -59,16 +69,27 @@ def create_from_booking(booking_id: int):
 @bp.route("/invoices/<int:invoice_id>")
 @login_required
 def invoice_page(invoice_id: int):
+    from flask import current_app
+
     from sharehub.billing.gateway import gateway
+    from sharehub.core.security import csp
 
     invoice = _invoice(invoice_id)
-    return render_template(
-        "billing/invoice.html",
-        invoice=invoice,
-        online_payment=gateway() is not None,
-        is_lab=current_user.can_manage(invoice.lab),
-        confirm_form=ConfirmForm(),
+    online = gateway() is not None
+    response = make_response(
+        render_template(
+            "billing/invoice.html",
+            invoice=invoice,
+            online_payment=online,
+            is_lab=current_user.can_manage(invoice.lab),
+            confirm_form=ConfirmForm(),
+        )
     )
+    if online:
+        response.headers["Content-Security-Policy"] = csp(
+            current_app.config["STRIPE_CHECKOUT_ORIGIN"]
+        )
+    return response
 
 
 @bp.route("/invoices/<int:invoice_id>/<any(line, issue, void):action>", methods=["POST"])

@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'self'",
-        "object-src 'none'",
-    ]
-)
+
+def csp(form_targets: str = "") -> str:
+    """The policy; `form_targets` lets one page's forms lead elsewhere (the payment page's
+    redirect to the gateway's hosted checkout), since form-action also governs redirects."""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            "connect-src 'self'",
+            f"form-action 'self' {form_targets}".strip(),
+            "frame-ancestors 'none'",
+            "base-uri 'self'",
+            "object-src 'none'",
+        ]
+    )
+
+
+CSP = csp()
 
 
 def register_security_headers(app: Flask) -> None:

@@ -2,11 +2,6 @@
 intent is created and confirmed through the stripe library, localstripe sends its signed
 webhook to ShareHub under gunicorn, and the invoice is paid."""
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -16,35 +11,15 @@ import sqlalchemy as sa
 
 from tests.conftest import BACKEND, make_credit_code
 from tests.support.live import live_server
-from tests.support.postgres import free_port
+from tests.support.stripe_servers import localstripe_server
 
 WEBHOOK_SECRET = "whsec_localstripe"
 
 
 @pytest.fixture
 def localstripe():
-    """localstripe listens on all interfaces by itself; run its app on 127.0.0.1 only."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from aiohttp import web; from localstripe.server import app; "
-            f"web.run_app(app, host='127.0.0.1', port={port}, print=None)",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
+    with localstripe_server() as url:
+        yield url
 
 
 def issued_invoice(url: str) -> int:

@@ -66,6 +66,7 @@ def shots(request):
         page.screenshot(path=str(path), full_page=True)
         return path
 
+    take.folder = folder
     return take
 
 
