@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
@@ -23,10 +23,11 @@ from flask_login import current_user, login_required
 from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.session import current_org
 from sharehub.billing import payments, services
-from sharehub.billing.models import Invoice
+from sharehub.billing.models import METHOD_LABELS, Invoice
 from sharehub.billing.pdf import invoice_pdf
 from sharehub.booking.models import Booking
 from sharehub.core.errors import DomainError
+from sharehub.core.i18n import user_zone
 from sharehub.core.tx import commit
 from sharehub.extensions import csrf, db
 
@@ -264,3 +265,185 @@ def stripe_webhook():
     outcome = gateway.handle_event(event)
     commit()
     return {"received": event["id"], "outcome": outcome}
+
+
+def _month_arg() -> tuple[int, int]:
+    """?month=YYYY-MM, this month by default (in the labs' time zone)."""
+    from sharehub.booking.availability import LAB_TZ
+
+    today = datetime.now(LAB_TZ).date()
+    try:
+        year, month = (int(part) for part in request.args.get("month", "").split("-"))
+        date(year, month, 1)
+    except ValueError:
+        return today.year, today.month
+    return year, month
+
+
+def _csv(filename: str, header: list[str], rows) -> Response:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    buffer.write("\ufeff")  # Excel opens UTF-8 Chinese text correctly with the BOM
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
+    )
+
+
+@bp.route("/invoices/statement")
+@login_required
+def statement():
+    """The organisation's monthly statement of all its orders."""
+    from sharehub.billing import queries
+
+    org = current_org()
+    if org is None:
+        abort(404)
+    year, month = _month_arg()
+    rows = queries.statement(org.id, year, month)
+    totals = {
+        key: sum(row[key] for row in rows)
+        for key in ("amount", "invoiced", "voucher", "paid", "open")
+    }
+    label = f"{year}-{month:02d}"
+    if request.args.get("format") == "csv":
+        return _csv(
+            f"statement-{label}.csv",
+            [
+                _("Booking"),
+                _("Start"),
+                _("Listing"),
+                _("Status"),
+                _("Amount"),
+                _("Invoice"),
+                _("Invoiced"),
+                _("Voucher"),
+                _("Paid"),
+                _("Open"),
+            ],
+            [
+                [
+                    r["booking_id"],
+                    r["starts_dt"].astimezone(user_zone()).strftime("%Y-%m-%d %H:%M"),
+                    r["listing"],
+                    r["status"].value,
+                    f"{r['amount'] / 100:.2f}",
+                    r["invoice_number"],
+                    f"{r['invoiced'] / 100:.2f}",
+                    f"{r['voucher'] / 100:.2f}",
+                    f"{r['paid'] / 100:.2f}",
+                    f"{r['open'] / 100:.2f}",
+                ]
+                for r in rows
+            ],
+        )
+    previous = date(year, month, 1) - timedelta(days=1)
+    following = date(year + month // 12, month % 12 + 1, 1)
+    from sharehub.booking.models import STATUS_LABELS
+
+    return render_template(
+        "billing/statement.html",
+        booking_status_labels=STATUS_LABELS,
+        rows=rows,
+        totals=totals,
+        label=label,
+        previous=previous.strftime("%Y-%m"),
+        following=following.strftime("%Y-%m"),
+    )
+
+
+def _managed_lab():
+    org = current_org()
+    if org is None or not org.is_lab or not current_user.can_manage(org):
+        abort(403)
+    return org
+
+
+@bp.route("/lab/reconciliation")
+@login_required
+def reconciliation():
+    from sharehub.billing import queries
+
+    lab = _managed_lab()
+    year, month = _month_arg()
+    previous = date(year, month, 1) - timedelta(days=1)
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return render_template(
+        "billing/reconciliation.html",
+        method_labels=METHOD_LABELS,
+        money=queries.lab_money(lab.id, year, month),
+        label=f"{year}-{month:02d}",
+        previous=previous.strftime("%Y-%m"),
+        following=following.strftime("%Y-%m"),
+        lines=None,
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.route("/lab/reconciliation/statement", methods=["POST"])
+@login_required
+def match_bank_statement():
+    """Read a bank statement and show which receipts match which open invoices."""
+    from sharehub.billing import queries
+    from sharehub.core.errors import ValidationError
+
+    lab = _managed_lab()
+    _checked()
+    upload = request.files.get("statement")
+    year, month = _month_arg()
+    try:
+        if upload is None or not upload.filename:
+            raise ValidationError(_("Choose the bank statement file (CSV)."))
+        data = upload.read(2 * 1024 * 1024 + 1)
+        if len(data) > 2 * 1024 * 1024:
+            raise ValidationError(_("The file is larger than 2 MB."))
+        lines = queries.match_statement(lab.id, queries.parse_bank_statement(data))
+    except DomainError as exc:
+        flash(str(exc.message), "danger")
+        return redirect(url_for("billing.reconciliation", month=f"{year}-{month:02d}"))
+    return render_template(
+        "billing/reconciliation.html",
+        method_labels=METHOD_LABELS,
+        money=queries.lab_money(lab.id, year, month),
+        label=f"{year}-{month:02d}",
+        previous=None,
+        following=None,
+        lines=lines,
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.route("/lab/reconciliation/record", methods=["POST"])
+@login_required
+def record_matched():
+    """Record the ticked receipts as bank transfers, all or none."""
+    lab = _managed_lab()
+    _checked()
+    count = 0
+    try:
+        for key in request.form.getlist("line"):
+            invoice = db.session.get(Invoice, request.form.get(f"invoice-{key}", type=int) or 0)
+            if invoice is None or invoice.lab_id != lab.id:
+                raise DomainError(_("A line refers to an invoice of another laboratory."))
+            try:
+                amount = int(request.form.get(f"amount-{key}", ""))
+                paid = date.fromisoformat(request.form.get(f"date-{key}", ""))
+            except ValueError as exc:
+                raise DomainError(_("A line has no valid amount or date.")) from exc
+            payments.record_bank_transfer(
+                current_user, invoice, amount, paid, request.form.get(f"reference-{key}", "")
+            )
+            count += 1
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+    else:
+        commit()
+        flash(_("%(n)s receipts recorded.", n=count), "success")
+    return redirect(url_for("billing.reconciliation"))

@@ -115,4 +115,16 @@ def test_enterprise_pays_by_card_and_downloads_the_invoice(stripe_site, page_in,
     image = document[0].render(scale=1.5).to_pil()
     image.save(shots.folder / "99-invoice-pdf.png")
     document.close()
+
+    page.goto(f"{base}/invoices")
+    page.click("#statement-link")
+    if page.locator("#statement tbody a").count() == 0:  # the booking is next week:
+        page.click("a.btn:has-text('›')")  # maybe next month
+    assert total in page.inner_text("#statement")
+    shots(page, "monthly-statement")
+    sign_out(page)
+    sign_in(page, base, "lab@demo.sharehub.cn", DEMO_PASSWORD)
+    page.goto(f"{base}/lab/reconciliation")
+    assert total in page.inner_text("#by-method")
+    shots(page, "lab-reconciliation")
     assert errors == [], errors
