@@ -27,6 +27,7 @@ from sharehub.core import audit
 from sharehub.core.codes import CREDIT_CODE_ALPHABET, make_credit_code
 from sharehub.core.db import utcnow
 from sharehub.extensions import db
+from sharehub.vouchers.demo import seed_demo_vouchers
 
 DEMO_PASSWORD = "sharehub-demo"
 ADMIN_EMAIL = "admin@demo.sharehub.cn"
@@ -429,8 +430,9 @@ def seed_demo() -> bool:
     clusters = _clusters(regions)
     users = _users()
 
+    operators = {}
     for kind, prefix, name, name_en, city, phone, address, owner in OPERATORS:
-        _organisation(
+        operators[kind] = _organisation(
             kind,
             prefix,
             name,
@@ -506,6 +508,12 @@ def seed_demo() -> bool:
     seed_categories()
     seed_holidays()
     seed_demo_listings()
+    buyer_firm = next(
+        org
+        for org, row in zip(enterprises, ENTERPRISES, strict=True)
+        if row[-1] == "buyer@demo.sharehub.cn"
+    )
+    seed_demo_vouchers(operators[OrgKind.AUTHORITY], buyer_firm)
     audit.record(None, "demo.seeded", None, object_type="system")
     db.session.flush()
     return True

@@ -48,9 +48,33 @@ def _settle_status(invoice: Invoice) -> None:
         )
 
 
+def reverse_voucher_payment(use, actor: User | None, reason: str) -> Refund | None:
+    """Take a voucher's amount off what the invoice received (a refund row to the voucher,
+    settled at once); the invoice is open again for that amount."""
+    payment = db.session.get(Payment, use.payment_id) if use.payment_id else None
+    if payment is None or not payment.refundable:
+        return None
+    refund = Refund(
+        invoice=payment.invoice,
+        payment=payment,
+        method=PaymentMethod.VOUCHER,
+        amount=min(use.amount, payment.refundable),
+        status=RefundStatus.SUCCEEDED,
+        reason=(reason or "").strip()[:300],
+        recorded_by_id=getattr(actor, "id", None),
+        completed_dt=utcnow(),
+    )
+    db.session.add(refund)
+    db.session.flush()
+    db.session.expire(payment.invoice, ["refunds"])
+    db.session.expire(payment, ["refunds"])
+    _settle_status(payment.invoice)
+    return refund
+
+
 def reverse_vouchers(invoice: Invoice, actor: User | None) -> int:
     """Give the invoice's voucher amounts back to the quota and take them off what was
-    received (a refund row to the voucher, settled at once)."""
+    received."""
     from sharehub.vouchers.models import VoucherUse
     from sharehub.vouchers.services import release_for_invoice
 
@@ -60,21 +84,7 @@ def reverse_vouchers(invoice: Invoice, actor: User | None) -> int:
         )
     ).all()
     for use in uses:
-        payment = db.session.get(Payment, use.payment_id) if use.payment_id else None
-        if payment is not None and payment.refundable:
-            db.session.add(
-                Refund(
-                    invoice=invoice,
-                    payment=payment,
-                    method=PaymentMethod.VOUCHER,
-                    amount=min(use.amount, payment.refundable),
-                    status=RefundStatus.SUCCEEDED,
-                    reason=str(_l("Voucher returned to the quota")),
-                    recorded_by_id=getattr(actor, "id", None),
-                    completed_dt=utcnow(),
-                )
-            )
-    db.session.flush()
+        reverse_voucher_payment(use, actor, str(_l("Voucher returned to the quota")))
     released = release_for_invoice(invoice, actor)
     db.session.expire(invoice, ["refunds"])
     return released

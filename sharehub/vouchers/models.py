@@ -1,14 +1,16 @@
-"""Innovation vouchers (科技创新券): an authority's programme, a firm's yearly quota, and the
-amounts applied to invoices."""
+"""Innovation vouchers (科技创新券): an authority's programme, a firm's yearly quota, the
+amounts applied to invoices, and the labs' settlement claims (申请兑付) with their evidence."""
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
 
-from sharehub.core.db import UTCDateTime, utcnow
+from sharehub.core.db import UTCDateTime, str_enum, utcnow
 from sharehub.extensions import db
 
 
@@ -30,9 +32,22 @@ class VoucherProgramme(db.Model):
     cluster_ids: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
     fields: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
     lab_ids: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
+    # Days a claim stays publicly noticed (公示) before it may be approved.
+    notice_days: so.Mapped[int] = so.mapped_column(default=7, server_default="7")
+    # Labs found to have used vouchers fraudulently: they take no new vouchers or claims.
+    barred_lab_ids: so.Mapped[list] = so.mapped_column(
+        sa.JSON, default=list, server_default=sa.text("'[]'")
+    )
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     authority: so.Mapped[Organisation] = so.relationship()  # noqa: F821
+
+    @property
+    def subsidy_percent(self) -> float:
+        return self.subsidy_bp / 100
+
+    def is_open_on(self, day: date) -> bool:
+        return self.valid_from <= day <= self.valid_to
 
     __table_args__ = (
         sa.CheckConstraint("subsidy_bp > 0 AND subsidy_bp <= 10000", name="subsidy_share"),
@@ -63,6 +78,9 @@ class VoucherQuota(db.Model):
     granted_amount: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
     used_amount: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
     status: so.Mapped[str] = so.mapped_column(sa.String(16), default="applied")
+    # Why the authority refused the application.
+    reason: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default="")
+    decided_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     programme: so.Mapped[VoucherProgramme] = so.relationship()
@@ -74,7 +92,8 @@ class VoucherQuota(db.Model):
 
 
 class VoucherUse(db.Model):
-    """An amount of a quota applied to an invoice; cancelled uses return to the quota."""
+    """An amount of a quota applied to an invoice; cancelled uses return to the quota, void
+    (fraudulent) ones do not."""
 
     __tablename__ = "voucher_use"
 
@@ -90,6 +109,123 @@ class VoucherUse(db.Model):
     )
     amount: so.Mapped[int] = so.mapped_column(sa.BigInteger)
     status: so.Mapped[str] = so.mapped_column(sa.String(16), default="applied")
+    # The settlement claim that covers it; cleared again when that claim is rejected.
+    claim_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("settlement_claim.id", ondelete="SET NULL"), index=True
+    )
+    void_reason: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default="")
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     quota: so.Mapped[VoucherQuota] = so.relationship()
+    invoice: so.Mapped[Invoice] = so.relationship()  # noqa: F821
+    claim: so.Mapped[SettlementClaim | None] = so.relationship(back_populates="uses")
+
+
+class ClaimStatus(enum.StrEnum):
+    DRAFT = "draft"  # the lab is attaching its evidence
+    SUBMITTED = "submitted"
+    PUBLICISED = "publicised"  # under public notice (公示) until notice_until
+    APPROVED = "approved"
+    PAID = "paid"
+    REJECTED = "rejected"
+
+
+CLAIM_STATUS_LABELS = {
+    ClaimStatus.DRAFT: _l("Draft"),
+    ClaimStatus.SUBMITTED: _l("Submitted"),
+    ClaimStatus.PUBLICISED: _l("Under public notice"),
+    ClaimStatus.APPROVED: _l("Approved"),
+    ClaimStatus.PAID: _l("Paid"),
+    ClaimStatus.REJECTED: _l("Rejected"),
+}
+
+
+class DocumentKind(enum.StrEnum):
+    CONTRACT = "contract"
+    INVOICE = "invoice"
+    PAYMENT_PROOF = "payment_proof"
+    SERVICE_REPORT = "service_report"
+
+
+DOCUMENT_KIND_LABELS = {
+    DocumentKind.CONTRACT: _l("Contract"),
+    DocumentKind.INVOICE: _l("Invoice"),
+    DocumentKind.PAYMENT_PROOF: _l("Payment proof"),
+    DocumentKind.SERVICE_REPORT: _l("Service report"),
+}
+
+
+class SettlementClaim(db.Model):
+    """A lab's claim (申请兑付) for the voucher amounts it received in one programme."""
+
+    __tablename__ = "settlement_claim"
+    __table_args__ = (sa.CheckConstraint("amount >= 0", name="claim_amount"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    programme_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("voucher_programme.id", ondelete="RESTRICT"), index=True
+    )
+    lab_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="RESTRICT"), index=True
+    )
+    status: so.Mapped[ClaimStatus] = so.mapped_column(
+        str_enum(ClaimStatus, 16), default=ClaimStatus.DRAFT, index=True
+    )
+    amount: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)  # fen
+    notice_until: so.Mapped[date | None] = so.mapped_column(sa.Date)
+    reject_reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    paid_date: so.Mapped[date | None] = so.mapped_column(sa.Date)
+    payment_reference: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    created_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    submitted_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    decided_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    programme: so.Mapped[VoucherProgramme] = so.relationship()
+    lab: so.Mapped[Organisation] = so.relationship()  # noqa: F821
+    uses: so.Mapped[list[VoucherUse]] = so.relationship(
+        back_populates="claim", order_by="VoucherUse.id"
+    )
+    documents: so.Mapped[list[ClaimDocument]] = so.relationship(
+        back_populates="claim", cascade="all, delete-orphan", order_by="ClaimDocument.id"
+    )
+
+    @property
+    def status_label(self):
+        return CLAIM_STATUS_LABELS[self.status]
+
+    def document_of(self, kind: DocumentKind) -> ClaimDocument | None:
+        return next((d for d in reversed(self.documents) if d.kind == kind), None)
+
+    @property
+    def missing_kinds(self) -> list[DocumentKind]:
+        return [kind for kind in DocumentKind if self.document_of(kind) is None]
+
+
+class ClaimDocument(db.Model):
+    """Evidence of a claim: a PDF or image checked by content, stored outside static/."""
+
+    __tablename__ = "claim_document"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    claim_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("settlement_claim.id", ondelete="CASCADE"), index=True
+    )
+    kind: so.Mapped[DocumentKind] = so.mapped_column(str_enum(DocumentKind, 16))
+    original_name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    stored_name: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    content_type: so.Mapped[str] = so.mapped_column(sa.String(64))
+    size: so.Mapped[int]
+    sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
+    uploaded_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    claim: so.Mapped[SettlementClaim] = so.relationship(back_populates="documents")
+
+    @property
+    def kind_label(self):
+        return DOCUMENT_KIND_LABELS[self.kind]

@@ -8,18 +8,22 @@ used ≤ granted in the database as well.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask import url_for
 from flask_babel import lazy_gettext as _l
 
 from sharehub.accounts.models import Organisation, OrgKind, User
 from sharehub.billing.models import Invoice, InvoiceStatus, PaymentMethod
 from sharehub.billing.payments import apply_payment
 from sharehub.booking.availability import LAB_TZ
+from sharehub.catalog.pricing import format_fen
 from sharehub.core import audit
+from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
 from sharehub.extensions import db
+from sharehub.vouchers import notify
 from sharehub.vouchers.models import VoucherProgramme, VoucherQuota, VoucherUse
 
 
@@ -42,6 +46,7 @@ def create_programme(
     cluster_ids=(),
     fields=(),
     lab_ids=(),
+    notice_days: int = 7,
 ) -> VoucherProgramme:
     _require_authority(actor, authority)
     if not name.strip():
@@ -52,6 +57,10 @@ def create_programme(
         )
     if valid_to < valid_from:
         raise ValidationError(_l("The programme ends after it starts."), field="valid_to")
+    if not 0 <= notice_days <= 90:
+        raise ValidationError(
+            _l("The notice period is between 0 and 90 days."), field="notice_days"
+        )
     programme = VoucherProgramme(
         authority_id=authority.id,
         name=name.strip()[:200],
@@ -64,6 +73,7 @@ def create_programme(
         cluster_ids=list(cluster_ids),
         fields=list(fields),
         lab_ids=list(lab_ids),
+        notice_days=notice_days,
     )
     db.session.add(programme)
     db.session.flush()
@@ -83,6 +93,10 @@ def apply_for_quota(
 ) -> VoucherQuota:
     if actor.membership_in(firm) is None or firm.kind != OrgKind.ENTERPRISE:
         raise PermissionDenied(_l("An enterprise applies for its own quota."))
+    if year not in open_years(programme):
+        raise ValidationError(
+            _l("Apply for a year in which the programme is still open."), field="year"
+        )
     if not 0 < amount <= programme.yearly_cap:
         raise ValidationError(
             _l("Ask for an amount up to the programme's yearly cap."), field="amount"
@@ -99,8 +113,26 @@ def apply_for_quota(
     db.session.add(quota)
     db.session.flush()
     audit.record(actor, "voucher.quota_applied", quota, organisation=firm.id, amount=amount)
+    notify.managers(
+        programme.authority,
+        lambda: _l(
+            "%(firm)s applies for a voucher quota of %(amount)s in %(programme)s",
+            firm=firm.name,
+            amount=format_fen(amount),
+            programme=programme.name,
+        ),
+        url_for("vouchers.programme_page", programme_id=programme.id),
+    )
     db.session.flush()
     return quota
+
+
+def open_years(programme: VoucherProgramme, today: date | None = None) -> list[int]:
+    """The years a firm may still apply for: within the programme, not before this one."""
+    today = today or datetime.now(LAB_TZ).date()
+    if programme.valid_to < today:
+        return []
+    return list(range(max(programme.valid_from.year, today.year), programme.valid_to.year + 1))
 
 
 def grant_quota(actor: User, quota: VoucherQuota, amount: int) -> None:
@@ -109,8 +141,40 @@ def grant_quota(actor: User, quota: VoucherQuota, amount: int) -> None:
         raise Conflict(_l("This application has already been decided."))
     if not 0 < amount <= quota.programme.yearly_cap:
         raise ValidationError(_l("Grant an amount up to the programme's yearly cap."))
-    quota.granted_amount, quota.status = amount, "granted"
+    quota.granted_amount, quota.status, quota.decided_dt = amount, "granted", utcnow()
     audit.record(actor, "voucher.quota_granted", quota, organisation=quota.firm_id, amount=amount)
+    notify.members(
+        quota.firm,
+        lambda: _l(
+            "Your voucher quota in %(programme)s for %(year)s is granted: %(amount)s",
+            programme=quota.programme.name,
+            year=quota.year,
+            amount=format_fen(amount),
+        ),
+        url_for("vouchers.my_quotas"),
+    )
+    db.session.flush()
+
+
+def reject_quota(actor: User, quota: VoucherQuota, reason: str) -> None:
+    _require_authority(actor, quota.programme.authority)
+    if quota.status != "applied":
+        raise Conflict(_l("This application has already been decided."))
+    if not reason.strip():
+        raise ValidationError(_l("Give the reason for the refusal."), field="reason")
+    quota.status, quota.reason, quota.decided_dt = "rejected", reason.strip()[:2000], utcnow()
+    audit.record(
+        actor, "voucher.quota_rejected", quota, organisation=quota.firm_id, reason=quota.reason
+    )
+    notify.members(
+        quota.firm,
+        lambda: _l(
+            "Your voucher quota application in %(programme)s was refused: %(reason)s",
+            programme=quota.programme.name,
+            reason=quota.reason,
+        ),
+        url_for("vouchers.my_quotas"),
+    )
     db.session.flush()
 
 
@@ -120,7 +184,8 @@ def _eligible(programme: VoucherProgramme, invoice: Invoice) -> bool:
     province = region.parent_id if region else None
     field = invoice.booking.listing.field.value if invoice.booking else None
     return (
-        (
+        lab.id not in (programme.barred_lab_ids or [])
+        and (
             not programme.region_ids
             or lab.region_id in programme.region_ids
             or province in programme.region_ids
@@ -131,19 +196,10 @@ def _eligible(programme: VoucherProgramme, invoice: Invoice) -> bool:
     )
 
 
-def use_voucher(actor: User, quota: VoucherQuota, invoice: Invoice) -> VoucherUse:
-    """Pay part of an invoice with the firm's voucher quota; returns the use."""
-    if actor.membership_in(quota.firm_id) is None or invoice.customer_org_id != quota.firm_id:
-        raise PermissionDenied(_l("Only the firm that holds the quota uses it on its invoices."))
-    # Lock the quota row and read it fresh: concurrent orders queue here.
-    query = (
-        sa.select(VoucherQuota)
-        .where(VoucherQuota.id == quota.id)
-        .execution_options(populate_existing=True)
-    )
-    if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update()
-    quota = db.session.scalar(query)
+def voucher_amount(quota: VoucherQuota, invoice: Invoice) -> int:
+    """What the voucher pays on this invoice now: min(share × amount due, quota left,
+    per-order cap). Raises Conflict when it cannot be used. The checkout preview and
+    `use_voucher` both call this, so the amount shown is the amount taken."""
     programme = quota.programme
     issued_day = invoice.issued_dt.astimezone(LAB_TZ).date() if invoice.issued_dt else None
     if quota.status != "granted":
@@ -162,6 +218,42 @@ def use_voucher(actor: User, quota: VoucherQuota, invoice: Invoice) -> VoucherUs
     amount = min(share, quota.remaining, programme.order_cap)
     if amount <= 0:
         raise Conflict(_l("The quota is used up."))
+    return amount
+
+
+def checkout_options(actor: User, invoice: Invoice) -> list[tuple[VoucherQuota, int, str]]:
+    """The customer's granted quotas with what each would pay on the invoice now, or why
+    it cannot be used (amount 0 and the reason)."""
+    if actor.membership_in(invoice.customer_org_id) is None:
+        return []
+    quotas = db.session.scalars(
+        sa.select(VoucherQuota)
+        .where(VoucherQuota.firm_id == invoice.customer_org_id, VoucherQuota.status == "granted")
+        .order_by(VoucherQuota.year.desc(), VoucherQuota.id)
+    ).all()
+    options = []
+    for quota in quotas:
+        try:
+            options.append((quota, voucher_amount(quota, invoice), ""))
+        except Conflict as exc:
+            options.append((quota, 0, str(exc.message)))
+    return options
+
+
+def use_voucher(actor: User, quota: VoucherQuota, invoice: Invoice) -> VoucherUse:
+    """Pay part of an invoice with the firm's voucher quota; returns the use."""
+    if actor.membership_in(quota.firm_id) is None or invoice.customer_org_id != quota.firm_id:
+        raise PermissionDenied(_l("Only the firm that holds the quota uses it on its invoices."))
+    # Lock the quota row and read it fresh: concurrent orders queue here.
+    query = (
+        sa.select(VoucherQuota)
+        .where(VoucherQuota.id == quota.id)
+        .execution_options(populate_existing=True)
+    )
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update()
+    quota = db.session.scalar(query)
+    amount = voucher_amount(quota, invoice)
     quota.used_amount += amount
     payment = apply_payment(
         invoice,
