@@ -1,5 +1,5 @@
-"""An enterprise books, the lab invoices, the enterprise pays by card on the local Stripe
-stand-in (the Checkout page in front of localstripe) and downloads the invoice PDF, which is
+"""An enterprise books, the lab invoices, the enterprise applies its innovation voucher and
+pays the rest by card on the local Stripe stand-in (the Checkout page in front of localstripe) and downloads the invoice PDF, which is
 rendered to an image to be looked at."""
 
 import urllib.parse
@@ -82,6 +82,11 @@ def test_enterprise_pays_by_card_and_downloads_the_invoice(stripe_site, page_in,
     sign_in(page, base, "buyer@demo.sharehub.cn", DEMO_PASSWORD)
     page.goto(invoice_url)
     total = page.inner_text("#invoice-total")
+    shots(page, "invoice-with-voucher-offer")
+    # The demo programme pays 50 %: 254.40 of 508.80 by voucher, the rest by card.
+    page.locator("#voucher-box button[id^=apply-voucher-]").first.click()
+    page.wait_for_selector(".alert-success")
+    assert "254.40" in page.inner_text("#payment-box")
     shots(page, "invoice-to-pay")
     page.locator("#online-payment button[value=card]").click()
     page.wait_for_selector("#pay")
@@ -102,6 +107,7 @@ def test_enterprise_pays_by_card_and_downloads_the_invoice(stripe_site, page_in,
     assert "text-bg-success" in page.locator("#invoice-status").get_attribute("class")
     payment_box = page.inner_text("#payment-box")
     assert "银行卡" in payment_box or "Card" in payment_box
+    assert "创新券" in payment_box or "voucher" in payment_box
     shots(page, "invoice-paid")
 
     with page.expect_download() as download:
@@ -110,7 +116,7 @@ def test_enterprise_pays_by_card_and_downloads_the_invoice(stripe_site, page_in,
     download.value.save_as(pdf_path)
     document = pypdfium2.PdfDocument(str(pdf_path))
     text = document[0].get_textpage().get_text_range()
-    for expected in ("场发射扫描电子显微镜", total.replace("¥", "").strip()):
+    for expected in ("场发射扫描电子显微镜", total.replace("¥", "").strip(), "254.40"):
         assert expected in text, expected
     image = document[0].render(scale=1.5).to_pil()
     image.save(shots.folder / "99-invoice-pdf.png")
@@ -125,6 +131,6 @@ def test_enterprise_pays_by_card_and_downloads_the_invoice(stripe_site, page_in,
     sign_out(page)
     sign_in(page, base, "lab@demo.sharehub.cn", DEMO_PASSWORD)
     page.goto(f"{base}/lab/reconciliation")
-    assert total in page.inner_text("#by-method")
+    assert page.inner_text("#by-method").count("254.40") == 2  # card and voucher
     shots(page, "lab-reconciliation")
     assert errors == [], errors
