@@ -9,6 +9,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import current_app, json, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from sharehub.core.errors import DomainError
@@ -57,12 +58,22 @@ class ApiProblem(Exception):
         self.status, self.slug, self.detail, self.headers = status, slug, detail, headers or {}
 
 
+TITLES = {
+    401: _l("Authentication needed"),
+    404: _l("Not found"),
+    415: _l("Unsupported media type"),
+    422: _l("Invalid input"),
+    429: _l("Too many requests"),
+}
+
+
 def problem(status: int, slug: str | None = None, detail=None, headers=None, **extra):
     from sharehub.core.errors import ERROR_TITLES
 
+    title = TITLES.get(status) or ERROR_TITLES.get(status, ERROR_TITLES[400])
     body = {
         "type": f"urn:sharehub:problem:{slug or SLUGS.get(status, 'error')}",
-        "title": str(ERROR_TITLES.get(status, ERROR_TITLES[400])),
+        "title": str(title),
         "status": status,
     }
     if detail:

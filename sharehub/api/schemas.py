@@ -48,7 +48,7 @@ class When(f.AwareDateTime):
 
 
 def Id(**kwargs):  # noqa: N802  (a field factory)
-    return f.Integer(strict=True, validate=v.Range(1, MAX_ID), **kwargs)
+    return f.Integer(validate=v.Range(1, MAX_ID), **kwargs)
 
 
 class Input(ma.Schema):
