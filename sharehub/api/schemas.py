@@ -57,8 +57,11 @@ class Input(ma.Schema):
 
 
 class Query(ma.Schema):
+    """Query parameters; an unknown one is refused (a misspelt filter would otherwise
+    silently return everything)."""
+
     class Meta:
-        unknown = ma.EXCLUDE
+        unknown = ma.RAISE
 
 
 # --- pagination ------------------------------------------------------------------------------

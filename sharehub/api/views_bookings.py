@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from flask_smorest import Blueprint
 
 from sharehub.api import schemas as s
 from sharehub.api.auth import require
+from sharehub.api.blueprint import Blueprint
 from sharehub.api.models import ApiToken
 from sharehub.api.pagination import page_of
 from sharehub.booking import services

@@ -8,10 +8,10 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 from flask import request
 from flask_babel import lazy_gettext as _l
-from flask_smorest import Blueprint
 
 from sharehub.accounts.models import Organisation, OrgKind, OrgStatus, Region
 from sharehub.api import schemas as s
+from sharehub.api.blueprint import Blueprint
 from sharehub.api.pagination import page_meta, paginate
 from sharehub.booking.availability import (
     LAB_TZ,

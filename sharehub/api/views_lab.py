@@ -12,11 +12,11 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 from flask import Response
 from flask_babel import lazy_gettext as _l
-from flask_smorest import Blueprint
 
 from sharehub.accounts.models import Organisation
 from sharehub.api import schemas as s
 from sharehub.api.auth import require
+from sharehub.api.blueprint import Blueprint
 from sharehub.api.models import ApiToken
 from sharehub.api.pagination import page_of
 from sharehub.api.views_bookings import TOKEN, acts_as_lab

@@ -149,3 +149,9 @@ def test_site_errors_stay_html(client):
     api_missing = client.get("/api/v1/no-such-thing")
     assert api_missing.status_code == 404
     assert api_missing.mimetype == "application/problem+json"
+
+
+def test_unknown_query_parameters_are_refused(api):
+    response = api.get("/api/v1/listings?kindd=equipment")
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"kindd": ["Unknown field."]}
