@@ -12,8 +12,10 @@ import marshmallow as ma
 from marshmallow import fields as f
 from marshmallow import validate as v
 
+from sharehub.accounts.models import OrgStatus
+from sharehub.billing.models import InvoiceStatus
 from sharehub.booking.models import BookingStatus, ServiceWay
-from sharehub.catalog.models import Field, ListingKind
+from sharehub.catalog.models import Field, ListingKind, PriceUnit
 
 MAX_ID = 2**31 - 1
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -45,6 +47,22 @@ class When(f.AwareDateTime):
         if not EARLIEST <= parsed < LATEST:
             raise ma.ValidationError("Give a time between 2000 and 2100.")
         return parsed.astimezone(UTC)
+
+
+class Inline(f.Nested):
+    """A nested object made of fields of the object itself (price, booking rules)."""
+
+    def get_value(self, obj, attr, accessor=None, default=ma.missing):
+        return obj
+
+
+class EquipmentOnly(Inline):
+    def get_value(self, obj, attr, accessor=None, default=ma.missing):
+        return obj if obj.kind == ListingKind.EQUIPMENT else None
+
+
+def Value(enum, **kwargs):  # noqa: N802  (a field factory)
+    return f.Enum(enum, by_value=True, required=True, **kwargs)
 
 
 def Id(**kwargs):  # noqa: N802  (a field factory)
@@ -111,7 +129,7 @@ class LabRef(ma.Schema):
 
 
 class PriceSchema(ma.Schema):
-    unit = f.Function(lambda li: li.price_unit.value, required=True)
+    unit = Value(PriceUnit, attribute="price_unit")
     external_fen = f.Integer(attribute="price_external", required=True)
     cluster_fen = f.Integer(attribute="price_cluster", allow_none=True, required=True)
     currency = f.Constant("CNY", required=True)
@@ -151,32 +169,27 @@ class UnitSchema(ma.Schema):
 
 class ListingSchema(ma.Schema):
     id = f.Integer(required=True)
-    kind = f.Function(lambda li: li.kind.value, required=True)
+    kind = Value(ListingKind)
     name = f.String(required=True)
     name_en = f.String(required=True)
     description = f.String(required=True)
     description_en = f.String(required=True)
-    field = f.Function(lambda li: li.field.value, required=True)
+    field = Value(Field)
     lab = f.Nested(LabRef, required=True)
-    price = f.Function(lambda li: PriceSchema().dump(li), required=True)
+    price = Inline(PriceSchema, required=True)
     rating_avg = f.Float(allow_none=True, required=True)
     rating_count = f.Integer(required=True)
     published_at = f.DateTime(attribute="published_dt", allow_none=True, required=True)
 
 
 class ListingDetailSchema(ListingSchema):
-    instrument = f.Method("_instrument", allow_none=True, required=True)
+    instrument = EquipmentOnly(InstrumentSchema, allow_none=True, required=True)
     expert_name = f.String(required=True)
     expert_title = f.String(required=True)
     licence = f.String(required=True)
     data_format = f.String(required=True)
-    rules = f.Function(lambda li: BookingRulesSchema().dump(li), required=True)
+    rules = Inline(BookingRulesSchema, required=True)
     units = f.List(f.Nested(UnitSchema), required=True)
-
-    def _instrument(self, listing):
-        if listing.kind != ListingKind.EQUIPMENT:
-            return None
-        return InstrumentSchema().dump(listing)
 
 
 class SearchResultSchema(ma.Schema):
@@ -231,7 +244,7 @@ class LabSchema(ma.Schema):
     name = f.String(required=True)
     name_en = f.String(required=True)
     credit_code = f.String(required=True)
-    status = f.Function(lambda o: o.status.value, required=True)
+    status = Value(OrgStatus)
     cnas_number = f.String(required=True)
     cma_number = f.String(required=True)
     host_name = f.String(required=True)
@@ -265,10 +278,10 @@ class BookingPrice(ma.Schema):
 class BookingSchema(ma.Schema):
     id = f.Integer(required=True)
     uid = f.String(required=True)
-    status = f.Function(lambda b: b.status.value, required=True)
+    status = Value(BookingStatus)
     listing_id = f.Integer(required=True)
-    listing_name = f.Function(lambda b: b.listing.name, required=True)
-    lab_id = f.Function(lambda b: b.listing.lab_id, required=True)
+    listing_name = f.String(attribute="listing.name", required=True)
+    lab_id = f.Integer(attribute="listing.lab_id", required=True)
     unit_id = f.Integer(required=True)
     customer_org_id = f.Integer(required=True)
     starts_at = f.DateTime(attribute="starts_dt", required=True)
@@ -279,7 +292,7 @@ class BookingSchema(ma.Schema):
     sample_count = f.Integer(required=True)
     contact_name = f.String(required=True)
     contact_phone = f.String(required=True)
-    price = f.Function(lambda b: BookingPrice().dump(b), required=True)
+    price = Inline(BookingPrice, required=True)
     reason = f.String(required=True)
     created_at = f.DateTime(attribute="created_dt", required=True)
     updated_at = f.DateTime(attribute="updated_dt", required=True)
@@ -326,7 +339,7 @@ class BookingReschedule(Input):
 class UsageSchema(ma.Schema):
     id = f.Integer(required=True)
     unit_id = f.Integer(required=True)
-    listing_id = f.Function(lambda r: r.unit.listing_id, required=True)
+    listing_id = f.Integer(attribute="unit.listing_id", required=True)
     booking_id = f.Integer(allow_none=True, required=True)
     user_org_id = f.Integer(required=True)
     started_at = f.DateTime(attribute="started_dt", required=True)
@@ -336,7 +349,7 @@ class UsageSchema(ma.Schema):
     post_minutes = f.Integer(required=True)
     effective_minutes = f.Integer(required=True)
     samples = f.Integer(required=True)
-    service_way = f.Function(lambda r: r.service_way.value, required=True)
+    service_way = Value(ServiceWay)
     notes = f.String(required=True)
 
 
@@ -379,7 +392,7 @@ class InvoiceLineSchema(ma.Schema):
 class InvoiceSchema(ma.Schema):
     id = f.Integer(required=True)
     number = f.String(allow_none=True, required=True)
-    status = f.Function(lambda i: i.status.value, required=True)
+    status = Value(InvoiceStatus)
     is_credit_note = f.Boolean(required=True)
     credit_for_id = f.Integer(allow_none=True, required=True)
     lab_id = f.Integer(required=True)
