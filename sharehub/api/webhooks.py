@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
 MAX_BACKOFF = timedelta(hours=12)
 TIMEOUT_SECONDS = 10
+REQUEST_TIMEOUT_SECONDS = 3  # sending right after a request keeps its answer waiting
 SIGNATURE_HEADER = "ShareHub-Signature"
 BOOKING_EVENTS = {
     "created": "booking.created",
@@ -133,7 +134,7 @@ def send_after_request(delivery_ids: list[int]) -> None:
         def _send(response):
             ids, g.webhook_ids = g.webhook_ids, []
             try:
-                deliver_due(limit=len(ids), only_ids=ids)
+                deliver_due(limit=len(ids), only_ids=ids, timeout=REQUEST_TIMEOUT_SECONDS)
             except Exception:  # sending must never break or undo the committed request
                 db.session.rollback()
                 log.exception("webhook delivery after the request failed; cron retries")
@@ -142,7 +143,9 @@ def send_after_request(delivery_ids: list[int]) -> None:
     g.webhook_ids.extend(delivery_ids)
 
 
-def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | None, str]:
+def _post(
+    endpoint: WebhookEndpoint, delivery: WebhookDelivery, timeout: float
+) -> tuple[int | None, str]:
     body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
     timestamp = int(time.time())
     request = urllib.request.Request(
@@ -160,7 +163,7 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | N
     )
     opener = urllib.request.build_opener(_NoRedirect)
     try:
-        with opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+        with opener.open(request, timeout=timeout) as response:
             return response.status, ""
     except urllib.error.HTTPError as exc:
         return exc.code, f"HTTP {exc.code}"
@@ -175,7 +178,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def deliver_due(limit: int = 100, only_ids: list[int] | None = None) -> tuple[int, int]:
+def deliver_due(
+    limit: int = 100, only_ids: list[int] | None = None, timeout: float = TIMEOUT_SECONDS
+) -> tuple[int, int]:
     """Send due deliveries; returns (delivered, failed). Commits each row on its own."""
     delivered = failed = 0
     for _ in range(limit):
@@ -198,7 +203,7 @@ def deliver_due(limit: int = 100, only_ids: list[int] | None = None) -> tuple[in
         endpoint = delivery.endpoint
         code, error = (None, "endpoint disabled") if not endpoint.is_active else (None, "")
         if endpoint.is_active:
-            code, error = _post(endpoint, delivery)
+            code, error = _post(endpoint, delivery, timeout)
         now = utcnow()
         delivery.attempts += 1
         delivery.last_attempt_dt, delivery.last_status_code = now, code
