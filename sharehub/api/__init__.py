@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_smorest import Api as SmorestApi
 from flask_smorest.spec import prepare_response
 
@@ -44,6 +44,10 @@ class Api(SmorestApi):
 
 
 api = Api()
+
+
+def _rate_limit() -> str:
+    return current_app.config["API_RATE_LIMIT"]
 
 
 def init_api(app: Flask) -> None:
@@ -80,12 +84,10 @@ def init_api(app: Flask) -> None:
     api.init_app(app)
     from sharehub.api.auth import rate_limit_key
 
-    def limit():
-        return app.config["API_RATE_LIMIT"]
-
     for module in (views_catalog, views_bookings, views_lab):
         for blp in module.BLUEPRINTS:
             csrf.exempt(blp)
-            limiter.limit(limit, key_func=rate_limit_key)(blp)
+            # The same limit object each time, so a second app (tests) does not stack it.
+            limiter.limit(_rate_limit, key_func=rate_limit_key)(blp)
             api.register_blueprint(blp)
     app.register_blueprint(pages_bp)
