@@ -62,6 +62,10 @@ def create_app(config_class=None) -> Flask:
     register_security_headers(app)
     register_template_helpers(app)
 
+    from sharehub.api import init_api
+
+    init_api(app)  # after the error pages: API errors under /api/v1 become problem+json
+
     from sharehub.cli import register_cli
 
     register_cli(app)
@@ -94,6 +98,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     # Import every model so metadata is complete for Alembic.
     import sharehub.accounts.models  # noqa: F401
+    import sharehub.api.models  # noqa: F401
     import sharehub.billing.models  # noqa: F401
     import sharehub.booking.models  # noqa: F401
     import sharehub.catalog.models  # noqa: F401

@@ -95,6 +95,17 @@ def expire_holds_command():
     click.echo(f"{expired} requests expired.")
 
 
+@group.command("send-webhooks")
+@click.option("--limit", default=500, show_default=True)
+def send_webhooks_command(limit: int):
+    """Send due webhook deliveries, retrying failed ones with backoff (cron; safe on
+    several machines)."""
+    from sharehub.api.webhooks import deliver_due
+
+    delivered, failed = deliver_due(limit=limit)
+    click.echo(f"{delivered} delivered, {failed} failed.")
+
+
 @group.command("refresh-calendars")
 @with_site_url
 def refresh_calendars_command():

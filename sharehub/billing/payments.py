@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from sharehub.accounts.models import User
+from sharehub.api import webhooks
 from sharehub.billing.models import Invoice, InvoiceStatus, Payment, PaymentMethod
 from sharehub.core import audit
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
@@ -53,6 +54,7 @@ def apply_payment(
     db.session.flush()
     if invoice.outstanding == 0:
         invoice.status = InvoiceStatus.PAID
+        webhooks.emit_invoice(invoice, "invoice.paid")
     audit.record(
         actor,
         "payment.recorded",

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from sharehub.accounts.models import Organisation, User
+from sharehub.api import webhooks
 from sharehub.billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus
 from sharehub.booking.availability import LAB_TZ
 from sharehub.booking.models import Booking, BookingStatus
@@ -202,6 +203,7 @@ def issue(actor: User, invoice: Invoice) -> None:
         number=invoice.number,
         gross=invoice.gross_total,
     )
+    webhooks.emit_invoice(invoice, "invoice.issued")
     for membership in invoice.customer_org.memberships:
         user = membership.user
         queue_mail(

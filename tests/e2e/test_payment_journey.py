@@ -1,6 +1,6 @@
 """An enterprise books, the lab invoices, the enterprise applies its innovation voucher and
-pays the rest by card on the local Stripe stand-in (the Checkout page in front of localstripe) and downloads the invoice PDF, which is
-rendered to an image to be looked at."""
+pays the rest by card on the local Stripe stand-in (the Checkout page in front of
+localstripe) and downloads the invoice PDF, which is rendered to an image to be looked at."""
 
 import urllib.parse
 import urllib.request

@@ -1,0 +1,126 @@
+"""API tokens of users acting for an organisation, and outgoing webhooks with their
+delivery log (an outbox: a delivery is written in the transaction of its event)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
+
+from sharehub.core.db import UTCDateTime, str_enum, utcnow
+from sharehub.extensions import db
+
+SCOPES = {
+    "bookings:read": _l("Read the organisation's bookings"),
+    "bookings:write": _l("Book, cancel and reschedule"),
+    "usage:read": _l("Read the laboratory's usage records"),
+    "usage:write": _l("Record usage for the laboratory"),
+    "invoices:read": _l("Read invoices and download their PDFs"),
+}
+
+EVENTS = {
+    "booking.created": _l("Booking created"),
+    "booking.confirmed": _l("Booking confirmed"),
+    "booking.declined": _l("Booking declined"),
+    "booking.cancelled": _l("Booking cancelled"),
+    "booking.rescheduled": _l("Booking rescheduled"),
+    "booking.completed": _l("Booking completed"),
+    "invoice.issued": _l("Invoice issued"),
+    "invoice.paid": _l("Invoice paid"),
+}
+
+
+class ApiToken(db.Model):
+    """A bearer token of one user acting for one organisation. Only its SHA-256 is kept
+    (the token has 256 random bits, so a plain hash cannot be guessed back)."""
+
+    __tablename__ = "api_token"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    prefix: so.Mapped[str] = so.mapped_column(sa.String(16))  # shown to tell tokens apart
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    scopes: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
+    expires_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    last_used_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    revoked_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    user: so.Mapped[User] = so.relationship()  # noqa: F821
+    organisation: so.Mapped[Organisation] = so.relationship()  # noqa: F821
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_dt is None and self.expires_dt > utcnow()
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in (self.scopes or [])
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # gave up after the last retry
+
+
+class WebhookEndpoint(db.Model):
+    """A URL an organisation registered to receive events. The secret signs each delivery
+    (HMAC-SHA256), so it is kept as is; it is shown to the owner once."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    organisation_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    url: so.Mapped[str] = so.mapped_column(sa.String(500))
+    secret: so.Mapped[str] = so.mapped_column(sa.String(64))
+    events: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
+    is_active: so.Mapped[bool] = so.mapped_column(default=True)
+    created_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    organisation: so.Mapped[Organisation] = so.relationship()  # noqa: F821
+    deliveries: so.Mapped[list[WebhookDelivery]] = so.relationship(
+        back_populates="endpoint", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class WebhookDelivery(db.Model):
+    """One event for one endpoint, retried with exponential backoff until it is taken
+    (2xx) or the last attempt failed."""
+
+    __tablename__ = "webhook_delivery"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    endpoint_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), index=True
+    )
+    event_id: so.Mapped[str] = so.mapped_column(sa.String(40), index=True)
+    event_type: so.Mapped[str] = so.mapped_column(sa.String(40))
+    payload: so.Mapped[dict] = so.mapped_column(sa.JSON)
+    status: so.Mapped[DeliveryStatus] = so.mapped_column(
+        str_enum(DeliveryStatus, 16), default=DeliveryStatus.PENDING
+    )
+    attempts: so.Mapped[int] = so.mapped_column(default=0)
+    next_attempt_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    last_attempt_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    last_status_code: so.Mapped[int | None] = so.mapped_column()
+    last_error: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    delivered_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    endpoint: so.Mapped[WebhookEndpoint] = so.relationship(back_populates="deliveries")
+
+    __table_args__ = (sa.Index("ix_webhook_delivery_due", "status", "next_attempt_dt"),)

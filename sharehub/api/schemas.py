@@ -1,0 +1,427 @@
+"""Marshmallow schemas of the JSON API: what goes in (validated by webargs, so a bad value
+is a 422 problem, never a 500) and what comes out (documented in the OpenAPI document).
+
+Money is integer fen (CNY); times are ISO 8601 with an offset, in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import marshmallow as ma
+from marshmallow import fields as f
+from marshmallow import validate as v
+
+from sharehub.accounts.models import OrgStatus
+from sharehub.billing.models import InvoiceStatus
+from sharehub.booking.models import BookingStatus, ServiceWay
+from sharehub.catalog.models import Field, ListingKind, PriceUnit
+
+MAX_ID = 2**31 - 1
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+class Text(f.String):
+    """A string a database can store: no NUL character, no lone surrogate."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ma.ValidationError("Text may not contain NUL characters.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ma.ValidationError("Text must be valid Unicode.") from exc
+        return text
+
+
+class When(f.AwareDateTime):
+    """An ISO 8601 time with an offset, between 2000 and 2100."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if not EARLIEST <= parsed < LATEST:
+            raise ma.ValidationError("Give a time between 2000 and 2100.")
+        return parsed.astimezone(UTC)
+
+
+class Inline(f.Nested):
+    """A nested object made of fields of the object itself (price, booking rules)."""
+
+    def get_value(self, obj, attr, accessor=None, default=ma.missing):
+        return obj
+
+
+class EquipmentOnly(Inline):
+    def get_value(self, obj, attr, accessor=None, default=ma.missing):
+        return obj if obj.kind == ListingKind.EQUIPMENT else None
+
+
+def Value(enum, **kwargs):  # noqa: N802  (a field factory)
+    return f.Enum(enum, by_value=True, required=True, **kwargs)
+
+
+def Id(**kwargs):  # noqa: N802  (a field factory)
+    return f.Integer(validate=v.Range(1, MAX_ID), **kwargs)
+
+
+class Input(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+
+class Query(ma.Schema):
+    """Query parameters; an unknown one is refused (a misspelt filter would otherwise
+    silently return everything)."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+# --- pagination ------------------------------------------------------------------------------
+
+
+class PageQuery(Query):
+    page = f.Integer(load_default=1, validate=v.Range(1, 10000))
+    per_page = f.Integer(load_default=50, validate=v.Range(1, 200))
+
+
+class PageMeta(ma.Schema):
+    page = f.Integer(required=True)
+    per_page = f.Integer(required=True)
+    total = f.Integer(required=True)
+    pages = f.Integer(required=True)
+
+
+# --- catalogue ---------------------------------------------------------------------------------
+
+
+class SearchQuery(Query):
+    """The filters of the catalogue page (/catalog), with the same names."""
+
+    q = Text(validate=v.Length(max=100))
+    kind = f.String(validate=v.OneOf([k.value for k in ListingKind]))
+    field = f.String(validate=v.OneOf([x.value for x in Field]))
+    category = f.String(validate=v.Regexp(r"^[0-9]{1,6}$"))
+    region = Id()
+    cluster = Id()
+    lab = Id()
+    accr = f.String(validate=v.OneOf(["cnas", "cma"]))
+    price_min = f.Float(validate=v.Range(0, 10**9), metadata={"description": "yuan"})
+    price_max = f.Float(validate=v.Range(0, 10**9), metadata={"description": "yuan"})
+    rating = f.Float(validate=v.Range(1, 5))
+    free_from = f.Date(data_key="from")
+    free_to = f.Date(data_key="to")
+    hours = f.Integer(validate=v.Range(1, 24 * 14))
+    sort = f.String(validate=v.OneOf(["relevance", "price_asc", "price_desc", "newest", "rating"]))
+    page = f.Integer(load_default=1, validate=v.Range(1, 10000))
+
+
+class LabRef(ma.Schema):
+    id = f.Integer(required=True)
+    name = f.String(required=True)
+    name_en = f.String(required=True)
+    credit_code = f.String(required=True)
+
+
+class PriceSchema(ma.Schema):
+    unit = Value(PriceUnit, attribute="price_unit")
+    external_fen = f.Integer(attribute="price_external", required=True)
+    cluster_fen = f.Integer(attribute="price_cluster", allow_none=True, required=True)
+    currency = f.Constant("CNY", required=True)
+
+
+class InstrumentSchema(ma.Schema):
+    number = f.String(attribute="instrument_number", required=True)
+    category_code = f.String(allow_none=True, required=True)
+    model = f.String(required=True)
+    manufacturer = f.String(required=True)
+    country_of_origin = f.String(required=True)
+    original_value_fen = f.Integer(attribute="original_value", allow_none=True, required=True)
+    commissioning_date = f.Date(allow_none=True, required=True)
+    main_indicators = f.String(required=True)
+    test_fields = f.String(required=True)
+    location = f.String(required=True)
+    status = f.String(attribute="instrument_status", required=True)
+
+
+class BookingRulesSchema(ma.Schema):
+    slot_minutes = f.Integer(required=True)
+    min_minutes = f.Integer(required=True)
+    max_minutes = f.Integer(required=True)
+    lead_hours = f.Integer(required=True)
+    horizon_days = f.Integer(required=True)
+    buffer_minutes = f.Integer(required=True)
+    approval_required = f.Boolean(required=True)
+    free_cancel_hours = f.Integer(required=True)
+    cancel_fee_percent = f.Integer(required=True)
+
+
+class UnitSchema(ma.Schema):
+    id = f.Integer(required=True)
+    name = f.String(required=True)
+    is_active = f.Boolean(required=True)
+
+
+class ListingSchema(ma.Schema):
+    id = f.Integer(required=True)
+    kind = Value(ListingKind)
+    name = f.String(required=True)
+    name_en = f.String(required=True)
+    description = f.String(required=True)
+    description_en = f.String(required=True)
+    field = Value(Field)
+    lab = f.Nested(LabRef, required=True)
+    price = Inline(PriceSchema, required=True)
+    rating_avg = f.Float(allow_none=True, required=True)
+    rating_count = f.Integer(required=True)
+    published_at = f.DateTime(attribute="published_dt", allow_none=True, required=True)
+
+
+class ListingDetailSchema(ListingSchema):
+    instrument = EquipmentOnly(InstrumentSchema, allow_none=True, required=True)
+    expert_name = f.String(required=True)
+    expert_title = f.String(required=True)
+    licence = f.String(required=True)
+    data_format = f.String(required=True)
+    rules = Inline(BookingRulesSchema, required=True)
+    units = f.List(f.Nested(UnitSchema), required=True)
+
+
+class SearchResultSchema(ma.Schema):
+    items = f.List(f.Nested(ListingSchema), required=True)
+    meta = f.Nested(PageMeta, required=True)
+    facets = f.Dict(
+        keys=f.String(),
+        values=f.Dict(keys=f.String(), values=f.Integer()),
+        required=True,
+        metadata={"description": "Counts per kind, field, cluster and region (province)"},
+    )
+
+
+class AvailabilityQuery(Query):
+    start = f.Date(data_key="from", metadata={"description": "First day (lab time); default today"})
+    days = f.Integer(load_default=7, validate=v.Range(1, 31))
+    minutes = f.Integer(
+        validate=v.Range(1, 60 * 24),
+        metadata={"description": "Length wanted; default the listing's shortest booking"},
+    )
+
+
+class Interval(ma.Schema):
+    starts_at = f.DateTime(required=True)
+    ends_at = f.DateTime(required=True)
+
+
+class UnitAvailability(ma.Schema):
+    unit_id = f.Integer(required=True)
+    free = f.List(f.Nested(Interval), required=True)
+
+
+class AvailabilitySchema(ma.Schema):
+    listing_id = f.Integer(required=True)
+    minutes = f.Integer(required=True)
+    starts = f.List(
+        f.DateTime(),
+        required=True,
+        metadata={"description": "Times at which a booking of `minutes` can start"},
+    )
+    units = f.List(f.Nested(UnitAvailability), required=True)
+
+
+class LabQuery(PageQuery):
+    status = f.String(validate=v.OneOf(["active", "rectifying", "suspended", "revoked"]))
+    region = Id()
+    cluster = Id()
+
+
+class LabSchema(ma.Schema):
+    id = f.Integer(required=True)
+    name = f.String(required=True)
+    name_en = f.String(required=True)
+    credit_code = f.String(required=True)
+    status = Value(OrgStatus)
+    cnas_number = f.String(required=True)
+    cma_number = f.String(required=True)
+    host_name = f.String(required=True)
+    region_id = f.Integer(allow_none=True, required=True)
+    cluster_id = f.Integer(allow_none=True, required=True)
+    listings = f.Integer(
+        attribute="published_listings",
+        required=True,
+        metadata={"description": "Published listings"},
+    )
+
+
+class LabPage(ma.Schema):
+    items = f.List(f.Nested(LabSchema), required=True)
+    meta = f.Nested(PageMeta, required=True)
+
+
+# --- bookings ----------------------------------------------------------------------------------
+
+
+class BookingPrice(ma.Schema):
+    tier = f.String(attribute="price_tier", required=True)
+    net_fen = f.Integer(attribute="net_amount", required=True)
+    vat_rate_bp = f.Integer(required=True)
+    vat_fen = f.Integer(attribute="vat_amount", required=True)
+    gross_fen = f.Integer(attribute="gross_amount", required=True)
+    cancel_fee_fen = f.Integer(attribute="cancel_fee", required=True)
+    currency = f.Constant("CNY", required=True)
+
+
+class BookingSchema(ma.Schema):
+    id = f.Integer(required=True)
+    uid = f.String(required=True)
+    status = Value(BookingStatus)
+    listing_id = f.Integer(required=True)
+    listing_name = f.String(attribute="listing.name", required=True)
+    lab_id = f.Integer(attribute="listing.lab_id", required=True)
+    unit_id = f.Integer(required=True)
+    customer_org_id = f.Integer(required=True)
+    starts_at = f.DateTime(attribute="starts_dt", required=True)
+    ends_at = f.DateTime(attribute="ends_dt", required=True)
+    hold_expires_at = f.DateTime(attribute="hold_expires_dt", allow_none=True, required=True)
+    purpose = f.String(required=True)
+    sample_description = f.String(required=True)
+    sample_count = f.Integer(required=True)
+    contact_name = f.String(required=True)
+    contact_phone = f.String(required=True)
+    price = Inline(BookingPrice, required=True)
+    reason = f.String(required=True)
+    created_at = f.DateTime(attribute="created_dt", required=True)
+    updated_at = f.DateTime(attribute="updated_dt", required=True)
+
+
+class BookingPage(ma.Schema):
+    items = f.List(f.Nested(BookingSchema), required=True)
+    meta = f.Nested(PageMeta, required=True)
+
+
+class BookingQuery(PageQuery):
+    side = f.String(
+        load_default="customer",
+        validate=v.OneOf(["customer", "lab"]),
+        metadata={"description": "customer: booked by the organisation; lab: of its listings"},
+    )
+    status = f.String(validate=v.OneOf([s.value for s in BookingStatus]))
+
+
+class BookingCreate(Input):
+    listing_id = Id(required=True)
+    unit_id = Id(metadata={"description": "A unit of the listing; any free unit if absent"})
+    starts_at = When(required=True)
+    ends_at = When(required=True)
+    purpose = Text(load_default="", validate=v.Length(max=5000))
+    sample_description = Text(load_default="", validate=v.Length(max=5000))
+    sample_count = f.Integer(load_default=0, validate=v.Range(0, 100000))
+    contact_name = Text(load_default="", validate=v.Length(max=100))
+    contact_phone = Text(load_default="", validate=v.Length(max=32))
+
+
+class BookingCancel(Input):
+    reason = Text(load_default="", validate=v.Length(max=2000))
+
+
+class BookingReschedule(Input):
+    starts_at = When(required=True)
+    ends_at = When(required=True)
+
+
+# --- usage -------------------------------------------------------------------------------------
+
+
+class UsageSchema(ma.Schema):
+    id = f.Integer(required=True)
+    unit_id = f.Integer(required=True)
+    listing_id = f.Integer(attribute="unit.listing_id", required=True)
+    booking_id = f.Integer(allow_none=True, required=True)
+    user_org_id = f.Integer(required=True)
+    started_at = f.DateTime(attribute="started_dt", required=True)
+    ended_at = f.DateTime(attribute="ended_dt", allow_none=True, required=True)
+    prep_minutes = f.Integer(required=True)
+    run_minutes = f.Integer(required=True)
+    post_minutes = f.Integer(required=True)
+    effective_minutes = f.Integer(required=True)
+    samples = f.Integer(required=True)
+    service_way = Value(ServiceWay)
+    notes = f.String(required=True)
+
+
+class UsagePage(ma.Schema):
+    items = f.List(f.Nested(UsageSchema), required=True)
+    meta = f.Nested(PageMeta, required=True)
+
+
+class UsageQuery(PageQuery):
+    unit_id = Id()
+    start = f.Date(data_key="from")
+    end = f.Date(data_key="to")
+
+
+class UsageCreate(Input):
+    unit_id = Id(required=True)
+    user_org_id = Id(metadata={"description": "The organisation that used it; default: the lab"})
+    started_at = When(required=True)
+    ended_at = When(required=True)
+    prep_minutes = f.Integer(load_default=0, validate=v.Range(0, 100000))
+    run_minutes = f.Integer(required=True, validate=v.Range(0, 100000))
+    post_minutes = f.Integer(load_default=0, validate=v.Range(0, 100000))
+    samples = f.Integer(load_default=0, validate=v.Range(0, 100000))
+    service_way = f.String(load_default="on_site", validate=v.OneOf([w.value for w in ServiceWay]))
+    notes = Text(load_default="", validate=v.Length(max=5000))
+
+
+# --- invoices ----------------------------------------------------------------------------------
+
+
+class InvoiceLineSchema(ma.Schema):
+    description = f.String(required=True)
+    quantity = f.String(required=True)
+    unit_price_fen = f.Integer(attribute="unit_price", required=True)
+    net_fen = f.Integer(attribute="net", required=True)
+    vat_rate_bp = f.Integer(required=True)
+    vat_fen = f.Integer(attribute="vat", required=True)
+
+
+class InvoiceSchema(ma.Schema):
+    id = f.Integer(required=True)
+    number = f.String(allow_none=True, required=True)
+    status = Value(InvoiceStatus)
+    is_credit_note = f.Boolean(required=True)
+    credit_for_id = f.Integer(allow_none=True, required=True)
+    lab_id = f.Integer(required=True)
+    customer_org_id = f.Integer(required=True)
+    booking_id = f.Integer(allow_none=True, required=True)
+    currency = f.String(required=True)
+    net_total_fen = f.Integer(attribute="net_total", required=True)
+    vat_total_fen = f.Integer(attribute="vat_total", required=True)
+    gross_total_fen = f.Integer(attribute="gross_total", required=True)
+    paid_fen = f.Integer(attribute="paid_amount", required=True)
+    outstanding_fen = f.Integer(attribute="outstanding", required=True)
+    payment_reference = f.String(required=True)
+    issued_at = f.DateTime(attribute="issued_dt", allow_none=True, required=True)
+    lines = f.List(f.Nested(InvoiceLineSchema), required=True)
+
+
+class InvoicePage(ma.Schema):
+    items = f.List(f.Nested(InvoiceSchema), required=True)
+    meta = f.Nested(PageMeta, required=True)
+
+
+class InvoiceQuery(PageQuery):
+    side = f.String(
+        load_default="customer",
+        validate=v.OneOf(["customer", "lab"]),
+        metadata={"description": "customer: invoices to the organisation; lab: issued by it"},
+    )
+    status = f.String(validate=v.OneOf(["draft", "issued", "paid", "void"]))
+
+
+class PdfQuery(Query):
+    lang = f.String(load_default="zh_CN", validate=v.OneOf(["zh_CN", "en"]))

@@ -1,0 +1,227 @@
+"""Outgoing webhooks through an outbox.
+
+`emit` writes one delivery row per subscribed endpoint in the transaction of the event,
+so an event that rolls back sends nothing and a crash loses nothing. Deliveries are sent
+right after the request that made them (when it committed) and by
+`flask sharehub send-webhooks` (cron), which claims rows with SKIP LOCKED on PostgreSQL,
+so several machines never send one delivery twice. A failed delivery is retried after
+1, 2, 4 ... minutes (capped at 12 hours) and given up after MAX_ATTEMPTS.
+
+Each request carries `ShareHub-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
+"<t>.<body>" with the endpoint's secret>` (Stripe's scheme): receivers recompute it and
+refuse old timestamps to stop replays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app, g, has_request_context
+
+from sharehub.api.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from sharehub.core.db import utcnow
+from sharehub.extensions import db
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 10
+MAX_BACKOFF = timedelta(hours=12)
+TIMEOUT_SECONDS = 10
+REQUEST_TIMEOUT_SECONDS = 3  # sending right after a request keeps its answer waiting
+SIGNATURE_HEADER = "ShareHub-Signature"
+BOOKING_EVENTS = {
+    "created": "booking.created",
+    "confirmed": "booking.confirmed",
+    "declined": "booking.declined",
+    "cancelled": "booking.cancelled",
+    "rescheduled": "booking.rescheduled",
+    "completed": "booking.completed",
+}
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify(secret: str, header: str, body: bytes, tolerance: int = 300, now=None) -> bool:
+    """What a receiver does (used by the tests, and documented for integrators)."""
+    try:
+        parts = dict(item.split("=", 1) for item in header.split(","))
+        timestamp = int(parts["t"])
+    except (ValueError, KeyError):
+        return False
+    now = int(now if now is not None else time.time())
+    if abs(now - timestamp) > tolerance:
+        return False
+    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+def emit(event_type: str, organisation_ids, data: dict) -> list[WebhookDelivery]:
+    """Queue the event for every active endpoint of these organisations that wants it."""
+    org_ids = sorted({i for i in organisation_ids if i is not None})
+    endpoints = db.session.scalars(
+        sa.select(WebhookEndpoint).where(
+            WebhookEndpoint.organisation_id.in_(org_ids), WebhookEndpoint.is_active.is_(True)
+        )
+    ).all()
+    endpoints = [e for e in endpoints if event_type in (e.events or [])]
+    if not endpoints:
+        return []
+    event_id = f"evt_{uuid.uuid4().hex}"
+    payload = {
+        "id": event_id,
+        "type": event_type,
+        "created_at": utcnow().isoformat(),
+        "data": data,
+    }
+    deliveries = [
+        WebhookDelivery(
+            endpoint=endpoint, event_id=event_id, event_type=event_type, payload=payload
+        )
+        for endpoint in endpoints
+    ]
+    db.session.add_all(deliveries)
+    db.session.flush()
+    send_after_request([d.id for d in deliveries])
+    return deliveries
+
+
+def emit_booking(booking, event: str) -> None:
+    """Called on every booking state change (booking/notify.py); other events are ignored."""
+    event_type = BOOKING_EVENTS.get(event)
+    if event_type is None:
+        return
+    from sharehub.api.schemas import BookingSchema
+
+    emit(
+        event_type,
+        [booking.customer_org_id, booking.listing.lab_id],
+        BookingSchema().dump(booking),
+    )
+
+
+def emit_invoice(invoice, event_type: str) -> None:
+    """invoice.issued / invoice.paid, to the lab and to the customer."""
+    if invoice.is_credit_note:
+        return
+    from sharehub.api.schemas import InvoiceSchema
+
+    emit(event_type, [invoice.lab_id, invoice.customer_org_id], InvoiceSchema().dump(invoice))
+
+
+def send_after_request(delivery_ids: list[int]) -> None:
+    """Send these once the current request has committed (a request that rolled back
+    leaves no rows, so nothing goes out). Outside a request, cron sends them."""
+    if not delivery_ids or not has_request_context():
+        return
+    if not current_app.config.get("WEBHOOK_SEND_AFTER_COMMIT", True):
+        return
+    if "webhook_ids" not in g:
+        g.webhook_ids = []
+        from flask import after_this_request
+
+        @after_this_request
+        def _send(response):
+            ids, g.webhook_ids = g.webhook_ids, []
+            try:
+                deliver_due(limit=len(ids), only_ids=ids, timeout=REQUEST_TIMEOUT_SECONDS)
+            except Exception:  # sending must never break or undo the committed request
+                db.session.rollback()
+                log.exception("webhook delivery after the request failed; cron retries")
+            return response
+
+    g.webhook_ids.extend(delivery_ids)
+
+
+def _post(
+    endpoint: WebhookEndpoint, delivery: WebhookDelivery, timeout: float
+) -> tuple[int | None, str]:
+    body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
+    timestamp = int(time.time())
+    request = urllib.request.Request(
+        endpoint.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "ShareHub-Webhooks/1",
+            "ShareHub-Event": delivery.event_type,
+            "ShareHub-Event-Id": delivery.event_id,
+            "ShareHub-Delivery": str(delivery.id),
+            SIGNATURE_HEADER: sign(endpoint.secret, timestamp, body),
+        },
+    )
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return response.status, ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, f"HTTP {exc.code}"
+    except (OSError, ValueError) as exc:
+        return None, str(exc)[:500] or exc.__class__.__name__
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not a delivery: the receiver must take the POST itself."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def deliver_due(
+    limit: int = 100, only_ids: list[int] | None = None, timeout: float = TIMEOUT_SECONDS
+) -> tuple[int, int]:
+    """Send due deliveries; returns (delivered, failed). Commits each row on its own."""
+    delivered = failed = 0
+    for _ in range(limit):
+        query = (
+            sa.select(WebhookDelivery)
+            .where(
+                WebhookDelivery.status == DeliveryStatus.PENDING,
+                WebhookDelivery.next_attempt_dt <= utcnow(),
+            )
+            .order_by(WebhookDelivery.id)
+            .limit(1)
+        )
+        if only_ids is not None:
+            query = query.where(WebhookDelivery.id.in_(only_ids))
+        if db.engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        delivery = db.session.scalar(query)
+        if delivery is None:
+            break
+        endpoint = delivery.endpoint
+        code, error = (None, "endpoint disabled") if not endpoint.is_active else (None, "")
+        if endpoint.is_active:
+            code, error = _post(endpoint, delivery, timeout)
+        now = utcnow()
+        delivery.attempts += 1
+        delivery.last_attempt_dt, delivery.last_status_code = now, code
+        if code is not None and 200 <= code < 300:
+            delivery.status, delivery.delivered_dt, delivery.last_error = (
+                DeliveryStatus.DELIVERED,
+                now,
+                "",
+            )
+            delivered += 1
+        else:
+            delivery.last_error = error or f"HTTP {code}"
+            if delivery.attempts >= MAX_ATTEMPTS:
+                delivery.status = DeliveryStatus.FAILED
+            else:
+                delivery.next_attempt_dt = now + min(
+                    timedelta(minutes=2 ** (delivery.attempts - 1)), MAX_BACKOFF
+                )
+            failed += 1
+        db.session.commit()
+    return delivered, failed
