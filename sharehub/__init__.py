@@ -38,6 +38,7 @@ def create_app(config_class=None) -> Flask:
 
     from sharehub.accounts.views import bp as accounts_bp
     from sharehub.admin.views import bp as admin_bp
+    from sharehub.assessment.views import bp as assessment_bp
     from sharehub.billing.views import bp as billing_bp
     from sharehub.booking.views import bp as booking_bp
     from sharehub.calendar.views import bp as calendar_bp
@@ -51,6 +52,7 @@ def create_app(config_class=None) -> Flask:
     app.register_blueprint(booking_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(billing_bp)
+    app.register_blueprint(assessment_bp)
 
     from sharehub.core.errors import register_error_handlers
     from sharehub.core.security import register_security_headers
@@ -92,6 +94,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     # Import every model so metadata is complete for Alembic.
     import sharehub.accounts.models  # noqa: F401
+    import sharehub.assessment.models  # noqa: F401
     import sharehub.billing.models  # noqa: F401
     import sharehub.booking.models  # noqa: F401
     import sharehub.catalog.models  # noqa: F401

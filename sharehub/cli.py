@@ -42,11 +42,13 @@ def seed_demo_command():
 @group.command("seed-reference")
 def seed_reference_command():
     """Add missing reference data: regions, instrument categories, holidays 2025-2027."""
+    from sharehub.assessment.rounds import ensure_default_scheme
     from sharehub.catalog.reference import seed_categories, seed_holidays
     from sharehub.core.tx import commit
     from sharehub.demo import seed_regions
 
     counts = (seed_regions(), seed_categories(), seed_holidays())
+    ensure_default_scheme()
     commit()
     click.echo("{} regions, {} categories, {} holiday entries added.".format(*counts))
 

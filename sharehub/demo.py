@@ -502,6 +502,9 @@ def seed_demo() -> bool:
     seed_categories()
     seed_holidays()
     seed_demo_listings()
+    from sharehub.assessment.rounds import ensure_default_scheme
+
+    ensure_default_scheme()
     audit.record(None, "demo.seeded", None, object_type="system")
     db.session.flush()
     return True

@@ -124,7 +124,7 @@ def create_booking(
 ) -> Booking:
     if actor.membership_in(customer) is None:
         raise PermissionDenied(_l("You do not act for this organisation."))
-    if not listing.is_published or not listing.lab.is_active:
+    if not listing.is_published or not listing.lab.is_serving:
         raise Conflict(_l("This listing does not take bookings at present."))
     if listing.kind == ListingKind.DATASET:
         raise ValidationError(_l("Datasets are not booked by time."))

@@ -241,7 +241,7 @@ class Listing(db.Model):
         return user.is_authenticated and user.can_manage(self.lab)
 
     def can_view(self, user) -> bool:
-        if self.is_published and self.lab.is_active:
+        if self.is_published and self.lab.is_serving:
             return True
         if not user.is_authenticated:
             return False

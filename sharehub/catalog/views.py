@@ -190,7 +190,7 @@ def lab_page(lab_id: int):
             .options(so.selectinload(Listing.files))
             .order_by(Listing.kind, Listing.name)
         ).all()
-        if lab.is_active
+        if lab.is_serving
         else []
     )
     return render_template("catalog/lab.html", lab=lab, listings=listings)
