@@ -96,4 +96,5 @@ def _init_extensions(app: Flask) -> None:
     import sharehub.booking.models  # noqa: F401
     import sharehub.catalog.models  # noqa: F401
     import sharehub.core.models  # noqa: F401
+    import sharehub.stats.models  # noqa: F401
     import sharehub.vouchers.models  # noqa: F401
