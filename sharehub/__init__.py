@@ -99,4 +99,5 @@ def _init_extensions(app: Flask) -> None:
     import sharehub.booking.models  # noqa: F401
     import sharehub.catalog.models  # noqa: F401
     import sharehub.core.models  # noqa: F401
+    import sharehub.stats.models  # noqa: F401
     import sharehub.vouchers.models  # noqa: F401
