@@ -1,7 +1,7 @@
 """assessment
 
 Revision ID: 0009_assessment
-Revises: 0005_vouchers
+Revises: 0008_stats
 Create Date: 2026-11-24 19:46:37.065992
 
 """
@@ -13,7 +13,7 @@ import sharehub.core.db
 
 # revision identifiers, used by Alembic.
 revision = "0009_assessment"
-down_revision = '0005_vouchers'
+down_revision = "0008_stats"
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -285,9 +285,11 @@ def _reviews(round_: AssessmentRound) -> dict[int, dict[str, list[float]]]:
 
 
 def _default_metrics(start: date, end: date, lab_ids: list[int]) -> dict[int, dict]:
+    """The sharing metrics over the round's days; the round's last day is inclusive, the
+    metrics take [start, end)."""
     from sharehub.stats.metrics import lab_metrics
 
-    return lab_metrics(start, end, lab_ids=lab_ids)
+    return lab_metrics(start, end + timedelta(days=1), lab_ids=lab_ids)
 
 
 def compute(
@@ -310,9 +312,11 @@ def compute(
     indicators = _indicators(round_)
     bands = round_.scheme_snapshot["bands"]
     tie_group = round_.scheme_snapshot["tie_break_group"]
-    if round_.scorecards:
-        db.session.execute(sa.delete(Scorecard).where(Scorecard.round_id == round_.id))
-        db.session.expire(round_, ["scorecards"])
+    if round_.status == RoundStatus.COMPUTED:
+        # Computed again before publication: the old scorecards go (their lines cascade).
+        for card in round_.scorecards:
+            db.session.delete(card)
+        db.session.flush()
     results = {
         lab_id: scoring.score(indicators, metrics.get(lab_id, {}), reviews.get(lab_id, {}))
         for lab_id in lab_ids
@@ -357,6 +361,7 @@ def compute(
     round_.status = RoundStatus.COMPUTED
     round_.computed_dt = now
     db.session.flush()
+    db.session.expire(round_, ["scorecards"])  # reloaded in rank order
     audit.record(actor, "assessment_round.computed", round_, labs=len(results))
     db.session.flush()
     return len(results)

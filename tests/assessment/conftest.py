@@ -51,3 +51,13 @@ def book(db):
         return booking
 
     return do
+
+
+# The statistics factories write bookings, usage, invoices and ratings at local times.
+from tests.stats.conftest import (  # noqa: E402,F401
+    local,
+    make_booking,
+    make_invoice,
+    make_rating,
+    make_usage,
+)
