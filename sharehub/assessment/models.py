@@ -358,6 +358,7 @@ class ReviewerScore(db.Model):
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     reviewer: so.Mapped[User] = so.relationship()  # noqa: F821
+    lab: so.Mapped[Organisation] = so.relationship()  # noqa: F821
 
 
 class Scorecard(db.Model):

@@ -379,7 +379,7 @@ def decide(notice_id: int, action: str):
             notice = db.session.get(RectificationNotice, notice_id)
             return _notice_page(notice, None, form, exc.status)
         commit()
-        flash(_("The notice is %(status)s.", status=notice.status_label), "success")
+        flash(_("The decision is recorded: %(status)s.", status=notice.status_label), "success")
         return redirect(url_for("assessment.notice", notice_id=notice.id))
     return _notice_page(notice, None, form, 400)
 
