@@ -233,7 +233,7 @@ def unmet_demand():
         choice=choice,
         filters=filters,
         found=found,
-        chart=chart,
+        demand_chart=chart,
         field_labels=FIELD_LABELS,
         clusters=db.session.scalars(db.select(Cluster).order_by(Cluster.name)).all(),
         filter_args=_filter_args(filters),
