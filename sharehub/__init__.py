@@ -44,6 +44,7 @@ def create_app(config_class=None) -> Flask:
     from sharehub.calendar.views import bp as calendar_bp
     from sharehub.catalog.views import bp as catalog_bp
     from sharehub.core.views import bp as core_bp
+    from sharehub.stats.views import bp as stats_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
@@ -52,6 +53,7 @@ def create_app(config_class=None) -> Flask:
     app.register_blueprint(booking_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(billing_bp)
+    app.register_blueprint(stats_bp)
     app.register_blueprint(assessment_bp)
 
     from sharehub.core.errors import register_error_handlers

@@ -37,7 +37,17 @@ from sharehub.booking.models import Booking, BookingStatus, UsageRecord
 from sharehub.catalog.models import Holiday, OpeningInterval, Outage
 from sharehub.extensions import db
 from sharehub.stats.models import RatedHours, Rating
-from sharehub.stats.sql import DAY, LEVELS, Dialect, Filters, Period, lab_scope, num, unit_scope
+from sharehub.stats.sql import (
+    DAY,
+    LAB_LEVELS,
+    LEVELS,
+    Dialect,
+    Filters,
+    Period,
+    lab_scope,
+    num,
+    unit_scope,
+)
 
 DEFAULT_RATED_HOURS = 1400
 BOOKED = (
@@ -84,16 +94,21 @@ def lab_metrics(start: date, end: date, lab_ids: Sequence[int] | None = None) ->
     """Figures per laboratory, keyed by lab id; every lab asked for is present."""
     result = metrics(start, end, "lab", Filters(lab_ids=lab_ids))
     for lab_id in lab_ids or ():
-        result.setdefault(lab_id, _finish({}, Period(start, end)))
+        result.setdefault(lab_id, empty(start, end))
     return result
+
+
+def empty(start: date, end: date) -> Metrics:
+    """The figures of something with no units and no activity."""
+    return _finish({}, Period(start, end))
 
 
 def metrics(
     start: date, end: date, level: str = "lab", filters: Filters | None = None
 ) -> dict[Any, Metrics]:
-    """Figures per group of `level` (unit, listing, lab, cluster, region, field) over the
-    local days [start, end). Keys are ids (a Field value for `field`; None gathers labs
-    without a cluster or region)."""
+    """Figures per group of `level` (unit, listing, lab, cluster, region, field, or all
+    in one group keyed 0) over the local days [start, end). Keys are ids (a Field value for
+    `field`; None gathers labs without a cluster or region)."""
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}")
     filters = filters or Filters()
@@ -110,7 +125,7 @@ def metrics(
         _ratings(scope, period),
         _revenue(level, filters, scope, period),
     ]
-    if level in ("lab", "cluster", "region"):
+    if level in LAB_LEVELS:
         labs = lab_scope(level, filters)
         parts.append(db.session.execute(sa.select(labs.c.k).distinct()).all())
     raw: dict[Any, dict[str, Any]] = {}
@@ -272,16 +287,7 @@ def _available(scope, period: Period, sql: Dialect):
 
 def _usage(scope, period: Period, sql: Dialect):
     user_org = so.aliased(Organisation, name="user_org")
-    start, end = sql.epoch(UsageRecord.started_dt), sql.epoch(UsageRecord.ended_dt)
-    p0, p1 = num(period.start_epoch), num(period.end_epoch)
-    minutes = UsageRecord.prep_minutes + UsageRecord.run_minutes + UsageRecord.post_minutes
-    inside = sa.case(
-        (
-            end > start,
-            minutes * 1.0 * (sql.least(end, p1) - sql.greatest(start, p0)) / (end - start),
-        ),
-        else_=minutes * 1.0,
-    )
+    inside = _inside_minutes(period, sql)
     external = UsageRecord.user_org_id != scope.c.lab_id
     query = (
         sa.select(
@@ -301,17 +307,7 @@ def _usage(scope, period: Period, sql: Dialect):
         .join(scope, scope.c.unit_id == UsageRecord.unit_id)
         .join(user_org, user_org.id == UsageRecord.user_org_id)
         .outerjoin(Booking, Booking.id == UsageRecord.booking_id)
-        .where(
-            UsageRecord.ended_dt.is_not(None),
-            UsageRecord.started_dt < period.end_dt,
-            sa.or_(
-                UsageRecord.ended_dt > period.start_dt,
-                sa.and_(
-                    UsageRecord.ended_dt == UsageRecord.started_dt,
-                    UsageRecord.started_dt >= period.start_dt,
-                ),
-            ),
-        )
+        .where(*_usage_in(period))
         .group_by(scope.c.k)
     )
     return db.session.execute(query).all()
@@ -404,7 +400,7 @@ def _revenue(level: str, filters: Filters, scope, period: Period):
         Invoice.issued_dt >= period.start_dt,
         Invoice.issued_dt < period.end_dt,
     )
-    if level in ("lab", "cluster", "region") and not filters.below_lab:
+    if level in LAB_LEVELS and not filters.below_lab:
         labs = lab_scope(level, filters)
         query = sa.select(labs.c.k).select_from(Invoice).join(labs, labs.c.lab_id == Invoice.lab_id)
     else:
@@ -427,3 +423,62 @@ def _revenue(level: str, filters: Filters, scope, period: Period):
         .group_by(labs.c.k)
     )
     return db.session.execute(query).all()
+
+
+def served_by_cluster(start: date, end: date, filters: Filters | None = None) -> list:
+    """Organisations served and their effective hours, by the cluster of the customer
+    (None: customers outside any cluster)."""
+    period, sql = Period(start, end), Dialect()
+    scope = unit_scope("all", filters or Filters())
+    user_org = so.aliased(Organisation, name="user_org")
+    inside = _inside_minutes(period, sql)
+    external = UsageRecord.user_org_id != scope.c.lab_id
+    query = (
+        sa.select(
+            user_org.cluster_id,
+            sa.func.count(sa.distinct(UsageRecord.user_org_id)).label("orgs"),
+            sa.func.count(sa.distinct(sa.case((external, UsageRecord.user_org_id)))).label(
+                "external_orgs"
+            ),
+            sa.func.count(
+                sa.distinct(sa.case((sa.and_(external, user_org.is_sme.is_(True)), user_org.id)))
+            ).label("smes"),
+            sa.func.sum(inside).label("minutes"),
+        )
+        .select_from(UsageRecord)
+        .join(scope, scope.c.unit_id == UsageRecord.unit_id)
+        .join(user_org, user_org.id == UsageRecord.user_org_id)
+        .where(*_usage_in(period))
+        .group_by(user_org.cluster_id)
+        .order_by(sa.desc("minutes"))
+    )
+    return db.session.execute(query).all()
+
+
+def _usage_in(period: Period) -> list:
+    return [
+        UsageRecord.ended_dt.is_not(None),
+        UsageRecord.started_dt < period.end_dt,
+        sa.or_(
+            UsageRecord.ended_dt > period.start_dt,
+            sa.and_(
+                UsageRecord.ended_dt == UsageRecord.started_dt,
+                UsageRecord.started_dt >= period.start_dt,
+            ),
+        ),
+    ]
+
+
+def _inside_minutes(period: Period, sql: Dialect):
+    """Effective minutes of a usage record inside the period, in proportion to its time
+    inside; a record of no duration counts whole (it is only selected where it starts)."""
+    start, end = sql.epoch(UsageRecord.started_dt), sql.epoch(UsageRecord.ended_dt)
+    p0, p1 = num(period.start_epoch), num(period.end_epoch)
+    minutes = UsageRecord.prep_minutes + UsageRecord.run_minutes + UsageRecord.post_minutes
+    return sa.case(
+        (
+            end > start,
+            minutes * 1.0 * (sql.least(end, p1) - sql.greatest(start, p0)) / (end - start),
+        ),
+        else_=minutes * 1.0,
+    )

@@ -19,7 +19,8 @@ from sharehub.extensions import db
 # 86,400 s long and starts at 16:00 UTC the day before.
 LAB_TZ = ZoneInfo("Asia/Shanghai")
 DAY = 86_400
-LEVELS = ("unit", "listing", "lab", "cluster", "region", "field")
+LEVELS = ("unit", "listing", "lab", "cluster", "region", "field", "all")
+LAB_LEVELS = ("lab", "cluster", "region", "all")  # whole laboratories
 HOURLY_KINDS = (ListingKind.EQUIPMENT, ListingKind.EXPERT)
 
 
@@ -106,6 +107,7 @@ def _lab_key(level: str, lab, region):
         "lab": lab.id,
         "cluster": lab.cluster_id,
         "region": sa.func.coalesce(region.parent_id, region.id),
+        "all": sa.literal(0),
     }[level]
 
 
@@ -155,7 +157,7 @@ def unit_scope(level: str, filters: Filters) -> sa.CTE:
 
 
 def lab_scope(level: str, filters: Filters) -> sa.CTE:
-    """Laboratories in scope with the group key `k` (levels lab, cluster and region)."""
+    """Laboratories in scope with the group key `k` (levels lab, cluster, region, all)."""
     lab = so.aliased(Organisation, name="scope_lab")
     region = so.aliased(Region, name="scope_region")
     query = sa.select(lab.id.label("lab_id"), _lab_key(level, lab, region).label("k")).outerjoin(

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 SH = ZoneInfo("Asia/Shanghai")
 _numbers = itertools.count(1)
+WEEK = (date(2026, 3, 2), date(2026, 3, 9))  # the hand-computed week of test_metrics.py
 
 
 def local(text: str) -> datetime:
@@ -120,3 +121,125 @@ def make_rating(db):
         return rating
 
     return factory
+
+
+@pytest.fixture
+def week(
+    db,
+    make_org,
+    make_user,
+    make_listing,
+    cluster,
+    make_booking,
+    make_usage,
+    make_invoice,
+    make_rating,
+):
+    from sharehub.accounts.models import OrgKind
+    from sharehub.billing.models import InvoiceStatus
+    from sharehub.booking.models import BookingStatus as S
+    from sharehub.catalog.models import Outage, OutageKind
+
+    lab = make_org(kind=OrgKind.LAB, name="实验室甲", cluster=cluster)
+    e1 = make_org(name="企业一", is_sme=True)
+    e2 = make_org(name="企业二")
+    user1, user2 = make_user(e1), make_user(e1)
+    listing = make_listing(lab, units=2, original_value=100_000_000)
+    u1, u2 = listing.units
+    db.session.add(
+        Outage(
+            unit_id=u2.id,
+            kind=OutageKind.BREAKDOWN,
+            starts_dt=local("2026-03-03 10:00"),
+            ends_dt=local("2026-03-03 15:00"),
+        )
+    )
+    b1 = make_booking(
+        u1,
+        e1,
+        "2026-03-02 09:00",
+        "2026-03-02 12:00",
+        S.COMPLETED,
+        customer_user_id=user1.id,
+        created="2026-03-02 08:00",
+        decided="2026-03-02 08:30",
+    )
+    b4 = make_booking(
+        u2,
+        e1,
+        "2026-03-08 23:30",
+        "2026-03-09 00:30",
+        S.COMPLETED,
+        customer_user_id=user2.id,
+        created="2026-03-04 08:00",
+        decided="2026-03-04 09:30",
+    )
+    make_booking(u1, e2, "2026-03-05 09:00", "2026-03-05 11:00", S.CANCELLED)
+    b6 = make_booking(
+        u1,
+        e2,
+        "2026-03-06 14:00",
+        "2026-03-06 16:00",
+        S.NO_SHOW,
+        created="2026-03-03 08:00",
+        decided="2026-03-03 08:10",
+    )
+    make_booking(
+        u2,
+        e2,
+        "2026-03-05 14:00",
+        "2026-03-05 15:00",
+        S.DECLINED,
+        created="2026-03-03 08:00",
+        decided="2026-03-03 12:00",
+    )
+    make_booking(
+        u2,
+        e1,
+        "2026-03-06 09:00",
+        "2026-03-06 10:00",
+        S.CONFIRMED,
+        created="2026-03-05 08:00",
+        decided="2026-03-05 09:00",
+    )
+    b9 = make_booking(
+        u1,
+        e2,
+        "2026-03-01 22:00",
+        "2026-03-02 02:00",
+        S.COMPLETED,
+        created="2026-02-27 08:00",
+        decided="2026-02-27 08:05",
+    )
+
+    make_usage(u1, e1, "2026-03-02 09:00", "2026-03-02 12:00", prep=30, run=150, booking=b1)
+    make_usage(u1, lab, "2026-03-03 14:00", "2026-03-03 16:00", run=120)
+    make_usage(u2, e2, "2026-03-01 23:00", "2026-03-02 01:00", run=120)
+    make_usage(u2, e1, "2026-03-08 23:30", "2026-03-09 00:30", prep=10, run=50, booking=b4)
+    make_usage(u1, e1, "2026-03-04 10:00", None)
+    make_usage(u1, e2, "2026-03-04 10:00", "2026-03-04 10:00", post=45)
+    make_usage(u1, e2, "2026-03-10 10:00", "2026-03-10 12:00", run=120)
+
+    make_rating(b1, 5, "2026-03-03 10:00")
+    make_rating(b9, 4, "2026-03-04 10:00")
+    make_rating(b6, 1, "2026-03-10 10:00")
+
+    make_invoice(lab, e1, 150_000, "2026-03-02 13:00", booking=b1)
+    make_invoice(lab, lab, 20_000, "2026-03-04 10:00")
+    voided = make_invoice(
+        lab, e2, 200_000, "2026-03-03 10:00", booking=b9, status=InvoiceStatus.VOID
+    )
+    make_invoice(
+        lab,
+        e2,
+        -200_000,
+        "2026-03-05 10:00",
+        booking=b9,
+        is_credit_note=True,
+        credit_for_id=voided.id,
+    )
+    make_invoice(lab, e2, 90_000, None, booking=b6, status=InvoiceStatus.DRAFT)
+    make_invoice(lab, e1, 70_000, "2026-03-09 00:30", booking=b4)
+    make_invoice(lab, e1, 50_000, "2026-03-08 23:30", booking=b4)
+    db.session.commit()
+    return {"lab": lab, "listing": listing, "u1": u1, "u2": u2, "e1": e1, "e2": e2}
