@@ -53,8 +53,8 @@ INSERT INTO usage_record (unit_id, user_org_id, started_dt, ended_dt, prep_minut
 SELECT units.unit_id,
        CASE WHEN g % 3 = 0 THEN units.lab_id
             ELSE firms.ids[1 + (g / 3) % array_length(firms.ids, 1)] END,
-       :start + make_interval(mins => (g * 7919) % 524000),
-       :start + make_interval(mins => (g * 7919) % 524000 + 60 + (g % 5) * 60),
+       :start + make_interval(mins => ((g::bigint * 7919) % 524000)::int),
+       :start + make_interval(mins => ((g::bigint * 7919) % 524000)::int + 60 + (g % 5) * 60),
        10 + g % 20, 40 + (g % 5) * 60, g % 15, g % 4, 'on_site', '', now(), now()
 FROM generate_series(0, :n - 1) AS g
 CROSS JOIN counts

@@ -87,6 +87,18 @@ def expire_holds_command():
     click.echo(f"{expired} requests expired.")
 
 
+@group.command("send-notice-reminders")
+@with_site_url
+def send_notice_reminders_command():
+    """Remind labs of rectification deadlines a week ahead; report passed ones (cron)."""
+    from sharehub.assessment.rectification import send_reminders
+    from sharehub.core.tx import commit
+
+    reminded, reported = send_reminders()
+    commit()
+    click.echo(f"{reminded} reminders, {reported} overdue notices reported.")
+
+
 @group.command("refresh-calendars")
 @with_site_url
 def refresh_calendars_command():

@@ -168,6 +168,8 @@ def upgrade():
     sa.Column('decision_note', sa.Text(), nullable=False),
     sa.Column('decided_by_id', sa.Integer(), nullable=True),
     sa.Column('decided_dt', sharehub.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reminded_dt', sharehub.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('overdue_reported_dt', sharehub.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['decided_by_id'], ['user.id'], name=op.f('fk_rectification_notice_decided_by_id_user'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['issued_by_id'], ['user.id'], name=op.f('fk_rectification_notice_issued_by_id_user'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['lab_id'], ['organisation.id'], name=op.f('fk_rectification_notice_lab_id_organisation'), ondelete='RESTRICT'),

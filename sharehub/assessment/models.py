@@ -162,9 +162,13 @@ class RectificationNotice(db.Model):
         sa.ForeignKey("user.id", ondelete="SET NULL")
     )
     decided_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # Set when the lab was reminded of the deadline / the supervisor told it passed.
+    reminded_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    overdue_reported_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
     lab: so.Mapped[Organisation] = so.relationship()  # noqa: F821
     spot_check_item: so.Mapped[SpotCheckItem | None] = so.relationship()
+    scorecard: so.Mapped[Scorecard | None] = so.relationship()
     issued_by: so.Mapped[User | None] = so.relationship(foreign_keys=[issued_by_id])  # noqa: F821
     responded_by: so.Mapped[User | None] = so.relationship(  # noqa: F821
         foreign_keys=[responded_by_id]

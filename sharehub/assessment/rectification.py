@@ -3,8 +3,9 @@ evidence, then closed or escalated by the supervisor."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from sharehub.accounts.models import Organisation, OrgKind, OrgStatus, User
@@ -13,6 +14,7 @@ from sharehub.assessment.models import (
     NoticeStatus,
     RectificationEvidence,
     RectificationNotice,
+    Scorecard,
     SpotCheckItem,
 )
 from sharehub.assessment.notify import lab_managers, tell
@@ -47,6 +49,7 @@ def issue_notice(
     requirements: str,
     deadline: date | None,
     item: SpotCheckItem | None = None,
+    scorecard: Scorecard | None = None,
     place_under_rectification: bool = True,
 ) -> RectificationNotice:
     """Issue a notice; an active lab is placed under rectification with it unless told not
@@ -68,9 +71,12 @@ def issue_notice(
             raise ValidationError(_l("This finding concerns another laboratory."))
         if item.result != FindingResult.FAILED:
             raise Conflict(_l("Only a finding with a problem leads to a notice."))
+    if scorecard is not None and scorecard.lab_id != lab.id:
+        raise ValidationError(_l("This scorecard belongs to another laboratory."))
     notice = RectificationNotice(
         lab=lab,
         spot_check_item=item,
+        scorecard=scorecard,
         findings=findings,
         requirements=(requirements or "").strip(),
         deadline_date=deadline,
@@ -85,6 +91,7 @@ def issue_notice(
         organisation=lab,
         deadline=deadline.isoformat(),
         item=item.id if item else None,
+        scorecard=scorecard.id if scorecard else None,
     )
     if place_under_rectification and lab.status == OrgStatus.ACTIVE:
         change_lab_status(
@@ -238,4 +245,71 @@ def _decide(actor: User, notice: RectificationNotice, status: NoticeStatus, note
         notice,
         organisation=notice.lab_id,
         note=notice.decision_note,
+    )
+
+
+def send_reminders(today: date | None = None, ahead_days: int = 7) -> tuple[int, int]:
+    """Remind labs of open notices due within `ahead_days`, and tell the supervisor who
+    issued a notice when its deadline passed unanswered; once each. Every notice is claimed
+    by a conditional UPDATE, so several machines running this at once send one message.
+    Returns (reminders, overdue reports)."""
+    today = today or utcnow().date()
+    now = utcnow()
+    due = db.session.scalars(
+        sa.select(RectificationNotice.id).where(
+            RectificationNotice.status == NoticeStatus.OPEN,
+            RectificationNotice.reminded_dt.is_(None),
+            RectificationNotice.deadline_date >= today,
+            RectificationNotice.deadline_date <= today + timedelta(days=ahead_days),
+        )
+    ).all()
+    reminded = 0
+    for notice_id in due:
+        if _claim(notice_id, RectificationNotice.reminded_dt, now):
+            notice = db.session.get(RectificationNotice, notice_id)
+            _tell_lab(
+                notice,
+                _l(
+                    "Reminder: rectification notice #%(id)s is due on %(date)s",
+                    id=notice.id,
+                    date=notice.deadline_date.isoformat(),
+                ),
+            )
+            reminded += 1
+    overdue = db.session.scalars(
+        sa.select(RectificationNotice.id).where(
+            RectificationNotice.status == NoticeStatus.OPEN,
+            RectificationNotice.overdue_reported_dt.is_(None),
+            RectificationNotice.deadline_date < today,
+        )
+    ).all()
+    reported = 0
+    for notice_id in overdue:
+        if _claim(notice_id, RectificationNotice.overdue_reported_dt, now):
+            notice = db.session.get(RectificationNotice, notice_id)
+            if notice.issued_by is not None and not notice.issued_by.disabled:
+                tell(
+                    notice.issued_by,
+                    _l(
+                        "%(lab)s did not answer rectification notice #%(id)s in time",
+                        lab=notice.lab.name,
+                        id=notice.id,
+                    ),
+                    "assessment/mail/notice.txt",
+                    "assessment.notice",
+                    url_notice_id=notice.id,
+                    notice=notice,
+                )
+                reported += 1
+    db.session.flush()
+    return reminded, reported
+
+
+def _claim(notice_id: int, column, now) -> bool:
+    return bool(
+        db.session.execute(
+            sa.update(RectificationNotice)
+            .where(RectificationNotice.id == notice_id, column.is_(None))
+            .values({column.key: now})
+        ).rowcount
     )

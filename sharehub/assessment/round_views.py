@@ -177,6 +177,8 @@ def scorecard(scorecard_id: int):
         groups=groups,
         group_labels=INDICATOR_GROUP_LABELS,
         metric_labels=scoring.METRIC_LABELS,
+        can_supervise=can_supervise(current_user),
+        lowest=min(card.round.scheme_snapshot["bands"], key=lambda b: b["min"]),
         count=db.session.scalar(
             sa.select(sa.func.count(Scorecard.id)).where(Scorecard.round_id == card.round_id)
         ),

@@ -263,9 +263,18 @@ def new_notice(lab_id: int):
     lab = get_or_404(Organisation, lab_id)
     item_id = request.args.get("item", type=int)
     item = get_or_404(SpotCheckItem, item_id) if item_id else None
+    card_id = request.args.get("scorecard", type=int)
+    card = get_or_404(Scorecard, card_id) if card_id else None
     form = NoticeForm()
     if request.method == "GET" and item is not None:
         form.findings.data = item.findings
+    if request.method == "GET" and card is not None:
+        form.findings.data = _(
+            "%(round)s: %(total)s points, grade %(grade)s.",
+            round=card.round.name,
+            total=f"{card.total:.2f}",
+            grade=card.grade,
+        )
     if form.validate_on_submit():
         try:
             notice = rectification.issue_notice(
@@ -275,6 +284,7 @@ def new_notice(lab_id: int):
                 requirements=form.requirements.data or "",
                 deadline=form.deadline.data,
                 item=item,
+                scorecard=card,
                 place_under_rectification=form.place_under_rectification.data,
             )
         except DomainError as exc:
@@ -284,9 +294,9 @@ def new_notice(lab_id: int):
             commit()
             flash(_("The notice has been issued; the laboratory was told."), "success")
             return redirect(url_for("assessment.notice", notice_id=notice.id))
-    return render_template("assessment/notice_form.html", form=form, lab=lab, item=item), (
-        400 if request.method == "POST" else 200
-    )
+    return render_template(
+        "assessment/notice_form.html", form=form, lab=lab, item=item, card=card
+    ), (400 if request.method == "POST" else 200)
 
 
 @bp.route("/supervision/notices")

@@ -178,3 +178,61 @@ def test_other_labs_and_firms_cannot_see_or_answer(
     assert client.get("/supervision/notices").status_code == 200
     assert "大型仪器" not in client.get("/supervision/notices").get_data(as_text=True)
     assert client.get(f"/supervision/labs/{lab.id}").status_code == 403
+
+
+def test_deadline_reminders_and_overdue_reports_are_sent_once(
+    db, lab, lab_manager, platform_admin, mailbox
+):
+    from sharehub.core.tx import commit
+
+    today = utcnow().date()
+    soon = _notice(platform_admin, lab, days=5)
+    later = _notice(platform_admin, lab, days=20)
+    late = _notice(platform_admin, lab, days=3)
+    late.deadline_date = today - timedelta(days=1)
+    answered = _notice(platform_admin, lab, days=2)
+    rectification.answer(lab_manager, answered, "已整改", [(pdf_bytes(), "a.pdf")])
+    commit()
+    mailbox.clear()
+
+    assert rectification.send_reminders(today) == (1, 1)
+    commit()
+    assert rectification.send_reminders(today) == (0, 0)
+    assert soon.reminded_dt is not None and later.reminded_dt is None
+    assert late.overdue_reported_dt is not None
+    subjects = [m["Subject"] for m in mailbox.to(lab_manager.email)]
+    assert subjects == [f"Reminder: rectification notice #{soon.id} is due on "
+                        f"{soon.deadline_date.isoformat()}"]  # fmt: skip
+    (report,) = mailbox.to(platform_admin.email)
+    assert f"did not answer rectification notice #{late.id} in time" in report["Subject"]
+
+
+def test_a_poor_grade_leads_to_a_notice_linked_to_the_scorecard(
+    client, db, lab, lab_manager, platform_admin, login
+):
+    from datetime import date
+
+    from sharehub.assessment import rounds
+
+    round_ = rounds.create_round(
+        platform_admin, rounds.ensure_default_scheme(), "2025年度", date(2025, 1, 1),
+        date(2025, 12, 31),
+    )  # fmt: skip
+    rounds.compute(platform_admin, round_, metrics_fn=lambda start, end, ids: {})
+    card = next(c for c in round_.scorecards if c.lab_id == lab.id)
+    db.session.commit()
+    assert (card.total, card.grade) == (0.0, "较差")
+    login(platform_admin)
+    page = client.get(f"/supervision/scorecards/{card.id}").get_data(as_text=True)
+    assert f"scorecard={card.id}" in page
+    form = client.get(f"/supervision/labs/{lab.id}/notices/new?scorecard={card.id}")
+    assert "2025年度: 0.00 points, grade 较差." in form.get_data(as_text=True)
+    deadline = (utcnow().date() + timedelta(days=365)).isoformat()
+    response = client.post(
+        f"/supervision/labs/{lab.id}/notices/new?scorecard={card.id}",
+        data={"findings": "年度评价较差，限期一年整改", "deadline": deadline},
+    )
+    assert response.status_code == 302
+    notice = db.session.scalar(sa.select(RectificationNotice))
+    assert notice.scorecard_id == card.id
+    assert lab.status == OrgStatus.ACTIVE  # the box was left unticked
