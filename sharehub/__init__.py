@@ -38,11 +38,13 @@ def create_app(config_class=None) -> Flask:
 
     from sharehub.accounts.views import bp as accounts_bp
     from sharehub.admin.views import bp as admin_bp
+    from sharehub.assessment.views import bp as assessment_bp
     from sharehub.billing.views import bp as billing_bp
     from sharehub.booking.views import bp as booking_bp
     from sharehub.calendar.views import bp as calendar_bp
     from sharehub.catalog.views import bp as catalog_bp
     from sharehub.core.views import bp as core_bp
+    from sharehub.stats.views import bp as stats_bp
     from sharehub.vouchers.views import bp as vouchers_bp
 
     app.register_blueprint(core_bp)
@@ -53,6 +55,8 @@ def create_app(config_class=None) -> Flask:
     app.register_blueprint(calendar_bp)
     app.register_blueprint(billing_bp)
     app.register_blueprint(vouchers_bp)
+    app.register_blueprint(stats_bp)
+    app.register_blueprint(assessment_bp)
 
     from sharehub.core.errors import register_error_handlers
     from sharehub.core.security import register_security_headers
@@ -99,8 +103,10 @@ def _init_extensions(app: Flask) -> None:
     # Import every model so metadata is complete for Alembic.
     import sharehub.accounts.models  # noqa: F401
     import sharehub.api.models  # noqa: F401
+    import sharehub.assessment.models  # noqa: F401
     import sharehub.billing.models  # noqa: F401
     import sharehub.booking.models  # noqa: F401
     import sharehub.catalog.models  # noqa: F401
     import sharehub.core.models  # noqa: F401
+    import sharehub.stats.models  # noqa: F401
     import sharehub.vouchers.models  # noqa: F401

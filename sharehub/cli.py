@@ -42,11 +42,13 @@ def seed_demo_command():
 @group.command("seed-reference")
 def seed_reference_command():
     """Add missing reference data: regions, instrument categories, holidays 2025-2027."""
+    from sharehub.assessment.rounds import ensure_default_scheme
     from sharehub.catalog.reference import seed_categories, seed_holidays
     from sharehub.core.tx import commit
     from sharehub.demo import seed_regions
 
     counts = (seed_regions(), seed_categories(), seed_holidays())
+    ensure_default_scheme()
     commit()
     click.echo("{} regions, {} categories, {} holiday entries added.".format(*counts))
 
@@ -104,6 +106,18 @@ def send_webhooks_command(limit: int):
 
     delivered, failed = deliver_due(limit=limit)
     click.echo(f"{delivered} delivered, {failed} failed.")
+
+
+@group.command("send-notice-reminders")
+@with_site_url
+def send_notice_reminders_command():
+    """Remind labs of rectification deadlines a week ahead; report passed ones (cron)."""
+    from sharehub.assessment.rectification import send_reminders
+    from sharehub.core.tx import commit
+
+    reminded, reported = send_reminders()
+    commit()
+    click.echo(f"{reminded} reminders, {reported} overdue notices reported.")
 
 
 @group.command("refresh-calendars")

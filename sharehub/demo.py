@@ -514,6 +514,9 @@ def seed_demo() -> bool:
         if row[-1] == "buyer@demo.sharehub.cn"
     )
     seed_demo_vouchers(operators[OrgKind.AUTHORITY], buyer_firm)
+    from sharehub.assessment.rounds import ensure_default_scheme
+
+    ensure_default_scheme()
     audit.record(None, "demo.seeded", None, object_type="system")
     db.session.flush()
     return True

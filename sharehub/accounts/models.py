@@ -9,6 +9,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
+from sqlalchemy.ext.hybrid import hybrid_property
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from sharehub.core.db import UTCDateTime, str_enum, utcnow
@@ -29,6 +30,11 @@ class OrgStatus(enum.StrEnum):
     RECTIFYING = "rectifying"
     SUSPENDED = "suspended"
     REVOKED = "revoked"
+
+
+# Admitted labs that keep their listings in the catalogue and take bookings: a lab under
+# rectification still serves; a suspended or revoked one does not.
+SERVING_STATUSES = (OrgStatus.ACTIVE, OrgStatus.RECTIFYING)
 
 
 class Role(enum.StrEnum):
@@ -156,6 +162,16 @@ class Organisation(db.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == OrgStatus.PENDING
+
+    @hybrid_property
+    def is_serving(self) -> bool:
+        """Listed in the catalogue and bookable (active, or active under rectification)."""
+        return self.status in SERVING_STATUSES
+
+    @is_serving.inplace.expression
+    @classmethod
+    def _is_serving_expression(cls):
+        return cls.status.in_(SERVING_STATUSES)
 
     @property
     def kind_label(self):

@@ -32,7 +32,7 @@ def request_access(
         raise PermissionDenied(_l("You do not act for this organisation."))
     if listing.kind != ListingKind.DATASET:
         raise ValidationError(_l("Only datasets grant access for a period."))
-    if not listing.is_published or not listing.lab.is_active:
+    if not listing.is_published or not listing.lab.is_serving:
         raise Conflict(_l("This listing does not take bookings at present."))
     price = quote(listing, customer, 0)
     grant = AccessGrant(

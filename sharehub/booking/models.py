@@ -101,6 +101,10 @@ class Booking(db.Model):
     proposed_ends_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     sequence: so.Mapped[int] = so.mapped_column(default=0)
     reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    # Declined because the lab had no capacity: unmet demand in the statistics.
+    declined_for_capacity: so.Mapped[bool] = so.mapped_column(
+        default=False, server_default=sa.false()
+    )
     decided_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     reminder_sent_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)

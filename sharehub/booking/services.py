@@ -124,7 +124,7 @@ def create_booking(
 ) -> Booking:
     if actor.membership_in(customer) is None:
         raise PermissionDenied(_l("You do not act for this organisation."))
-    if not listing.is_published or not listing.lab.is_active:
+    if not listing.is_published or not listing.lab.is_serving:
         raise Conflict(_l("This listing does not take bookings at present."))
     if listing.kind == ListingKind.DATASET:
         raise ValidationError(_l("Datasets are not booked by time."))
@@ -254,11 +254,13 @@ def approve(actor: User, booking: Booking) -> None:
     db.session.flush()
 
 
-def decline(actor: User, booking: Booking, reason: str) -> None:
+def decline(actor: User, booking: Booking, reason: str, for_capacity: bool = False) -> None:
+    """`for_capacity`: the lab had no capacity, which the statistics count as unmet demand."""
     if not (reason or "").strip():
         raise ValidationError(_l("Give the reason, the customer will read it."), field="reason")
-    _transition(actor, booking, "decline", reason=reason.strip())
+    _transition(actor, booking, "decline", reason=reason.strip(), for_capacity=for_capacity)
     booking.reason, booking.decided_dt = reason.strip(), utcnow()
+    booking.declined_for_capacity = for_capacity
     notify.booking_event(booking, "declined")
     _freed(booking)
 

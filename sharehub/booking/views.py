@@ -219,7 +219,12 @@ def booking_action(booking_id: int, action: str):
         if action == "approve":
             services.approve(current_user, booking)
         elif action == "decline":
-            services.decline(current_user, booking, form.get("reason", ""))
+            services.decline(
+                current_user,
+                booking,
+                form.get("reason", ""),
+                for_capacity=form.get("for_capacity") == "1",
+            )
         elif action == "cancel":
             services.cancel(current_user, booking, form.get("reason", ""))
         elif action == "check_in":

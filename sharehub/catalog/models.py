@@ -157,6 +157,10 @@ class Listing(db.Model):
     commissioning_date: so.Mapped[date | None] = so.mapped_column(sa.Date)
     location: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
     instrument_status: so.Mapped[str] = so.mapped_column(sa.String(32), default="normal")
+    # Class of use for the rated hours a year (stats.models.RatedHours): general | special
+    usage_class: so.Mapped[str] = so.mapped_column(
+        sa.String(16), default="general", server_default="general"
+    )
 
     # Expert time
     expert_name: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
@@ -241,7 +245,7 @@ class Listing(db.Model):
         return user.is_authenticated and user.can_manage(self.lab)
 
     def can_view(self, user) -> bool:
-        if self.is_published and self.lab.is_active:
+        if self.is_published and self.lab.is_serving:
             return True
         if not user.is_authenticated:
             return False

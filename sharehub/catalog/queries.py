@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
-from sharehub.accounts.models import Cluster, Organisation, OrgStatus, Region
+from sharehub.accounts.models import Cluster, Organisation, Region
 from sharehub.catalog.models import Field, Listing, ListingKind, ListingStatus
 from sharehub.catalog.search import normalize, text_condition
 from sharehub.extensions import db
@@ -96,7 +96,7 @@ def base_query():
     return (
         sa.select(Listing)
         .join(Organisation, Listing.lab_id == Organisation.id)
-        .where(Listing.status == ListingStatus.PUBLISHED, Organisation.status == OrgStatus.ACTIVE)
+        .where(Listing.status == ListingStatus.PUBLISHED, Organisation.is_serving)
     )
 
 
@@ -246,7 +246,7 @@ def search(p: SearchParams) -> SearchResult:
         .outerjoin(Region, Organisation.region_id == Region.id)
         .where(
             Listing.status == ListingStatus.PUBLISHED,
-            Organisation.status == OrgStatus.ACTIVE,
+            Organisation.is_serving,
             *shared,
         )
         .cte("matched")

@@ -234,7 +234,7 @@ def update_listing(actor: User, listing: Listing, data: dict) -> ListingRevision
 
 def submit(actor: User, listing: Listing) -> None:
     require_manager(actor, listing.lab)
-    if not listing.lab.is_active:
+    if not listing.lab.is_serving:
         raise Conflict(_l("Your laboratory must be admitted (and not suspended) to publish."))
     if listing.status not in (ListingStatus.DRAFT, ListingStatus.REJECTED, ListingStatus.WITHDRAWN):
         raise Conflict(_l("Only drafts, rejected or withdrawn listings can be submitted."))
@@ -273,7 +273,7 @@ def approve(actor: User, listing: Listing) -> None:
     _require_admin(actor)
     if listing.status != ListingStatus.PENDING:
         raise Conflict(_l("This listing is not waiting for review."))
-    if not listing.lab.is_active:
+    if not listing.lab.is_serving:
         raise Conflict(_l("The laboratory is not active; it cannot publish."))
     listing.status = ListingStatus.PUBLISHED
     listing.published_dt = listing.published_dt or utcnow()

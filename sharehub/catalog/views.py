@@ -42,6 +42,7 @@ from sharehub.core.forms import safe_next
 from sharehub.core.tx import commit
 from sharehub.core.uploads import stored_path
 from sharehub.extensions import db
+from sharehub.stats.demand import record_search_miss
 
 bp = Blueprint("catalog", __name__)
 COMPARE_KEY = "compare"
@@ -61,6 +62,8 @@ def search():
     for error in params.errors:
         flash(str(error), "warning")
     result = queries.search(params)
+    if record_search_miss(params, result.total):  # unmet demand for the statistics
+        commit()
     favourites = set()
     if current_user.is_authenticated:
         favourites = set(
@@ -190,7 +193,7 @@ def lab_page(lab_id: int):
             .options(so.selectinload(Listing.files))
             .order_by(Listing.kind, Listing.name)
         ).all()
-        if lab.is_active
+        if lab.is_serving
         else []
     )
     return render_template("catalog/lab.html", lab=lab, listings=listings)

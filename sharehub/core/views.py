@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, session
 from flask_login import current_user
 
-from sharehub.accounts.models import Cluster, Organisation, OrgKind, OrgStatus
+from sharehub.accounts.models import Cluster, Organisation, OrgKind
 from sharehub.core.forms import safe_next
 from sharehub.core.i18n import LOCALE_COOKIE, supported_locales
 from sharehub.core.tx import commit
@@ -20,7 +20,7 @@ def home():
     counts = dict(
         labs=db.session.scalar(
             sa.select(sa.func.count()).where(
-                Organisation.kind == OrgKind.LAB, Organisation.status == OrgStatus.ACTIVE
+                Organisation.kind == OrgKind.LAB, Organisation.is_serving
             )
         ),
         enterprises=db.session.scalar(

@@ -1,0 +1,226 @@
+"""Assessment pages: schemes, rounds, reviews, scorecards."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from wtforms import SelectChoice
+
+from sharehub.accounts.session import staff_required
+from sharehub.assessment import rounds, scoring
+from sharehub.assessment.forms import IndicatorForm, ReviewForm, RoundForm
+from sharehub.assessment.models import (
+    INDICATOR_GROUP_LABELS,
+    AssessmentRound,
+    AssessmentScheme,
+    ReviewerScore,
+    SchemeIndicator,
+    Scorecard,
+)
+from sharehub.assessment.status import can_supervise
+from sharehub.assessment.views import bp, get_or_404
+from sharehub.core.errors import DomainError
+from sharehub.core.forms import attach_error
+from sharehub.core.tx import commit
+from sharehub.extensions import db
+
+
+def _round_form(form: RoundForm | None = None) -> RoundForm:
+    form = form or RoundForm()
+    if not db.session.scalar(sa.select(sa.func.count(AssessmentScheme.id))):
+        rounds.ensure_default_scheme()
+    schemes = db.session.scalars(sa.select(AssessmentScheme).order_by(AssessmentScheme.id)).all()
+    form.scheme.choices = [SelectChoice(s.id, s.name) for s in schemes]
+    return form
+
+
+@bp.route("/supervision/rounds", methods=["GET", "POST"])
+@staff_required
+def rounds_page():
+    form = _round_form()
+    if form.validate_on_submit():
+        scheme = get_or_404(AssessmentScheme, form.scheme.data)
+        try:
+            round_ = rounds.create_round(
+                current_user, scheme, form.name.data, form.start.data, form.end.data
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            attach_error(form, exc)
+        else:
+            commit()
+            flash(
+                _("The round is open: reviewers can score the qualitative indicators."),
+                "success",
+            )
+            return redirect(url_for("assessment.round_page", round_id=round_.id))
+    items = db.session.scalars(sa.select(AssessmentRound).order_by(AssessmentRound.id.desc())).all()
+    schemes = db.session.scalars(sa.select(AssessmentScheme).order_by(AssessmentScheme.id)).all()
+    return render_template("assessment/rounds.html", form=form, rounds=items, schemes=schemes), (
+        400 if request.method == "POST" else 200
+    )
+
+
+def _review_form(round_: AssessmentRound, form: ReviewForm | None = None) -> ReviewForm:
+    from sharehub.core.i18n import localized
+
+    form = form or ReviewForm()
+    labs = db.session.scalars(rounds.assessed_labs_query()).all()
+    form.lab.choices = [SelectChoice(lab.id, localized(lab)) for lab in labs]
+    form.indicator.choices = [
+        SelectChoice(i["code"], f"{i['name']} (≤ {scoring._fmt(i['cap'])})")
+        for i in round_.scheme_snapshot["indicators"]
+        if i["qualitative"]
+    ]
+    return form
+
+
+def _round_page(round_: AssessmentRound, form: ReviewForm | None = None, code: int = 200):
+    cards = db.session.scalars(
+        sa.select(Scorecard)
+        .where(Scorecard.round_id == round_.id)
+        .order_by(Scorecard.rank, Scorecard.lab_id)
+    ).all()
+    reviews = db.session.scalars(
+        sa.select(ReviewerScore)
+        .where(ReviewerScore.round_id == round_.id)
+        .order_by(ReviewerScore.lab_id, ReviewerScore.indicator_code, ReviewerScore.id)
+    ).all()
+    grades: dict[str, int] = {}
+    for card in cards:
+        grades[card.grade] = grades.get(card.grade, 0) + 1
+    return render_template(
+        "assessment/round.html",
+        round=round_,
+        cards=cards,
+        reviews=reviews,
+        grades=grades,
+        form=_review_form(round_, form),
+        group_labels=INDICATOR_GROUP_LABELS,
+        can_supervise=can_supervise(current_user),
+    ), code
+
+
+@bp.route("/supervision/rounds/<int:round_id>")
+@staff_required
+def round_page(round_id: int):
+    return _round_page(get_or_404(AssessmentRound, round_id))
+
+
+@bp.route("/supervision/rounds/<int:round_id>/review", methods=["POST"])
+@staff_required
+def review(round_id: int):
+    round_ = get_or_404(AssessmentRound, round_id)
+    form = _review_form(round_)
+    if form.validate_on_submit():
+        from sharehub.accounts.models import Organisation
+
+        lab = get_or_404(Organisation, form.lab.data)
+        try:
+            rounds.review(
+                current_user,
+                round_,
+                lab,
+                form.indicator.data,
+                float(form.points.data),
+                form.comment.data,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            attach_error(form, exc)
+            return _round_page(db.session.get(AssessmentRound, round_id), form, exc.status)
+        commit()
+        flash(_("Your review has been saved."), "success")
+        return redirect(url_for("assessment.round_page", round_id=round_.id))
+    return _round_page(round_, form, 400)
+
+
+@bp.route("/supervision/rounds/<int:round_id>/<any(compute, publish):action>", methods=["POST"])
+@staff_required
+def round_action(round_id: int, action: str):
+    round_ = get_or_404(AssessmentRound, round_id)
+    from sharehub.accounts.forms import ConfirmForm
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        if action == "compute":
+            n = rounds.compute(current_user, round_)
+        else:
+            rounds.publish(current_user, round_)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+    else:
+        commit()
+        if action == "compute":
+            flash(_("%(n)s scorecards computed and frozen.", n=n), "success")
+        else:
+            flash(_("The results are published; every laboratory was told."), "success")
+    return redirect(url_for("assessment.round_page", round_id=round_id))
+
+
+@bp.route("/supervision/scorecards/<int:scorecard_id>")
+@login_required
+def scorecard(scorecard_id: int):
+    card = get_or_404(Scorecard, scorecard_id)
+    if not card.can_view(current_user):
+        abort(404)
+    groups: dict[str, float] = {}
+    for line in card.lines:
+        groups[line.group] = round(groups.get(line.group, 0.0) + line.points, 2)
+    return render_template(
+        "assessment/scorecard.html",
+        card=card,
+        groups=groups,
+        group_labels=INDICATOR_GROUP_LABELS,
+        metric_labels=scoring.METRIC_LABELS,
+        can_supervise=can_supervise(current_user),
+        lowest=min(card.round.scheme_snapshot["bands"], key=lambda b: b["min"]),
+        count=db.session.scalar(
+            sa.select(sa.func.count(Scorecard.id)).where(Scorecard.round_id == card.round_id)
+        ),
+    )
+
+
+@bp.route("/supervision/schemes/<int:scheme_id>", methods=["GET", "POST"])
+@staff_required
+def scheme(scheme_id: int):
+    scheme = get_or_404(AssessmentScheme, scheme_id)
+    indicator_id = request.form.get("indicator_id", type=int)
+    form = IndicatorForm()
+    if request.method == "POST":
+        indicator = get_or_404(SchemeIndicator, indicator_id or 0)
+        if indicator.scheme_id != scheme.id:
+            abort(404)
+        if form.validate_on_submit():
+            try:
+                rounds.update_indicator(
+                    current_user,
+                    indicator,
+                    weight=float(form.weight.data),
+                    target=float(form.target.data),
+                    cap=float(form.cap.data),
+                )
+            except DomainError as exc:
+                db.session.rollback()
+                flash(str(exc.message), "danger")
+            else:
+                commit()
+                flash(
+                    _("The indicator has been saved; open rounds keep their own copy."),
+                    "success",
+                )
+                return redirect(url_for("assessment.scheme", scheme_id=scheme.id))
+        else:
+            flash(_("Weights, targets and caps are numbers."), "danger")
+    return render_template(
+        "assessment/scheme.html",
+        scheme=scheme,
+        form=form,
+        group_labels=INDICATOR_GROUP_LABELS,
+        metric_labels=scoring.METRIC_LABELS,
+        can_supervise=can_supervise(current_user),
+    ), (400 if request.method == "POST" else 200)

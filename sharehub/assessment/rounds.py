@@ -1,0 +1,388 @@
+"""Assessment schemes and rounds: qualitative reviews, frozen scorecards, publication."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from sharehub.accounts.models import Organisation, OrgKind, OrgStatus, User
+from sharehub.assessment import scoring
+from sharehub.assessment.models import (
+    AssessmentRound,
+    AssessmentScheme,
+    IndicatorGroup,
+    ReviewerScore,
+    RoundStatus,
+    SchemeIndicator,
+    Scorecard,
+    ScorecardLine,
+)
+from sharehub.assessment.notify import lab_managers, tell
+from sharehub.assessment.status import require_supervisor
+from sharehub.core import audit
+from sharehub.core.db import utcnow
+from sharehub.core.errors import Conflict, ValidationError
+from sharehub.extensions import db
+
+DEFAULT_SCHEME_NAME = "开放共享评价考核（默认方案）"
+# Organisation 40, operation 40, sharing 20 (a published university weighting); the
+# sharing formulas and the hours rule are the published scoring template (DOMAIN.md).
+DEFAULT_INDICATORS = [
+    (
+        "org_management",
+        "组织管理与制度建设",
+        "Coordination and rules",
+        "organisation",
+        True,
+        "",
+        0,
+        1,
+        20,
+    ),
+    (
+        "org_staff_platform",
+        "技术队伍与在线服务平台",
+        "Technical staff and online service",
+        "organisation",
+        True,
+        "",
+        0,
+        1,
+        20,
+    ),
+    (
+        "effective_hours",
+        "有效工作机时（每台）",
+        "Effective hours per unit",
+        "operation",
+        False,
+        "effective_hours_per_unit",
+        1,
+        100,
+        15,
+    ),
+    (
+        "utilisation",
+        "利用率（定额机时）",
+        "Utilisation against rated hours",
+        "operation",
+        False,
+        "utilisation_rated",
+        10,
+        1,
+        10,
+    ),
+    ("revenue_rate", "收入率", "Revenue rate", "operation", False, "revenue_rate", 15, 0.2, 15),
+    ("share_rate", "共享率", "Share rate", "sharing", False, "share_rate", 10, 0.1, 10),
+    ("satisfaction", "用户评价", "User ratings", "sharing", False, "satisfaction", 5, 5, 5),
+    (
+        "external_orgs",
+        "服务外部单位数",
+        "External organisations served",
+        "sharing",
+        False,
+        "external_orgs_served",
+        1,
+        1,
+        5,
+    ),
+]
+# Labs assessed by a round: admitted and not revoked.
+ASSESSED_STATUSES = (OrgStatus.ACTIVE, OrgStatus.RECTIFYING, OrgStatus.SUSPENDED)
+
+
+def ensure_default_scheme() -> AssessmentScheme:
+    """The default scheme, created once (seed and first use); later runs change nothing."""
+    scheme = db.session.scalar(
+        sa.select(AssessmentScheme).where(AssessmentScheme.name == DEFAULT_SCHEME_NAME)
+    )
+    if scheme is not None:
+        return scheme
+    scheme = AssessmentScheme(
+        name=DEFAULT_SCHEME_NAME,
+        name_en="Open-sharing assessment (default scheme)",
+        description="国科办基〔2022〕93号：组织管理 40、运行使用 40、共享服务 20；"
+        "优秀 ≥ 90，良好 75–90，合格 60–75，较差 < 60；同分按共享服务得分排序。",
+        bands=scoring.DEFAULT_BANDS,
+        tie_break_group=IndicatorGroup.SHARING.value,
+    )
+    for position, row in enumerate(DEFAULT_INDICATORS):
+        code, name, name_en, group, qualitative, metric, weight, target, cap = row
+        scheme.indicators.append(
+            SchemeIndicator(
+                position=position,
+                code=code,
+                name=name,
+                name_en=name_en,
+                group=group,
+                qualitative=qualitative,
+                metric=metric,
+                weight=weight,
+                target=target,
+                cap=cap,
+            )
+        )
+    db.session.add(scheme)
+    db.session.flush()
+    return scheme
+
+
+def snapshot(scheme: AssessmentScheme) -> dict:
+    return {
+        "id": scheme.id,
+        "name": scheme.name,
+        "name_en": scheme.name_en,
+        "bands": list(scheme.bands),
+        "tie_break_group": scheme.tie_break_group,
+        "indicators": [
+            {
+                "code": i.code,
+                "name": i.name,
+                "name_en": i.name_en,
+                "group": i.group,
+                "qualitative": i.qualitative,
+                "metric": i.metric,
+                "weight": i.weight,
+                "target": i.target,
+                "cap": i.cap,
+            }
+            for i in scheme.indicators
+        ],
+    }
+
+
+def update_indicator(
+    actor: User, indicator: SchemeIndicator, *, weight: float, target: float, cap: float
+) -> None:
+    require_supervisor(actor)
+    if weight < 0 or cap < 0:
+        raise ValidationError(_l("Weights and caps are not negative."))
+    if not indicator.qualitative and target <= 0:
+        raise ValidationError(_l("The target must be above 0."), field="target")
+    old = {"weight": indicator.weight, "target": indicator.target, "cap": indicator.cap}
+    indicator.weight, indicator.target, indicator.cap = weight, target, cap
+    audit.record(
+        actor,
+        "assessment_scheme.indicator_updated",
+        indicator.scheme,
+        indicator=indicator.code,
+        old=old,
+        new={"weight": weight, "target": target, "cap": cap},
+    )
+    db.session.flush()
+
+
+def create_round(
+    actor: User, scheme: AssessmentScheme, name: str, start: date | None, end: date | None
+) -> AssessmentRound:
+    require_supervisor(actor)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError(_l("Give the round a name."), field="name")
+    if start is None or end is None:
+        raise ValidationError(_l("Give the period's first and last day."), field="start")
+    if start > end:
+        raise ValidationError(_l("The period ends before it starts."), field="end")
+    round_ = AssessmentRound(
+        scheme=scheme,
+        name=name[:200],
+        start_date=start,
+        end_date=end,
+        created_by_id=actor.id,
+        scheme_snapshot=snapshot(scheme),
+    )
+    db.session.add(round_)
+    db.session.flush()
+    audit.record(
+        actor,
+        "assessment_round.created",
+        round_,
+        scheme=scheme.id,
+        start=start.isoformat(),
+        end=end.isoformat(),
+    )
+    db.session.flush()
+    return round_
+
+
+def _indicators(round_: AssessmentRound) -> list[scoring.Indicator]:
+    return [scoring.Indicator(**row) for row in round_.scheme_snapshot["indicators"]]
+
+
+def assessed_labs_query():
+    return (
+        sa.select(Organisation)
+        .where(Organisation.kind == OrgKind.LAB, Organisation.status.in_(ASSESSED_STATUSES))
+        .order_by(Organisation.id)
+    )
+
+
+def review(
+    actor: User,
+    round_: AssessmentRound,
+    lab: Organisation,
+    code: str,
+    points: float | None,
+    comment: str,
+) -> ReviewerScore:
+    """A named reviewer scores a qualitative indicator; scoring again replaces their own."""
+    require_supervisor(actor)
+    if round_.status != RoundStatus.OPEN:
+        raise Conflict(_l("The scorecards of this round are computed; reviews are closed."))
+    indicator = next((i for i in _indicators(round_) if i.code == code and i.qualitative), None)
+    if indicator is None:
+        raise ValidationError(_l("Unknown qualitative indicator."), field="indicator")
+    if lab.kind != OrgKind.LAB or lab.status not in ASSESSED_STATUSES:
+        raise ValidationError(_l("This laboratory is not assessed in the round."))
+    if points is None or not 0 <= points <= indicator.cap:
+        raise ValidationError(
+            _l("Points are between 0 and %(cap)s.", cap=scoring._fmt(indicator.cap)),
+            field="points",
+        )
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationError(_l("Explain the points in a comment."), field="comment")
+    score = db.session.scalar(
+        sa.select(ReviewerScore).where(
+            ReviewerScore.round_id == round_.id,
+            ReviewerScore.lab_id == lab.id,
+            ReviewerScore.indicator_code == code,
+            ReviewerScore.reviewer_id == actor.id,
+        )
+    )
+    if score is None:
+        score = ReviewerScore(
+            round_id=round_.id, lab_id=lab.id, indicator_code=code, reviewer_id=actor.id
+        )
+        db.session.add(score)
+    score.points, score.comment, score.created_dt = points, comment, utcnow()
+    db.session.flush()
+    audit.record(
+        actor,
+        "assessment_round.reviewed",
+        round_,
+        organisation=lab,
+        indicator=code,
+        points=points,
+    )
+    db.session.flush()
+    return score
+
+
+def _reviews(round_: AssessmentRound) -> dict[int, dict[str, list[float]]]:
+    out: dict[int, dict[str, list[float]]] = {}
+    rows = db.session.execute(
+        sa.select(ReviewerScore.lab_id, ReviewerScore.indicator_code, ReviewerScore.points)
+        .where(ReviewerScore.round_id == round_.id)
+        .order_by(ReviewerScore.lab_id, ReviewerScore.indicator_code, ReviewerScore.id)
+    )
+    for lab_id, code, points in rows:
+        out.setdefault(lab_id, {}).setdefault(code, []).append(points)
+    return out
+
+
+def _default_metrics(start: date, end: date, lab_ids: list[int]) -> dict[int, dict]:
+    """The sharing metrics over the round's days; the round's last day is inclusive, the
+    metrics take [start, end)."""
+    from sharehub.stats.metrics import lab_metrics
+
+    return lab_metrics(start, end + timedelta(days=1), lab_ids=lab_ids)
+
+
+def compute(
+    actor: User,
+    round_: AssessmentRound,
+    metrics_fn: Callable[[date, date, list[int]], dict[int, dict]] | None = None,
+) -> int:
+    """Freeze a scorecard per assessed lab: values, points with their working, total,
+    grade and rank. Returns the number of scorecards. Later data changes none of it; the
+    round may be computed again only until it is published."""
+    require_supervisor(actor)
+    if round_.status == RoundStatus.PUBLISHED:
+        raise Conflict(_l("This round is published; its scorecards are final."))
+    labs = db.session.scalars(assessed_labs_query()).all()
+    if not labs:
+        raise Conflict(_l("No laboratory is assessed in this round."))
+    lab_ids = [lab.id for lab in labs]
+    metrics = (metrics_fn or _default_metrics)(round_.start_date, round_.end_date, lab_ids)
+    reviews = _reviews(round_)
+    indicators = _indicators(round_)
+    bands = round_.scheme_snapshot["bands"]
+    tie_group = round_.scheme_snapshot["tie_break_group"]
+    if round_.status == RoundStatus.COMPUTED:
+        # Computed again before publication: the old scorecards go (their lines cascade).
+        for card in round_.scorecards:
+            db.session.delete(card)
+        db.session.flush()
+    results = {
+        lab_id: scoring.score(indicators, metrics.get(lab_id, {}), reviews.get(lab_id, {}))
+        for lab_id in lab_ids
+    }
+    ranks = scoring.rank(
+        [(lab_id, r.total, r.groups.get(tie_group, 0.0)) for lab_id, r in results.items()]
+    )
+    now = utcnow()
+    for lab_id, result in results.items():
+        band = scoring.grade(bands, result.total)
+        card = Scorecard(
+            round_id=round_.id,
+            lab_id=lab_id,
+            total=result.total,
+            tie_break_score=result.groups.get(tie_group, 0.0),
+            grade=band["name"],
+            grade_en=band.get("name_en", ""),
+            rank=ranks[lab_id],
+            metrics={k: v for k, v in metrics.get(lab_id, {}).items()},
+            computed_dt=now,
+        )
+        for position, line in enumerate(result.lines):
+            ind = line.indicator
+            card.lines.append(
+                ScorecardLine(
+                    position=position,
+                    code=ind.code,
+                    name=ind.name,
+                    name_en=ind.name_en,
+                    group=ind.group,
+                    qualitative=ind.qualitative,
+                    metric=ind.metric,
+                    value=line.value,
+                    weight=ind.weight,
+                    target=ind.target,
+                    cap=ind.cap,
+                    points=line.points,
+                    working=line.working,
+                )
+            )
+        db.session.add(card)
+    round_.status = RoundStatus.COMPUTED
+    round_.computed_dt = now
+    db.session.flush()
+    db.session.expire(round_, ["scorecards"])  # reloaded in rank order
+    audit.record(actor, "assessment_round.computed", round_, labs=len(results))
+    db.session.flush()
+    return len(results)
+
+
+def publish(actor: User, round_: AssessmentRound) -> None:
+    require_supervisor(actor)
+    if round_.status != RoundStatus.COMPUTED:
+        raise Conflict(_l("Compute the scorecards before publishing the round."))
+    round_.status = RoundStatus.PUBLISHED
+    round_.published_dt = utcnow()
+    audit.record(actor, "assessment_round.published", round_)
+    for card in round_.scorecards:
+        for manager in lab_managers(card.lab):
+            tell(
+                manager,
+                _l("Assessment results published: %(round)s", round=round_.name),
+                "assessment/mail/scorecard.txt",
+                "assessment.scorecard",
+                url_scorecard_id=card.id,
+                card=card,
+                round=round_,
+            )
+    db.session.flush()

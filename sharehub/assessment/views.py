@@ -1,0 +1,434 @@
+"""Supervision pages: the public register of labs, lab status, spot checks, rectification."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from wtforms import SelectChoice
+
+from sharehub.accounts.models import ORG_STATUS_LABELS, Cluster, Organisation, OrgKind, OrgStatus
+from sharehub.accounts.session import current_org, staff_required
+from sharehub.assessment import rectification, spotchecks, status
+from sharehub.assessment.forms import (
+    AnswerForm,
+    DecideForm,
+    DrawForm,
+    FindingForm,
+    NoticeForm,
+    StatusForm,
+)
+from sharehub.assessment.models import (
+    FINDING_RESULT_LABELS,
+    SPOT_CHECK_KIND_LABELS,
+    AssessmentRound,
+    FindingResult,
+    NoticeStatus,
+    RectificationEvidence,
+    RectificationNotice,
+    RoundStatus,
+    Scorecard,
+    SpotCheck,
+    SpotCheckItem,
+    SpotCheckKind,
+)
+from sharehub.core.errors import DomainError
+from sharehub.core.forms import attach_error
+from sharehub.core.tx import commit
+from sharehub.core.uploads import read_upload, stored_path
+from sharehub.extensions import db
+
+bp = Blueprint("assessment", __name__)
+PER_PAGE = 50
+
+
+def get_or_404(model, object_id: int):
+    obj = db.session.get(model, object_id)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def cluster_choices() -> list[SelectChoice]:
+    clusters = db.session.scalars(sa.select(Cluster).order_by(Cluster.name)).all()
+    from sharehub.core.i18n import localized
+
+    choices = [SelectChoice(c.id, localized(c)) for c in clusters]
+    return [SelectChoice("", _("All clusters")), *choices]
+
+
+# --- public register ------------------------------------------------------------------------
+
+
+@bp.route("/labs")
+def register():
+    """Every admitted lab and its status (进退 decisions are public)."""
+    chosen = request.args.get("status", "")
+    query = status.admitted_labs_query(status=chosen, q=request.args.get("q", ""))
+    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    counts = dict(
+        db.session.execute(
+            sa.select(Organisation.status, sa.func.count())
+            .where(
+                Organisation.kind == OrgKind.LAB,
+                Organisation.status.in_(status.ADMITTED_STATUSES),
+            )
+            .group_by(Organisation.status)
+        ).all()
+    )
+    return render_template(
+        "assessment/register.html",
+        page=page,
+        chosen=chosen,
+        counts=counts,
+        statuses=[(s, ORG_STATUS_LABELS[s]) for s in status.ADMITTED_STATUSES],
+    )
+
+
+# --- one lab under supervision -------------------------------------------------------------
+
+
+def _status_form(lab: Organisation, form: StatusForm | None = None) -> StatusForm:
+    form = form or StatusForm()
+    form.target.choices = [
+        SelectChoice(s.value, ORG_STATUS_LABELS[s]) for s in status.allowed_targets(lab)
+    ]
+    return form
+
+
+def _lab_page(lab: Organisation, form: StatusForm | None = None, code: int = 200):
+    notices = db.session.scalars(
+        sa.select(RectificationNotice)
+        .where(RectificationNotice.lab_id == lab.id)
+        .order_by(RectificationNotice.id.desc())
+    ).all()
+    items = db.session.scalars(
+        sa.select(SpotCheckItem)
+        .where(SpotCheckItem.lab_id == lab.id)
+        .order_by(SpotCheckItem.id.desc())
+        .limit(50)
+    ).all()
+    cards = db.session.scalars(
+        sa.select(Scorecard)
+        .join(AssessmentRound)
+        .where(Scorecard.lab_id == lab.id)
+        .order_by(AssessmentRound.end_date.desc())
+    ).all()
+    return render_template(
+        "assessment/lab.html",
+        lab=lab,
+        form=_status_form(lab, form),
+        notices=notices,
+        items=items,
+        cards=cards,
+        can_supervise=status.can_supervise(current_user),
+    ), code
+
+
+@bp.route("/supervision/labs/<int:lab_id>")
+@staff_required
+def lab(lab_id: int):
+    lab = get_or_404(Organisation, lab_id)
+    if lab.kind != OrgKind.LAB:
+        abort(404)
+    return _lab_page(lab)
+
+
+@bp.route("/supervision/labs/<int:lab_id>/status", methods=["POST"])
+@staff_required
+def change_status(lab_id: int):
+    lab = get_or_404(Organisation, lab_id)
+    form = _status_form(lab)
+    if form.validate_on_submit():
+        try:
+            told = status.change_lab_status(
+                current_user, lab, OrgStatus(form.target.data), form.reason.data
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            attach_error(form, exc)
+        else:
+            commit()
+            flash(
+                _(
+                    "%(lab)s is now %(status)s; %(n)s customers with bookings ahead were told.",
+                    lab=lab.name,
+                    status=lab.status_label,
+                    n=told,
+                ),
+                "success",
+            )
+            return redirect(url_for("assessment.lab", lab_id=lab.id))
+    return _lab_page(lab, form, 400)
+
+
+# --- spot checks -------------------------------------------------------------------------------
+
+
+def _draw_form(form: DrawForm | None = None) -> DrawForm:
+    form = form or DrawForm()
+    form.kind.choices = [
+        SelectChoice(k.value, label) for k, label in SPOT_CHECK_KIND_LABELS.items()
+    ]
+    form.cluster.choices = cluster_choices()
+    return form
+
+
+@bp.route("/supervision/spot-checks", methods=["GET", "POST"])
+@staff_required
+def spot_checks():
+    form = _draw_form()
+    if form.validate_on_submit():
+        try:
+            check = spotchecks.draw(
+                current_user,
+                SpotCheckKind(form.kind.data),
+                form.sample_size.data,
+                title=form.title.data or "",
+                seed=form.seed.data or "",
+                start=form.start.data,
+                end=form.end.data,
+                cluster_id=form.cluster.data,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            attach_error(form, exc)
+        else:
+            commit()
+            flash(_("The sample has been drawn with seed %(seed)s.", seed=check.seed), "success")
+            return redirect(url_for("assessment.spot_check", check_id=check.id))
+    checks = db.session.scalars(sa.select(SpotCheck).order_by(SpotCheck.id.desc()).limit(100)).all()
+    return render_template("assessment/spot_checks.html", form=form, checks=checks), (
+        400 if form.errors or request.method == "POST" else 200
+    )
+
+
+def _finding_form(form: FindingForm | None = None) -> FindingForm:
+    form = form or FindingForm()
+    form.result.choices = [
+        SelectChoice(r.value, FINDING_RESULT_LABELS[r])
+        for r in (FindingResult.PASSED, FindingResult.FAILED)
+    ]
+    return form
+
+
+@bp.route("/supervision/spot-checks/<int:check_id>")
+@staff_required
+def spot_check(check_id: int):
+    check = get_or_404(SpotCheck, check_id)
+    verification = spotchecks.redraw(check) if request.args.get("verify") else None
+    return render_template(
+        "assessment/spot_check.html",
+        check=check,
+        finding_form=_finding_form(),
+        verification=verification,
+        can_supervise=status.can_supervise(current_user),
+    )
+
+
+@bp.route("/supervision/spot-checks/items/<int:item_id>/finding", methods=["POST"])
+@staff_required
+def record_finding(item_id: int):
+    item = get_or_404(SpotCheckItem, item_id)
+    form = _finding_form()
+    if form.validate_on_submit():
+        try:
+            spotchecks.record_finding(
+                current_user, item, FindingResult(form.result.data), form.findings.data
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "danger")
+            return render_template(
+                "assessment/spot_check.html",
+                check=item.spot_check,
+                finding_form=form,
+                failed_item=item.id,
+                verification=None,
+                can_supervise=True,
+            ), exc.status
+        commit()
+        flash(_("The finding has been recorded."), "success")
+    target = url_for("assessment.spot_check", check_id=item.spot_check_id)
+    return redirect(f"{target}#item-{item.id}")
+
+
+# --- rectification notices -----------------------------------------------------------------
+
+
+@bp.route("/supervision/labs/<int:lab_id>/notices/new", methods=["GET", "POST"])
+@staff_required
+def new_notice(lab_id: int):
+    lab = get_or_404(Organisation, lab_id)
+    item_id = request.args.get("item", type=int)
+    item = get_or_404(SpotCheckItem, item_id) if item_id else None
+    card_id = request.args.get("scorecard", type=int)
+    card = get_or_404(Scorecard, card_id) if card_id else None
+    form = NoticeForm()
+    if request.method == "GET" and item is not None:
+        form.findings.data = item.findings
+    if request.method == "GET" and card is not None:
+        form.findings.data = _(
+            "%(round)s: %(total)s points, grade %(grade)s.",
+            round=card.round.name,
+            total=f"{card.total:.2f}",
+            grade=card.grade,
+        )
+    if form.validate_on_submit():
+        try:
+            notice = rectification.issue_notice(
+                current_user,
+                lab,
+                findings=form.findings.data,
+                requirements=form.requirements.data or "",
+                deadline=form.deadline.data,
+                item=item,
+                scorecard=card,
+                place_under_rectification=form.place_under_rectification.data,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            attach_error(form, exc)
+        else:
+            commit()
+            flash(_("The notice has been issued; the laboratory was told."), "success")
+            return redirect(url_for("assessment.notice", notice_id=notice.id))
+    return render_template(
+        "assessment/notice_form.html", form=form, lab=lab, item=item, card=card
+    ), (400 if request.method == "POST" else 200)
+
+
+@bp.route("/supervision/notices")
+@login_required
+def notices():
+    query = sa.select(RectificationNotice).order_by(RectificationNotice.id.desc())
+    if not status.can_supervise(current_user):
+        org = current_org()
+        if org is None or not org.is_lab:
+            abort(403)
+        query = query.where(RectificationNotice.lab_id == org.id)
+    chosen = request.args.get("status", "")
+    if chosen in {s.value for s in NoticeStatus}:
+        query = query.where(RectificationNotice.status == chosen)
+    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    return render_template("assessment/notices.html", page=page, chosen=chosen)
+
+
+def _decide_form() -> DecideForm:
+    form = DecideForm()
+    form.target.choices = [
+        SelectChoice(s.value, ORG_STATUS_LABELS[s])
+        for s in (OrgStatus.SUSPENDED, OrgStatus.REVOKED)
+    ]
+    return form
+
+
+def _notice_page(notice, answer_form=None, decide_form=None, code=200):
+    return render_template(
+        "assessment/notice.html",
+        notice=notice,
+        answer_form=answer_form or AnswerForm(),
+        decide_form=decide_form or _decide_form(),
+        can_supervise=status.can_supervise(current_user),
+        can_answer=notice.can_answer(current_user),
+    ), code
+
+
+@bp.route("/supervision/notices/<int:notice_id>")
+@login_required
+def notice(notice_id: int):
+    notice = get_or_404(RectificationNotice, notice_id)
+    if not notice.can_view(current_user):
+        abort(404)
+    return _notice_page(notice)
+
+
+@bp.route("/supervision/notices/<int:notice_id>/answer", methods=["POST"])
+@login_required
+def answer(notice_id: int):
+    notice = get_or_404(RectificationNotice, notice_id)
+    if not notice.can_view(current_user):
+        abort(404)
+    form = AnswerForm()
+    if form.validate_on_submit():
+        try:
+            files = [
+                read_upload(f, rectification.MAX_EVIDENCE_BYTES)
+                for f in form.evidence.data or []
+                if f and f.filename
+            ]
+            rectification.answer(current_user, notice, form.response.data, files)
+        except DomainError as exc:
+            db.session.rollback()
+            attach_error(form, exc)
+            notice = db.session.get(RectificationNotice, notice_id)
+            return _notice_page(notice, form, None, exc.status)
+        commit()
+        flash(_("Your answer has been sent to the supervisor."), "success")
+        return redirect(url_for("assessment.notice", notice_id=notice.id))
+    return _notice_page(notice, form, None, 400)
+
+
+@bp.route("/supervision/notices/<int:notice_id>/<any(close, escalate):action>", methods=["POST"])
+@staff_required
+def decide(notice_id: int, action: str):
+    notice = get_or_404(RectificationNotice, notice_id)
+    form = _decide_form()
+    if form.validate_on_submit():
+        try:
+            if action == "close":
+                rectification.close(current_user, notice, form.note.data or "")
+            else:
+                rectification.escalate(
+                    current_user, notice, form.note.data or "", OrgStatus(form.target.data)
+                )
+        except DomainError as exc:
+            db.session.rollback()
+            attach_error(form, exc)
+            notice = db.session.get(RectificationNotice, notice_id)
+            return _notice_page(notice, None, form, exc.status)
+        commit()
+        flash(_("The decision is recorded: %(status)s.", status=notice.status_label), "success")
+        return redirect(url_for("assessment.notice", notice_id=notice.id))
+    return _notice_page(notice, None, form, 400)
+
+
+@bp.route("/supervision/evidence/<int:evidence_id>")
+@login_required
+def evidence(evidence_id: int):
+    item = get_or_404(RectificationEvidence, evidence_id)
+    if not item.notice.can_view(current_user):
+        abort(404)
+    return send_file(
+        stored_path(item.stored_name),
+        mimetype=item.content_type,
+        download_name=item.original_name,
+        as_attachment=True,
+    )
+
+
+# --- a lab's own view ------------------------------------------------------------------------
+
+
+@bp.route("/supervision/our")
+@login_required
+def our():
+    org = current_org()
+    if org is None or not org.is_lab:
+        abort(404)
+    notices = db.session.scalars(
+        sa.select(RectificationNotice)
+        .where(RectificationNotice.lab_id == org.id)
+        .order_by(RectificationNotice.id.desc())
+    ).all()
+    cards = db.session.scalars(
+        sa.select(Scorecard)
+        .join(AssessmentRound)
+        .where(Scorecard.lab_id == org.id, AssessmentRound.status == RoundStatus.PUBLISHED)
+        .order_by(AssessmentRound.end_date.desc())
+    ).all()
+    return render_template("assessment/our.html", lab=org, notices=notices, cards=cards)
+
+
+from sharehub.assessment import round_views  # noqa: E402,F401  (registers round routes on bp)

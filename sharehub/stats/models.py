@@ -1,0 +1,87 @@
+"""Ratings of completed bookings and the record of unmet demand (searches that found no
+free time); together with bookings and usage records they feed the sharing statistics."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from sharehub.core.db import UTCDateTime, utcnow
+from sharehub.extensions import db
+
+
+class Rating(db.Model):
+    """An enterprise's rating of one completed booking (1–5 and a comment), and the lab's
+    one reply. The listing is kept beside the booking so listing pages read it directly."""
+
+    __tablename__ = "rating"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    booking_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("booking.id", ondelete="CASCADE"), unique=True
+    )
+    listing_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("listing.id", ondelete="CASCADE"), index=True
+    )
+    customer_org_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    author_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    score: so.Mapped[int] = so.mapped_column(sa.SmallInteger)
+    comment: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    reply: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    replied_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    replied_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    booking: so.Mapped[Booking] = so.relationship()  # noqa: F821
+    listing: so.Mapped[Listing] = so.relationship()  # noqa: F821
+    customer_org: so.Mapped[Organisation] = so.relationship()  # noqa: F821
+    author: so.Mapped[User | None] = so.relationship(foreign_keys=[author_id])  # noqa: F821
+
+    __table_args__ = (sa.CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),)
+
+    @property
+    def has_reply(self) -> bool:
+        return self.replied_dt is not None
+
+
+class SearchMiss(db.Model):
+    """A catalogue search with a free-time filter that found nothing: demand the labs
+    could not meet. Only the filters are kept, not who searched."""
+
+    __tablename__ = "search_miss"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    query: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    kind: so.Mapped[str] = so.mapped_column(sa.String(16), default="")
+    field: so.Mapped[str] = so.mapped_column(sa.String(32), default="", index=True)
+    region_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("region.id", ondelete="SET NULL"), index=True
+    )
+    cluster_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("cluster.id", ondelete="SET NULL"), index=True
+    )
+    wanted_from: so.Mapped[date | None] = so.mapped_column(sa.Date)
+    wanted_to: so.Mapped[date | None] = so.mapped_column(sa.Date)
+    hours: so.Mapped[int | None] = so.mapped_column()
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class RatedHours(db.Model):
+    """Rated (quota) hours a year of one class of instrument (定额机时): 1,400 for
+    general-purpose, 800 for special-purpose, 1,600 where a platform counts longer
+    weeks. Administrators change the figures; listings name their class."""
+
+    __tablename__ = "rated_hours"
+
+    usage_class: so.Mapped[str] = so.mapped_column(sa.String(16), primary_key=True)
+    hours: so.Mapped[int]
+
+    __table_args__ = (sa.CheckConstraint("hours > 0", name="positive"),)

@@ -1,0 +1,421 @@
+"""Statistics pages: the lab's own figures, the administrators' and regulators' overview
+with rankings and drill-down, unmet demand, the exports, and rating a booking."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from sharehub.accounts.forms import ConfirmForm
+from sharehub.accounts.models import Cluster, Organisation, Region
+from sharehub.accounts.session import current_org, staff_required
+from sharehub.booking.models import Booking
+from sharehub.catalog.models import FIELD_LABELS, Field, Unit
+from sharehub.core.errors import DomainError
+from sharehub.core.i18n import user_zone
+from sharehub.core.tx import commit
+from sharehub.extensions import db
+from sharehub.stats import demand, exports, queries, ratings
+from sharehub.stats.metrics import served_by_cluster
+from sharehub.stats.models import Rating
+from sharehub.stats.sql import Filters
+
+bp = Blueprint("stats", __name__, url_prefix="")
+
+OVERVIEW_LEVELS = ("lab", "cluster", "region", "field")
+LAB_LEVELS = ("listing", "unit")
+
+
+def _choice() -> queries.PeriodChoice:
+    choice = queries.PeriodChoice.from_args(request.args, datetime.now(user_zone()).date())
+    for error in choice.errors:
+        flash(str(error), "warning")
+    return choice
+
+
+def _filters_from_args() -> Filters:
+    field = request.args.get("field", "")
+    return Filters(
+        cluster_id=request.args.get("cluster", type=int),
+        region_id=request.args.get("region", type=int),
+        field=field if field in {f.value for f in Field} else None,
+    )
+
+
+def _can_see_lab(lab: Organisation) -> bool:
+    return (
+        current_user.is_platform_admin
+        or current_user.is_regulator
+        or current_user.membership_in(lab) is not None
+    )
+
+
+def _lab(lab_id: int) -> Organisation:
+    lab = db.session.get(Organisation, lab_id)
+    if lab is None or not lab.is_lab or not _can_see_lab(lab):
+        abort(404)
+    return lab
+
+
+def _trend_chart(points: list[dict]) -> dict:
+    """Chart.js data (read by static/js/stats.js from a data attribute)."""
+    return {
+        "type": "bar",
+        "labels": [p["start"].isoformat() for p in points],
+        "datasets": [
+            {"label": _("Effective hours"), "data": [p["effective_hours"] for p in points]},
+            {"label": _("External service hours"), "data": [p["external_hours"] for p in points]},
+            {
+                "label": _("Utilisation (available hours)"),
+                "data": [
+                    round(p["utilisation_available"] * 100, 1)
+                    if p["utilisation_available"] is not None
+                    else None
+                    for p in points
+                ],
+                "type": "line",
+                "yAxisID": "percent",
+            },
+        ],
+    }
+
+
+def _ranking_chart(rows: list[dict], label_key: str = "name") -> dict:
+    top = rows[:10]
+    return {
+        "type": "bar",
+        "indexAxis": "y",
+        "labels": [str(r.get(label_key) or "—") for r in top],
+        "datasets": [
+            {"label": _("Effective hours"), "data": [r["effective_hours"] for r in top]},
+            {"label": _("External service hours"), "data": [r["external_hours"] for r in top]},
+        ],
+    }
+
+
+@bp.route("/stats/")
+@staff_required
+def overview():
+    choice = _choice()
+    level = request.args.get("level", "lab")
+    level = level if level in OVERVIEW_LEVELS else "lab"
+    filters = _filters_from_args()
+    sort = request.args.get("sort", "effective_hours")
+    rows = queries.table(choice, level, filters, sort)
+    for row in rows:
+        if level == "field" and row["key"]:
+            row["name"] = str(FIELD_LABELS[Field(row["key"])])
+    return render_template(
+        "stats/overview.html",
+        choice=choice,
+        level=level,
+        levels=OVERVIEW_LEVELS,
+        filters=filters,
+        sort=sort,
+        rows=rows,
+        columns=queries.COLUMNS,
+        totals=queries.totals(choice, filters),
+        trend_chart=_trend_chart(queries.trend(choice, filters)),
+        ranking_chart=_ranking_chart(rows),
+        clusters=db.session.scalars(db.select(Cluster).order_by(Cluster.name)).all(),
+        provinces=db.session.scalars(
+            db.select(Region).where(Region.parent_id.is_(None)).order_by(Region.code)
+        ).all(),
+        fields=FIELD_LABELS,
+        filter_args=_filter_args(filters),
+        page_args={**choice.args, **_filter_args(filters)},
+    )
+
+
+def _filter_args(filters: Filters) -> dict:
+    return {
+        k: v
+        for k, v in (
+            ("cluster", filters.cluster_id),
+            ("region", filters.region_id),
+            ("field", filters.field),
+        )
+        if v
+    }
+
+
+@bp.route("/stats/lab")
+@login_required
+def my_lab():
+    org = current_org()
+    if org is None or not org.is_lab:
+        abort(403)
+    return redirect(url_for("stats.lab_page", lab_id=org.id, **request.args))
+
+
+@bp.route("/stats/labs/<int:lab_id>")
+@login_required
+def lab_page(lab_id: int):
+    lab = _lab(lab_id)
+    choice = _choice()
+    level = request.args.get("level", "listing")
+    level = level if level in LAB_LEVELS else "listing"
+    filters = Filters(lab_ids=[lab.id])
+    sort = request.args.get("sort", "effective_hours")
+    rows = queries.table(choice, level, filters, sort)
+    return render_template(
+        "stats/lab.html",
+        lab=lab,
+        choice=choice,
+        level=level,
+        levels=LAB_LEVELS,
+        sort=sort,
+        rows=rows,
+        columns=queries.COLUMNS,
+        totals=queries.totals(choice, filters),
+        trend_chart=_trend_chart(queries.trend(choice, filters)),
+        served=served_by_cluster(choice.start, choice.end, filters),
+        clusters={c.id: c for c in db.session.scalars(db.select(Cluster))},
+        recent_ratings=ratings.lab_ratings(lab, limit=10),
+    )
+
+
+@bp.route("/stats/units/<int:unit_id>")
+@login_required
+def unit_page(unit_id: int):
+    unit = db.session.get(Unit, unit_id)
+    if unit is None or not _can_see_lab(unit.listing.lab):
+        abort(404)
+    choice = _choice()
+    filters = Filters(lab_ids=[unit.listing.lab_id], unit_id=unit.id)
+    points = queries.trend(choice, filters)
+    return render_template(
+        "stats/unit.html",
+        unit=unit,
+        lab=unit.listing.lab,
+        choice=choice,
+        totals=queries.totals(choice, filters),
+        points=points,
+        trend_chart=_trend_chart(points),
+    )
+
+
+@bp.route("/stats/demand")
+@staff_required
+def unmet_demand():
+    choice = _choice()
+    filters = _filters_from_args()
+    found = demand.unmet_demand(choice.start, choice.end, filters)
+    chart = {
+        "type": "bar",
+        "labels": [
+            str(FIELD_LABELS[Field(f)]) if f else _("Any field")
+            for f, _n in found["searches_by_field"]
+        ],
+        "datasets": [
+            {
+                "label": _("Searches with no free time"),
+                "data": [n for _f, n in found["searches_by_field"]],
+            }
+        ],
+    }
+    return render_template(
+        "stats/demand.html",
+        choice=choice,
+        filters=filters,
+        found=found,
+        demand_chart=chart,
+        field_labels=FIELD_LABELS,
+        clusters=db.session.scalars(db.select(Cluster).order_by(Cluster.name)).all(),
+        filter_args=_filter_args(filters),
+        page_args={**choice.args, **_filter_args(filters)},
+    )
+
+
+# --- exports -------------------------------------------------------------------------------
+
+
+def _export(fmt: str, columns, rows, name: str):
+    if fmt == "csv":
+        return Response(
+            stream_with_context(exports.csv_stream(columns, rows)),
+            mimetype="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f"attachment; filename={name}.csv"},
+        )
+    path = exports.xlsx_file(columns, rows)
+    handle = open(path, "rb")  # noqa: SIM115  (closed by the generator below)
+    os.remove(path)  # the open handle keeps the data until it is sent
+
+    def chunks():
+        with handle:
+            while data := handle.read(64 * 1024):
+                yield data
+
+    return Response(
+        chunks(),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f"attachment; filename={name}.xlsx"},
+    )
+
+
+@bp.route("/stats/export.<any(csv, xlsx):fmt>")
+@staff_required
+def export_overview(fmt: str):
+    choice = _choice()
+    level = request.args.get("level", "lab")
+    level = level if level in OVERVIEW_LEVELS else "lab"
+    filters = _filters_from_args()
+    columns = exports.table_columns(queries.LEVEL_LABELS[level])
+    rows = queries.iter_table(choice, level, filters)
+    if level == "field":
+        rows = ({**r, "name": str(FIELD_LABELS[Field(r["key"])]) if r["key"] else ""} for r in rows)
+    return _export(fmt, columns, rows, f"sharehub-{level}-{choice.start}-{choice.end}")
+
+
+@bp.route("/stats/labs/<int:lab_id>/export.<any(csv, xlsx):fmt>")
+@login_required
+def export_lab(lab_id: int, fmt: str):
+    lab = _lab(lab_id)
+    choice = _choice()
+    level = request.args.get("level", "listing")
+    level = level if level in LAB_LEVELS else "listing"
+    columns = exports.table_columns(queries.LEVEL_LABELS[level])
+    rows = queries.iter_table(choice, level, Filters(lab_ids=[lab.id]))
+    return _export(fmt, columns, rows, f"sharehub-lab{lab.id}-{level}-{choice.start}")
+
+
+@bp.route("/stats/national.<any(csv, xlsx):fmt>")
+@staff_required
+def export_national(fmt: str):
+    year = request.args.get("year", datetime.now(user_zone()).year, type=int)
+    if not 2000 <= year <= 2100:
+        abort(400)
+    rows = exports.national_rows(year, _filters_from_args())
+    return _export(fmt, exports.NATIONAL_COLUMNS, rows, f"sharehub-national-{year}")
+
+
+@bp.route("/stats/labs/<int:lab_id>/national.<any(csv, xlsx):fmt>")
+@login_required
+def export_lab_national(lab_id: int, fmt: str):
+    lab = _lab(lab_id)
+    year = request.args.get("year", datetime.now(user_zone()).year, type=int)
+    if not 2000 <= year <= 2100:
+        abort(400)
+    rows = exports.national_rows(year, Filters(lab_ids=[lab.id]))
+    return _export(fmt, exports.NATIONAL_COLUMNS, rows, f"sharehub-national-lab{lab.id}-{year}")
+
+
+@bp.route("/stats/demand.<any(csv, xlsx):fmt>")
+@staff_required
+def export_demand(fmt: str):
+    choice = _choice()
+    found = demand.unmet_demand(choice.start, choice.end, _filters_from_args())
+    columns = [
+        ("listing_id", _("Listing id")),
+        ("listing", _("Listing")),
+        ("lab", _("Laboratory")),
+        ("declined", _("Declined for lack of capacity")),
+        ("waiting", _("Waiting-list entries")),
+    ]
+    rows = (
+        {
+            "listing_id": r.id,
+            "listing": r.name,
+            "lab": r.lab_name,
+            "declined": int(r.declined),
+            "waiting": int(r.waiting),
+        }
+        for r in found["listings"]
+    )
+    return _export(fmt, columns, rows, f"sharehub-unmet-demand-{choice.start}")
+
+
+# --- ratings -------------------------------------------------------------------------------
+
+
+@bp.route("/bookings/<int:booking_id>/rating", methods=["POST"])
+@login_required
+def rate_booking(booking_id: int):
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or not booking.can_view(current_user):
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        ratings.rate(
+            current_user, booking, request.form.get("score"), request.form.get("comment", "")
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+        return redirect(url_for("booking.booking_page", booking_id=booking.id)), 303
+    commit()
+    flash(_("Thank you: your rating has been published."), "success")
+    return redirect(url_for("booking.booking_page", booking_id=booking.id))
+
+
+@bp.route("/ratings/<int:rating_id>/reply", methods=["POST"])
+@login_required
+def reply_rating(rating_id: int):
+    rating = db.session.get(Rating, rating_id)
+    if rating is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        ratings.reply(current_user, rating, request.form.get("reply", ""))
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+    else:
+        commit()
+        flash(_("Your reply has been published."), "success")
+    return redirect(url_for("booking.booking_page", booking_id=rating.booking_id))
+
+
+@bp.app_template_global()
+def booking_rating(booking):
+    return ratings.rating_of(booking)
+
+
+@bp.app_template_global()
+def listing_ratings(listing):
+    return ratings.listing_ratings(listing)
+
+
+@bp.app_template_global()
+def can_rate(booking):
+    return ratings.can_rate(current_user, booking)
+
+
+@bp.app_template_filter("prev_day")
+def previous_day(day):
+    """The inclusive last day of a period that ends (exclusive) on `day`."""
+    return (day - timedelta(days=1)).isoformat()
+
+
+@bp.app_template_filter("stat")
+def format_stat(value, fmt: str = "int"):
+    """A figure as the tables show it: hours, a percentage, money, a score or minutes."""
+    from flask_babel import format_decimal, format_percent
+
+    from sharehub.catalog.pricing import format_fen
+
+    if value is None:
+        return "—"
+    if fmt == "rate":
+        return format_percent(value, "#,##0.0%")
+    if fmt == "money":
+        return format_fen(value)
+    if fmt in ("hours", "minutes", "score"):
+        return format_decimal(value, "#,##0.#")
+    return format_decimal(value, "#,##0")

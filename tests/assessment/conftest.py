@@ -1,0 +1,63 @@
+"""Fixtures of the supervision tests: a regulator, a customer, bookings ahead."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import pytest
+
+from sharehub.booking.availability import LAB_TZ
+
+
+def workday(offset_days: int = 10) -> date:
+    import holidays
+
+    day = date.today() + timedelta(days=offset_days)
+    cn = holidays.China(years=[day.year, day.year + 1])
+    while day.weekday() >= 5 or day in cn:
+        day += timedelta(days=1)
+    return day
+
+
+def at(day: date, hh: int, mm: int = 0) -> datetime:
+    return datetime.combine(day, time(hh, mm), LAB_TZ)
+
+
+@pytest.fixture
+def regulator(make_org, make_user):
+    from sharehub.accounts.models import OrgKind
+
+    authority = make_org(kind=OrgKind.AUTHORITY, name="苏州市市场监督管理局")
+    return make_user(authority, email="regulator@example.cn")
+
+
+@pytest.fixture
+def buyer(make_org, make_user):
+    org = make_org(name="采购企业", name_en="Buyer Co")
+    return org, make_user(org, email="buyer@example.cn")
+
+
+@pytest.fixture
+def book(db):
+    from sharehub.booking import services
+    from sharehub.booking.services import BookingRequest
+
+    def do(buyer, listing, day, start=(8, 30), end=(10, 30)):
+        org, user = buyer
+        booking = services.create_booking(
+            user, org, listing, BookingRequest(starts_dt=at(day, *start), ends_dt=at(day, *end))
+        )
+        db.session.commit()
+        return booking
+
+    return do
+
+
+# The statistics factories write bookings, usage, invoices and ratings at local times.
+from tests.stats.conftest import (  # noqa: E402,F401
+    local,
+    make_booking,
+    make_invoice,
+    make_rating,
+    make_usage,
+)

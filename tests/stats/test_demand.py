@@ -1,0 +1,87 @@
+"""Unmet demand: searches whose free-time filter found nothing, requests declined for lack
+of capacity, and waiting lists — on the administrators' page and in its export."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from tests.stats.test_pages import _csv
+
+
+def test_unmet_demand_is_recorded_and_shown(
+    client, login, db, lab, make_org, make_user, make_listing, make_booking, platform_admin
+):
+    from sharehub.accounts.models import Role
+    from sharehub.booking.models import BookingStatus, WaitlistEntry
+    from sharehub.catalog.models import Field
+    from sharehub.core.db import utcnow
+    from sharehub.stats.models import SearchMiss
+
+    listing = make_listing(lab, name="扫描电镜", field=Field.NEW_MATERIALS)
+    firm = make_org(name="等位企业")
+    buyer = make_user(firm)
+    pending = make_booking(
+        listing.units[0], firm, "2030-01-07 09:00", "2030-01-07 10:00", BookingStatus.PENDING
+    )
+    now = utcnow()
+    pending.created_dt = now  # requested today, for a day in 2030
+    db.session.add(
+        WaitlistEntry(
+            listing_id=listing.id,
+            customer_org_id=firm.id,
+            user_id=buyer.id,
+            starts_dt=pending.starts_dt,
+            ends_dt=pending.ends_dt,
+        )
+    )
+    db.session.commit()
+
+    # A search for 300 free hours in one piece finds nothing: it is kept (filters only).
+    client.get("/catalog?q=电镜&field=new_materials&from=2030-01-07&to=2030-01-11&hours=300")
+    client.get("/catalog?q=电镜&field=new_materials&from=2030-01-07&to=2030-01-11&hours=300&page=2")
+    client.get("/catalog?q=电镜")  # no free-time filter: not demand
+    misses = db.session.scalars(sa.select(SearchMiss)).all()
+    assert [(m.query, m.field, m.hours, str(m.wanted_to)) for m in misses] == [
+        ("电镜", "new_materials", 300, "2030-01-11")
+    ]
+
+    login(make_user(lab, role=Role.MANAGER))
+    client.post(
+        f"/bookings/{pending.id}/decline",
+        data={"reason": "本周机时已满", "for_capacity": "1"},
+    )
+    db.session.refresh(pending)
+    assert pending.status == BookingStatus.DECLINED and pending.declined_for_capacity
+
+    client.post("/account/signout")
+    login(platform_admin)
+    year = f"period=year&year={now.year}"
+    html = client.get(f"/stats/demand?{year}").get_data(as_text=True)
+    assert 'id="demand-searches">1<' in html
+    assert 'id="demand-declined">1<' in html
+    assert 'id="demand-waiting">1<' in html
+    assert "扫描电镜" in html
+
+    rows = _csv(client.get(f"/stats/demand.csv?{year}"))
+    assert rows[1][1:] == ["扫描电镜", lab.name, "1", "1"]
+
+
+def test_an_ordinary_decline_is_not_unmet_demand(
+    client, login, db, lab, make_org, make_listing, make_booking, make_user, english
+):
+    from datetime import date
+
+    from sharehub.booking import services
+    from sharehub.booking.models import BookingStatus
+    from sharehub.core.db import utcnow
+    from sharehub.stats.demand import unmet_demand
+
+    listing = make_listing(lab)
+    booking = make_booking(
+        listing.units[0], make_org(), "2030-01-07 09:00", "2030-01-07 10:00", BookingStatus.PENDING
+    )
+    booking.created_dt = utcnow()
+    services.decline(make_user(lab), booking, "样品不在检测范围")
+    year = utcnow().year
+    found = unmet_demand(date(year, 1, 1), date(year + 1, 1, 1))
+    assert (found["declined"], found["waiting"], found["searches"]) == (0, 0, 0)
