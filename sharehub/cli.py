@@ -153,5 +153,19 @@ def create_admin_command(email: str, name: str, org_name: str, org_credit_code: 
     click.echo(f"Administrator {user.email} created.")
 
 
+@group.command("check-consistency")
+def check_consistency_command():
+    """Check the stored data (after an incident, a restore or a load test); exit 1 on any
+    overlapping booking, invoice-number gap, stray payment or usage without its unit."""
+    from sharehub.admin.consistency import violations
+
+    found = violations()
+    for name, items in found.items():
+        click.echo(f"{name}: {len(items)}" + (f"  {items[:10]}" if items else ""))
+    if any(found.values()):
+        raise SystemExit(1)
+    click.echo("Consistent.")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(group)
