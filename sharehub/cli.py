@@ -53,11 +53,17 @@ def seed_reference_command():
 
 @group.command("send-mail")
 @click.option("--limit", default=500, show_default=True)
-def send_mail_command(limit: int):
+@click.option(
+    "--retry-now",
+    is_flag=True,
+    help="Also retry failed messages at once, without waiting for their back-off "
+    "(after the mail server is back).",
+)
+def send_mail_command(limit: int, retry_now: bool):
     """Deliver queued mail (safe to run from cron on several machines)."""
     from sharehub.core.mail import deliver_outbox
 
-    sent, failed = deliver_outbox(limit=limit)
+    sent, failed = deliver_outbox(limit=limit, retry_now=retry_now)
     click.echo(f"{sent} sent, {failed} failed.")
 
 

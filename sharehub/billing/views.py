@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 
 from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.session import current_org
@@ -215,6 +216,13 @@ def stripe_webhook():
         event = gw.verify(request.get_data(), request.headers.get("Stripe-Signature", ""))
     except gateway.SignatureError:
         return {"error": "invalid signature"}, 400
-    outcome = gateway.handle_event(event)
-    commit()
+    try:
+        outcome = gateway.handle_event(event)
+        commit()
+    except IntegrityError:
+        # A concurrent delivery of the same event (or of the other event of the same
+        # payment) committed first: handled again, it is now a duplicate, acknowledged.
+        db.session.rollback()
+        outcome = gateway.handle_event(event)
+        commit()
     return {"received": event["id"], "outcome": outcome}
