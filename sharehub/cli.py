@@ -173,5 +173,16 @@ def check_consistency_command():
     click.echo("Consistent.")
 
 
+@group.command("figures")
+def figures_command():
+    """Print the counts and sums a restored backup must reproduce (JSON), to compare a
+    restore with the database it came from."""
+    import json
+
+    from sharehub.admin.consistency import figures
+
+    click.echo(json.dumps(figures(), sort_keys=True, ensure_ascii=False, indent=1))
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(group)

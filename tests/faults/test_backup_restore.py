@@ -235,3 +235,76 @@ def test_pg_dump_restored_into_an_empty_database_gives_the_same_figures(postgres
         assert not any(violations().values())
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_backup_scripts_dump_restore_and_check(postgres, tmp_path):
+    """deploy/backup/sharehub-backup.sh then sharehub-restore-check.sh, as the nightly timer
+    runs them: the restored scratch database is consistent and has the source's figures."""
+    import json
+    import os
+    import sys
+
+    from flask_migrate import upgrade
+
+    from sharehub.admin.consistency import figures
+    from sharehub.extensions import db
+    from tests.support.live import ROOT
+
+    if postgres is None:
+        pytest.skip("needs the throwaway PostgreSQL cluster (its pg_dump)")
+    source = app_for(postgres.create_database("sharehub_backup_nightly"), tmp_path)
+    with source.app_context():
+        upgrade()
+        populate()
+        before = json.loads(json.dumps(figures()))  # as the command prints them
+        db.session.remove()
+        db.engine.dispose()
+    storage = tmp_path / "storage"
+    (storage / "ab").mkdir(parents=True)
+    (storage / "ab" / "photo.webp").write_bytes(b"RIFF-photo")
+    env = {
+        **os.environ,
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(postgres.port),
+        "PGUSER": "postgres",
+        "PGDATABASE": "sharehub_backup_nightly",
+        "PG_BINDIR": str(postgres.bindir),
+        "BACKUP_DIR": str(tmp_path / "backups"),
+        "STORAGE_DIR": str(storage),
+        "APP_DIR": str(ROOT),
+        "APP_PYTHON": sys.executable,
+        "SCRATCH_DB": "sharehub_backup_scratch",
+    }
+    scripts = ROOT / "deploy" / "backup"
+    backup = subprocess.run(
+        [str(scripts / "sharehub-backup.sh")], env=env, capture_output=True, text=True
+    )
+    assert backup.returncode == 0, backup.stderr
+    dumps = sorted((tmp_path / "backups").glob("sharehub-*.dump"))
+    assert len(dumps) == 1 and not list((tmp_path / "backups").glob("*.partial"))
+    assert (tmp_path / "backups" / "storage" / "ab" / "photo.webp").read_bytes() == b"RIFF-photo"
+    check = subprocess.run(
+        [str(scripts / "sharehub-restore-check.sh")], env=env, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "Consistent." in check.stdout
+    printed = json.loads(check.stdout[check.stdout.index("{") :])
+    assert printed == before
+    # The scratch database is dropped again.
+    listed = subprocess.run(
+        [
+            str(postgres.bindir / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(postgres.port),
+            "-U",
+            "postgres",
+            "-Atc",
+            "SELECT datname FROM pg_database",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert "sharehub_backup_scratch" not in listed and "sharehub_backup_nightly" in listed
