@@ -61,6 +61,14 @@ ERROR_TEXTS = {
 }
 
 
+# When not even the error page can be rendered (it reads the signed-in user from the
+# database), both languages, without the translation machinery.
+UNAVAILABLE_TEXT = (
+    "数据库暂时无法连接，未保存任何内容，请稍后重试。\n"
+    "The database could not be reached. Nothing was saved; please try again in a minute.\n"
+)
+
+
 def register_error_handlers(app) -> None:
     from sqlalchemy.exc import InterfaceError, OperationalError
     from werkzeug.exceptions import HTTPException
@@ -109,6 +117,6 @@ def register_error_handlers(app) -> None:
         app.logger.warning("database unavailable on %s: %s", request.path, exc.orig)
         try:
             body, _ = render_error(503)
-        except Exception:  # rendering needed the database too
-            body = str(ERROR_TEXTS[503])
+        except Exception:  # the page needed the database too (the signed-in user, locale)
+            return UNAVAILABLE_TEXT, 503, {"Retry-After": "30", "Content-Type": "text/plain"}
         return body, 503, {"Retry-After": "30"}
