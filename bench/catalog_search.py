@@ -20,7 +20,6 @@ import random
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -535,27 +534,7 @@ def set_shared_buffers(server, value: str) -> None:
     dsn = f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres"
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f"ALTER SYSTEM SET shared_buffers = '{value}'")
-    cmd = [
-        str(server.bindir / "pg_ctl"),
-        "-D",
-        str(server.data),
-        "-l",
-        str(server.root / "server.log"),
-        "-w",
-        "-t",
-        "60",
-        "-m",
-        "fast",
-        "restart",
-    ]
-    if server.as_postgres:
-        cmd = ["runuser", "-u", "postgres", "--", *cmd]
-    try:
-        subprocess.run(cmd, capture_output=True, text=True, check=True)
-    finally:
-        pid_file = server.data / "postmaster.pid"
-        if pid_file.exists():
-            server.pid = int(pid_file.read_text().splitlines()[0])
+    server.restart()
 
 
 def run(args, url: str, storage: str, started: datetime, wall: float) -> str:

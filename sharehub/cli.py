@@ -55,11 +55,17 @@ def seed_reference_command():
 
 @group.command("send-mail")
 @click.option("--limit", default=500, show_default=True)
-def send_mail_command(limit: int):
+@click.option(
+    "--retry-now",
+    is_flag=True,
+    help="Also retry failed messages at once, without waiting for their back-off "
+    "(after the mail server is back).",
+)
+def send_mail_command(limit: int, retry_now: bool):
     """Deliver queued mail (safe to run from cron on several machines)."""
     from sharehub.core.mail import deliver_outbox
 
-    sent, failed = deliver_outbox(limit=limit)
+    sent, failed = deliver_outbox(limit=limit, retry_now=retry_now)
     click.echo(f"{sent} sent, {failed} failed.")
 
 
@@ -186,6 +192,31 @@ def create_admin_command(email: str, name: str, org_name: str, org_credit_code: 
     audit.record(None, "user.admin_created", user, organisation=platform)
     commit()
     click.echo(f"Administrator {user.email} created.")
+
+
+@group.command("check-consistency")
+def check_consistency_command():
+    """Check the stored data (after an incident, a restore or a load test); exit 1 on any
+    overlapping booking, invoice-number gap, stray payment or usage without its unit."""
+    from sharehub.admin.consistency import violations
+
+    found = violations()
+    for name, items in found.items():
+        click.echo(f"{name}: {len(items)}" + (f"  {items[:10]}" if items else ""))
+    if any(found.values()):
+        raise SystemExit(1)
+    click.echo("Consistent.")
+
+
+@group.command("figures")
+def figures_command():
+    """Print the counts and sums a restored backup must reproduce (JSON), to compare a
+    restore with the database it came from."""
+    import json
+
+    from sharehub.admin.consistency import figures
+
+    click.echo(json.dumps(figures(), sort_keys=True, ensure_ascii=False, indent=1))
 
 
 def register_cli(app: Flask) -> None:

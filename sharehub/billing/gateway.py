@@ -125,7 +125,11 @@ def start_online_payment(
 
 
 def _record(invoice_id, provider_ref: str, amount: int, methods: list[str]) -> str:
-    invoice = db.session.get(Invoice, int(invoice_id or 0))
+    # Locked and read fresh: a bank transfer or the twin event of this payment may be
+    # committing at this moment; the checks below then see its outcome.
+    invoice = db.session.get(
+        Invoice, int(invoice_id or 0), with_for_update=True, populate_existing=True
+    )
     if invoice is None:
         return "unknown invoice"
     if db.session.scalar(sa.select(Payment.id).where(Payment.provider_ref == provider_ref)):

@@ -28,7 +28,11 @@ def apply_payment(
     provider_ref: str | None = None,
     paid_date: date | None = None,
 ) -> Payment:
-    """Record money received; the invoice is paid once the payments cover its total."""
+    """Record money received; the invoice is paid once the payments cover its total.
+
+    The invoice row is locked and re-read first, so two payments recorded at once (a
+    bank transfer and a webhook, two clerks) never exceed what is open."""
+    db.session.refresh(invoice, with_for_update=True)
     if invoice.status != InvoiceStatus.ISSUED or invoice.is_credit_note:
         raise Conflict(_l("Only an issued, unpaid invoice takes payments."))
     if amount <= 0:

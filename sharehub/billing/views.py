@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 
 from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.session import current_org
@@ -262,8 +263,15 @@ def stripe_webhook():
         event = gw.verify(request.get_data(), request.headers.get("Stripe-Signature", ""))
     except gateway.SignatureError:
         return {"error": "invalid signature"}, 400
-    outcome = gateway.handle_event(event)
-    commit()
+    try:
+        outcome = gateway.handle_event(event)
+        commit()
+    except IntegrityError:
+        # A concurrent delivery of the same event (or of the other event of the same
+        # payment) committed first: handled again, it is now a duplicate, acknowledged.
+        db.session.rollback()
+        outcome = gateway.handle_event(event)
+        commit()
     return {"received": event["id"], "outcome": outcome}
 
 

@@ -42,6 +42,7 @@ ERROR_TITLES = {
     413: _l("The upload is too large"),
     429: _l("Too many attempts"),
     500: _l("Something went wrong on our side"),
+    503: _l("Unavailable for a moment"),
 }
 
 ERROR_TEXTS = {
@@ -56,10 +57,20 @@ ERROR_TEXTS = {
     ),
     429: _l("Too many attempts in a short time. Wait a minute and try again."),
     500: _l("The error was logged. Please try again later."),
+    503: _l("The database could not be reached. Nothing was saved; please try again in a minute."),
 }
 
 
+# When not even the error page can be rendered (it reads the signed-in user from the
+# database), both languages, without the translation machinery.
+UNAVAILABLE_TEXT = (
+    "数据库暂时无法连接，未保存任何内容，请稍后重试。\n"
+    "The database could not be reached. Nothing was saved; please try again in a minute.\n"
+)
+
+
 def register_error_handlers(app) -> None:
+    from sqlalchemy.exc import InterfaceError, OperationalError
     from werkzeug.exceptions import HTTPException
 
     from sharehub.extensions import db
@@ -91,3 +102,21 @@ def register_error_handlers(app) -> None:
         db.session.rollback()
         app.logger.error("500 on %s", request.path)
         return render_error(500)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(exc):
+        """The database went away (restart, failover, network) or is busy: the transaction
+        is rolled back by the server, so nothing is half-written; say so and ask for a
+        retry. The pool checks connections before use (pool_pre_ping), so the next request
+        gets a fresh one once the database is back, without restarting the app."""
+        try:
+            db.session.rollback()
+        except Exception:  # the connection is gone; the pool drops it
+            pass
+        app.logger.warning("database unavailable on %s: %s", request.path, exc.orig)
+        try:
+            body, _ = render_error(503)
+        except Exception:  # the page needed the database too (the signed-in user, locale)
+            return UNAVAILABLE_TEXT, 503, {"Retry-After": "30", "Content-Type": "text/plain"}
+        return body, 503, {"Retry-After": "30"}

@@ -70,11 +70,12 @@ def _build(message: OutboxMessage, sender: str) -> EmailMessage:
     return email
 
 
-def deliver_outbox(limit: int = 100) -> tuple[int, int]:
+def deliver_outbox(limit: int = 100, retry_now: bool = False) -> tuple[int, int]:
     """Send due messages; returns (sent, failed). Commits each row on its own.
 
     Rows are claimed with SKIP LOCKED on PostgreSQL so several machines running the
-    command at once never send a message twice.
+    command at once never send a message twice. `retry_now` also sends messages whose
+    earlier attempts failed before their back-off is over (the mail server is back).
     """
     config = current_app.config
     if not config.get("MAIL_SERVER"):
@@ -86,7 +87,7 @@ def deliver_outbox(limit: int = 100) -> tuple[int, int]:
             .where(
                 OutboxMessage.sent_dt.is_(None),
                 OutboxMessage.attempts < MAX_ATTEMPTS,
-                OutboxMessage.next_attempt_dt <= utcnow(),
+                sa.true() if retry_now else OutboxMessage.next_attempt_dt <= utcnow(),
             )
             .order_by(OutboxMessage.id)
             .limit(1)

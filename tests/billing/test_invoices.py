@@ -162,3 +162,17 @@ def test_lab_drafts_adds_a_line_issues_and_customer_downloads(
     pdf = client.get(f"/invoices/{invoice.id}.pdf")
     assert pdf.headers["Content-Type"] == "application/pdf"
     assert pdf.get_data().startswith(b"%PDF-")
+
+
+def test_the_booking_page_offers_the_lab_to_draft_the_invoice(
+    client, db, booked, lab_manager, login
+):
+    """The button the lab drafts an invoice with (found missing by the load test: the
+    template tested the status before it had read it)."""
+    action = f'action="/bookings/{booked.id}/invoice"'
+    login(booked.customer_user)
+    assert action not in client.get(f"/bookings/{booked.id}").get_data(as_text=True)
+    client.post("/account/signout")
+    login(lab_manager)
+    page = client.get(f"/bookings/{booked.id}").get_data(as_text=True)
+    assert action in page and 'id="create-invoice"' in page

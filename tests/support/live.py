@@ -24,6 +24,7 @@ def live_server(
     workers: int = 2,
     seed_demo: bool = True,
     env: dict | None = None,
+    app: str = "wsgi:app",
 ):
     port = free_port()
     extra, env = (
@@ -47,7 +48,7 @@ def live_server(
     commands = [["db", "upgrade"], ["sharehub", "seed-demo" if seed_demo else "seed-reference"]]
     for args in commands:
         subprocess.run(flask + args, cwd=ROOT, env=env, check=True, capture_output=True)
-    with gunicorn("wsgi:app", env, workdir / "gunicorn.log", workers, port) as base:
+    with gunicorn(app, env, workdir / "gunicorn.log", workers, port) as base:
         yield base
 
 

@@ -101,6 +101,29 @@ class ThrowawayPostgres:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def restart(self, mode: str = "fast") -> None:
+        """Restart the cluster (pg_ctl keeps the original options, port and data), then
+        record the new postmaster PID so that stop() still stops it by PID. `fast` ends
+        open sessions and rolls their transactions back, as a crash recovery would."""
+        try:
+            self._run(
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.root / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "-m",
+                mode,
+                "restart",
+            )
+        finally:
+            pid_file = self.data / "postmaster.pid"
+            if pid_file.exists():
+                self.pid = int(pid_file.read_text().splitlines()[0])
+
     def stop(self) -> None:
         if self.pid:
             try:

@@ -1,0 +1,214 @@
+"""Invariants of the stored data, and the figures a backup must reproduce.
+
+`violations()` is what must hold whatever happened to the machines (a killed worker, a
+restarted database, a load test): no two holding bookings of a unit overlap, invoice
+numbers run without gaps per lab and year, every payment belongs to an issued invoice it
+does not exceed, every usage record is tied to a real unit. `figures()` gathers the counts
+and sums that must come out equal after a pg_dump is restored into an empty database.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from sharehub.billing.models import Invoice, InvoiceCounter, InvoiceStatus, Payment
+from sharehub.booking.models import HOLDING, Booking, UsageRecord
+from sharehub.catalog.models import Listing, Unit
+from sharehub.extensions import db
+
+
+def overlapping_bookings() -> list[tuple[int, int]]:
+    """Pairs of holding bookings of one unit whose blocked times overlap."""
+    a, b = so.aliased(Booking), so.aliased(Booking)
+    rows = db.session.execute(
+        sa.select(a.id, b.id)
+        .join(b, sa.and_(b.unit_id == a.unit_id, b.id > a.id))
+        .where(
+            a.status.in_(HOLDING),
+            b.status.in_(HOLDING),
+            a.starts_dt < b.blocked_until_dt,
+            b.starts_dt < a.blocked_until_dt,
+        )
+        .order_by(a.id, b.id)
+    ).all()
+    return [tuple(row) for row in rows]
+
+
+def invoice_number_gaps() -> list[dict]:
+    """Labs and years whose numbered invoices are not exactly 1..n with the counter at n."""
+    numbered = (
+        sa.select(
+            Invoice.lab_id,
+            Invoice.year,
+            sa.func.count().label("n"),
+            sa.func.count(sa.distinct(Invoice.sequence)).label("distinct"),
+            sa.func.min(Invoice.sequence).label("first"),
+            sa.func.max(Invoice.sequence).label("last"),
+        )
+        .where(Invoice.sequence.is_not(None))
+        .group_by(Invoice.lab_id, Invoice.year)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(
+            sa.func.coalesce(numbered.c.lab_id, InvoiceCounter.lab_id),
+            sa.func.coalesce(numbered.c.year, InvoiceCounter.year),
+            numbered.c.n,
+            numbered.c.distinct,
+            numbered.c.first,
+            numbered.c.last,
+            InvoiceCounter.last_number,
+        ).join(
+            InvoiceCounter,
+            sa.and_(
+                InvoiceCounter.lab_id == numbered.c.lab_id,
+                InvoiceCounter.year == numbered.c.year,
+            ),
+            full=True,
+        )
+    ).all()
+    gaps = []
+    for lab_id, year, n, distinct, first, last, counter in rows:
+        n = n or 0
+        ok = n == (distinct or 0) == (last or 0) == (counter or 0) and (n == 0 or first == 1)
+        if not ok:
+            gaps.append(
+                {
+                    "lab_id": lab_id,
+                    "year": year,
+                    "invoices": n,
+                    "first": first,
+                    "last": last,
+                    "counter": counter,
+                }
+            )
+    return gaps
+
+
+def payments_without_invoice() -> list[int]:
+    """Payments whose invoice is missing, still a draft, or a credit note."""
+    return list(
+        db.session.scalars(
+            sa.select(Payment.id)
+            .outerjoin(Invoice, Invoice.id == Payment.invoice_id)
+            .where(
+                sa.or_(
+                    Invoice.id.is_(None),
+                    Invoice.status == InvoiceStatus.DRAFT,
+                    Invoice.is_credit_note.is_(True),
+                )
+            )
+            .order_by(Payment.id)
+        )
+    )
+
+
+def payment_mismatches() -> list[dict]:
+    """Invoices paid more than their total, or marked paid without being paid in full."""
+    paid = (
+        sa.select(Payment.invoice_id, sa.func.sum(Payment.amount).label("paid"))
+        .group_by(Payment.invoice_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(Invoice.id, Invoice.status, Invoice.gross_total, paid.c.paid)
+        .outerjoin(paid, paid.c.invoice_id == Invoice.id)
+        .where(
+            sa.or_(
+                paid.c.paid > Invoice.gross_total,
+                sa.and_(
+                    Invoice.status == InvoiceStatus.PAID,
+                    sa.func.coalesce(paid.c.paid, 0) != Invoice.gross_total,
+                ),
+            )
+        )
+        .order_by(Invoice.id)
+    ).all()
+    return [
+        {"invoice_id": i, "status": str(s), "gross_total": g, "paid": int(p or 0)}
+        for i, s, g, p in rows
+    ]
+
+
+def usage_without_valid_unit() -> list[int]:
+    """Usage records whose unit is gone, or that differ from the unit of their booking."""
+    return list(
+        db.session.scalars(
+            sa.select(UsageRecord.id)
+            .outerjoin(Unit, Unit.id == UsageRecord.unit_id)
+            .outerjoin(Booking, Booking.id == UsageRecord.booking_id)
+            .where(
+                sa.or_(
+                    Unit.id.is_(None),
+                    sa.and_(
+                        UsageRecord.booking_id.is_not(None),
+                        sa.or_(Booking.id.is_(None), Booking.unit_id != UsageRecord.unit_id),
+                    ),
+                )
+            )
+            .order_by(UsageRecord.id)
+        )
+    )
+
+
+def violations() -> dict[str, list]:
+    """Every invariant by name with what breaks it; all lists empty means consistent."""
+    return {
+        "overlapping_holding_bookings": overlapping_bookings(),
+        "invoice_number_gaps": invoice_number_gaps(),
+        "payments_without_invoice": payments_without_invoice(),
+        "payment_mismatches": payment_mismatches(),
+        "usage_without_valid_unit": usage_without_valid_unit(),
+    }
+
+
+def figures() -> dict:
+    """Counts and sums that a restored backup must reproduce exactly. One function, so
+    further metrics (the sharing statistics) are added in one place."""
+    from sharehub.billing.payments import revenue_by_month
+
+    result: dict = {}
+    for table in db.metadata.sorted_tables:
+        if table.name == "alembic_version":
+            continue
+        result[f"rows.{table.name}"] = db.session.scalar(
+            sa.select(sa.func.count()).select_from(table)
+        )
+    for status, count, gross in db.session.execute(
+        sa.select(Invoice.status, sa.func.count(), sa.func.sum(Invoice.gross_total))
+        .group_by(Invoice.status)
+        .order_by(Invoice.status)
+    ):
+        result[f"invoices.{status}"] = (count, int(gross or 0))
+    for method, count, amount in db.session.execute(
+        sa.select(Payment.method, sa.func.count(), sa.func.sum(Payment.amount))
+        .group_by(Payment.method)
+        .order_by(Payment.method)
+    ):
+        result[f"payments.{method}"] = (count, int(amount or 0))
+    for status, count, gross in db.session.execute(
+        sa.select(Booking.status, sa.func.count(), sa.func.sum(Booking.gross_amount))
+        .group_by(Booking.status)
+        .order_by(Booking.status)
+    ):
+        result[f"bookings.{status}"] = (count, int(gross or 0))
+    minutes = UsageRecord.prep_minutes + UsageRecord.run_minutes + UsageRecord.post_minutes
+    for lab_id, count, total in db.session.execute(
+        sa.select(Listing.lab_id, sa.func.count(), sa.func.sum(minutes))
+        .select_from(UsageRecord)
+        .join(Unit, Unit.id == UsageRecord.unit_id)
+        .join(Listing, Listing.id == Unit.listing_id)
+        .group_by(Listing.lab_id)
+        .order_by(Listing.lab_id)
+    ):
+        result[f"usage_minutes.lab{lab_id}"] = (count, int(total or 0))
+    lab_years = db.session.execute(
+        sa.select(Invoice.lab_id, Invoice.year)
+        .where(Invoice.year.is_not(None))
+        .distinct()
+        .order_by(Invoice.lab_id, Invoice.year)
+    ).all()
+    for lab_id, year in lab_years:
+        result[f"revenue_by_month.lab{lab_id}.{year}"] = revenue_by_month(lab_id, year)
+    return result

@@ -1,0 +1,192 @@
+"""Stripe webhooks under gunicorn with several workers: the same event delivered several
+times at once, the two events of one payment at once and in either order, and a bank
+transfer recorded while the webhook of the same invoice arrives. One payment each time,
+every delivery acknowledged (never a 500), nothing beyond the invoice's total."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import date
+
+import sqlalchemy as sa
+
+from tests.faults.conftest import WEBHOOK_SECRET, no_violations
+
+
+def issued_invoice(faulty) -> tuple[int, int]:
+    """An issued invoice for a booking of a new slot; returns (id, gross total in fen)."""
+    from datetime import datetime
+
+    from sharehub.accounts.models import Organisation, User
+    from sharehub.billing import services as billing
+    from sharehub.booking import services as booking_services
+    from sharehub.catalog.models import Listing
+
+    start, minutes = faulty.next_slot()
+
+    def write(db):
+        from datetime import timedelta
+
+        user = db.session.scalar(sa.select(User).where(User.email == faulty.customers[2]))
+        firm = db.session.get(Organisation, faulty.firm_ids[2])
+        manager = db.session.scalar(sa.select(User).where(User.email == faulty.manager))
+        starts = datetime.fromisoformat(start)
+        booking = booking_services.create_booking(
+            user,
+            firm,
+            db.session.get(Listing, faulty.listing_id),
+            booking_services.BookingRequest(
+                starts_dt=starts, ends_dt=starts + timedelta(minutes=minutes)
+            ),
+        )
+        invoice = billing.invoice_from_booking(manager, booking)
+        billing.issue(manager, invoice)
+        db.session.commit()
+        return invoice.id, invoice.gross_total
+
+    return faulty.read(write)
+
+
+def pay_event(event_id: str, kind: str, invoice_id: int, amount: int) -> dict:
+    intent = f"pi_faults_{invoice_id}"
+    if kind == "payment_intent.succeeded":
+        obj = {
+            "id": intent,
+            "object": "payment_intent",
+            "amount": amount,
+            "amount_received": amount,
+            "payment_method_types": ["alipay"],
+            "metadata": {"invoice_id": str(invoice_id)},
+        }
+    else:
+        obj = {
+            "id": f"cs_faults_{invoice_id}",
+            "object": "checkout.session",
+            "payment_status": "paid",
+            "payment_intent": intent,
+            "amount_total": amount,
+            "payment_method_types": ["wechat_pay"],
+            "metadata": {"invoice_id": str(invoice_id)},
+        }
+    return {"id": event_id, "object": "event", "type": kind, "data": {"object": obj}}
+
+
+def deliver(faulty, event: dict, fault: str = "") -> tuple[int, dict]:
+    """POST the event as Stripe does, signed with the webhook secret."""
+    body = json.dumps(event).encode()
+    stamp = int(time.time())
+    mac = hmac.new(WEBHOOK_SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256)
+    headers = {
+        "Stripe-Signature": f"t={stamp},v1={mac.hexdigest()}",
+        "Content-Type": "application/json",
+    }
+    if fault:
+        headers["X-Fault"] = fault
+    request = urllib.request.Request(f"{faulty.base}/webhooks/stripe", data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, {"body": error.read().decode(errors="replace")[:300]}
+
+
+def at_once(calls) -> list:
+    """Start the calls together (a barrier) and return their results in order."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(i, call):
+        barrier.wait()
+        results[i] = call()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def payments_of(faulty, invoice_id: int) -> list[tuple[str, int]]:
+    from sharehub.billing.models import Payment
+
+    return faulty.read(
+        lambda db: [
+            (p.method.value, p.amount)
+            for p in db.session.scalars(
+                sa.select(Payment).where(Payment.invoice_id == invoice_id).order_by(Payment.id)
+            )
+        ]
+    )
+
+
+def test_one_event_delivered_six_times_at_once_with_its_twin(faulty):
+    invoice_id, amount = issued_invoice(faulty)
+    intent = pay_event("evt_dup_pi", "payment_intent.succeeded", invoice_id, amount)
+    session = pay_event("evt_dup_cs", "checkout.session.completed", invoice_id, amount)
+    results = at_once([lambda: deliver(faulty, intent)] * 6 + [lambda: deliver(faulty, session)])
+    assert [status for status, _ in results] == [200] * 7, results
+    outcomes = sorted(body["outcome"] for _, body in results)
+    assert outcomes.count("recorded") == 1, outcomes
+    assert set(outcomes) <= {"recorded", "duplicate", "already recorded"}
+    assert payments_of(faulty, invoice_id) == [("alipay", amount)] or payments_of(
+        faulty, invoice_id
+    ) == [("wechat_pay", amount)]
+    # Later redeliveries (Stripe retries for days) change nothing.
+    assert deliver(faulty, intent)[1]["outcome"] == "duplicate"
+    assert deliver(faulty, session)[1]["outcome"] == "duplicate"
+    assert len(payments_of(faulty, invoice_id)) == 1
+    faulty.read(no_violations)
+
+
+def test_out_of_order_events_record_the_payment_once(faulty):
+    invoice_id, amount = issued_invoice(faulty)
+    # The intent's event arrives first although Stripe created the session's first.
+    second = pay_event("evt_ooo_2", "payment_intent.succeeded", invoice_id, amount)
+    first = pay_event("evt_ooo_1", "checkout.session.completed", invoice_id, amount)
+    assert deliver(faulty, second) == (200, {"received": "evt_ooo_2", "outcome": "recorded"})
+    assert deliver(faulty, first) == (
+        200,
+        {"received": "evt_ooo_1", "outcome": "already recorded"},
+    )
+    assert payments_of(faulty, invoice_id) == [("alipay", amount)]
+    faulty.read(no_violations)
+
+
+def test_bank_transfer_and_webhook_at_once_never_pay_twice(faulty):
+    from sharehub.billing.models import Invoice
+
+    invoice_id, amount = issued_invoice(faulty)
+    manager = faulty.browser(faulty.manager)
+    manager.request(f"/invoices/{invoice_id}")
+    form = {
+        "amount": f"{amount / 100:.2f}",
+        "paid_date": date.today().isoformat(),
+        "payer_reference": "对公转账",
+    }
+    event = pay_event("evt_race_pi", "payment_intent.succeeded", invoice_id, amount)
+    transfer, webhook = at_once(
+        [
+            lambda: manager.request(f"/invoices/{invoice_id}/payments", form),
+            lambda: deliver(faulty, event),
+        ]
+    )
+    assert transfer[0] == 302 and webhook[0] == 200, (transfer, webhook)
+    made = payments_of(faulty, invoice_id)
+    assert len(made) == 1 and made[0][1] == amount, made
+    status = faulty.read(lambda db: db.session.get(Invoice, invoice_id).status.value)
+    assert status == "paid"
+    # Whichever lost was told so: the webhook acknowledged without effect, or the lab saw
+    # that nothing is open any more.
+    if made[0][0] == "bank_transfer":
+        assert webhook[1]["outcome"] == "invoice paid"
+    else:
+        _, _, page = manager.request(f"/invoices/{invoice_id}")
+        assert "Only an issued, unpaid invoice takes payments." in page
+    faulty.read(no_violations)
