@@ -102,12 +102,53 @@ def invoice_from_booking(actor: User, booking: Booking) -> Invoice:
                 vat=booking.vat_amount,
             )
         )
+    if booking.status == BookingStatus.COMPLETED:
+        for line in _usage_lines(booking):
+            line.position = len(invoice.lines)
+            invoice.lines.append(line)
     _recompute(invoice)
     db.session.add(invoice)
     db.session.flush()
     audit.record(actor, "invoice.drafted", invoice, organisation=lab.id, booking=booking.id)
     db.session.flush()
     return invoice
+
+
+def _usage_lines(booking: Booking) -> list[InvoiceLine]:
+    """What the usage records show beyond what was booked: run time over the booked time
+    for listings priced by the hour, samples over the booked number for listings priced
+    per sample, at the booking's price tier (no second minimum charge)."""
+    from sharehub.catalog.models import PriceUnit
+    from sharehub.catalog.pricing import tier_for
+
+    listing = booking.listing
+    run = sum(u.run_minutes for u in booking.usage)
+    samples = sum(u.samples for u in booking.usage)
+    price = {
+        "internal": listing.price_internal,
+        "cluster": listing.price_cluster,
+        "external": listing.price_external,
+    }[tier_for(listing, booking.customer_org)]
+    lines = []
+    if listing.price_unit == PriceUnit.HOUR and run > booking.minutes:
+        extra = run - booking.minutes
+        net = (price * extra + 30) // 60
+        lines.append((str(_l("Time used beyond the booking")), f"{extra / 60:g} h", net))
+    if listing.price_unit == PriceUnit.SAMPLE and samples > max(booking.sample_count, 1):
+        extra = samples - max(booking.sample_count, 1)
+        lines.append((str(_l("Samples beyond the booking")), f"{extra} × sample", price * extra))
+    return [
+        InvoiceLine(
+            description=description,
+            quantity=quantity,
+            unit_price=price,
+            net=net,
+            vat_rate_bp=booking.vat_rate_bp,
+            vat=vat_of(net, booking.vat_rate_bp),
+        )
+        for description, quantity, net in lines
+        if net > 0
+    ]
 
 
 def add_line(

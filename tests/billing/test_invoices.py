@@ -176,3 +176,47 @@ def test_the_booking_page_offers_the_lab_to_draft_the_invoice(
     login(lab_manager)
     page = client.get(f"/bookings/{booked.id}").get_data(as_text=True)
     assert action in page and 'id="create-invoice"' in page
+
+
+def test_a_completed_booking_bills_run_time_beyond_the_booking(db, booked, lab_manager):
+    from sharehub.booking.models import UsageRecord
+
+    booked.status = BookingStatus.COMPLETED
+    db.session.add(
+        UsageRecord(
+            unit_id=booked.unit_id,
+            booking=booked,
+            user_org_id=booked.customer_org_id,
+            started_dt=booked.starts_dt,
+            ended_dt=booked.ends_dt,
+            prep_minutes=20,  # preparation is the lab's time, not billed by the hour
+            run_minutes=150,
+            samples=4,
+        )
+    )
+    db.session.flush()
+    invoice = services.invoice_from_booking(lab_manager, booked)
+    # Booked 2 h at 499.99: 999.98 + 60.00 VAT. Ran 2.5 h: 30 min more at 499.99/h is
+    # 250.00 (249.995 rounded half up) + 15.00 VAT.
+    assert [(line.quantity, line.net, line.vat) for line in invoice.lines] == [
+        ("2 h", 99998, 6000),
+        ("0.5 h", 25000, 1500),
+    ]
+    assert invoice.gross_total == 132498
+
+
+def test_run_time_within_the_booking_adds_no_line(db, booked, lab_manager):
+    from sharehub.booking.models import UsageRecord
+
+    booked.status = BookingStatus.COMPLETED
+    db.session.add(
+        UsageRecord(
+            unit_id=booked.unit_id,
+            booking=booked,
+            user_org_id=booked.customer_org_id,
+            started_dt=booked.starts_dt,
+            run_minutes=100,
+        )
+    )
+    db.session.flush()
+    assert len(services.invoice_from_booking(lab_manager, booked).lines) == 1
