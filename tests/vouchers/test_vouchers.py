@@ -118,3 +118,24 @@ def test_voiding_the_invoice_returns_the_voucher_amount(
     assert quota.remaining == 600_00
     billing.void(lab_manager, invoice, "预约取消")
     assert quota.used_amount == 0 and quota.remaining == 1_000_00
+
+
+def test_cancelling_the_order_returns_the_voucher_and_refunds_the_rest(
+    db, programme, authority, invoice, booked, lab_manager
+):
+    from sharehub.billing import payments
+    from sharehub.billing.models import PaymentMethod
+    from sharehub.booking import services as booking_services
+
+    firm, buyer = booked.customer_org, booked.customer_user
+    quota = services.apply_for_quota(buyer, firm, programme, YEAR, 1_000_00)
+    services.grant_quota(authority[1], quota, 1_000_00)
+    services.use_voucher(buyer, quota, invoice)  # 400.00, the order cap
+    payments.record_bank_transfer(lab_manager, invoice, 659_98, date.today(), "rest")
+    booking_services.cancel(buyer, booked, "计划变更")
+    assert (quota.used_amount, quota.remaining) == (0, 1_000_00)
+    assert sorted((r.method, r.amount) for r in invoice.refunds) == [
+        (PaymentMethod.BANK_TRANSFER, 659_98),
+        (PaymentMethod.VOUCHER, 400_00),
+    ]
+    assert invoice.status.value == "void" and invoice.paid_amount == 0
