@@ -5,6 +5,7 @@ claim_views; all on this blueprint."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -78,7 +79,11 @@ def index():
 @bp.route("/available")
 @login_required
 def available():
-    firm = my_firm()
+    return _available(my_firm())
+
+
+def _available(firm: Organisation, posted: ApplyForm | None = None, status: int = 200):
+    """The programmes open now; `posted` is a refused application, shown with what was typed."""
     today = datetime.now(LAB_TZ).date()
     rows = db.session.scalars(
         sa.select(VoucherProgramme)
@@ -94,10 +99,14 @@ def available():
         years = [
             y for y in services.open_years(programme, today) if (programme.id, y) not in applied
         ]
-        form = ApplyForm(prefix=f"p{programme.id}")
+        prefix = f"p{programme.id}"
+        form = posted if posted is not None and posted._prefix == prefix + "-" else None
+        if form is None:
+            form = ApplyForm(prefix=prefix, formdata=None)
+            form.amount.data = Decimal(programme.yearly_cap) / 100
         form.year.choices = [(y, str(y)) for y in years]
         offers.append((programme, form, years))
-    return render_template("vouchers/available.html", offers=offers, firm=firm)
+    return render_template("vouchers/available.html", offers=offers, firm=firm), status
 
 
 @bp.route("/programmes/<int:programme_id>/apply", methods=["POST"])
@@ -111,7 +120,7 @@ def apply(programme_id: int):
     form.year.choices = [(y, str(y)) for y in services.open_years(programme)]
     if not form.validate_on_submit():
         flash(_("Choose a year and give the amount in yuan."), "danger")
-        return redirect(url_for("vouchers.available"))
+        return _available(firm, form, 400)
     try:
         services.apply_for_quota(
             current_user, firm, programme, form.year.data, fen(form.amount.data)
@@ -119,7 +128,7 @@ def apply(programme_id: int):
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
-        return redirect(url_for("vouchers.available"))
+        return _available(firm, form, exc.status)
     commit()
     flash(_("Your application has been sent to the authority."), "success")
     return redirect(url_for("vouchers.my_quotas"))
