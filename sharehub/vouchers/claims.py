@@ -74,6 +74,15 @@ def _require_authority(actor: User, programme: VoucherProgramme) -> None:
         raise PermissionDenied(_l("Only the authority's managers may do this."))
 
 
+def _locked(model, obj):
+    """Re-read the row under a lock (PostgreSQL; SQLite serializes writers), so two people
+    deciding the same claim at once act one after the other on its fresh state."""
+    query = sa.select(model).where(model.id == obj.id).execution_options(populate_existing=True)
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return db.session.scalar(query)
+
+
 def _link(claim: SettlementClaim) -> str:
     return url_for("vouchers.claim_page", claim_id=claim.id)
 
@@ -87,9 +96,12 @@ def create_claim(
         raise Conflict(_l("Your laboratory is barred from this programme."))
     if not use_ids:
         raise ValidationError(_l("Choose the voucher uses to claim."), field="use_ids")
-    uses = db.session.scalars(
-        claimable_uses_query(lab.id, programme.id).where(VoucherUse.id.in_(use_ids))
-    ).all()
+    query = claimable_uses_query(lab.id, programme.id).where(VoucherUse.id.in_(use_ids))
+    if db.engine.dialect.name == "postgresql":
+        # Two managers claiming the same use at once: the second waits here, then no longer
+        # finds it unclaimed. (SQLite serializes writers from the start.)
+        query = query.with_for_update(of=VoucherUse)
+    uses = db.session.scalars(query.execution_options(populate_existing=True)).all()
     if len(uses) != len(set(use_ids)):
         raise Conflict(
             _l("Some of the chosen uses can no longer be claimed. Reload the page and try again.")
@@ -159,6 +171,7 @@ def add_document(
 
 def submit_claim(actor: User, claim: SettlementClaim) -> None:
     _require_lab_manager(actor, claim.lab)
+    claim = _locked(SettlementClaim, claim)
     if claim.status != ClaimStatus.DRAFT:
         raise Conflict(_l("This claim has already been submitted."))
     if claim.missing_kinds:
@@ -183,6 +196,7 @@ def submit_claim(actor: User, claim: SettlementClaim) -> None:
 def discard_claim(actor: User, claim: SettlementClaim) -> None:
     """A draft the lab gives up: its uses become claimable again."""
     _require_lab_manager(actor, claim.lab)
+    claim = _locked(SettlementClaim, claim)
     if claim.status != ClaimStatus.DRAFT:
         raise Conflict(_l("Only a draft claim can be discarded."))
     for use in list(claim.uses):
@@ -199,6 +213,7 @@ def _tell_lab(claim: SettlementClaim, text) -> None:
 def publish_claim(actor: User, claim: SettlementClaim) -> None:
     """The authority has reviewed the evidence and puts the claim under public notice."""
     _require_authority(actor, claim.programme)
+    claim = _locked(SettlementClaim, claim)
     if claim.status != ClaimStatus.SUBMITTED:
         raise Conflict(_l("Only a submitted claim can be published."))
     claim.status = ClaimStatus.PUBLICISED
@@ -223,6 +238,7 @@ def publish_claim(actor: User, claim: SettlementClaim) -> None:
 
 def approve_claim(actor: User, claim: SettlementClaim) -> None:
     _require_authority(actor, claim.programme)
+    claim = _locked(SettlementClaim, claim)
     if claim.status != ClaimStatus.PUBLICISED:
         raise Conflict(_l("A claim is approved after its public notice."))
     if today() < claim.notice_until:
@@ -240,6 +256,7 @@ def approve_claim(actor: User, claim: SettlementClaim) -> None:
 
 def mark_paid(actor: User, claim: SettlementClaim, paid_date: date, reference: str) -> None:
     _require_authority(actor, claim.programme)
+    claim = _locked(SettlementClaim, claim)
     if claim.status != ClaimStatus.APPROVED:
         raise Conflict(_l("Only an approved claim is paid."))
     if paid_date > today():
@@ -282,6 +299,7 @@ def _refuse(claim: SettlementClaim, reason: str) -> None:
 
 def reject_claim(actor: User, claim: SettlementClaim, reason: str) -> None:
     _require_authority(actor, claim.programme)
+    claim = _locked(SettlementClaim, claim)
     if claim.status not in (ClaimStatus.SUBMITTED, ClaimStatus.PUBLICISED, ClaimStatus.APPROVED):
         raise Conflict(_l("This claim cannot be rejected now."))
     if not reason.strip():
@@ -305,6 +323,7 @@ def mark_fraudulent(actor: User, use: VoucherUse, reason: str) -> None:
 
     Unless the authority has already paid the claim, the voucher's payment is taken off the
     invoice, which is open again for that amount."""
+    use = _locked(VoucherUse, use)
     programme = use.quota.programme
     _require_authority(actor, programme)
     if use.status == "void":
@@ -316,7 +335,7 @@ def mark_fraudulent(actor: User, use: VoucherUse, reason: str) -> None:
     reason = reason.strip()[:2000]
     lab = use.invoice.lab
     use.status, use.void_reason = "void", reason
-    claim = use.claim
+    claim = _locked(SettlementClaim, use.claim) if use.claim_id else None
     if claim is not None and claim.status != ClaimStatus.PAID:
         _refuse(claim, str(_l("Fraudulent voucher use: %(reason)s", reason=reason)))
         audit.record(

@@ -138,6 +138,10 @@ def test_authority_grants_and_refuses_applications(
         sa.select(OutboxMessage.recipient).where(OutboxMessage.subject.contains("refused"))
     ).all()
     assert mails == [other_buyer.email]
+    body = db.session.scalar(
+        sa.select(OutboxMessage.body_text).where(OutboxMessage.recipient == other_buyer.email)
+    )
+    assert "不属于中小企业" in body and "http://localhost/vouchers/quotas" in body
 
 
 def test_a_foreign_authority_cannot_decide(
