@@ -36,7 +36,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format sharehub tests bench config.py wsgi.py
+	$(VENV)/bin/ruff format sharehub tests bench deploy config.py wsgi.py
 
 extract-messages: $(STAMP)   ## refresh translations/messages.pot and the .po files
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o translations/messages.pot .

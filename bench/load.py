@@ -177,16 +177,20 @@ def build(app, args) -> tuple[dict, dict]:
     return world, timings
 
 
-def access_log_counts(path: Path) -> tuple[Counter, int]:
-    """Status codes in gunicorn's access log, and worker timeouts/crashes it reports."""
+def access_log_counts(path: Path) -> tuple[Counter, dict]:
+    """Status codes in gunicorn's access log; worker timeouts or deaths, and tracebacks
+    the app logged (e.g. a mail delivery after a commit that met the restarting database:
+    logged, rolled back, retried later)."""
     codes: Counter = Counter()
-    problems = 0
+    problems = {"workers": 0, "tracebacks": 0}
     for line in path.read_text(errors="replace").splitlines():
         match = ACCESS.search(line)
         if match:
             codes[match.group(3)] += 1
-        elif "WORKER TIMEOUT" in line or "Worker exited" in line or "Traceback" in line:
-            problems += 1
+        elif "WORKER TIMEOUT" in line or "Worker exited" in line:
+            problems["workers"] += 1
+        elif line.startswith("Traceback"):
+            problems["tracebacks"] += 1
     return codes, problems
 
 
@@ -318,7 +322,8 @@ def render(ctx: dict) -> str:
         f"- Server errors (5xx in gunicorn's access log): **{server_errors}**"
         + (f", of them 503 (database unavailable): {errors_503}" if errors_503 else "")
         + f"; connection errors: {counts.get('connection_errors', 0)}; "
-        f"worker timeouts/crashes in the log: {ctx['log_problems']}.",
+        f"worker timeouts or deaths: {ctx['log_problems']['workers']}; tracebacks logged: "
+        f"{ctx['log_problems']['tracebacks']}.",
         f"- Bookings made: **{made}** (slot already taken: {counts.get('slot_taken', 0)}, "
         f"answered 409 with alternatives); approved by labs: {counts.get('approved', 0)}; "
         f"cancellations: {counts.get('cancel_attempts', 0)}.",

@@ -12,9 +12,7 @@ import os
 # Listen on loopback (nginx on the same machine) or on the private interface the proxy
 # reaches; never on a public address without the proxy in front.
 bind = os.environ.get("SHAREHUB_BIND", "127.0.0.1:8000")
-workers = int(
-    os.environ.get("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count() + 1, 9))
-)
+workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count() + 1, 9)))
 worker_class = "sync"
 timeout = int(os.environ.get("SHAREHUB_TIMEOUT", "30"))  # a stuck worker is replaced
 graceful_timeout = 30  # on reload/stop, requests in flight may finish

@@ -35,11 +35,11 @@ def test_anonymous_visitor_gets_the_503_page(unreachable):
 
 
 def test_signed_in_user_whose_account_cannot_be_loaded_gets_503_too(unreachable):
-    client = unreachable.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = "1"
-        session["_fresh"] = True
     for path in ("/", "/bookings", "/invoices/1"):
+        client = unreachable.test_client()
+        with client.session_transaction() as session:
+            session["_user_id"] = "1:0"  # id:session version
+            session["_fresh"] = True
         response = client.get(path)
         assert response.status_code == 503, path
         assert response.headers["Retry-After"] == "30"

@@ -159,9 +159,10 @@ def test_out_of_order_events_record_the_payment_once(faulty):
     faulty.read(no_violations)
 
 
-def test_bank_transfer_and_webhook_at_once_never_pay_twice(faulty):
-    from sharehub.billing.models import Invoice
-
+def test_bank_transfer_recorded_while_the_webhook_commits_never_pays_twice(faulty):
+    """The webhook's payment is written and held before its commit; the lab records a bank
+    transfer of the full amount meanwhile. The transfer waits for the invoice row, then sees
+    the invoice paid and is refused with a message: one payment, never above the total."""
     invoice_id, amount = issued_invoice(faulty)
     manager = faulty.browser(faulty.manager)
     manager.request(f"/invoices/{invoice_id}")
@@ -171,22 +172,37 @@ def test_bank_transfer_and_webhook_at_once_never_pay_twice(faulty):
         "payer_reference": "对公转账",
     }
     event = pay_event("evt_race_pi", "payment_intent.succeeded", invoice_id, amount)
-    transfer, webhook = at_once(
-        [
-            lambda: manager.request(f"/invoices/{invoice_id}/payments", form),
-            lambda: deliver(faulty, event),
-        ]
+    webhook = faulty.in_background(lambda: deliver(faulty, event, "before_commit"))
+    faulty.paused("before_commit")
+    transfer = faulty.in_background(
+        lambda: manager.request(f"/invoices/{invoice_id}/payments", form)
     )
-    assert transfer[0] == 302 and webhook[0] == 200, (transfer, webhook)
-    made = payments_of(faulty, invoice_id)
-    assert len(made) == 1 and made[0][1] == amount, made
-    status = faulty.read(lambda db: db.session.get(Invoice, invoice_id).status.value)
-    assert status == "paid"
-    # Whichever lost was told so: the webhook acknowledged without effect, or the lab saw
-    # that nothing is open any more.
-    if made[0][0] == "bank_transfer":
-        assert webhook[1]["outcome"] == "invoice paid"
-    else:
-        _, _, page = manager.request(f"/invoices/{invoice_id}")
-        assert "Only an issued, unpaid invoice takes payments." in page
+    time.sleep(1.0)  # the transfer now waits for the invoice row
+    faulty.release("before_commit")
+    webhook["thread"].join(timeout=60)
+    transfer["thread"].join(timeout=60)
+    assert webhook["result"] == (200, {"received": "evt_race_pi", "outcome": "recorded"})
+    assert transfer["result"][0] == 302
+    assert payments_of(faulty, invoice_id) == [("alipay", amount)]
+    _, _, page = manager.request(f"/invoices/{invoice_id}")
+    assert "Only an issued, unpaid invoice takes payments." in page
+    faulty.read(no_violations)
+
+
+def test_a_redelivery_arriving_while_the_first_is_still_committing_is_acknowledged(faulty):
+    """The first delivery is held just before its commit (the payment written, the invoice
+    row locked); the same event arrives again on the other worker, waits, and must be
+    answered 200 "duplicate" once the first commits — not fail on the event's unique key."""
+    invoice_id, amount = issued_invoice(faulty)
+    event = pay_event("evt_held", "payment_intent.succeeded", invoice_id, amount)
+    first = faulty.in_background(lambda: deliver(faulty, event, "before_commit"))
+    faulty.paused("before_commit")
+    second = faulty.in_background(lambda: deliver(faulty, event))
+    time.sleep(1.0)  # the second delivery is now waiting for the first one's lock
+    faulty.release("before_commit")
+    first["thread"].join(timeout=60)
+    second["thread"].join(timeout=60)
+    assert first["result"] == (200, {"received": "evt_held", "outcome": "recorded"})
+    assert second["result"] == (200, {"received": "evt_held", "outcome": "duplicate"})
+    assert payments_of(faulty, invoice_id) == [("alipay", amount)]
     faulty.read(no_violations)
