@@ -31,7 +31,9 @@ def test_anonymous_visitor_gets_the_503_page(unreachable):
     response = unreachable.test_client().get("/catalog?q=光谱")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "30"
-    assert "Nothing was saved" in response.get_data(as_text=True)
+    assert "未保存" in response.get_data(as_text=True)  # Chinese by default
+    english = unreachable.test_client().get("/catalog", headers={"Accept-Language": "en"})
+    assert "Nothing was saved" in english.get_data(as_text=True)
 
 
 def test_signed_in_user_whose_account_cannot_be_loaded_gets_503_too(unreachable):
@@ -44,6 +46,6 @@ def test_signed_in_user_whose_account_cannot_be_loaded_gets_503_too(unreachable)
         assert response.status_code == 503, path
         assert response.headers["Retry-After"] == "30"
         text = response.get_data(as_text=True)
-        # The error page (or, when even that needs the database, the plain text in both
-        # languages; the lead's catalogue translates the page).
-        assert "Nothing was saved" in text
+        # The error page in Chinese (or, when even that needs the database, the plain text
+        # in both languages).
+        assert "未保存" in text
