@@ -17,7 +17,7 @@ from schemathesis import GenerationMode
 from tests.conftest import BACKEND
 from tests.support.live import live_server
 
-EXAMPLES = 20
+EXAMPLES = 15
 
 
 def _token_for(url: str, email: str, org_kind: str) -> str:
