@@ -61,6 +61,11 @@ def init_api(app: Flask) -> None:
     app.config.setdefault("OPENAPI_URL_PREFIX", API_PREFIX)
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     app.config.setdefault("API_RATE_LIMIT", os.environ.get("API_RATE_LIMIT", "120 per minute"))
+    # Outside production, webhooks may go to loopback and private addresses (a developer's
+    # receiver, the tests); in production only to public ones unless this is set.
+    production = os.environ.get("SHAREHUB_ENV") == "production"
+    allow = os.environ.get("WEBHOOK_ALLOW_PRIVATE", "0" if production else "1")
+    app.config.setdefault("WEBHOOK_ALLOW_PRIVATE", allow.lower() in {"1", "true", "yes", "on"})
     app.config.setdefault(
         "API_SPEC_OPTIONS",
         {

@@ -328,6 +328,10 @@ class BookingCancel(Input):
     reason = Text(load_default="", validate=v.Length(max=2000))
 
 
+class BookingDecline(Input):
+    reason = Text(required=True, validate=v.Length(min=1, max=2000))
+
+
 class BookingReschedule(Input):
     starts_at = When(required=True)
     ends_at = When(required=True)

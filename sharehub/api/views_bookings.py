@@ -136,3 +136,35 @@ def reschedule_booking(data: dict, booking_id: int):
     services.reschedule(token.user, booking, data["starts_at"], data["ends_at"])
     commit()
     return booking
+
+
+def _as_lab(token: ApiToken, booking_id: int) -> Booking:
+    booking = booking_for(token, booking_id)
+    if booking.listing.lab_id != token.organisation_id:
+        raise PermissionDenied(_l("Only the laboratory decides on a booking request."))
+    return booking
+
+
+@bookings.route(f"/bookings/<{ID}:booking_id>/approve", methods=["POST"])
+@bookings.doc(security=TOKEN)
+@bookings.response(200, s.BookingSchema)
+def approve_booking(booking_id: int):
+    """Approve a pending booking request (the laboratory's managers)"""
+    token = require("bookings:write")
+    booking = _as_lab(token, booking_id)
+    services.approve(token.user, booking)
+    commit()
+    return booking
+
+
+@bookings.route(f"/bookings/<{ID}:booking_id>/decline", methods=["POST"])
+@bookings.doc(security=TOKEN)
+@bookings.arguments(s.BookingDecline)
+@bookings.response(200, s.BookingSchema)
+def decline_booking(data: dict, booking_id: int):
+    """Decline a pending booking request, with the reason the customer reads"""
+    token = require("bookings:write")
+    booking = _as_lab(token, booking_id)
+    services.decline(token.user, booking, data["reason"])
+    commit()
+    return booking

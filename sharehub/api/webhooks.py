@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import socket
 import time
 import urllib.error
 import urllib.request
 import uuid
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context
@@ -143,9 +146,29 @@ def send_after_request(delivery_ids: list[int]) -> None:
     g.webhook_ids.extend(delivery_ids)
 
 
+def _refused_address(url: str) -> str:
+    """In production an endpoint may not point into the platform's own network (loopback,
+    private, link-local addresses): a webhook must not become a way to probe it."""
+    if current_app.config.get("WEBHOOK_ALLOW_PRIVATE", False):
+        return ""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError as exc:
+        return f"cannot resolve {host}: {exc}"[:500]
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if not ip.is_global:
+            return f"refused: {host} resolves to the non-public address {ip}"
+    return ""
+
+
 def _post(
     endpoint: WebhookEndpoint, delivery: WebhookDelivery, timeout: float
 ) -> tuple[int | None, str]:
+    refused = _refused_address(endpoint.url)
+    if refused:
+        return None, refused
     body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
     timestamp = int(time.time())
     request = urllib.request.Request(

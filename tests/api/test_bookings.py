@@ -153,3 +153,42 @@ def test_another_organisations_token_gets_404_and_changes_nothing(
     after = db.session.get(Booking, booking_id)
     assert (after.status, after.starts_dt, after.ends_dt, after.sequence) == state
     assert after.status == BookingStatus.CONFIRMED
+
+
+def test_lab_approves_and_declines_requests(
+    api, db, firm, rival, lab, lab_manager, make_listing, make_token
+):
+    listing = make_listing(lab, approval_required=True)
+    day = workday()
+    customer = make_token(*reversed(firm))
+    first = api.post("/api/v1/bookings", body(listing, day), token=customer).get_json()
+    second = api.post(
+        "/api/v1/bookings", body(listing, day, start=(13, 30), end=(14, 30)), token=customer
+    ).get_json()
+    assert (first["status"], second["status"]) == ("pending", "pending")
+
+    # Neither the customer nor another organisation decides; nothing changes.
+    assert api.post(f"/api/v1/bookings/{first['id']}/approve", token=customer).status_code == 403
+    other = make_token(*reversed(rival))
+    assert api.post(f"/api/v1/bookings/{first['id']}/approve", token=other).status_code == 404
+    assert (
+        api.post(
+            f"/api/v1/bookings/{first['id']}/decline", {"reason": "x"}, token=other
+        ).status_code
+        == 404
+    )
+    db.session.expire_all()
+    assert db.session.get(Booking, first["id"]).status == BookingStatus.PENDING
+
+    lab_token = make_token(lab_manager, lab, scopes=["bookings:read", "bookings:write"])
+    approved = api.post(f"/api/v1/bookings/{first['id']}/approve", token=lab_token)
+    assert approved.status_code == 200 and approved.get_json()["status"] == "confirmed"
+    no_reason = api.post(f"/api/v1/bookings/{second['id']}/decline", {}, token=lab_token)
+    assert no_reason.status_code == 422
+    declined = api.post(
+        f"/api/v1/bookings/{second['id']}/decline", {"reason": "设备检修"}, token=lab_token
+    )
+    assert declined.get_json()["status"] == "declined"
+    assert declined.get_json()["reason"] == "设备检修"
+    again = api.post(f"/api/v1/bookings/{first['id']}/approve", token=lab_token)
+    assert again.status_code == 409

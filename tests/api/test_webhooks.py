@@ -244,3 +244,28 @@ def test_webhook_form_refuses_bad_addresses(client, db, lab_manager, login):
     )
     assert page.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count(WebhookEndpoint.id))) == 0
+
+
+def test_production_refuses_endpoints_on_private_addresses(
+    app, client, db, lab, lab_manager, login, receiver
+):
+    from sharehub.api.webhooks import deliver_due
+
+    register(client, login, lab_manager, receiver.url + "/lab", ["booking.created"])
+    endpoint = db.session.scalar(sa.select(WebhookEndpoint))
+    db.session.add(
+        WebhookDelivery(
+            endpoint=endpoint, event_id="evt_1", event_type="booking.created", payload={}
+        )
+    )
+    db.session.commit()
+    app.config["WEBHOOK_ALLOW_PRIVATE"] = False
+    try:
+        assert deliver_due() == (0, 1)
+    finally:
+        app.config["WEBHOOK_ALLOW_PRIVATE"] = True
+    delivery = db.session.scalar(sa.select(WebhookDelivery))
+    assert delivery.last_error == (
+        "refused: 127.0.0.1 resolves to the non-public address 127.0.0.1"
+    )
+    assert delivery.status == DeliveryStatus.PENDING and receiver.received == []
