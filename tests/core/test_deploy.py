@@ -74,7 +74,15 @@ def test_timers_and_cron_run_the_same_real_commands(app):
     from sharehub.cli import group
 
     found = periodic_commands()
-    expected = {"send-mail", "expire-holds", "send-reminders", "refresh-calendars"}
+    expected = {
+        "send-mail",
+        "expire-holds",
+        "send-reminders",
+        "refresh-calendars",
+        "send-webhooks",
+        "send-refunds",
+        "send-notice-reminders",
+    }
     assert found["timers"] == found["cron"] == expected
     assert expected <= set(group.commands)
 
