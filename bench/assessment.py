@@ -23,7 +23,10 @@ its PID.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import os
+import pstats
 import random
 import resource
 import shutil
@@ -223,10 +226,15 @@ def run(args, url: str, storage: str) -> str:
         # the round's own work, with the metrics already computed above
         round_ = db.session.get(round_type, round_id)
         admin = db.session.get(User, admin_id)
+        profile = cProfile.Profile()
         t = time.perf_counter()
-        rounds.compute(admin, round_, metrics_fn=lambda start, end, ids: metrics)
-        db.session.commit()
+        with profile:
+            rounds.compute(admin, round_, metrics_fn=lambda start, end, ids: metrics)
+            db.session.commit()
         figures["own_s"] = time.perf_counter() - t
+        out = io.StringIO()
+        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(18)
+        figures["profile"] = out.getvalue()
         db.session.remove()
 
         round_ = db.session.get(round_type, round_id)
@@ -267,6 +275,12 @@ def report(f: dict) -> str:
             "",
             f"Peak Python memory of one round (tracemalloc): {f['peak_mib']:.1f} MiB; "
             f"peak resident size of the whole process: {f['maxrss_mib']:.0f} MiB.",
+            "",
+            "Profile of the round without the metrics (cumulative, top entries):",
+            "",
+            "```",
+            f["profile"].strip(),
+            "```",
             "",
         ]
     )

@@ -336,6 +336,7 @@ def compute(
         [(lab_id, r.total, r.groups.get(tie_group, 0.0)) for lab_id, r in results.items()]
     )
     now = utcnow()
+    cards = []
     for lab_id, result in results.items():
         band = scoring.grade(bands, result.total)
         card = Scorecard(
@@ -346,29 +347,35 @@ def compute(
             grade=band["name"],
             grade_en=band.get("name_en", ""),
             rank=ranks[lab_id],
-            metrics={k: v for k, v in metrics.get(lab_id, {}).items()},
+            metrics=dict(metrics.get(lab_id, {})),
             computed_dt=now,
         )
-        for position, line in enumerate(result.lines):
-            ind = line.indicator
-            card.lines.append(
-                ScorecardLine(
-                    position=position,
-                    code=ind.code,
-                    name=ind.name,
-                    name_en=ind.name_en,
-                    group=ind.group,
-                    qualitative=ind.qualitative,
-                    metric=ind.metric,
-                    value=line.value,
-                    weight=ind.weight,
-                    target=ind.target,
-                    cap=ind.cap,
-                    points=line.points,
-                    working=line.working,
-                )
-            )
         db.session.add(card)
+        cards.append((card, result))
+    db.session.flush()  # the scorecards' ids; their lines go in one batched INSERT
+    db.session.execute(
+        sa.insert(ScorecardLine),
+        [
+            {
+                "scorecard_id": card.id,
+                "position": position,
+                "code": line.indicator.code,
+                "name": line.indicator.name,
+                "name_en": line.indicator.name_en,
+                "group": line.indicator.group,
+                "qualitative": line.indicator.qualitative,
+                "metric": line.indicator.metric,
+                "value": line.value,
+                "weight": line.indicator.weight,
+                "target": line.indicator.target,
+                "cap": line.indicator.cap,
+                "points": line.points,
+                "working": line.working,
+            }
+            for card, result in cards
+            for position, line in enumerate(result.lines)
+        ],
+    )
     round_.status = RoundStatus.COMPUTED
     round_.computed_dt = now
     db.session.flush()
