@@ -72,10 +72,15 @@ def _lab(lab_id: int) -> Organisation:
 
 
 def _trend_chart(points: list[dict]) -> dict:
-    """Chart.js data (read by static/js/stats.js from a data attribute)."""
+    """Chart.js data (read by static/js/stats.js from a data attribute); steps are labelled
+    by month, or by the first day of the week."""
+    monthly = len(points) > 1 and (points[1]["start"] - points[0]["start"]).days > 7
     return {
         "type": "bar",
-        "labels": [p["start"].isoformat() for p in points],
+        "labels": [
+            p["start"].strftime("%Y-%m") if monthly else p["start"].strftime("%m-%d")
+            for p in points
+        ],
         "datasets": [
             {"label": _("Effective hours"), "data": [p["effective_hours"] for p in points]},
             {"label": _("External service hours"), "data": [p["external_hours"] for p in points]},
