@@ -114,6 +114,10 @@ def metrics(
     filters = filters or Filters()
     period = Period(start, end)
     sql = Dialect()
+    if sql.pg:
+        # The grouped aggregates over a year of usage records need more than the default
+        # 4 MB to stay in memory; LOCAL ends with the transaction.
+        db.session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
     scope = unit_scope(level, filters)
     parts = [
         _units(scope, period),
