@@ -6,7 +6,7 @@ PORT   ?= 5000
 STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider
 
-.PHONY: install translations run test test-sqlite test-postgres lint format extract-messages clean bench-catalog bench-booking
+.PHONY: install translations run test test-sqlite test-postgres lint format extract-messages clean bench-catalog bench-booking bench-stats
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -50,3 +50,6 @@ bench-catalog: install   ## catalogue search on PostgreSQL at 100,000 listings (
 
 bench-booking: install   ## month availability among 1,000,000 bookings; booking throughput vs a bare INSERT
 	$(PY) -m bench.booking $(BENCH_ARGS)
+
+bench-stats: install     ## yearly figures of 500 labs over 1,000,000 usage records; streamed exports' peak memory
+	$(PY) -m bench.stats $(BENCH_ARGS)

@@ -502,6 +502,9 @@ def seed_demo() -> bool:
     seed_categories()
     seed_holidays()
     seed_demo_listings()
+    from sharehub.stats.demo import seed_demo_activity  # a year of use for the statistics
+
+    seed_demo_activity()
     from sharehub.assessment.rounds import ensure_default_scheme
 
     ensure_default_scheme()
