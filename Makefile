@@ -6,7 +6,7 @@ PORT   ?= 5000
 STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider
 
-.PHONY: install translations run test test-sqlite test-postgres lint format extract-messages clean bench-catalog bench-booking load
+.PHONY: install translations run test test-sqlite test-postgres lint format extract-messages clean bench-catalog bench-booking load bench-stats
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -53,3 +53,6 @@ bench-booking: install   ## month availability among 1,000,000 bookings; booking
 
 load: install   ## locust against gunicorn (4 workers) on PostgreSQL, then the consistency check; report in bench/out/load.md
 	$(PY) -m bench.load $(LOAD_ARGS)
+
+bench-stats: install     ## yearly figures of 500 labs over 1,000,000 usage records; streamed exports' peak memory
+	$(PY) -m bench.stats $(BENCH_ARGS)

@@ -514,6 +514,9 @@ def seed_demo() -> bool:
         if row[-1] == "buyer@demo.sharehub.cn"
     )
     seed_demo_vouchers(operators[OrgKind.AUTHORITY], buyer_firm)
+    from sharehub.stats.demo import seed_demo_activity  # a year of use for the statistics
+
+    seed_demo_activity()
     from sharehub.assessment.rounds import ensure_default_scheme
 
     ensure_default_scheme()

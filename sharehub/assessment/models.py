@@ -122,7 +122,7 @@ class NoticeStatus(enum.StrEnum):
 
 
 NOTICE_STATUS_LABELS = {
-    NoticeStatus.OPEN: _l("Waiting for the laboratory"),
+    NoticeStatus.OPEN: _l("Open: waiting for the laboratory's answer"),
     NoticeStatus.ANSWERED: _l("Answered, to be decided"),
     NoticeStatus.CLOSED: _l("Closed: rectified"),
     NoticeStatus.ESCALATED: _l("Escalated"),

@@ -42,6 +42,7 @@ YUAN = dict(
 )
 TEXT = [Optional(), Length(max=20_000)]
 INSTRUMENT_STATUSES = ("normal", "limited", "repair")
+USAGE_CLASSES = ("general", "special", "extended")
 
 
 def yuan_to_fen(value: Decimal | None) -> int | None:
@@ -154,6 +155,16 @@ class ListingForm(FlaskForm):
             SelectChoice("repair", _l("Under repair")),
         ],
     )
+    # The class sets the rated hours a year of the sharing statistics (stats.RatedHours).
+    usage_class = SelectField(
+        _l("Class of use (rated hours)"),
+        validate_choice=False,
+        choices=[
+            SelectChoice("general", _l("General-purpose instrument")),
+            SelectChoice("special", _l("Special-purpose instrument")),
+            SelectChoice("extended", _l("Extended opening (longer weeks)")),
+        ],
+    )
 
     expert_name = StringField(_l("Expert's name"), validators=[Optional(), Length(max=100)])
     expert_title = StringField(_l("Title"), validators=[Optional(), Length(max=100)])
@@ -235,6 +246,9 @@ class ListingForm(FlaskForm):
             "instrument_status": self.instrument_status.data
             if self.instrument_status.data in INSTRUMENT_STATUSES
             else "normal",
+            "usage_class": self.usage_class.data
+            if self.usage_class.data in USAGE_CLASSES
+            else "general",
             "access_mode": AccessMode(self.access_mode.data)
             if self.access_mode.data in {m.value for m in AccessMode}
             else None,

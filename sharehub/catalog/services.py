@@ -67,6 +67,7 @@ EDITABLE = (
     "commissioning_date",
     "location",
     "instrument_status",
+    "usage_class",
     "expert_name",
     "expert_title",
     "expert_fields",

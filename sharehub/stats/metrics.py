@@ -114,6 +114,10 @@ def metrics(
     filters = filters or Filters()
     period = Period(start, end)
     sql = Dialect()
+    if sql.pg:
+        # The grouped aggregates over a year of usage records need more than the default
+        # 4 MB to stay in memory; LOCAL ends with the transaction.
+        db.session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
     scope = unit_scope(level, filters)
     parts = [
         _units(scope, period),
@@ -200,57 +204,87 @@ def _units(scope, period: Period):
     return db.session.execute(query).all()
 
 
-def _opening(scope, period: Period, sql: Dialect) -> sa.CTE:
-    """Each opening interval of each day of the period, as epoch seconds [a, b)."""
-    days = sa.select(sa.literal(0).label("n")).cte("days", recursive=True)
+def _days(period: Period, sql: Dialect, name: str = "day"):
+    """The days of the period: index n from 0, weekday (0 = Monday) and `special`: NULL on
+    ordinary days, false on holidays, true on make-up working days."""
+    days = sa.select(sa.literal(0).label("n")).cte(f"{name}_n", recursive=True)
     days = days.union_all(sa.select((days.c.n + 1).label("n")).where(days.c.n < period.days - 1))
     special = (
         sa.select(sql.day_index(Holiday.day, period.start).label("n"), Holiday.is_workday)
         .where(Holiday.day >= period.start, Holiday.day < period.end)
-        .subquery("special")
+        .subquery(f"{name}_special")
     )
-    first_weekday = period.start.weekday()
-    day = (
+    return (
         sa.select(
             days.c.n,
-            ((days.c.n + first_weekday) % 7).label("wd"),
+            ((days.c.n + period.start.weekday()) % 7).label("wd"),
             special.c.is_workday.label("special"),
         )
         .select_from(days)
         .outerjoin(special, special.c.n == days.c.n)
-        .subquery("day")
+        .subquery(name)
     )
+
+
+def _applies(wd, special):
+    """Opening intervals that apply on a day: its weekday's on ordinary days, none on
+    holidays, and on make-up working days the listing's hours of that weekday, or else
+    Monday's (as the availability engine does)."""
     own = so.aliased(OpeningInterval, name="own")
     has_own_hours = (
         sa.select(own.id)
-        .where(own.listing_id == OpeningInterval.listing_id, own.weekday == day.c.wd)
+        .where(own.listing_id == OpeningInterval.listing_id, own.weekday == wd)
         .exists()
     )
-    weekday_hours = sa.or_(
-        sa.and_(day.c.special.is_(None), OpeningInterval.weekday == day.c.wd),
+    return sa.or_(
+        sa.and_(special.is_(None), OpeningInterval.weekday == wd),
         sa.and_(
-            day.c.special == sa.true(),
-            OpeningInterval.weekday == sa.case((has_own_hours, day.c.wd), else_=0),
+            special == sa.true(),
+            OpeningInterval.weekday == sa.case((has_own_hours, wd), else_=0),
         ),
     )
-    base = num(period.start_epoch) + day.c.n * num(DAY)
+
+
+def _interval_bounds(period: Period, n):
+    base = num(period.start_epoch) + n * num(DAY)
     return (
-        sa.select(
-            OpeningInterval.listing_id,
-            (base + sa.cast(OpeningInterval.start_minute, sa.BigInteger) * 60).label("a"),
-            (base + sa.cast(OpeningInterval.end_minute, sa.BigInteger) * 60).label("b"),
-        )
-        .join(day, weekday_hours)
-        .where(OpeningInterval.listing_id.in_(sa.select(scope.c.listing_id)))
-        .cte("opening")
+        base + sa.cast(OpeningInterval.start_minute, sa.BigInteger) * 60,
+        base + sa.cast(OpeningInterval.end_minute, sa.BigInteger) * 60,
     )
 
 
 def _available(scope, period: Period, sql: Dialect):
-    opening = _opening(scope, period, sql)
+    """Opening seconds of the listings in scope, and the seconds of them lost to outages.
+
+    Opening: ordinary days count per weekday; the few make-up days go through
+    `_applies`. Outages: each outage meets only the days it
+    touches, then its listing's intervals of those days (index on listing_id), so the
+    work follows the number of outages, not days × intervals × outages."""
     active = scope.c.is_active.is_(True)
+    day = _days(period, sql)
+    in_scope = OpeningInterval.listing_id.in_(sa.select(scope.c.listing_id))
+    # Ordinary days: each weekday's intervals times the number of such days (7 rows of
+    # day counts, not days × intervals); make-up days one by one (there are few).
+    counts = (
+        sa.select(day.c.wd, sa.func.count().label("days"))
+        .where(day.c.special.is_(None))
+        .group_by(day.c.wd)
+        .subquery("weekdays")
+    )
+    length = sa.cast(OpeningInterval.end_minute - OpeningInterval.start_minute, sa.BigInteger)
+    ordinary = (
+        sa.select(OpeningInterval.listing_id, (length * 60 * counts.c.days).label("s"))
+        .join(counts, OpeningInterval.weekday == counts.c.wd)
+        .where(in_scope)
+    )
+    make_up = (
+        sa.select(OpeningInterval.listing_id, (length * 60).label("s"))
+        .join(day, day.c.special == sa.true())
+        .where(_applies(day.c.wd, day.c.special), in_scope)
+    )
+    opening = sa.union_all(ordinary, make_up).subquery("opening")
     per_listing = (
-        sa.select(opening.c.listing_id, sa.func.sum(opening.c.b - opening.c.a).label("s"))
+        sa.select(opening.c.listing_id, sa.func.sum(opening.c.s).label("s"))
         .group_by(opening.c.listing_id)
         .subquery("per_listing")
     )
@@ -261,56 +295,100 @@ def _available(scope, period: Period, sql: Dialect):
         .where(active)
         .group_by(scope.c.k)
     )
+
+    o_day = _days(period, sql, "o_day")
     o_start, o_end = sql.epoch(Outage.starts_dt), sql.epoch(Outage.ends_dt)
-    lost = (
+    day_start = num(period.start_epoch) + o_day.c.n * num(DAY)
+    touched = (
         sa.select(
             scope.c.k,
-            sa.func.sum(sql.least(opening.c.b, o_end) - sql.greatest(opening.c.a, o_start)).label(
-                "outage_s"
-            ),
+            scope.c.listing_id,
+            o_start.label("os"),
+            o_end.label("oe"),
+            o_day.c.n,
+            o_day.c.wd,
+            o_day.c.special,
         )
         .select_from(Outage)
         .join(scope, scope.c.unit_id == Outage.unit_id)
-        .join(
-            opening,
-            sa.and_(
-                opening.c.listing_id == scope.c.listing_id,
-                o_start < opening.c.b,
-                o_end > opening.c.a,
+        .join(o_day, sa.and_(o_start < day_start + num(DAY), o_end > day_start))
+        .where(active, Outage.starts_dt < period.end_dt, Outage.ends_dt > period.start_dt)
+        .subquery("outage_day")
+    )
+    a, b = _interval_bounds(period, touched.c.n)
+    lost = (
+        sa.select(
+            touched.c.k,
+            sa.func.sum(sql.least(b, touched.c.oe) - sql.greatest(a, touched.c.os)).label(
+                "outage_s"
             ),
         )
-        .where(active, Outage.starts_dt < period.end_dt, Outage.ends_dt > period.start_dt)
-        .group_by(scope.c.k)
+        .select_from(touched)
+        .join(
+            OpeningInterval,
+            sa.and_(
+                OpeningInterval.listing_id == touched.c.listing_id,
+                _applies(touched.c.wd, touched.c.special),
+                a < touched.c.oe,
+                b > touched.c.os,
+            ),
+        )
+        .group_by(touched.c.k)
     )
     return [*db.session.execute(opened).all(), *db.session.execute(lost).all()]
 
 
 def _usage(scope, period: Period, sql: Dialect):
-    user_org = so.aliased(Organisation, name="user_org")
+    """Effective and external minutes and the organisations served, in one pass over the
+    usage records: minutes summed per (group, lab, organisation), then per (group,
+    organisation), then per group — hash aggregates all the way, where COUNT(DISTINCT)
+    would sort every record. Users served come from the records of a booking."""
     inside = _inside_minutes(period, sql)
-    external = UsageRecord.user_org_id != scope.c.lab_id
-    query = (
+    per_lab_org = (
         sa.select(
             scope.c.k,
-            sa.func.sum(inside).label("effective_min"),
-            sa.func.sum(sa.case((external, inside), else_=0.0)).label("external_min"),
-            sa.func.count(sa.distinct(UsageRecord.user_org_id)).label("orgs"),
-            sa.func.count(sa.distinct(sa.case((external, UsageRecord.user_org_id)))).label(
-                "ext_orgs"
+            UsageRecord.user_org_id,
+            sa.func.sum(inside).label("m"),
+            sa.func.max(sa.case((UsageRecord.user_org_id != scope.c.lab_id, 1), else_=0)).label(
+                "ext"
             ),
-            sa.func.count(
-                sa.distinct(sa.case((sa.and_(external, user_org.is_sme.is_(True)), user_org.id)))
-            ).label("smes"),
-            sa.func.count(sa.distinct(Booking.customer_user_id)).label("users"),
+            sa.func.sum(
+                sa.case((UsageRecord.user_org_id != scope.c.lab_id, inside), else_=0.0)
+            ).label("ext_m"),
         )
         .select_from(UsageRecord)
         .join(scope, scope.c.unit_id == UsageRecord.unit_id)
-        .join(user_org, user_org.id == UsageRecord.user_org_id)
-        .outerjoin(Booking, Booking.id == UsageRecord.booking_id)
         .where(*_usage_in(period))
-        .group_by(scope.c.k)
+        .group_by(scope.c.k, UsageRecord.user_org_id)
+        .subquery("per_org")
     )
-    return db.session.execute(query).all()
+    user_org = so.aliased(Organisation, name="user_org")
+    external = per_lab_org.c.ext == 1
+    figures = (
+        sa.select(
+            per_lab_org.c.k,
+            sa.func.sum(per_lab_org.c.m).label("effective_min"),
+            sa.func.sum(per_lab_org.c.ext_m).label("external_min"),
+            sa.func.count().label("orgs"),
+            sa.func.sum(per_lab_org.c.ext).label("ext_orgs"),
+            sa.func.sum(sa.case((sa.and_(external, user_org.is_sme.is_(True)), 1), else_=0)).label(
+                "smes"
+            ),
+        )
+        .join(user_org, user_org.id == per_lab_org.c.user_org_id)
+        .group_by(per_lab_org.c.k)
+    )
+    per_user = (
+        sa.select(scope.c.k, Booking.customer_user_id)
+        .select_from(UsageRecord)
+        .join(scope, scope.c.unit_id == UsageRecord.unit_id)
+        .join(Booking, Booking.id == UsageRecord.booking_id)
+        .where(*_usage_in(period), Booking.customer_user_id.is_not(None))
+        .group_by(scope.c.k, Booking.customer_user_id)
+        .subquery("per_user")
+    )
+    users = sa.select(per_user.c.k, sa.func.count().label("users")).group_by(per_user.c.k)
+    return [*db.session.execute(figures), *db.session.execute(users)]
 
 
 def _booked(scope, period: Period, sql: Dialect):
@@ -474,11 +552,10 @@ def _inside_minutes(period: Period, sql: Dialect):
     inside; a record of no duration counts whole (it is only selected where it starts)."""
     start, end = sql.epoch(UsageRecord.started_dt), sql.epoch(UsageRecord.ended_dt)
     p0, p1 = num(period.start_epoch), num(period.end_epoch)
-    minutes = UsageRecord.prep_minutes + UsageRecord.run_minutes + UsageRecord.post_minutes
+    minutes = sa.cast(
+        UsageRecord.prep_minutes + UsageRecord.run_minutes + UsageRecord.post_minutes, sa.Float
+    )
     return sa.case(
-        (
-            end > start,
-            minutes * 1.0 * (sql.least(end, p1) - sql.greatest(start, p0)) / (end - start),
-        ),
-        else_=minutes * 1.0,
+        (end > start, minutes * (sql.least(end, p1) - sql.greatest(start, p0)) / (end - start)),
+        else_=minutes,
     )

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
-from sharehub.accounts.models import Cluster, Organisation, OrgKind, Region
+from sharehub.accounts.models import Cluster, Organisation, OrgKind, OrgStatus, Region
 from sharehub.catalog.models import FIELD_LABELS, Field, Listing, Unit
 from sharehub.extensions import db
 from sharehub.stats.metrics import empty, metrics
@@ -209,6 +209,8 @@ def lab_ids(filters: Filters) -> list[int]:
     query = sa.select(Organisation.id).where(Organisation.kind == OrgKind.LAB)
     if filters.lab_ids is not None:
         query = query.where(Organisation.id.in_(list(filters.lab_ids)))
+    else:
+        query = query.where(Organisation.status.not_in((OrgStatus.PENDING, OrgStatus.REJECTED)))
     if filters.cluster_id:
         query = query.where(Organisation.cluster_id == filters.cluster_id)
     if filters.region_id:

@@ -22,14 +22,14 @@ from flask_login import current_user, login_required
 
 from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.models import Cluster, Organisation, Region
-from sharehub.accounts.session import current_org, staff_required
+from sharehub.accounts.session import admin_required, current_org, staff_required
 from sharehub.booking.models import Booking
 from sharehub.catalog.models import FIELD_LABELS, Field, Unit
 from sharehub.core.errors import DomainError
 from sharehub.core.i18n import user_zone
 from sharehub.core.tx import commit
 from sharehub.extensions import db
-from sharehub.stats import demand, exports, queries, ratings
+from sharehub.stats import demand, exports, queries, ratings, settings
 from sharehub.stats.metrics import served_by_cluster
 from sharehub.stats.models import Rating
 from sharehub.stats.sql import Filters
@@ -72,10 +72,15 @@ def _lab(lab_id: int) -> Organisation:
 
 
 def _trend_chart(points: list[dict]) -> dict:
-    """Chart.js data (read by static/js/stats.js from a data attribute)."""
+    """Chart.js data (read by static/js/stats.js from a data attribute); steps are labelled
+    by month, or by the first day of the week."""
+    monthly = len(points) > 1 and (points[1]["start"] - points[0]["start"]).days > 7
     return {
         "type": "bar",
-        "labels": [p["start"].isoformat() for p in points],
+        "labels": [
+            p["start"].strftime("%Y-%m") if monthly else p["start"].strftime("%m-%d")
+            for p in points
+        ],
         "datasets": [
             {"label": _("Effective hours"), "data": [p["effective_hours"] for p in points]},
             {"label": _("External service hours"), "data": [p["external_hours"] for p in points]},
@@ -238,6 +243,32 @@ def unmet_demand():
         clusters=db.session.scalars(db.select(Cluster).order_by(Cluster.name)).all(),
         filter_args=_filter_args(filters),
         page_args={**choice.args, **_filter_args(filters)},
+    )
+
+
+@bp.route("/stats/rated-hours", methods=["GET", "POST"])
+@admin_required
+def rated_hours():
+    if request.method == "POST":
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        try:
+            for row in settings.rated_hours():
+                settings.set_rated_hours(
+                    current_user, row.usage_class, request.form.get(row.usage_class)
+                )
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "danger")
+        else:
+            commit()
+            flash(_("The rated hours have been saved."), "success")
+            return redirect(url_for("stats.rated_hours"))
+    return render_template(
+        "stats/rated_hours.html",
+        rows=settings.rated_hours(),
+        labels=settings.CLASS_LABELS,
+        confirm_form=ConfirmForm(),
     )
 
 

@@ -12,6 +12,9 @@
       set.backgroundColor = palette[i % palette.length];
       set.borderColor = palette[i % palette.length];
       if (set.yAxisID === "percent") {
+        // Chart.js puts datasets without an axis on the first y scale it knows, so the
+        // hours axis is declared too, on the left.
+        scales.y = { position: "left", beginAtZero: true };
         scales.percent = {
           position: "right", beginAtZero: true, grid: { drawOnChartArea: false },
           ticks: { callback: function (v) { return v + "%"; } }

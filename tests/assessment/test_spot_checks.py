@@ -154,3 +154,23 @@ def test_a_failed_finding_needs_a_description(db, labs, platform_admin):
         spotchecks.record_finding(platform_admin, item, FindingResult.FAILED, " ")
     spotchecks.record_finding(platform_admin, item, FindingResult.FAILED, "开放机时记录不全")
     assert item.result == FindingResult.FAILED and item.inspected_by == platform_admin
+
+
+def test_findings_are_recorded_through_the_page(client, db, labs, platform_admin, login):
+    check = spotchecks.draw(platform_admin, SpotCheckKind.LAB, 2, seed="页面")
+    db.session.commit()
+    item = check.items[0]
+    login(platform_admin)
+    refused = client.post(
+        f"/supervision/spot-checks/items/{item.id}/finding", data={"result": "failed"}
+    )
+    assert refused.status_code == 400 and "Describe the problem" in refused.get_data(True)
+    done = client.post(
+        f"/supervision/spot-checks/items/{item.id}/finding",
+        data={"result": "failed", "findings": "公示的开放时间与实际不符"},
+    )
+    assert done.status_code == 302 and done.location.endswith(f"#item-{item.id}")
+    db.session.refresh(item)
+    assert (item.result, item.findings) == (FindingResult.FAILED, "公示的开放时间与实际不符")
+    page = client.get(f"/supervision/spot-checks/{check.id}").get_data(as_text=True)
+    assert f'id="result-{item.id}"' in page and f"item={item.id}" in page

@@ -91,7 +91,9 @@ def test_regulator_assesses_spot_checks_and_the_lab_rectifies(
 
     # the lab answers with evidence
     sign_in(page, base, "lab@demo.sharehub.cn", DEMO_PASSWORD)
+    page.wait_for_load_state("load")  # the dropdown needs Bootstrap's script
     page.click("#lab-menu")
+    page.locator("a[href='/supervision/our']").wait_for(state="visible")
     page.click("a[href='/supervision/our']")
     page.wait_for_selector("#our-notices")
     shots(page, "lab-supervision-overview")

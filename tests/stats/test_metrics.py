@@ -148,3 +148,29 @@ def test_special_purpose_instruments_have_800_rated_hours(db, lab, make_listing,
     assert figures["rated_hours"] == 800.0
     assert figures["utilisation_rated"] == 0.01
     assert figures["share_rate"] == 0.0
+
+
+def test_make_up_day_with_own_hours_and_an_outage_over_the_holiday(db, lab, make_listing):
+    """Thu 1 – Wed 7 January 2026 for a listing also open Sundays 09:00–12:00: Sunday 4
+    (make-up day) keeps its own Sunday hours (180 min), Mon–Wed 3 × 450 → 1,530 min.
+    An outage from Fri 2 10:00 (holiday) to Mon 5 10:00 takes Sunday's 180 min and Monday
+    08:30–10:00 (90 min): 1,260 min = 21 h."""
+    from sharehub.catalog.models import Outage, OutageKind
+    from sharehub.stats.metrics import lab_metrics
+    from tests.conftest import WEEKDAY_HOURS
+    from tests.stats.conftest import local
+
+    listing = make_listing(lab, hours=[*WEEKDAY_HOURS, (6, 540, 720)])
+    first = lab_metrics(date(2026, 1, 1), date(2026, 1, 8), [lab.id])[lab.id]
+    assert first["available_hours"] == 25.5
+    db.session.add(
+        Outage(
+            unit_id=listing.units[0].id,
+            kind=OutageKind.MAINTENANCE,
+            starts_dt=local("2026-01-02 10:00"),
+            ends_dt=local("2026-01-05 10:00"),
+        )
+    )
+    db.session.commit()
+    figures = lab_metrics(date(2026, 1, 1), date(2026, 1, 8), [lab.id])[lab.id]
+    assert figures["available_hours"] == 21.0

@@ -143,3 +143,32 @@ def test_lab_exports_its_own_tables(client, login, week, make_user):
     assert [r[0] for r in rows[1:]] == [str(week["u1"].id), str(week["u2"].id)]
     other = client.get(f"/stats/labs/{week['e1'].id}/export.csv")
     assert other.status_code == 404
+
+
+def test_administrator_sets_rated_hours_per_class(
+    client, login, db, platform_admin, regulator, lab, make_listing, make_usage
+):
+    from datetime import date
+
+    from sharehub.stats.metrics import lab_metrics
+    from sharehub.stats.models import RatedHours
+
+    listing = make_listing(lab, usage_class="special")
+    make_usage(listing.units[0], lab, "2026-03-02 09:00", "2026-03-02 18:00", run=540)
+    login(regulator)
+    assert client.get("/stats/rated-hours").status_code == 403
+    client.post("/account/signout")
+
+    login(platform_admin)
+    bad = client.post(
+        "/stats/rated-hours", data={"general": "1400", "special": "abc", "extended": "1600"}
+    )
+    assert "Rated hours are 1 to 8,760 a year." in bad.get_data(as_text=True)
+    assert db.session.get(RatedHours, "special").hours == 800
+    client.post(
+        "/stats/rated-hours", data={"general": "1400", "special": "900", "extended": "1600"}
+    )
+    db.session.expire_all()
+    assert db.session.get(RatedHours, "special").hours == 900
+    figures = lab_metrics(date(2026, 1, 1), date(2027, 1, 1), [lab.id])[lab.id]
+    assert (figures["rated_hours"], figures["utilisation_rated"]) == (900.0, 0.01)
