@@ -507,6 +507,12 @@ def format_stat(value, fmt: str = "int"):
         return format_percent(value, "#,##0.0%")
     if fmt == "money":
         return format_fen(value)
+    if fmt == "yuan":  # whole yuan, for the figure cards
+        from decimal import Decimal
+
+        from flask_babel import format_currency
+
+        return format_currency(Decimal(value) / 100, "CNY", "¤#,##0", currency_digits=False)
     if fmt in ("hours", "minutes", "score"):
         return format_decimal(value, "#,##0.#")
     return format_decimal(value, "#,##0")

@@ -74,6 +74,7 @@ def test_lab_sees_its_own_figures_and_units_but_not_another_lab(
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert 'id="kpi-effective_hours">7.2' in html
     assert 'id="kpi-share_rate">72.4%' in html
+    assert 'id="kpi-revenue_external_fen">CN¥2,000<' in html  # whole yuan on the cards
     assert "71.5" in html  # available hours
 
     units = client.get(f"/stats/labs/{week['lab'].id}?{WEEK_ARGS}&level=unit")
