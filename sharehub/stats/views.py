@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from sharehub.accounts.forms import ConfirmForm
@@ -324,6 +325,65 @@ def export_lab(lab_id: int, fmt: str):
     return _export(fmt, columns, rows, f"sharehub-lab{lab.id}-{level}-{choice.start}")
 
 
+def _trend_rows(choice, filters):
+    for point in queries.trend(choice, filters):
+        yield {**point, "start": point["start"].isoformat(), "end": point["end"].isoformat()}
+
+
+TREND_COLUMNS = [("start", _l("From")), ("end", _l("To (exclusive)"))]
+
+
+@bp.route("/stats/trend.<any(csv, xlsx):fmt>")
+@staff_required
+def export_trend(fmt: str):
+    choice = _choice()
+    columns = TREND_COLUMNS + [(k, h) for k, h, _f in queries.COLUMNS]
+    rows = _trend_rows(choice, _filters_from_args())
+    return _export(fmt, columns, rows, f"sharehub-trend-{choice.start}-{choice.end}")
+
+
+@bp.route("/stats/labs/<int:lab_id>/trend.<any(csv, xlsx):fmt>")
+@login_required
+def export_lab_trend(lab_id: int, fmt: str):
+    """The trend of the lab, or of one of its units (`unit`)."""
+    lab = _lab(lab_id)
+    choice = _choice()
+    unit_id = request.args.get("unit", type=int)
+    if unit_id is not None:
+        unit = db.session.get(Unit, unit_id)
+        if unit is None or unit.listing.lab_id != lab.id:
+            abort(404)
+    columns = TREND_COLUMNS + [(k, h) for k, h, _f in queries.COLUMNS]
+    rows = _trend_rows(choice, Filters(lab_ids=[lab.id], unit_id=unit_id))
+    return _export(fmt, columns, rows, f"sharehub-trend-lab{lab.id}-{choice.start}")
+
+
+@bp.route("/stats/labs/<int:lab_id>/served.<any(csv, xlsx):fmt>")
+@login_required
+def export_served(lab_id: int, fmt: str):
+    lab = _lab(lab_id)
+    choice = _choice()
+    clusters = {c.id: c.name for c in db.session.scalars(db.select(Cluster))}
+    columns = [
+        ("cluster", _("Cluster of the customer")),
+        ("orgs", _("Organisations")),
+        ("external_orgs", _("External")),
+        ("smes", _("SMEs")),
+        ("hours", _("Effective hours")),
+    ]
+    rows = (
+        {
+            "cluster": clusters.get(r.cluster_id, ""),
+            "orgs": r.orgs,
+            "external_orgs": r.external_orgs,
+            "smes": r.smes,
+            "hours": round(float(r.minutes or 0) / 60, 2),
+        }
+        for r in served_by_cluster(choice.start, choice.end, Filters(lab_ids=[lab.id]))
+    )
+    return _export(fmt, columns, rows, f"sharehub-served-lab{lab.id}-{choice.start}")
+
+
 @bp.route("/stats/national.<any(csv, xlsx):fmt>")
 @staff_required
 def export_national(fmt: str):
@@ -447,6 +507,12 @@ def format_stat(value, fmt: str = "int"):
         return format_percent(value, "#,##0.0%")
     if fmt == "money":
         return format_fen(value)
+    if fmt == "yuan":  # whole yuan, for the figure cards
+        from decimal import Decimal
+
+        from flask_babel import format_currency
+
+        return format_currency(Decimal(value) / 100, "CNY", "¤#,##0", currency_digits=False)
     if fmt in ("hours", "minutes", "score"):
         return format_decimal(value, "#,##0.#")
     return format_decimal(value, "#,##0")

@@ -174,3 +174,40 @@ def test_make_up_day_with_own_hours_and_an_outage_over_the_holiday(db, lab, make
     db.session.commit()
     figures = lab_metrics(date(2026, 1, 1), date(2026, 1, 8), [lab.id])[lab.id]
     assert figures["available_hours"] == 21.0
+
+
+def test_organisations_served_by_cluster_of_the_customer(week, cluster):
+    """The lab (in `cluster`) used its own unit 120 min; E1 (SME) and E2, outside any
+    cluster, 315 min between them."""
+    from sharehub.stats.metrics import served_by_cluster
+    from sharehub.stats.sql import Filters
+
+    rows = {
+        r.cluster_id: (r.orgs, r.external_orgs, r.smes, round(r.minutes, 2))
+        for r in served_by_cluster(*WEEK, Filters(lab_ids=[week["lab"].id]))
+    }
+    assert rows == {cluster.id: (1, 0, 0, 120.0), None: (2, 2, 1, 315.0)}
+
+
+def test_trend_of_a_month_goes_by_week(week):
+    from werkzeug.datastructures import MultiDict
+
+    from sharehub.stats.queries import PeriodChoice, trend
+    from sharehub.stats.sql import Filters
+
+    choice = PeriodChoice.from_args(
+        MultiDict({"period": "month", "year": "2026", "month": "3"}), date.today()
+    )
+    points = trend(choice, Filters(lab_ids=[week["lab"].id]))
+    starts = [p["start"].isoformat() for p in points]
+    assert starts == [
+        "2026-03-01",
+        "2026-03-02",
+        "2026-03-09",
+        "2026-03-16",
+        "2026-03-23",
+        "2026-03-30",
+    ]
+    # Sunday 1 March holds the other 60 minutes of R3; the week of 2 March is the
+    # hand-computed 435; the week of 9 March has R4's last 30 minutes and R7's 120.
+    assert [p["effective_hours"] for p in points[:3]] == [1.0, 7.25, 2.5]

@@ -74,6 +74,7 @@ def test_lab_sees_its_own_figures_and_units_but_not_another_lab(
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert 'id="kpi-effective_hours">7.2' in html
     assert 'id="kpi-share_rate">72.4%' in html
+    assert 'id="kpi-revenue_external_fen">CN¥2,000<' in html  # whole yuan on the cards
     assert "71.5" in html  # available hours
 
     units = client.get(f"/stats/labs/{week['lab'].id}?{WEEK_ARGS}&level=unit")
@@ -172,3 +173,22 @@ def test_administrator_sets_rated_hours_per_class(
     assert db.session.get(RatedHours, "special").hours == 900
     figures = lab_metrics(date(2026, 1, 1), date(2027, 1, 1), [lab.id])[lab.id]
     assert (figures["rated_hours"], figures["utilisation_rated"]) == (900.0, 0.01)
+
+
+def test_trend_and_served_tables_export(client, login, week, make_user, cluster):
+    from sharehub.accounts.models import Role
+
+    login(make_user(week["lab"], role=Role.MANAGER))
+    lab_id, u2 = week["lab"].id, week["u2"].id
+    rows = _csv(client.get(f"/stats/labs/{lab_id}/trend.csv?{WEEK_ARGS}&unit={u2}"))
+    header = rows[0]
+    assert [r[0] for r in rows[1:]] == ["2026-03-02"]  # one week, one step
+    assert dict(zip(header, rows[1], strict=True))["Effective hours"] == "1.5"
+    served = _csv(client.get(f"/stats/labs/{lab_id}/served.csv?{WEEK_ARGS}"))
+    assert sorted(served[1:]) == sorted(
+        [[cluster.name, "1", "0", "0", "2.0"], ["", "2", "2", "1", "5.25"]]
+    )
+    other = make_user(week["e1"])
+    client.post("/account/signout")
+    login(other)
+    assert client.get(f"/stats/labs/{lab_id}/trend.csv?unit={u2}").status_code == 404
