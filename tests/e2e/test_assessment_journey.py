@@ -54,7 +54,7 @@ def test_regulator_assesses_spot_checks_and_the_lab_rectifies(
     shots(page, "round-computed")
     row = page.locator("#scorecards-table tbody tr", has_text=LAB)
     assert float(row.locator("td").nth(2).inner_text()) >= 18  # at least the reviewed points
-    row.locator("a", has_text="Scorecard").click()
+    row.locator("a[href*='/scorecards/']").click()
     page.wait_for_selector("#lines-table")
     assert "18" in page.locator("#lines-table").inner_text()
     shots(page, "scorecard")
@@ -87,7 +87,7 @@ def test_regulator_assesses_spot_checks_and_the_lab_rectifies(
     notice_url = page.url
     shots(page, "notice-issued")
     sign_out(page)
-    assert "Rectification notice" in mailbox.last_to("lab@demo.sharehub.cn")["Subject"]
+    assert "整改通知" in mailbox.last_to("lab@demo.sharehub.cn")["Subject"]
 
     # the lab answers with evidence
     sign_in(page, base, "lab@demo.sharehub.cn", DEMO_PASSWORD)
