@@ -19,6 +19,7 @@ SCOPES = {
     "usage:read": _l("Read the laboratory's usage records"),
     "usage:write": _l("Record usage for the laboratory"),
     "invoices:read": _l("Read invoices and download their PDFs"),
+    "metrics:read": _l("Read sharing metrics and the national report"),
 }
 
 EVENTS = {

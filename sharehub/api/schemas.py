@@ -6,7 +6,7 @@ Money is integer fen (CNY); times are ISO 8601 with an offset, in UTC.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import marshmallow as ma
 from marshmallow import fields as f
@@ -429,3 +429,177 @@ class InvoiceQuery(PageQuery):
 
 class PdfQuery(Query):
     lang = f.String(load_default="zh_CN", validate=v.OneOf(["zh_CN", "en"]))
+
+
+# --- statistics --------------------------------------------------------------------------------
+
+
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 1, 1)
+MAX_YEARS = 3
+
+
+def years_after(day: date, years: int) -> date:
+    """The same day `years` later (29 February becomes 1 March)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return date(day.year + years, 3, 1)
+
+
+class Day(f.Date):
+    """A local day (Asia/Shanghai) between 2000-01-01 and 2100-01-01."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise ma.ValidationError("Give a day between 2000-01-01 and 2100-01-01.")
+        return day
+
+
+class PeriodQuery(PageQuery):
+    """Local days [from, to); default 1 January of this year up to and including today.
+    A reversed, empty or longer than three years range is refused."""
+
+    start = Day(data_key="from", metadata={"description": "First day (Asia/Shanghai), included"})
+    end = Day(
+        data_key="to",
+        metadata={"description": "Day after the last one (Asia/Shanghai): [from, to)"},
+    )
+
+    @ma.post_load
+    def period(self, data, **_kwargs):
+        from sharehub.stats.sql import LAB_TZ
+
+        today = datetime.now(LAB_TZ).date()
+        start = data.get("start") or date(today.year, 1, 1)
+        end = data.get("end") or today + timedelta(days=1)
+        if end <= start:
+            raise ma.ValidationError("`to` must be after `from`.", "to")
+        if end > years_after(start, MAX_YEARS):
+            raise ma.ValidationError("A period covers at most three years.", "to")
+        data["start"], data["end"] = start, end
+        return data
+
+
+class StatisticsQuery(PeriodQuery):
+    level = f.String(
+        load_default="cluster",
+        validate=v.OneOf(["cluster", "region", "field"]),
+        metadata={"description": "Group by industrial cluster, province or field"},
+    )
+
+
+class MetricsQuery(PeriodQuery):
+    level = f.String(
+        load_default="lab",
+        validate=v.OneOf(["unit", "listing", "lab", "cluster", "region", "field"]),
+        metadata={
+            "description": "unit, listing, lab (a lab's managers: their own lab only); "
+            "cluster, region, field (platform administrators and regulators)"
+        },
+    )
+    lab = Id(metadata={"description": "Only this laboratory (a lab's managers: their own)"})
+
+
+class NationalQuery(PageQuery):
+    year = f.Integer(
+        load_default=lambda: datetime.now(UTC).year,
+        validate=v.Range(2000, 2099),
+        metadata={"description": "Calendar year; default the current one"},
+    )
+    lab = Id(metadata={"description": "Only this laboratory (a lab's managers: their own)"})
+    format = f.String(
+        load_default="json",
+        validate=v.OneOf(["json", "csv"]),
+        metadata={"description": "json (paged) or csv (every row, streamed, UTF-8 with BOM)"},
+    )
+
+
+class PeriodSchema(ma.Schema):
+    start = f.Date(data_key="from", required=True)
+    end = f.Date(data_key="to", required=True, metadata={"description": "Excluded"})
+
+
+class GroupFields(ma.Schema):
+    """Which group a row is: an id (cluster, region, lab, listing, unit; null for labs
+    outside any cluster or region) or a field."""
+
+    id = f.Integer(allow_none=True, required=True)
+    field = f.Enum(Field, by_value=True, allow_none=True, required=True)
+    name = f.String(required=True)
+    name_en = f.String(required=True)
+    rank = f.Integer(required=True, metadata={"description": "By effective hours, highest 1"})
+
+
+def Rate(**kwargs):  # noqa: N802  (a field factory)
+    return f.Float(allow_none=True, required=True, **kwargs)
+
+
+class OpenFigures(GroupFields):
+    """Aggregate open-sharing figures of a group (DOMAIN.md, "Hours and utilisation")."""
+
+    units = f.Integer(attribute="unit_count", required=True)
+    available_hours = f.Float(required=True)
+    effective_hours = f.Float(required=True)
+    external_hours = f.Float(required=True, metadata={"description": "External service hours"})
+    share_rate = Rate(metadata={"description": "External ÷ effective hours"})
+    utilisation_available = Rate(metadata={"description": "Effective ÷ available hours"})
+    utilisation_rated = Rate(metadata={"description": "Effective ÷ rated hours"})
+    orgs_served = f.Integer(required=True)
+    external_orgs_served = f.Integer(required=True)
+    satisfaction = Rate(metadata={"description": "Mean rating (1–5) given in the period"})
+    rating_count = f.Integer(required=True)
+
+
+class StatisticsPage(ma.Schema):
+    level = f.String(required=True)
+    period = f.Nested(PeriodSchema, required=True)
+    items = f.List(f.Nested(OpenFigures), required=True)
+    meta = f.Nested(PageMeta, required=True)
+
+
+class MetricsFigures(OpenFigures):
+    """Every sharing metric of a group, money in fen."""
+
+    booked_hours = f.Float(required=True)
+    internal_hours = f.Float(required=True)
+    rated_hours = f.Float(required=True)
+    sme_served = f.Integer(required=True)
+    users_served = f.Integer(required=True)
+    revenue_internal_fen = f.Integer(required=True)
+    revenue_external_fen = f.Integer(required=True)
+    revenue_rate = Rate(metadata={"description": "(internal + 1.5 × external) ÷ value"})
+    median_response_minutes = Rate()
+    bookings = f.Integer(required=True)
+    cancelled = f.Integer(required=True)
+    no_shows = f.Integer(required=True)
+    cancellation_rate = Rate()
+    no_show_rate = Rate()
+    original_value_fen = f.Integer(required=True)
+
+
+class MetricsPage(StatisticsPage):
+    items = f.List(f.Nested(MetricsFigures), required=True)
+
+
+class NationalRow(ma.Schema):
+    instrument_number = f.String(required=True)
+    category_code = f.String(required=True)
+    name = f.String(required=True)
+    name_en = f.String(required=True)
+    unit = f.String(required=True)
+    serial_number = f.String(required=True)
+    model = f.String(required=True)
+    lab = f.String(required=True)
+    original_value_wan = f.Float(required=True, metadata={"description": "10,000 CNY"})
+    effective_hours = f.Float(required=True)
+    external_hours = f.Float(required=True)
+    external_income_yuan = f.Float(required=True)
+    orgs_served = f.Integer(required=True)
+    users_served = f.Integer(required=True)
+
+
+class NationalPage(ma.Schema):
+    year = f.Integer(required=True)
+    items = f.List(f.Nested(NationalRow), required=True)
+    meta = f.Nested(PageMeta, required=True)
