@@ -211,4 +211,17 @@ def figures() -> dict:
     ).all()
     for lab_id, year in lab_years:
         result[f"revenue_by_month.lab{lab_id}.{year}"] = revenue_by_month(lab_id, year)
+    # The sharing statistics of every lab for every year that has usage records.
+    from datetime import date
+
+    from sharehub.stats.metrics import lab_metrics
+
+    years = db.session.scalars(
+        sa.select(sa.extract("year", UsageRecord.started_dt).label("year"))
+        .distinct()
+        .order_by("year")
+    ).all()
+    for year in years:
+        year = int(year)
+        result[f"metrics.{year}"] = lab_metrics(date(year, 1, 1), date(year + 1, 1, 1))
     return result

@@ -1,7 +1,8 @@
 """A pg_dump of a populated database restored into an empty one gives the same figures
 (`sharehub.admin.consistency.figures`: row counts, invoice and payment sums, booking
-amounts, usage minutes per lab, revenue by month), no consistency violation, and a database
-the app goes on with: the next invoice takes the next number, new rows get new ids."""
+amounts, usage minutes per lab, revenue by month, every lab's sharing statistics), no
+consistency violation, and a database the app goes on with: the next invoice takes the next
+number, new rows get new ids."""
 
 from __future__ import annotations
 
@@ -175,6 +176,9 @@ def test_pg_dump_restored_into_an_empty_database_gives_the_same_figures(postgres
         db.engine.dispose()
     assert before["rows.booking"] == 6 and before["rows.payment"] == 3
     assert before["invoices.void"][0] == 1 and before["rows.usage_record"] == 3
+    # The sharing statistics are among the figures, with the usage in them.
+    yearly = [v for k, v in before.items() if k.startswith("metrics.")]
+    assert yearly and any(m["effective_hours"] for labs in yearly for m in labs.values())
 
     dump = tmp_path / "sharehub.dump"
     common = ["-h", "127.0.0.1", "-p", str(postgres.port), "-U", "postgres"]
