@@ -16,11 +16,35 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import g
 
+from tests.support import clock
 from tests.support.postgres import ThrowawayPostgres, find_bindir
 from tests.support.smtp import MailBox
 
 BACKEND = os.environ.get("SHAREHUB_TEST_DB", "sqlite")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_configure(config):
+    """Every test runs at the suite's fixed instant (tests/support/clock.py)."""
+    clock.start()
+
+
+def pytest_unconfigure(config):
+    clock.stop()
+
+
+@pytest.fixture(autouse=True)
+def _real_clock_when_asked(request, monkeypatch):
+    """Tests marked `real_clock` (and the processes they start) see the real time."""
+    if request.node.get_closest_marker("real_clock") is None:
+        yield
+        return
+    import time_machine
+    from time_machine import escape_hatch
+
+    monkeypatch.delenv("SHAREHUB_TEST_CLOCK_OFFSET", raising=False)
+    with time_machine.travel(escape_hatch.time.time(), tick=True):
+        yield
 
 
 def _require(message: str):
@@ -259,7 +283,7 @@ def storage_dir(app) -> Path:
 
 
 def pytest_report_header(config):
-    return f"database backend: {BACKEND}"
+    return f"database backend: {BACKEND}; today: {clock.suite_now().isoformat()} (suite clock)"
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from sharehub.catalog import services
 from sharehub.catalog.forms import ReasonForm
 from sharehub.catalog.models import Holiday, Listing, ListingRevision, ListingStatus
 from sharehub.core import audit
+from sharehub.core.clock import local_today
 from sharehub.core.errors import DomainError
 from sharehub.core.tx import commit
 from sharehub.extensions import db
@@ -129,7 +130,7 @@ def _comparable(value):
 @bp.route("/holidays", methods=["GET", "POST"])
 @admin_required
 def holidays():
-    year = request.args.get("year", date.today().year, type=int)
+    year = request.args.get("year", local_today().year, type=int)
     if request.method == "POST":
         if not ConfirmForm().validate_on_submit():
             abort(400)

@@ -16,6 +16,7 @@ from sharehub.accounts.models import OrgStatus
 from sharehub.billing.models import InvoiceStatus
 from sharehub.booking.models import BookingStatus, ServiceWay
 from sharehub.catalog.models import Field, ListingKind, PriceUnit
+from sharehub.core.clock import local_today
 
 MAX_ID = 2**31 - 1
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -468,9 +469,7 @@ class PeriodQuery(PageQuery):
 
     @ma.post_load
     def period(self, data, **_kwargs):
-        from sharehub.stats.sql import LAB_TZ
-
-        today = datetime.now(LAB_TZ).date()
+        today = local_today()
         start = data.get("start") or date(today.year, 1, 1)
         end = data.get("end") or today + timedelta(days=1)
         if end <= start:
@@ -503,7 +502,7 @@ class MetricsQuery(PeriodQuery):
 
 class NationalQuery(PageQuery):
     year = f.Integer(
-        load_default=lambda: datetime.now(UTC).year,
+        load_default=lambda: local_today().year,
         validate=v.Range(2000, 2099),
         metadata={"description": "Calendar year; default the current one"},
     )

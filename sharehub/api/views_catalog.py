@@ -22,6 +22,7 @@ from sharehub.booking.availability import (
 )
 from sharehub.catalog import queries
 from sharehub.catalog.models import Listing, ListingKind, ListingStatus
+from sharehub.core.clock import local_today
 from sharehub.core.db import utcnow
 from sharehub.core.errors import NotFound, ValidationError
 from sharehub.extensions import db
@@ -93,7 +94,7 @@ def availability(listing_id: int, days: int, start=None, minutes=None):
     if listing.kind == ListingKind.DATASET:
         raise ValidationError(_l("Datasets are not booked by time."))
     minutes = minutes or listing.min_minutes
-    first = start or datetime.now(LAB_TZ).date()
+    first = start or local_today()
     window_start = max(
         datetime.combine(first, time(), LAB_TZ), utcnow() + timedelta(hours=listing.lead_hours)
     )

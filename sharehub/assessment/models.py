@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
+from sharehub.core.clock import local_today
 from sharehub.core.db import UTCDateTime, str_enum, utcnow
 from sharehub.extensions import db
 
@@ -184,7 +185,7 @@ class RectificationNotice(db.Model):
 
     @property
     def is_overdue(self) -> bool:
-        return self.status == NoticeStatus.OPEN and self.deadline_date < utcnow().date()
+        return self.status == NoticeStatus.OPEN and self.deadline_date < local_today()
 
     def can_view(self, user) -> bool:
         return user.is_authenticated and (

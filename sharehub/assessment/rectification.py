@@ -20,6 +20,7 @@ from sharehub.assessment.models import (
 from sharehub.assessment.notify import lab_managers, tell
 from sharehub.assessment.status import change_lab_status, require_supervisor
 from sharehub.core import audit
+from sharehub.core.clock import local_today
 from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
 from sharehub.core.uploads import sniff_document, store_bytes
@@ -64,7 +65,7 @@ def issue_notice(
         raise ValidationError(_l("Describe what must be rectified."), field="findings")
     if deadline is None:
         raise ValidationError(_l("Set a deadline."), field="deadline")
-    if deadline <= utcnow().date():
+    if deadline <= local_today():
         raise ValidationError(_l("The deadline must be after today."), field="deadline")
     if item is not None:
         if item.lab_id != lab.id:
@@ -165,7 +166,7 @@ def answer(
         notice,
         organisation=notice.lab_id,
         files=len(notice.evidence),
-        late=notice.deadline_date < utcnow().date(),
+        late=notice.deadline_date < local_today(),
     )
     for supervisor in filter(None, [notice.issued_by]):
         tell(
@@ -219,7 +220,7 @@ def escalate(actor: User, notice: RectificationNotice, note: str, target: OrgSta
         raise ValidationError(_l("Escalation suspends or revokes the laboratory."), field="target")
     if not (note or "").strip():
         raise ValidationError(_l("Give the reason for the escalation."), field="note")
-    if notice.status == NoticeStatus.OPEN and notice.deadline_date >= utcnow().date():
+    if notice.status == NoticeStatus.OPEN and notice.deadline_date >= local_today():
         raise Conflict(
             _l("The laboratory has until %(date)s to answer.", date=notice.deadline_date)
         )
@@ -253,7 +254,7 @@ def send_reminders(today: date | None = None, ahead_days: int = 7) -> tuple[int,
     issued a notice when its deadline passed unanswered; once each. Every notice is claimed
     by a conditional UPDATE, so several machines running this at once send one message.
     Returns (reminders, overdue reports)."""
-    today = today or utcnow().date()
+    today = today or local_today()
     now = utcnow()
     due = db.session.scalars(
         sa.select(RectificationNotice.id).where(

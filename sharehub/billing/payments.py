@@ -13,6 +13,7 @@ from sharehub.accounts.models import User
 from sharehub.api import webhooks
 from sharehub.billing.models import Invoice, InvoiceStatus, Payment, PaymentMethod
 from sharehub.core import audit
+from sharehub.core.clock import local_today
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
 from sharehub.core.mail import queue_mail
 from sharehub.extensions import db
@@ -88,7 +89,7 @@ def record_bank_transfer(
 ) -> Payment:
     if not actor.can_manage(invoice.lab):
         raise PermissionDenied(_l("Only managers of this laboratory record receipts."))
-    if paid_date > date.today():
+    if paid_date > local_today():
         raise ValidationError(_l("The payment date is in the future."), field="paid_date")
     return apply_payment(
         invoice,

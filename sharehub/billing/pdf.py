@@ -1,9 +1,10 @@
-"""Invoice PDFs rendered by WeasyPrint with an embedded CJK font (Noto Sans CJK, from the
-system's fonts-noto-cjk), so Chinese names print on any reader."""
+"""Invoice PDFs rendered by WeasyPrint with an embedded CJK font, so Chinese names print on
+any reader. The font ships with the project (static/fonts, a subset of Noto Sans CJK SC under
+the SIL Open Font License): a machine without system CJK fonts still prints Chinese."""
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import force_locale
 
 from sharehub.billing.models import Invoice
@@ -14,4 +15,4 @@ def invoice_pdf(invoice: Invoice, locale: str = "zh_CN") -> bytes:
 
     with force_locale(locale):
         html = render_template("billing/pdf.html", invoice=invoice)
-    return HTML(string=html).write_pdf()
+    return HTML(string=html, base_url=current_app.static_folder + "/").write_pdf()

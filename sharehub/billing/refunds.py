@@ -30,6 +30,7 @@ from sharehub.billing.models import (
 )
 from sharehub.billing.services import credit
 from sharehub.core import audit
+from sharehub.core.clock import local_today
 from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
 from sharehub.core.mail import queue_mail
@@ -195,7 +196,7 @@ def record_refund_sent(actor: User, refund: Refund, sent: date, reference: str) 
         raise PermissionDenied(_l("Only managers of this laboratory record refunds."))
     if refund.method != PaymentMethod.BANK_TRANSFER or refund.status != RefundStatus.REQUESTED:
         raise Conflict(_l("This refund is not waiting for a bank transfer."))
-    if sent > date.today():
+    if sent > local_today():
         raise ValidationError(_l("The date is in the future."), field="sent_date")
     if not (reference or "").strip():
         raise ValidationError(_l("Give the bank's reference for the transfer."), field="reference")

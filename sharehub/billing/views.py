@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
@@ -27,6 +27,7 @@ from sharehub.billing import payments, services
 from sharehub.billing.models import METHOD_LABELS, Invoice
 from sharehub.billing.pdf import invoice_pdf
 from sharehub.booking.models import Booking
+from sharehub.core.clock import local_date, local_today
 from sharehub.core.errors import DomainError
 from sharehub.core.i18n import user_zone
 from sharehub.core.tx import commit
@@ -180,7 +181,7 @@ def revenue():
     org = current_org()
     if org is None or not org.is_lab or not current_user.can_manage(org):
         abort(403)
-    year = request.args.get("year", datetime.now().year, type=int)
+    year = request.args.get("year", local_today().year, type=int)
     rows = payments.revenue_by_month(org.id, year)
     open_invoices = db.session.scalars(
         sa.select(Invoice)
@@ -224,11 +225,7 @@ def invoices():
     rows = db.session.scalars(query.limit(500)).all()
     months: dict[str, list[Invoice]] = {}
     for invoice in rows:
-        key = (
-            (invoice.issued_dt or datetime.now()).strftime("%Y-%m")
-            if invoice.issued_dt
-            else _("Drafts")
-        )
+        key = local_date(invoice.issued_dt).strftime("%Y-%m") if invoice.issued_dt else _("Drafts")
         months.setdefault(key, []).append(invoice)
     return render_template("billing/list.html", months=months, side=side, as_lab=as_lab)
 
@@ -277,9 +274,7 @@ def stripe_webhook():
 
 def _month_arg() -> tuple[int, int]:
     """?month=YYYY-MM, this month by default (in the labs' time zone)."""
-    from sharehub.booking.availability import LAB_TZ
-
-    today = datetime.now(LAB_TZ).date()
+    today = local_today()
     try:
         year, month = (int(part) for part in request.args.get("month", "").split("-"))
         date(year, month, 1)

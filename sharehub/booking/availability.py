@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from sharehub.catalog.models import Holiday, Listing, Outage, Unit
+from sharehub.core.clock import LAB_TZ
 from sharehub.extensions import db
 
-LAB_TZ = ZoneInfo("Asia/Shanghai")
 Interval = tuple[datetime, datetime]
 
 

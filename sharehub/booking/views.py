@@ -3,7 +3,7 @@ with its actions, the customer's and the lab's lists."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -19,6 +19,7 @@ from sharehub.booking.models import HOLDING, Booking, BookingStatus, Notificatio
 from sharehub.booking.pricing import quote
 from sharehub.catalog.models import Listing, ListingKind, Unit
 from sharehub.catalog.views import get_listing
+from sharehub.core.clock import local_today
 from sharehub.core.db import utcnow
 from sharehub.core.errors import DomainError
 from sharehub.core.i18n import user_zone
@@ -68,7 +69,7 @@ def calendar(listing_id: int):
     if listing.kind == ListingKind.DATASET:
         abort(404)
     zone = user_zone()
-    today = datetime.now(zone).date()
+    today = local_today(zone)
     try:
         week = date.fromisoformat(request.args.get("week", ""))
     except ValueError:
@@ -287,7 +288,7 @@ def lab_bookings():
     try:
         anchor = date.fromisoformat(request.args.get("date", request.args.get("week", "")))
     except ValueError:
-        anchor = datetime.now(zone).date()
+        anchor = local_today(zone)
     if view == "day":
         first, count, step = anchor, 1, timedelta(days=1)
     elif view == "week":
@@ -346,7 +347,7 @@ def notifications():
         db.session.execute(
             sa.update(Notification)
             .where(Notification.user_id == current_user.id, Notification.read_dt.is_(None))
-            .values(read_dt=datetime.now(UTC))
+            .values(read_dt=utcnow())
         )
         commit()
         return redirect(url_for("booking.notifications"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sharehub.accounts.models import Cluster, Organisation, Region
 from sharehub.catalog.models import Field, Listing, ListingKind, ListingStatus
 from sharehub.catalog.search import normalize, text_condition
+from sharehub.core.clock import utcnow
 from sharehub.extensions import db
 
 PER_PAGE = 20
@@ -162,7 +163,7 @@ def _available_ids(p: SearchParams, conditions: list) -> list[int]:
     tz = ZoneInfo("Asia/Shanghai")
     start = datetime.combine(p.free_from, time(), tz)
     end = datetime.combine((p.free_to or p.free_from) + timedelta(days=1), time(), tz)
-    start = max(start, datetime.now(UTC))
+    start = max(start, utcnow())
     candidates = db.session.scalars(
         base_query()
         .where(*conditions)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -38,6 +37,7 @@ from sharehub.catalog.models import (
     ListingStatus,
 )
 from sharehub.catalog.pricing import unit_price
+from sharehub.core.clock import utcnow
 from sharehub.core.forms import safe_next
 from sharehub.core.tx import commit
 from sharehub.core.uploads import stored_path
@@ -87,7 +87,7 @@ def search():
 @bp.route("/catalog/<int:listing_id>")
 def listing_page(listing_id: int):
     listing = get_listing(listing_id)
-    preview = week_preview(listing, datetime.now(UTC)) if listing.units else {}
+    preview = week_preview(listing, utcnow()) if listing.units else {}
     is_favourite = (
         current_user.is_authenticated
         and db.session.scalar(

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from sharehub.core.clock import utcnow  # noqa: F401  (re-exported: the one clock)
 
 
 class UTCDateTime(sa.TypeDecorator):

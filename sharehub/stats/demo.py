@@ -15,6 +15,7 @@ from sharehub.accounts.models import Membership, Organisation, OrgKind, OrgStatu
 from sharehub.billing.models import Invoice, InvoiceCounter, InvoiceStatus
 from sharehub.booking.models import Booking, BookingStatus, UsageRecord
 from sharehub.catalog.models import Listing, ListingKind, Outage, OutageKind, Unit
+from sharehub.core.clock import local_today
 from sharehub.extensions import db
 from sharehub.stats.models import Rating, SearchMiss
 from sharehub.stats.ratings import _refresh_listing
@@ -45,7 +46,7 @@ def seed_demo_activity(today: date | None = None, seed: int = 20261124) -> int:
     if db.session.scalar(sa.select(UsageRecord.id).limit(1)) is not None:
         return 0
     rng = random.Random(seed)
-    today = today or datetime.now(LAB_TZ).date()
+    today = today or local_today()
     first = date(today.year - 1, today.month, 1)
     firms = db.session.scalars(
         sa.select(Organisation)

@@ -6,18 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from sharehub.accounts.models import Organisation, OrgKind, OrgStatus, Region
 from sharehub.catalog.models import Listing, ListingKind, Unit
+from sharehub.core.clock import LAB_TZ
 from sharehub.extensions import db
 
 # China has kept UTC+8 without daylight saving since 1991, so a local day is always
 # 86,400 s long and starts at 16:00 UTC the day before.
-LAB_TZ = ZoneInfo("Asia/Shanghai")
 DAY = 86_400
 LEVELS = ("unit", "listing", "lab", "cluster", "region", "field", "all")
 LAB_LEVELS = ("lab", "cluster", "region", "all")  # whole laboratories

@@ -4,7 +4,7 @@ with rankings and drill-down, unmet demand, the exports, and rating a booking.""
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -26,6 +26,7 @@ from sharehub.accounts.models import Cluster, Organisation, Region
 from sharehub.accounts.session import admin_required, current_org, staff_required
 from sharehub.booking.models import Booking
 from sharehub.catalog.models import FIELD_LABELS, Field, Unit
+from sharehub.core.clock import local_today
 from sharehub.core.errors import DomainError
 from sharehub.core.i18n import user_zone
 from sharehub.core.tx import commit
@@ -42,7 +43,7 @@ LAB_LEVELS = ("listing", "unit")
 
 
 def _choice() -> queries.PeriodChoice:
-    choice = queries.PeriodChoice.from_args(request.args, datetime.now(user_zone()).date())
+    choice = queries.PeriodChoice.from_args(request.args, local_today(user_zone()))
     for error in choice.errors:
         flash(str(error), "warning")
     return choice
@@ -387,7 +388,7 @@ def export_served(lab_id: int, fmt: str):
 @bp.route("/stats/national.<any(csv, xlsx):fmt>")
 @staff_required
 def export_national(fmt: str):
-    year = request.args.get("year", datetime.now(user_zone()).year, type=int)
+    year = request.args.get("year", local_today(user_zone()).year, type=int)
     if not 2000 <= year <= 2100:
         abort(400)
     rows = exports.national_rows(year, _filters_from_args())
@@ -398,7 +399,7 @@ def export_national(fmt: str):
 @login_required
 def export_lab_national(lab_id: int, fmt: str):
     lab = _lab(lab_id)
-    year = request.args.get("year", datetime.now(user_zone()).year, type=int)
+    year = request.args.get("year", local_today(user_zone()).year, type=int)
     if not 2000 <= year <= 2100:
         abort(400)
     rows = exports.national_rows(year, Filters(lab_ids=[lab.id]))

@@ -7,7 +7,7 @@ from the programme."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import url_for
@@ -15,10 +15,10 @@ from flask_babel import lazy_gettext as _l
 
 from sharehub.accounts.models import Organisation, OrgKind, User
 from sharehub.billing.models import Invoice, InvoiceStatus
-from sharehub.booking.availability import LAB_TZ
 from sharehub.booking.models import Booking, BookingStatus
 from sharehub.catalog.pricing import format_fen
 from sharehub.core import audit
+from sharehub.core.clock import local_today
 from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
 from sharehub.core.uploads import sniff_document, store_bytes
@@ -38,7 +38,7 @@ OPEN_CLAIM = (ClaimStatus.DRAFT, ClaimStatus.SUBMITTED, ClaimStatus.PUBLICISED)
 
 
 def today() -> date:
-    return datetime.now(LAB_TZ).date()
+    return local_today()
 
 
 def claimable_uses_query(lab_id: int, programme_id: int | None = None):

@@ -7,13 +7,14 @@ from datetime import date
 
 from sharehub.accounts.models import Organisation
 from sharehub.core import audit
+from sharehub.core.clock import local_today
 from sharehub.core.db import utcnow
 from sharehub.extensions import db
 from sharehub.vouchers.models import VoucherProgramme, VoucherQuota
 
 
 def seed_demo_vouchers(authority: Organisation, firm: Organisation) -> VoucherProgramme:
-    year = date.today().year
+    year = local_today().year
     programme = VoucherProgramme(
         authority=authority,
         name=f"{year}年苏州市科技创新券",

@@ -8,7 +8,7 @@ used ≤ granted in the database as well.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import sqlalchemy as sa
 from flask import url_for
@@ -20,6 +20,7 @@ from sharehub.billing.payments import apply_payment
 from sharehub.booking.availability import LAB_TZ
 from sharehub.catalog.pricing import format_fen
 from sharehub.core import audit
+from sharehub.core.clock import local_today
 from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
 from sharehub.extensions import db
@@ -129,7 +130,7 @@ def apply_for_quota(
 
 def open_years(programme: VoucherProgramme, today: date | None = None) -> list[int]:
     """The years a firm may still apply for: within the programme, not before this one."""
-    today = today or datetime.now(LAB_TZ).date()
+    today = today or local_today()
     if programme.valid_to < today:
         return []
     return list(range(max(programme.valid_from.year, today.year), programme.valid_to.year + 1))

@@ -4,7 +4,6 @@ claim_views; all on this blueprint."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -16,7 +15,7 @@ from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.models import Organisation, OrgKind
 from sharehub.accounts.session import current_org
 from sharehub.billing.models import Invoice
-from sharehub.booking.availability import LAB_TZ
+from sharehub.core.clock import local_today
 from sharehub.core.errors import DomainError
 from sharehub.core.tx import commit
 from sharehub.extensions import db
@@ -84,7 +83,7 @@ def available():
 
 def _available(firm: Organisation, posted: ApplyForm | None = None, status: int = 200):
     """The programmes open now; `posted` is a refused application, shown with what was typed."""
-    today = datetime.now(LAB_TZ).date()
+    today = local_today()
     rows = db.session.scalars(
         sa.select(VoucherProgramme)
         .where(VoucherProgramme.valid_to >= today)

@@ -1,7 +1,7 @@
 """The invariants checked after faults, load tests and restores, and the figures a
 restored backup must reproduce."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -11,7 +11,8 @@ from sharehub.billing import services as billing
 from sharehub.billing.models import Invoice, Payment, PaymentMethod
 from sharehub.booking import services as booking_services
 from sharehub.booking.models import Booking, ServiceWay, UsageRecord
-from tests.booking.test_booking_service import at, workday
+from tests.support import clock
+from tests.support.clock import at, workday
 
 
 def world(db, lab, lab_manager, make_org, make_user, make_listing):
@@ -36,7 +37,7 @@ def world(db, lab, lab_manager, make_org, make_user, make_listing):
         invoice = billing.invoice_from_booking(lab_manager, booking)
         billing.issue(lab_manager, invoice)
         invoices.append(invoice)
-    payments.record_bank_transfer(lab_manager, invoices[0], 50000, date.today(), "转账 001")
+    payments.record_bank_transfer(lab_manager, invoices[0], 50000, clock.today(), "转账 001")
     usage = UsageRecord(
         unit_id=listing.units[0].id,
         booking_id=bookings[0].id,
@@ -73,7 +74,7 @@ def test_a_consistent_database_has_no_violations_and_exact_figures(
     assert figures["rows.booking"] == 2 and figures["rows.payment"] == 1
     year = invoices[0].year
     months = figures[f"revenue_by_month.lab{lab.id}.{year}"]
-    month = invoices[0].issued_dt.astimezone(at(date.today(), 0).tzinfo).month
+    month = invoices[0].issued_dt.astimezone(at(clock.today(), 0).tzinfo).month
     row = months[month - 1]
     assert (row["external_invoiced"], row["external_paid"], row["outstanding"]) == (
         212000,

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from sharehub.booking.models import Booking, BookingStatus
 from sharehub.core.models import AuditEntry
-from tests.booking.test_booking_service import at, workday
+from tests.support.clock import at, workday
 
 pytestmark = pytest.mark.usefixtures("english")
 

@@ -11,7 +11,7 @@ from sharehub.accounts.models import OrgKind, Role
 from sharehub.billing import services as billing
 from sharehub.booking import services as booking_services
 from sharehub.booking.models import UsageRecord
-from tests.booking.test_booking_service import at, workday
+from tests.support.clock import at, workday
 
 pytestmark = pytest.mark.usefixtures("english")
 

@@ -9,7 +9,7 @@ import pytest
 
 from sharehub.accounts.models import OrgKind, OrgStatus
 from sharehub.catalog.models import Field, ListingKind, ListingStatus
-from tests.booking.test_booking_service import at, workday
+from tests.support.clock import at, workday
 
 pytestmark = pytest.mark.usefixtures("english")
 

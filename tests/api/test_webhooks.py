@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -17,7 +17,8 @@ from sharehub.api.webhooks import SIGNATURE_HEADER, verify
 from sharehub.billing import payments
 from sharehub.billing import services as billing
 from sharehub.core.db import utcnow
-from tests.booking.test_booking_service import at, workday
+from tests.support import clock
+from tests.support.clock import at, workday
 
 pytestmark = pytest.mark.usefixtures("english")
 SIG = SIGNATURE_HEADER.lower()
@@ -135,7 +136,7 @@ def test_events_arrive_signed_at_the_lab_and_the_customer(
 
     invoice = billing.invoice_from_booking(lab_manager, db.session.get(Booking, booking_id))
     billing.issue(lab_manager, invoice)
-    payments.record_bank_transfer(lab_manager, invoice, 105998, date.today(), "转账")
+    payments.record_bank_transfer(lab_manager, invoice, 105998, clock.today(), "转账")
     db.session.commit()
     # Outside a request (a service called directly, as cron would): the command sends them.
     assert len(receiver.received) == 5

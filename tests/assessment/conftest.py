@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-
 import pytest
 
-from sharehub.booking.availability import LAB_TZ
-
-
-def workday(offset_days: int = 10) -> date:
-    import holidays
-
-    day = date.today() + timedelta(days=offset_days)
-    cn = holidays.China(years=[day.year, day.year + 1])
-    while day.weekday() >= 5 or day in cn:
-        day += timedelta(days=1)
-    return day
-
-
-def at(day: date, hh: int, mm: int = 0) -> datetime:
-    return datetime.combine(day, time(hh, mm), LAB_TZ)
+from tests.support.clock import at, workday  # noqa: F401  (used by the tests here)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from sharehub.assessment import status
 from sharehub.booking.models import Notification
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
 from sharehub.core.models import AuditEntry
-from tests.assessment.conftest import workday
+from tests.support.clock import workday, workdays
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -104,10 +104,11 @@ def test_customers_with_bookings_ahead_are_told_once_each(
     listing = make_listing(lab, approval_required=False)
     other_org = make_org(name="另一企业")
     other = (other_org, make_user(other_org, email="other@example.cn"))
-    first = book(buyer, listing, workday(10))
-    second = book(buyer, listing, workday(12), (13, 30), (15, 30))
-    book(other, listing, workday(11))
-    cancelled = book(other, listing, workday(15))
+    days = workdays(4)
+    first = book(buyer, listing, days[0])
+    second = book(buyer, listing, days[2], (13, 30), (15, 30))
+    book(other, listing, days[1])
+    cancelled = book(other, listing, days[3])
     from sharehub.booking import services
 
     services.cancel(other[1], cancelled)

@@ -3,7 +3,7 @@
 import pytest
 
 from sharehub.booking import services as booking_services
-from tests.booking.test_booking_service import at, workday
+from tests.support.clock import at, workday
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Invoices: exact money, gapless numbers, issued invoices never change, credit notes, PDF."""
 
 import io
+import os
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ from sharehub.billing.pdf import invoice_pdf
 from sharehub.booking import services as booking_services
 from sharehub.booking.models import BookingStatus
 from sharehub.core.errors import Conflict, PermissionDenied
-from tests.booking.test_booking_service import at, workday
+from tests.support.clock import at, workday
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -94,6 +95,50 @@ def test_only_the_lab_invoices_and_customers_see_issued_ones(
     assert client.get(f"/invoices/{invoice.id}.pdf").status_code == 404
 
 
+@pytest.mark.skipif(
+    bool(os.environ.get("SHAREHUB_FONTLESS")), reason="this is the fontless run itself"
+)
+def test_pdf_prints_chinese_on_a_machine_without_cjk_fonts(tmp_path):
+    """The PDF test again, in a process whose fontconfig sees no system font at all: the
+    font shipped in static/fonts carries the Chinese text."""
+    import subprocess
+    import sys
+
+    config = tmp_path / "fonts.conf"
+    config.write_text(
+        f"<?xml version='1.0'?><fontconfig><cachedir>{tmp_path}/cache</cachedir></fontconfig>"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "SHAREHUB_TEST_CLOCK_OFFSET"},
+        "FONTCONFIG_FILE": str(config),
+        "SHAREHUB_FONTLESS": "1",
+        "SHAREHUB_TEST_DB": "sqlite",
+    }
+    listed = subprocess.run(["fc-list"], env=env, capture_output=True, text=True)
+    assert "CJK" not in listed.stdout
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            "pdf_embeds",
+            # WeasyPrint warns that fontconfig knows no font: that is the point of this run
+            "-W",
+            "ignore:No fonts configured:UserWarning",
+            __file__,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0 and "1 passed" in run.stdout, run.stdout[-3000:]
+
+
 def test_pdf_embeds_a_cjk_font_and_carries_both_parties(db, booked, lab, lab_manager):
     from pypdf import PdfReader
 
@@ -112,7 +157,7 @@ def test_pdf_embeds_a_cjk_font_and_carries_both_parties(db, booked, lab, lab_man
             descriptor = descriptor.get_object()
             if any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")):
                 fonts.add(str(font["/BaseFont"]))
-    assert any("CJK" in name for name in fonts), fonts
+    assert any("ShareHub-Sans-SC" in name for name in fonts), fonts  # the shipped font
     for expected in (
         invoice.number,
         "苏州精密制造有限公司",

@@ -1,6 +1,6 @@
 """Bank transfers recorded against invoices, and the lab's revenue by month."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sharehub.billing import payments, services
 from sharehub.billing.models import Invoice, InvoiceStatus, Payment
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
+from tests.support import clock
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -23,26 +24,26 @@ def issued(db, booked, lab_manager):
 def test_partial_then_full_transfer_pays_the_invoice(db, issued, lab_manager):
     assert issued.outstanding == 105998
     payments.record_bank_transfer(
-        lab_manager, issued, 50000, date.today(), issued.payment_reference
+        lab_manager, issued, 50000, clock.today(), issued.payment_reference
     )
     assert issued.status == InvoiceStatus.ISSUED and issued.outstanding == 55998
     with pytest.raises(ValidationError, match="more than"):
-        payments.record_bank_transfer(lab_manager, issued, 60000, date.today(), "")
-    payments.record_bank_transfer(lab_manager, issued, 55998, date.today(), "")
+        payments.record_bank_transfer(lab_manager, issued, 60000, clock.today(), "")
+    payments.record_bank_transfer(lab_manager, issued, 55998, clock.today(), "")
     assert issued.status == InvoiceStatus.PAID and issued.outstanding == 0
     with pytest.raises(Conflict):
-        payments.record_bank_transfer(lab_manager, issued, 1, date.today(), "")
+        payments.record_bank_transfer(lab_manager, issued, 1, clock.today(), "")
 
 
 def test_bad_payment_input_changes_nothing(db, issued, lab_manager, booked):
     with pytest.raises(ValidationError):
-        payments.record_bank_transfer(lab_manager, issued, 0, date.today(), "")
+        payments.record_bank_transfer(lab_manager, issued, 0, clock.today(), "")
     with pytest.raises(ValidationError, match="future"):
         payments.record_bank_transfer(
-            lab_manager, issued, 100, date.today() + timedelta(days=2), ""
+            lab_manager, issued, 100, clock.today() + timedelta(days=2), ""
         )
     with pytest.raises(PermissionDenied):
-        payments.record_bank_transfer(booked.customer_user, issued, 100, date.today(), "")
+        payments.record_bank_transfer(booked.customer_user, issued, 100, clock.today(), "")
     assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
 
 
@@ -55,7 +56,7 @@ def test_pages_record_a_transfer_and_show_revenue(
     assert (
         client.post(
             f"/invoices/{issued.id}/payments",
-            data={"amount": "10", "paid_date": date.today().isoformat()},
+            data={"amount": "10", "paid_date": clock.today().isoformat()},
         ).status_code
         == 302
     )
@@ -72,7 +73,7 @@ def test_pages_record_a_transfer_and_show_revenue(
         f"/invoices/{issued.id}/payments",
         data={
             "amount": "1059.98",
-            "paid_date": date.today().isoformat(),
+            "paid_date": clock.today().isoformat(),
             "payer_reference": issued.payment_reference,
         },
     )
@@ -92,3 +93,18 @@ def test_revenue_separates_internal_and_external_and_nets_credit_notes(
     services.void(lab_manager, issued, "重开")
     rows = {r["month"]: r for r in payments.revenue_by_month(lab.id, issued.year)}
     assert rows[month]["external_invoiced"] == 0
+
+
+def test_a_receipt_dated_today_in_beijing_is_accepted_before_dawn(db, issued, lab_manager):
+    """At 05:54 Beijing time the server's UTC date is still yesterday: the receipt's
+    date is compared with the Beijing day, so today's receipt is not "in the future"."""
+    with clock.travel(clock.at(clock.today(), 5, 54)):
+        beijing_today = clock.today()
+        payment = payments.record_bank_transfer(
+            lab_manager, issued, 50000, beijing_today, "清晨到账"
+        )
+        assert payment.paid_date == beijing_today
+        with pytest.raises(ValidationError, match="future"):
+            payments.record_bank_transfer(
+                lab_manager, issued, 100, beijing_today + timedelta(days=1), ""
+            )

@@ -2,7 +2,7 @@
 with a credit note and what was paid beyond the fee goes back the way it came; the lab
 cancelling refunds everything. Figures are exact fen."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +12,7 @@ from sharehub.billing.models import Invoice, InvoiceStatus, PaymentMethod, Refun
 from sharehub.booking import services as booking_services
 from sharehub.core.db import utcnow
 from tests.billing.test_webhooks import signed, stripe_keys  # noqa: F401  (fixture)
+from tests.support import clock
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def paid(db, booked, lab_manager):
     invoice = services.invoice_from_booking(lab_manager, booked)
     services.issue(lab_manager, invoice)
     payments.record_bank_transfer(
-        lab_manager, invoice, invoice.gross_total, date.today(), "苏州精密 转账"
+        lab_manager, invoice, invoice.gross_total, clock.today(), "苏州精密 转账"
     )
     db.session.commit()
     return invoice
@@ -60,7 +61,7 @@ def test_free_cancellation_credits_everything_and_refunds_the_transfer(
     )
     assert (invoice.paid_amount, invoice.outstanding, invoice.overpaid) == (0, 0, 0)
 
-    refunds.record_refund_sent(lab_manager, refund, date.today(), "中国银行 退款 0091")
+    refunds.record_refund_sent(lab_manager, refund, clock.today(), "中国银行 退款 0091")
     db.session.commit()
     assert refund.status == RefundStatus.SUCCEEDED
     month = payments.revenue_by_month(invoice.lab_id, invoice.year)[invoice.issued_dt.month - 1]
@@ -128,7 +129,7 @@ def test_a_draft_invoice_is_discarded_on_cancellation(db, booked, lab_manager):
 def test_voiding_a_partly_paid_invoice_refunds_what_was_received(db, booked, lab_manager):
     invoice = services.invoice_from_booking(lab_manager, booked)
     services.issue(lab_manager, invoice)
-    payments.record_bank_transfer(lab_manager, invoice, 50000, date.today(), "first half")
+    payments.record_bank_transfer(lab_manager, invoice, 50000, clock.today(), "first half")
     db.session.commit()
     services.void(lab_manager, invoice, "开票信息有误")
     db.session.commit()
@@ -144,14 +145,25 @@ def test_only_the_lab_records_a_bank_refund_and_only_once(
     (refund,) = paid.refunds
     stranger = make_user(make_org(name="别家实验室"), email="other@example.cn")
     with pytest.raises(refunds.PermissionDenied):
-        refunds.record_refund_sent(stranger, refund, date.today(), "x")
+        refunds.record_refund_sent(stranger, refund, clock.today(), "x")
     with pytest.raises(refunds.ValidationError):
-        refunds.record_refund_sent(lab_manager, refund, date.today() + timedelta(days=1), "x")
+        refunds.record_refund_sent(lab_manager, refund, clock.today() + timedelta(days=1), "x")
     with pytest.raises(refunds.ValidationError):
-        refunds.record_refund_sent(lab_manager, refund, date.today(), "  ")
-    refunds.record_refund_sent(lab_manager, refund, date.today(), "ref 1")
+        refunds.record_refund_sent(lab_manager, refund, clock.today(), "  ")
+    refunds.record_refund_sent(lab_manager, refund, clock.today(), "ref 1")
     with pytest.raises(refunds.Conflict):
-        refunds.record_refund_sent(lab_manager, refund, date.today(), "ref 2")
+        refunds.record_refund_sent(lab_manager, refund, clock.today(), "ref 2")
+
+
+def test_a_refund_sent_today_in_beijing_is_accepted_before_dawn(db, booked, paid, lab_manager):
+    """At 00:30 Beijing time the server's UTC date is yesterday; the refund's date is
+    compared with the Beijing day."""
+    booking_services.cancel(customer_of(booked), booked, "")
+    db.session.commit()
+    (refund,) = paid.refunds
+    with clock.travel(clock.at(clock.today(), 0, 30)):
+        refunds.record_refund_sent(lab_manager, refund, clock.today(), "凌晨退款 0001")
+    assert refund.status.value == "succeeded"
 
 
 def test_the_lab_records_a_bank_refund_through_the_invoice_page(
@@ -173,7 +185,7 @@ def test_the_lab_records_a_bank_refund_through_the_invoice_page(
     assert db.session.get(Refund, refund.id).status == RefundStatus.REQUESTED
     client.post(
         f"/refunds/{refund.id}/sent",
-        data={"sent_date": date.today().isoformat(), "reference": "中国银行 退款 0091"},
+        data={"sent_date": clock.today().isoformat(), "reference": "中国银行 退款 0091"},
     )
     db.session.expire_all()
     assert db.session.get(Refund, refund.id).status == RefundStatus.SUCCEEDED

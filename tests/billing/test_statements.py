@@ -2,7 +2,7 @@
 with exact figures."""
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -11,6 +11,7 @@ from sharehub.billing.models import Payment, PaymentMethod
 from sharehub.booking import services as booking_services
 from sharehub.booking.availability import LAB_TZ
 from tests.booking.test_booking_service import at
+from tests.support import clock
 
 
 def book(user, org, listing, day, hour):
@@ -35,12 +36,12 @@ def test_statement_of_a_month_with_exact_figures(db, booked, lab_manager, make_l
     # 1) booked: 1,059.98 invoiced; 400.00 by voucher and 659.98 by transfer.
     first = issued_for(lab_manager, booked)
     payments.apply_payment(first, PaymentMethod.VOUCHER, 40000)
-    payments.record_bank_transfer(lab_manager, first, 65998, date.today(), "t1")
+    payments.record_bank_transfer(lab_manager, first, 65998, clock.today(), "t1")
     # 2) a second booking the same day, invoiced and paid, then cancelled late with a
     #    50 % fee: 529.99 kept, the other 529.99 credited and refunded.
     second = book(user, customer, booked.listing, day, 13)
     second_invoice = issued_for(lab_manager, second)
-    payments.record_bank_transfer(lab_manager, second_invoice, 105998, date.today(), "t2")
+    payments.record_bank_transfer(lab_manager, second_invoice, 105998, clock.today(), "t2")
     second.listing.free_cancel_hours, second.listing.cancel_fee_percent = 24 * 365, 50
     booking_services.cancel(user, second, "")
     second.listing.free_cancel_hours, second.listing.cancel_fee_percent = 48, 0
@@ -100,7 +101,7 @@ def test_a_bank_statement_is_matched_and_recorded_once(
 ):
     invoice = issued_for(lab_manager, booked)
     db.session.commit()
-    today = date.today().isoformat()
+    today = clock.today().isoformat()
     login(lab_manager)
     upload = gbk_statement(
         f"{today},1059.98,货款 {invoice.payment_reference},苏州精密制造有限公司",
@@ -152,7 +153,7 @@ def test_a_bad_statement_is_refused_whole_with_the_line_named(
     db.session.commit()
     login(lab_manager)
     bad = gbk_statement(
-        f"{date.today()},1059.98,{invoice.payment_reference},甲", "昨天,12.00,SH00000001,乙"
+        f"{clock.today()},1059.98,{invoice.payment_reference},甲", "昨天,12.00,SH00000001,乙"
     )
     answer = client.post(
         "/lab/reconciliation/statement",
@@ -196,7 +197,7 @@ def test_another_lab_cannot_record_against_this_labs_invoice(
             "line": "2",
             "invoice-2": str(invoice.id),
             "amount-2": "105998",
-            "date-2": date.today().isoformat(),
+            "date-2": clock.today().isoformat(),
             "reference-2": "x",
         },
     )

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sharehub.booking.models import AccessGrant, Booking, BookingStatus, UsageRecord
 from sharehub.catalog.models import ListingKind
 from sharehub.core.models import AuditEntry
-from tests.booking.test_booking_service import at, workday
+from tests.support.clock import at, workday
 
 EN = {"Accept-Language": "en"}
 

@@ -1,32 +1,18 @@
 """The booking service: rules, holding states, overlaps refused by the database, fees."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from sharehub.booking import services
-from sharehub.booking.availability import LAB_TZ
 from sharehub.booking.models import Booking, BookingStatus, Notification
 from sharehub.booking.services import BookingRequest, SlotTaken
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
+from tests.support.clock import at, workday
 
 pytestmark = pytest.mark.usefixtures("english")
-
-
-def workday(offset_days: int = 10) -> date:
-    import holidays
-
-    day = date.today() + timedelta(days=offset_days)
-    cn = holidays.China(years=[day.year, day.year + 1])
-    while day.weekday() >= 5 or day in cn:
-        day += timedelta(days=1)
-    return day
-
-
-def at(day, hh, mm=0):
-    return datetime.combine(day, time(hh, mm), LAB_TZ)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from sharehub.booking.models import Booking, BookingStatus, ExternalBusy, Waitli
 from sharehub.calendar import imports
 from sharehub.core.errors import Conflict, ValidationError
 from sharehub.core.tx import commit
-from tests.booking.test_booking_service import at, workday
+from tests.support.clock import at, weekly_workdays, workday
 from tests.support.postgres import free_port
 
 pytestmark = pytest.mark.usefixtures("english")
@@ -32,7 +32,7 @@ def request(day, start=(8, 30), end=(10, 30)):
 def test_weekly_series_books_the_free_weeks_and_reports_the_rest(db, lab, make_listing, buyer):
     listing = make_listing(lab, approval_required=False)
     org, user = buyer
-    day = workday()
+    day = weekly_workdays(4)  # four working weeks: the one refusal is the blocker's
     blocker = services.create_booking(user, org, listing, request(day + timedelta(days=7)))
     occurrences = extras.book_weekly(user, org, listing, request(day), weeks=4)
     assert [bool(o.booking) for o in occurrences] == [True, False, True, True]

@@ -11,7 +11,7 @@ from icalendar import Calendar
 from sharehub.booking import services
 from sharehub.booking.models import Booking, CalendarFeed
 from sharehub.calendar.ics import invite
-from tests.booking.test_booking_service import at, workday
+from tests.support.clock import at, workday
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import pytest
 from sharehub.accounts.models import OrgKind, OrgStatus
 from sharehub.catalog.models import Field, ListingKind, ListingStatus, PriceUnit
 from sharehub.catalog.search import bigrams
+from tests.support import clock
 
 EN = {"Accept-Language": "en"}
 
@@ -187,7 +188,7 @@ def test_bad_parameters_are_explained_not_500(client, catalogue):
 
 
 def next_weekday(weekday: int) -> date:
-    day = date.today() + timedelta(days=7)
+    day = clock.today() + timedelta(days=7)
     while day.weekday() != weekday or not is_plain_workday(day):
         day += timedelta(days=1)
     return day

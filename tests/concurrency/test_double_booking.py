@@ -17,8 +17,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.booking.test_booking_service import at, workday
 from tests.conftest import BACKEND, WEEKDAY_HOURS, make_credit_code
+from tests.support.clock import at, workday
 from tests.support.live import live_server
 
 CLIENTS = 20

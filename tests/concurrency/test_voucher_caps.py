@@ -6,6 +6,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from tests.conftest import BACKEND, make_credit_code
+from tests.support import clock
 
 
 def test_concurrent_orders_never_exceed_the_quota(postgres, tmp_path):
@@ -27,7 +28,7 @@ def test_concurrent_orders_never_exceed_the_quota(postgres, tmp_path):
             else f"sqlite:///{tmp_path / 'vouchers.db'}"
         )
 
-    year = date.today().year
+    year = clock.today().year
     app = create_app(Config)
     with app.app_context():
         upgrade()

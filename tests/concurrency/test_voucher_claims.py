@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from tests.conftest import BACKEND, make_credit_code
+from tests.support import clock
 
 
 def test_concurrent_claims_take_a_use_once(postgres, tmp_path):
@@ -36,7 +37,7 @@ def test_concurrent_claims_take_a_use_once(postgres, tmp_path):
             else f"sqlite:///{tmp_path / 'claims.db'}"
         )
 
-    year = date.today().year
+    year = clock.today().year
     app = create_app(Config)
     with app.app_context():
         upgrade()

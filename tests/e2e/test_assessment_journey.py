@@ -2,12 +2,13 @@
 spot check and issues a rectification notice; the lab answers with evidence; the notice
 is closed."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from tests.conftest import pdf_bytes
 from tests.e2e.test_lab_signup_journey import DEMO_PASSWORD, sign_in, sign_out
+from tests.support import clock
 
 pytestmark = pytest.mark.e2e
 
@@ -80,7 +81,7 @@ def test_regulator_assesses_spot_checks_and_the_lab_rectifies(
     # the rectification notice
     page.wait_for_selector("#notice-form")
     page.fill("#requirements", "补齐样品信息并提交整改说明与记录截图")
-    page.fill("#deadline", (date.today() + timedelta(days=30)).isoformat())
+    page.fill("#deadline", (clock.today() + timedelta(days=30)).isoformat())
     shots(page, "notice-form")
     page.click("#notice-form button[type=submit]")
     page.wait_for_selector("#notice-status")

@@ -2,11 +2,12 @@
 cluster, drilled down to a lab and one of its units; the lab manager reads the lab's own
 figures. The demo data carries a year of activity (sharehub/stats/demo.py)."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from tests.e2e.test_lab_signup_journey import DEMO_PASSWORD, sign_in, sign_out
+from tests.support import clock
 
 pytestmark = pytest.mark.e2e
 
@@ -62,7 +63,7 @@ def test_regulator_filters_drills_down_and_lab_reads_its_figures(live_server, pa
     shots(page, "unit")
 
     # A search for 300 free hours in one piece finds nothing: it shows as unmet demand.
-    wanted = (date.today() + timedelta(days=30)).isoformat()
+    wanted = (clock.today() + timedelta(days=30)).isoformat()
     page.goto(f"{base}/catalog?q=扫描电镜&from={wanted}&hours=300")
     page.wait_for_selector("#result-count")
     page.goto(f"{base}/stats/")

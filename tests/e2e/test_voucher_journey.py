@@ -2,12 +2,11 @@
 is granted a quota, pays part of an issued invoice with it; the lab claims settlement with
 four documents; the authority publishes, approves and pays the claim."""
 
-from datetime import date
-
 import pytest
 
 from tests.conftest import pdf_bytes, png_bytes
 from tests.e2e.test_lab_signup_journey import DEMO_PASSWORD, sign_in, sign_out
+from tests.support import clock
 
 pytestmark = pytest.mark.e2e
 PROGRAMME = "园区检测服务创新券（测试）"
@@ -25,7 +24,7 @@ SUBMIT_POST = """(url) => {
 def test_voucher_from_programme_to_paid_claim(live_server, page_in, shots, tmp_path):
     base = live_server
     page, errors = page_in()
-    year = date.today().year
+    year = clock.today().year
 
     # the authority creates a programme for one laboratory, claims noticed for 0 days
     sign_in(page, base, "regulator@demo.sharehub.cn", DEMO_PASSWORD)
@@ -121,7 +120,7 @@ def test_voucher_from_programme_to_paid_claim(live_server, page_in, shots, tmp_p
     # the lab records the bank transfer of the rest, then claims settlement
     sign_in(page, base, "lab@demo.sharehub.cn", DEMO_PASSWORD)
     page.goto(invoice_url)
-    page.fill("#paid_date", date.today().isoformat())
+    page.fill("#paid_date", clock.today().isoformat())
     page.click("#record-payment")
     page.wait_for_selector(".alert-success")
     page.goto(f"{base}/vouchers/claims")

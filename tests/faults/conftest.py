@@ -19,14 +19,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from tests.booking.test_booking_service import at, workday
 from tests.conftest import BACKEND, WEEKDAY_HOURS, _require, make_credit_code
+from tests.support import clock
+from tests.support.clock import at, workday
 from tests.support.live import ROOT, live_server
 from tests.support.postgres import ThrowawayPostgres, find_bindir
 from tests.support.smtp import MailBox
@@ -102,7 +102,7 @@ class Faulty:
         self._slot += 1
         day = workday(10)
         for _ in range(self._slot // 2):  # the next working day, distinct from the last
-            day = workday((day - date.today()).days + 1)
+            day = workday((day - clock.today()).days + 1)
         start = at(day, 8, 30) if self._slot % 2 else at(day, 13, 30)
         return start.isoformat(), 120
 

@@ -7,13 +7,14 @@ number, new rows get new ids."""
 from __future__ import annotations
 
 import subprocess
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from tests.booking.test_booking_service import at, workday
 from tests.conftest import BACKEND, WEEKDAY_HOURS, make_credit_code
+from tests.support import clock
+from tests.support.clock import at, workday
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgres", reason="pg_dump and pg_restore")
 
@@ -120,9 +121,9 @@ def populate() -> None:
         billing.issue(manager, invoice)
         invoices.append(invoice)
     billing.void(managers[0], invoices[1], "金额有误")
-    payments.record_bank_transfer(managers[0], invoices[0], 30000, date.today(), "转账一")
+    payments.record_bank_transfer(managers[0], invoices[0], 30000, clock.today(), "转账一")
     payments.record_bank_transfer(
-        managers[1], invoices[2], invoices[2].gross_total, date.today(), "转账二"
+        managers[1], invoices[2], invoices[2].gross_total, clock.today(), "转账二"
     )
     gateway.handle_event(
         {
@@ -138,7 +139,7 @@ def populate() -> None:
             },
         }
     )
-    yesterday = date.today() - timedelta(days=1)
+    yesterday = clock.today() - timedelta(days=1)
     for n, listing in enumerate(listings):
         manager = managers[0] if listing.lab_id == labs[0].id else managers[1]
         usage.log_usage(

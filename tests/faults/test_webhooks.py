@@ -12,11 +12,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from datetime import date
 
 import sqlalchemy as sa
 
 from tests.faults.conftest import WEBHOOK_SECRET, no_violations
+from tests.support import clock
 
 
 def issued_invoice(faulty) -> tuple[int, int]:
@@ -168,7 +168,7 @@ def test_bank_transfer_recorded_while_the_webhook_commits_never_pays_twice(fault
     manager.request(f"/invoices/{invoice_id}")
     form = {
         "amount": f"{amount / 100:.2f}",
-        "paid_date": date.today().isoformat(),
+        "paid_date": clock.today().isoformat(),
         "payer_reference": "对公转账",
     }
     event = pay_event("evt_race_pi", "payment_intent.succeeded", invoice_id, amount)

@@ -31,6 +31,7 @@ from __future__ import annotations
 from datetime import date
 
 from tests.stats.conftest import WEEK
+from tests.support import clock
 
 
 def test_lab_figures_of_the_week(week):
@@ -196,7 +197,7 @@ def test_trend_of_a_month_goes_by_week(week):
     from sharehub.stats.sql import Filters
 
     choice = PeriodChoice.from_args(
-        MultiDict({"period": "month", "year": "2026", "month": "3"}), date.today()
+        MultiDict({"period": "month", "year": "2026", "month": "3"}), clock.today()
     )
     points = trend(choice, Filters(lab_ids=[week["lab"].id]))
     starts = [p["start"].isoformat() for p in points]

@@ -11,8 +11,9 @@ from sharehub.billing import services as billing
 from sharehub.booking import usage
 from sharehub.vouchers import services
 from tests.billing.conftest import booked  # noqa: F401  (a fixture)
+from tests.support import clock
 
-YEAR = date.today().year
+YEAR = clock.today().year
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ def serve(db, use, lab_manager):
     """The customer pays the rest by bank transfer and the lab completes the booking, so the
     voucher use can be claimed."""
     invoice = use.invoice
-    payments.record_bank_transfer(lab_manager, invoice, invoice.outstanding, date.today(), "")
+    payments.record_bank_transfer(lab_manager, invoice, invoice.outstanding, clock.today(), "")
     booking = invoice.booking
     usage.check_in(lab_manager, booking, at=booking.starts_dt)
     usage.check_out(lab_manager, booking, ended=booking.ends_dt)

@@ -2,7 +2,7 @@
 authority publishes, approves after the notice and marks it paid, or rejects it."""
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from sharehub.vouchers.models import (
     VoucherUse,
 )
 from tests.conftest import pdf_bytes, png_bytes
+from tests.support import clock
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -165,19 +166,19 @@ def test_authority_publishes_approves_after_the_notice_and_pays(
     assert "2026年苏州科技创新券" not in client.get("/vouchers/notices").get_data(as_text=True)
     bad = client.post(
         f"/vouchers/claims/{claim.id}/pay",
-        data={"paid_date": (date.today() + timedelta(days=3)).isoformat(), "reference": "X"},
+        data={"paid_date": (clock.today() + timedelta(days=3)).isoformat(), "reference": "X"},
         follow_redirects=True,
     )
     assert "The payment date is in the future." in bad.get_data(as_text=True)
     client.post(
         f"/vouchers/claims/{claim.id}/pay",
-        data={"paid_date": date.today().isoformat(), "reference": "苏科券兑2026-018"},
+        data={"paid_date": clock.today().isoformat(), "reference": "苏科券兑2026-018"},
     )
     db.session.expire_all()
     claim = db.session.get(SettlementClaim, claim.id)
     assert (claim.status, claim.paid_date, claim.payment_reference) == (
         ClaimStatus.PAID,
-        date.today(),
+        clock.today(),
         "苏科券兑2026-018",
     )
     lab_texts = db.session.scalars(

@@ -10,6 +10,7 @@ from sharehub.billing.models import InvoiceStatus, Payment, PaymentMethod
 from sharehub.booking.models import Notification
 from sharehub.vouchers import services
 from sharehub.vouchers.models import VoucherProgramme, VoucherQuota, VoucherUse
+from tests.support import clock
 from tests.vouchers.conftest import YEAR
 
 pytestmark = pytest.mark.usefixtures("english")
@@ -23,7 +24,7 @@ def test_enterprise_applies_for_a_quota(client, db, programme, authority, buyer,
         yearly_cap=1_000_00,
         order_cap=1_000_00,
         valid_from=date(2020, 1, 1),
-        valid_to=date.today() - timedelta(days=1),
+        valid_to=clock.today() - timedelta(days=1),
     )
     db.session.add(ended)
     db.session.commit()

@@ -17,8 +17,8 @@ from sharehub.vouchers.models import (
     VoucherQuota,
     VoucherUse,
 )
-from tests.booking.test_booking_service import at, workday
 from tests.conftest import pdf_bytes
+from tests.support.clock import at, workday
 
 pytestmark = pytest.mark.usefixtures("english")
 

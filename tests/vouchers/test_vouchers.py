@@ -9,9 +9,10 @@ from sharehub.billing import services as billing
 from sharehub.billing.models import InvoiceStatus
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
 from sharehub.vouchers import services
+from tests.support import clock
 
 pytestmark = pytest.mark.usefixtures("english")
-YEAR = date.today().year
+YEAR = clock.today().year
 
 
 @pytest.fixture
@@ -131,7 +132,7 @@ def test_cancelling_the_order_returns_the_voucher_and_refunds_the_rest(
     quota = services.apply_for_quota(buyer, firm, programme, YEAR, 1_000_00)
     services.grant_quota(authority[1], quota, 1_000_00)
     services.use_voucher(buyer, quota, invoice)  # 400.00, the order cap
-    payments.record_bank_transfer(lab_manager, invoice, 659_98, date.today(), "rest")
+    payments.record_bank_transfer(lab_manager, invoice, 659_98, clock.today(), "rest")
     booking_services.cancel(buyer, booked, "计划变更")
     assert (quota.used_amount, quota.remaining) == (0, 1_000_00)
     assert sorted((r.method, r.amount) for r in invoice.refunds) == [
