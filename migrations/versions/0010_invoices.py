@@ -28,7 +28,7 @@ def _refuse_duplicates(sql: str, what: str) -> None:
     if rows:
         ids = ", ".join(str(row[0]) for row in rows[:50])
         raise RuntimeError(
-            f"{len(rows)} {what} ({ids}). Void the extra ones (flask sharehub "
+            f"{len(rows)} {what} ({ids}). Void the extra ones, or delete extra drafts (flask sharehub "
             "check-consistency lists them), then run the upgrade again."
         )
 
