@@ -3,8 +3,11 @@
 `violations()` is what must hold whatever happened to the machines (a killed worker, a
 restarted database, a load test): no two holding bookings of a unit overlap, invoice
 numbers run without gaps per lab and year, every payment belongs to an issued invoice it
-does not exceed, every usage record is tied to a real unit. `figures()` gathers the counts
-and sums that must come out equal after a pg_dump is restored into an empty database.
+does not exceed, every usage record is tied to a real unit, an invoice's lines add up to
+its totals, a booking has one live invoice, credit notes never exceed their invoice, no
+invoice below zero is marked paid, and a voucher pays at most its programme's share.
+`figures()` gathers the counts and sums that must come out equal after a pg_dump is
+restored into an empty database.
 """
 
 from __future__ import annotations
@@ -12,10 +15,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from sharehub.billing.models import Invoice, InvoiceCounter, InvoiceStatus, Payment
+from sharehub.billing.models import (
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
+    InvoiceStatus,
+    Payment,
+)
 from sharehub.booking.models import HOLDING, Booking, UsageRecord
 from sharehub.catalog.models import Listing, Unit
 from sharehub.extensions import db
+from sharehub.vouchers.models import VoucherProgramme, VoucherQuota, VoucherUse
 
 
 def overlapping_bookings() -> list[tuple[int, int]]:
@@ -152,6 +162,131 @@ def usage_without_valid_unit() -> list[int]:
     )
 
 
+def invoice_lines_not_adding_up() -> list[dict]:
+    """Invoices and credit notes whose lines do not sum to their net and VAT totals (an
+    invoice without lines counts as lines summing to zero)."""
+    lines = (
+        sa.select(
+            InvoiceLine.invoice_id,
+            sa.func.sum(InvoiceLine.net).label("net"),
+            sa.func.sum(InvoiceLine.vat).label("vat"),
+        )
+        .group_by(InvoiceLine.invoice_id)
+        .subquery()
+    )
+    net = sa.func.coalesce(lines.c.net, 0)
+    vat = sa.func.coalesce(lines.c.vat, 0)
+    rows = db.session.execute(
+        sa.select(Invoice.id, Invoice.net_total, Invoice.vat_total, net, vat)
+        .outerjoin(lines, lines.c.invoice_id == Invoice.id)
+        .where(sa.or_(net != Invoice.net_total, vat != Invoice.vat_total))
+        .order_by(Invoice.id)
+    ).all()
+    return [
+        {
+            "invoice_id": i,
+            "net_total": n,
+            "vat_total": v,
+            "lines_net": int(ln),
+            "lines_vat": int(lv),
+        }
+        for i, n, v, ln, lv in rows
+    ]
+
+
+def _live():
+    return sa.and_(
+        Invoice.booking_id.is_not(None),
+        Invoice.is_credit_note.is_(False),
+        Invoice.status != InvoiceStatus.VOID,
+    )
+
+
+def bookings_with_several_live_invoices() -> list[dict]:
+    """Bookings invoiced more than once: more than one invoice (draft, issued or paid) that
+    is neither void nor a credit note."""
+    rows = db.session.execute(
+        sa.select(Invoice.booking_id, sa.func.count())
+        .where(_live())
+        .group_by(Invoice.booking_id)
+        .having(sa.func.count() > 1)
+        .order_by(Invoice.booking_id)
+    ).all()
+    return [{"booking_id": b, "live_invoices": int(n)} for b, n in rows]
+
+
+def _credited():
+    """Per invoice, the sums of its credit notes (negative amounts)."""
+    return (
+        sa.select(
+            Invoice.credit_for_id.label("invoice_id"),
+            sa.func.count().label("n"),
+            sa.func.sum(Invoice.net_total).label("net"),
+            sa.func.sum(Invoice.gross_total).label("gross"),
+        )
+        .where(Invoice.is_credit_note.is_(True), Invoice.credit_for_id.is_not(None))
+        .group_by(Invoice.credit_for_id)
+        .subquery()
+    )
+
+
+def credit_notes_beyond_invoice() -> list[dict]:
+    """Invoices whose credit notes together take back more than the invoice's total."""
+    credited = _credited()
+    rows = db.session.execute(
+        sa.select(Invoice.id, Invoice.gross_total, credited.c.n, credited.c.gross)
+        .join(credited, credited.c.invoice_id == Invoice.id)
+        .where(Invoice.gross_total + credited.c.gross < 0)
+        .order_by(Invoice.id)
+    ).all()
+    return [
+        {"invoice_id": i, "gross_total": g, "credit_notes": int(n), "credited": int(-c)}
+        for i, g, n, c in rows
+    ]
+
+
+def negative_invoices_marked_paid() -> list[dict]:
+    """Invoices marked paid whose net amount after credit notes is below zero, and credit
+    notes marked paid (a credit note is never paid)."""
+    credited = _credited()
+    net = Invoice.net_total + sa.func.coalesce(credited.c.net, 0)
+    rows = db.session.execute(
+        sa.select(Invoice.id, Invoice.is_credit_note, net)
+        .outerjoin(credited, credited.c.invoice_id == Invoice.id)
+        .where(Invoice.status == InvoiceStatus.PAID, sa.or_(net < 0, Invoice.is_credit_note))
+        .order_by(Invoice.id)
+    ).all()
+    return [{"invoice_id": i, "credit_note": bool(c), "net": int(n)} for i, c, n in rows]
+
+
+def voucher_uses_above_share() -> list[dict]:
+    """Invoices on which the vouchers in force of a programme paid more than the
+    programme's share of the invoice's amount (rounded half up to the fen)."""
+    rows = db.session.execute(
+        sa.select(
+            VoucherUse.invoice_id,
+            Invoice.gross_total,
+            VoucherProgramme.subsidy_bp,
+            sa.func.count(),
+            sa.func.sum(VoucherUse.amount),
+        )
+        .join(Invoice, Invoice.id == VoucherUse.invoice_id)
+        .join(VoucherQuota, VoucherQuota.id == VoucherUse.quota_id)
+        .join(VoucherProgramme, VoucherProgramme.id == VoucherQuota.programme_id)
+        .where(VoucherUse.status == "applied")
+        .group_by(VoucherUse.invoice_id, Invoice.gross_total, VoucherProgramme.subsidy_bp)
+        .order_by(VoucherUse.invoice_id)
+    ).all()
+    found = []
+    for invoice_id, gross, subsidy_bp, uses, paid in rows:
+        share = (gross * subsidy_bp + 5000) // 10000
+        if int(paid) > share:
+            found.append(
+                {"invoice_id": invoice_id, "uses": int(uses), "paid": int(paid), "share": share}
+            )
+    return found
+
+
 def violations() -> dict[str, list]:
     """Every invariant by name with what breaks it; all lists empty means consistent."""
     return {
@@ -160,6 +295,11 @@ def violations() -> dict[str, list]:
         "payments_without_invoice": payments_without_invoice(),
         "payment_mismatches": payment_mismatches(),
         "usage_without_valid_unit": usage_without_valid_unit(),
+        "invoice_lines_not_adding_up": invoice_lines_not_adding_up(),
+        "bookings_with_several_live_invoices": bookings_with_several_live_invoices(),
+        "credit_notes_beyond_invoice": credit_notes_beyond_invoice(),
+        "negative_invoices_marked_paid": negative_invoices_marked_paid(),
+        "voucher_uses_above_share": voucher_uses_above_share(),
     }
 
 

@@ -29,6 +29,10 @@ STATUS_LABELS = {
 }
 
 
+# A booking's invoice that still counts: not a credit note and not voided (drafts count).
+LIVE_BOOKING_INVOICE = "booking_id IS NOT NULL AND NOT is_credit_note AND status <> 'void'"
+
+
 class InvoiceCounter(db.Model):
     """The last number used by a lab in a year; locked while a number is taken."""
 
@@ -46,6 +50,14 @@ class Invoice(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("lab_id", "year", "sequence", name="uq_invoice_lab_year_sequence"),
         sa.CheckConstraint("net_total + vat_total = gross_total", name="totals_add_up"),
+        # One live invoice per booking: two sessions drafting it at once cannot both win.
+        sa.Index(
+            "uq_invoice_live_booking",
+            "booking_id",
+            unique=True,
+            postgresql_where=sa.text(LIVE_BOOKING_INVOICE),
+            sqlite_where=sa.text(LIVE_BOOKING_INVOICE),
+        ),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

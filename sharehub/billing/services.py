@@ -1,7 +1,11 @@
 """Invoices from bookings, extra lines, issuing with a gapless number, voiding by credit note.
 
 Numbers are taken from a per-lab, per-year counter row locked in the issuing transaction,
-so a failed or rolled-back issue returns its number and concurrent issues queue up.
+so a failed or rolled-back issue returns its number and concurrent issues queue up. Every
+change of an existing invoice (a line, issuing, a credit note, a void) first locks the
+invoice row and re-reads it, so two tabs or a double submit act one after the other and the
+second sees what the first did (lock order: invoice, then counter or voucher quota). A
+partial unique index keeps one live invoice per booking.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 
 from sharehub.accounts.models import Organisation, User
 from sharehub.api import webhooks
@@ -38,7 +43,7 @@ def _require_lab(actor: User, lab: Organisation) -> None:
         raise PermissionDenied(_l("Only managers of this laboratory may do this."))
 
 
-def _party(org: Organisation) -> dict:
+def party(org: Organisation) -> dict:
     return {
         "name": org.name,
         "name_en": org.name_en,
@@ -48,6 +53,15 @@ def _party(org: Organisation) -> dict:
         "bank_name": org.bank_name,
         "bank_account": org.bank_account,
     }
+
+
+def lock(invoice: Invoice) -> Invoice:
+    """Write what is pending, then lock the invoice row and read it again (PostgreSQL;
+    SQLite serializes writers from the start): whoever comes second waits here and then
+    checks the state the first one left."""
+    db.session.flush()
+    db.session.refresh(invoice, with_for_update=True)
+    return invoice
 
 
 def _recompute(invoice: Invoice) -> None:
@@ -71,6 +85,27 @@ def invoice_from_booking(actor: User, booking: Booking) -> Invoice:
     if existing is not None:
         raise Conflict(_l("This booking already has an invoice."))
     invoice = Invoice(lab_id=lab.id, customer_org_id=booking.customer_org_id, booking=booking)
+    invoice.lines.extend(booking_lines(booking))
+    _recompute(invoice)
+    try:
+        # Another session drafting the same booking at once: the unique index lets one
+        # through; the other waits for its commit, then fails here, inside the savepoint.
+        with db.session.begin_nested():
+            db.session.add(invoice)
+            db.session.flush()
+    except IntegrityError as exc:
+        if not any(key in str(exc.orig) for key in ("uq_invoice_live_booking", "booking_id")):
+            raise
+        raise Conflict(_l("This booking already has an invoice.")) from exc
+    audit.record(actor, "invoice.drafted", invoice, organisation=lab.id, booking=booking.id)
+    db.session.flush()
+    return invoice
+
+
+def booking_lines(booking: Booking) -> list[InvoiceLine]:
+    """The lines a booking is invoiced with: the booked service (or the cancellation fee)
+    and, once completed, what the usage records show beyond it."""
+    lines: list[InvoiceLine] = []
     start = booking.starts_dt.astimezone(LAB_TZ)
     service = f"{booking.listing.name} · {booking.unit.name} · {start:%Y-%m-%d %H:%M}"
     if booking.status == BookingStatus.CANCELLED:
@@ -79,7 +114,7 @@ def invoice_from_booking(actor: User, booking: Booking) -> Invoice:
         net = (booking.cancel_fee * 10000 + (10000 + booking.vat_rate_bp) // 2) // (
             10000 + booking.vat_rate_bp
         )
-        invoice.lines.append(
+        lines.append(
             InvoiceLine(
                 position=0,
                 description=f"{_l('Cancellation fee')}: {service}",
@@ -91,7 +126,7 @@ def invoice_from_booking(actor: User, booking: Booking) -> Invoice:
             )
         )
     else:
-        invoice.lines.append(
+        lines.append(
             InvoiceLine(
                 position=0,
                 description=service,
@@ -104,14 +139,9 @@ def invoice_from_booking(actor: User, booking: Booking) -> Invoice:
         )
     if booking.status == BookingStatus.COMPLETED:
         for line in _usage_lines(booking):
-            line.position = len(invoice.lines)
-            invoice.lines.append(line)
-    _recompute(invoice)
-    db.session.add(invoice)
-    db.session.flush()
-    audit.record(actor, "invoice.drafted", invoice, organisation=lab.id, booking=booking.id)
-    db.session.flush()
-    return invoice
+            line.position = len(lines)
+            lines.append(line)
+    return lines
 
 
 def _usage_lines(booking: Booking) -> list[InvoiceLine]:
@@ -156,6 +186,7 @@ def add_line(
 ) -> InvoiceLine:
     """An extra line (sample preparation, reports...); VAT at the lab's rate."""
     _require_lab(actor, invoice.lab)
+    lock(invoice)  # never a line on an invoice another session has just issued
     if not invoice.is_draft:
         raise Conflict(_l("An issued invoice never changes; void it with a credit note."))
     description = (description or "").strip()
@@ -227,7 +258,10 @@ def _number(invoice: Invoice, when: datetime) -> None:
 
 
 def issue(actor: User, invoice: Invoice) -> None:
+    """Number the draft and send it. Issued twice at once (two tabs, a double submit), the
+    second waits for the first and is refused: it takes no number and mails nothing."""
     _require_lab(actor, invoice.lab)
+    lock(invoice)
     if not invoice.is_draft:
         raise Conflict(_l("This invoice has already been issued."))
     if not invoice.lines:
@@ -235,7 +269,7 @@ def issue(actor: User, invoice: Invoice) -> None:
     now = utcnow()
     _number(invoice, now)
     invoice.status, invoice.issued_dt = InvoiceStatus.ISSUED, now
-    invoice.seller, invoice.buyer = _party(invoice.lab), _party(invoice.customer_org)
+    invoice.seller, invoice.buyer = party(invoice.lab), party(invoice.customer_org)
     audit.record(
         actor,
         "invoice.issued",
@@ -278,6 +312,7 @@ def credit(actor: User | None, invoice: Invoice, amount: int, reason: str) -> In
     """Issue a credit note (红字发票) for `amount` fen of what the invoice still counts for;
     the whole of it copies the lines, a part is shared over the VAT rates. Permission is
     the caller's: a lab's void, or a cancellation the booking rules allowed."""
+    lock(invoice)
     if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.PAID) or invoice.is_credit_note:
         raise Conflict(_l("Only an issued invoice can be corrected."))
     if not (reason or "").strip():
@@ -292,7 +327,8 @@ def credit(actor: User | None, invoice: Invoice, amount: int, reason: str) -> In
         is_credit_note=True,
         note=reason.strip()[:2000],
     )
-    if amount == invoice.gross_total:
+    lines_gross = sum(line.net + line.vat for line in invoice.lines)
+    if amount == invoice.gross_total == lines_gross:
         for line in invoice.lines:
             credit_note.lines.append(
                 InvoiceLine(
@@ -320,12 +356,14 @@ def credit(actor: User | None, invoice: Invoice, amount: int, reason: str) -> In
                 )
             )
     _recompute(credit_note)
+    if credit_note.gross_total != -amount:  # never a credit note for another amount
+        raise Conflict(_l("The invoice's lines do not add up to its total; it cannot be credited."))
     db.session.add(credit_note)
     now = utcnow()
     _number(credit_note, now)
     credit_note.status, credit_note.issued_dt = InvoiceStatus.ISSUED, now
-    credit_note.seller = invoice.seller or _party(invoice.lab)
-    credit_note.buyer = invoice.buyer or _party(invoice.customer_org)
+    credit_note.seller = invoice.seller or party(invoice.lab)
+    credit_note.buyer = invoice.buyer or party(invoice.customer_org)
     db.session.flush()
     db.session.expire(invoice, ["credit_notes"])
     if invoice.effective_total == 0:
@@ -346,8 +384,10 @@ def credit(actor: User | None, invoice: Invoice, amount: int, reason: str) -> In
 def void(actor: User, invoice: Invoice, reason: str) -> Invoice:
     """Void an issued invoice: it stays as issued, marked void, and a credit note with the
     opposite amounts and its own number records the correction. Voucher amounts go back to
-    the firm's quota and money received is refunded."""
+    the firm's quota and money received is refunded. Voided twice at once, the second
+    waits for the first and is refused: one credit note, one refund."""
     _require_lab(actor, invoice.lab)
+    lock(invoice)
     if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.PAID) or invoice.is_credit_note:
         raise Conflict(_l("Only an issued invoice can be voided."))
     if not (reason or "").strip():

@@ -192,13 +192,23 @@ def _usage(unit, org_id, booking_id, start, end, minutes) -> dict:
 
 
 def _invoices(items, today: date) -> None:
-    """Issued invoices numbered without gaps per lab and year, in date order."""
+    """Issued invoices numbered without gaps per lab and year, in date order, with the
+    lines the billing service makes for the booking (totals are their sums), so a demo
+    invoice can be paid, voided and checked like any other."""
+    from sharehub.billing.services import booking_lines, party
+
     counters: dict[tuple[int, int], int] = {}
+    parties: dict[int, dict] = {}
     for issued, lab_id, firm_id, booking in sorted(items, key=lambda i: (i[0], i[3].id)):
         if issued.date() >= today:
             continue
         year = issued.year
         counters[(lab_id, year)] = sequence = counters.get((lab_id, year), 0) + 1
+        for org_id in (lab_id, firm_id):
+            if org_id not in parties:
+                parties[org_id] = party(db.session.get(Organisation, org_id))
+        lines = booking_lines(booking)
+        net, vat = sum(line.net for line in lines), sum(line.vat for line in lines)
         db.session.add(
             Invoice(
                 lab_id=lab_id,
@@ -208,11 +218,12 @@ def _invoices(items, today: date) -> None:
                 year=year,
                 sequence=sequence,
                 number=f"SH{lab_id:04d}-{year}-{sequence:06d}",
-                net_total=booking.net_amount,
-                vat_total=booking.vat_amount,
-                gross_total=booking.net_amount + booking.vat_amount,
-                seller={},
-                buyer={},
+                lines=lines,
+                net_total=net,
+                vat_total=vat,
+                gross_total=net + vat,
+                seller=parties[lab_id],
+                buyer=parties[firm_id],
                 issued_dt=issued,
                 created_dt=issued,
             )

@@ -323,6 +323,9 @@ def mark_fraudulent(actor: User, use: VoucherUse, reason: str) -> None:
 
     Unless the authority has already paid the claim, the voucher's payment is taken off the
     invoice, which is open again for that amount."""
+    from sharehub.billing.services import lock as lock_invoice
+
+    lock_invoice(use.invoice)  # the invoice first, as paying and voiding it lock it
     use = _locked(VoucherUse, use)
     programme = use.quota.programme
     _require_authority(actor, programme)

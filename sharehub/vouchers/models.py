@@ -93,9 +93,19 @@ class VoucherQuota(db.Model):
 
 class VoucherUse(db.Model):
     """An amount of a quota applied to an invoice; cancelled uses return to the quota, void
-    (fraudulent) ones do not."""
+    (fraudulent) ones do not. An invoice takes one voucher use in force: the programme's
+    share applies once to the invoice's amount."""
 
     __tablename__ = "voucher_use"
+    __table_args__ = (
+        sa.Index(
+            "uq_voucher_use_applied_invoice",
+            "invoice_id",
+            unique=True,
+            postgresql_where=sa.text("status = 'applied'"),
+            sqlite_where=sa.text("status = 'applied'"),
+        ),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     quota_id: so.Mapped[int] = so.mapped_column(

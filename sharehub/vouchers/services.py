@@ -1,9 +1,11 @@
 """Voucher programmes, quotas and their use at payment.
 
-The voucher pays min(subsidy share × amount due, the quota left, the per-order cap). The
-quota row is locked while an amount is taken (FOR UPDATE on PostgreSQL; writes are
-serialized on SQLite), so concurrent orders never exceed the cap; a check constraint keeps
-used ≤ granted in the database as well.
+The voucher pays min(subsidy share × the invoice's amount, what is still due, the quota
+left, the per-order cap), once per invoice. The invoice row and then the quota row are
+locked while an amount is taken (FOR UPDATE on PostgreSQL; writes are serialized on
+SQLite), so concurrent orders never exceed the cap and concurrent applications to one
+invoice make one use; a check constraint keeps used ≤ granted and a partial unique index
+one use in force per invoice in the database as well.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from datetime import date
 import sqlalchemy as sa
 from flask import url_for
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 
 from sharehub.accounts.models import Organisation, OrgKind, User
 from sharehub.billing.models import Invoice, InvoiceStatus, PaymentMethod
 from sharehub.billing.payments import apply_payment
+from sharehub.billing.services import lock as lock_invoice
 from sharehub.booking.availability import LAB_TZ
 from sharehub.catalog.pricing import format_fen
 from sharehub.core import audit
@@ -26,6 +30,19 @@ from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
 from sharehub.extensions import db
 from sharehub.vouchers import notify
 from sharehub.vouchers.models import VoucherProgramme, VoucherQuota, VoucherUse
+
+
+def _locked_quota(quota: VoucherQuota) -> VoucherQuota:
+    """The quota row read again under a lock: decisions and amounts taken at once queue
+    here and each sees what the previous one wrote."""
+    query = (
+        sa.select(VoucherQuota)
+        .where(VoucherQuota.id == quota.id)
+        .execution_options(populate_existing=True)
+    )
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return db.session.scalar(query)
 
 
 def _require_authority(actor: User, org: Organisation) -> None:
@@ -111,8 +128,12 @@ def apply_for_quota(
     ):
         raise Conflict(_l("You have already applied for this year."))
     quota = VoucherQuota(programme=programme, firm=firm, year=year, requested_amount=amount)
-    db.session.add(quota)
-    db.session.flush()
+    try:  # the same application sent twice at once: the unique constraint keeps one
+        with db.session.begin_nested():
+            db.session.add(quota)
+            db.session.flush()
+    except IntegrityError as exc:
+        raise Conflict(_l("You have already applied for this year.")) from exc
     audit.record(actor, "voucher.quota_applied", quota, organisation=firm.id, amount=amount)
     notify.managers(
         programme.authority,
@@ -138,6 +159,7 @@ def open_years(programme: VoucherProgramme, today: date | None = None) -> list[i
 
 def grant_quota(actor: User, quota: VoucherQuota, amount: int) -> None:
     _require_authority(actor, quota.programme.authority)
+    quota = _locked_quota(quota)  # granted and refused at once: the second is told
     if quota.status != "applied":
         raise Conflict(_l("This application has already been decided."))
     if not 0 < amount <= quota.programme.yearly_cap:
@@ -159,6 +181,7 @@ def grant_quota(actor: User, quota: VoucherQuota, amount: int) -> None:
 
 def reject_quota(actor: User, quota: VoucherQuota, reason: str) -> None:
     _require_authority(actor, quota.programme.authority)
+    quota = _locked_quota(quota)
     if quota.status != "applied":
         raise Conflict(_l("This application has already been decided."))
     if not reason.strip():
@@ -197,16 +220,28 @@ def _eligible(programme: VoucherProgramme, invoice: Invoice) -> bool:
     )
 
 
+def applied_use(invoice: Invoice) -> VoucherUse | None:
+    return db.session.scalar(
+        sa.select(VoucherUse).where(
+            VoucherUse.invoice_id == invoice.id, VoucherUse.status == "applied"
+        )
+    )
+
+
 def voucher_amount(quota: VoucherQuota, invoice: Invoice) -> int:
-    """What the voucher pays on this invoice now: min(share × amount due, quota left,
-    per-order cap). Raises Conflict when it cannot be used. The checkout preview and
-    `use_voucher` both call this, so the amount shown is the amount taken."""
+    """What the voucher pays on this invoice: min(share × the invoice's amount, what is
+    still due, quota left, per-order cap), once per invoice (a share of what is still due,
+    taken again and again, would pay half, then a quarter...). Raises Conflict when it
+    cannot be used. The checkout preview and `use_voucher` both call this, so the amount
+    shown is the amount taken."""
     programme = quota.programme
     issued_day = invoice.issued_dt.astimezone(LAB_TZ).date() if invoice.issued_dt else None
     if quota.status != "granted":
         raise Conflict(_l("The quota has not been granted."))
     if invoice.status != InvoiceStatus.ISSUED or not invoice.outstanding:
         raise Conflict(_l("Only an issued, unpaid invoice takes payments."))
+    if applied_use(invoice) is not None:
+        raise Conflict(_l("A voucher has already been applied to this invoice."))
     if (
         issued_day is None
         or not programme.valid_from <= issued_day <= programme.valid_to
@@ -215,8 +250,8 @@ def voucher_amount(quota: VoucherQuota, invoice: Invoice) -> int:
         raise Conflict(_l("The invoice falls outside the programme's period."))
     if not _eligible(programme, invoice):
         raise Conflict(_l("This laboratory or service is not covered by the programme."))
-    share = (invoice.outstanding * programme.subsidy_bp + 5000) // 10000
-    amount = min(share, quota.remaining, programme.order_cap)
+    share = (invoice.effective_total * programme.subsidy_bp + 5000) // 10000
+    amount = min(share, invoice.outstanding, quota.remaining, programme.order_cap)
     if amount <= 0:
         raise Conflict(_l("The quota is used up."))
     return amount
@@ -245,15 +280,10 @@ def use_voucher(actor: User, quota: VoucherQuota, invoice: Invoice) -> VoucherUs
     """Pay part of an invoice with the firm's voucher quota; returns the use."""
     if actor.membership_in(quota.firm_id) is None or invoice.customer_org_id != quota.firm_id:
         raise PermissionDenied(_l("Only the firm that holds the quota uses it on its invoices."))
-    # Lock the quota row and read it fresh: concurrent orders queue here.
-    query = (
-        sa.select(VoucherQuota)
-        .where(VoucherQuota.id == quota.id)
-        .execution_options(populate_existing=True)
-    )
-    if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update()
-    quota = db.session.scalar(query)
+    # Lock the invoice, then the quota, and read both fresh: applications to one invoice
+    # and orders on one quota queue here.
+    lock_invoice(invoice)
+    quota = _locked_quota(quota)
     amount = voucher_amount(quota, invoice)
     quota.used_amount += amount
     payment = apply_payment(
@@ -279,15 +309,17 @@ def use_voucher(actor: User, quota: VoucherQuota, invoice: Invoice) -> VoucherUs
 
 
 def release_for_invoice(invoice: Invoice, actor=None) -> int:
-    """A voided (cancelled) order gives its voucher amounts back to the quota."""
+    """A voided (cancelled) order gives its voucher amounts back to the quota (locked: an
+    order using the same quota at that moment must not overwrite the amount returned)."""
     released = 0
     for use in db.session.scalars(
         sa.select(VoucherUse).where(
             VoucherUse.invoice_id == invoice.id, VoucherUse.status == "applied"
         )
-    ):
+    ).all():
         use.status = "cancelled"
-        use.quota.used_amount -= use.amount
+        quota = _locked_quota(use.quota)
+        quota.used_amount -= use.amount
         released += use.amount
         audit.record(
             actor, "voucher.released", use, organisation=use.quota.firm_id, amount=use.amount

@@ -5,12 +5,14 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from sharehub.accounts.models import OrgKind
 from sharehub.admin import consistency
 from sharehub.billing import payments
 from sharehub.billing import services as billing
-from sharehub.billing.models import Invoice, Payment, PaymentMethod
+from sharehub.billing.models import Invoice, InvoiceLine, InvoiceStatus, Payment, PaymentMethod
 from sharehub.booking import services as booking_services
 from sharehub.booking.models import Booking, ServiceWay, UsageRecord
+from sharehub.vouchers.models import VoucherProgramme, VoucherQuota, VoucherUse
 from tests.support import clock
 from tests.support.clock import at, workday
 
@@ -64,6 +66,11 @@ def test_a_consistent_database_has_no_violations_and_exact_figures(
         "payments_without_invoice": [],
         "payment_mismatches": [],
         "usage_without_valid_unit": [],
+        "invoice_lines_not_adding_up": [],
+        "bookings_with_several_live_invoices": [],
+        "credit_notes_beyond_invoice": [],
+        "negative_invoices_marked_paid": [],
+        "voucher_uses_above_share": [],
     }
     figures = consistency.figures()
     # 2 h at 500.00 yuan, 6 % VAT: 1,060.00 yuan per booking and invoice.
@@ -118,6 +125,110 @@ def test_each_kind_of_damage_is_reported(db, lab, lab_manager, make_org, make_us
         {"invoice_id": draft.id, "status": "draft", "gross_total": 0, "paid": 100},
     ]
     assert found["usage_without_valid_unit"] == [usage.id]
+
+
+def test_each_kind_of_damage_to_the_money_chain_is_reported(
+    db, lab, lab_manager, make_org, make_user, make_listing
+):
+    listing, bookings, invoices, _ = world(db, lab, lab_manager, make_org, make_user, make_listing)
+    first, second = invoices
+    # A line changed by hand: the lines no longer add up to the totals.
+    db.session.execute(
+        sa.update(InvoiceLine).where(InvoiceLine.invoice_id == first.id).values(net=99000)
+    )
+    # The booking invoiced a second time (past the index that normally refuses it).
+    db.session.execute(sa.text("DROP INDEX uq_invoice_live_booking"))
+    again = Invoice(lab_id=lab.id, customer_org_id=first.customer_org_id, booking=bookings[0])
+    # Two credit notes of the second invoice that together take back more than its total,
+    # and the invoice, below zero, marked paid.
+    credit_notes = [
+        Invoice(
+            lab_id=lab.id,
+            customer_org_id=second.customer_org_id,
+            credit_for_id=second.id,
+            is_credit_note=True,
+            status=InvoiceStatus.ISSUED,
+            net_total=-100000,
+            vat_total=-6000,
+            gross_total=-106000,
+            lines=[
+                InvoiceLine(
+                    description="红字", unit_price=100000, net=-100000, vat_rate_bp=600, vat=-6000
+                )
+            ],
+        )
+        for _ in range(2)
+    ]
+    db.session.add_all([again, *credit_notes])
+    second.status = InvoiceStatus.PAID
+    # A voucher use that paid more than the programme's half of the first invoice.
+    authority = make_org(kind=OrgKind.AUTHORITY)
+    programme = VoucherProgramme(
+        authority=authority,
+        name="创新券",
+        subsidy_bp=5000,
+        yearly_cap=10_000_00,
+        order_cap=10_000_00,
+        valid_from=date(2026, 1, 1),
+        valid_to=date(2026, 12, 31),
+    )
+    quota = VoucherQuota(
+        programme=programme,
+        firm_id=first.customer_org_id,
+        year=2026,
+        requested_amount=10_000_00,
+        granted_amount=10_000_00,
+        used_amount=80000,
+        status="granted",
+    )
+    use = VoucherUse(quota=quota, invoice_id=first.id, amount=80000)
+    db.session.add_all([programme, quota, use])
+    db.session.flush()
+    found = consistency.violations()
+    assert found["invoice_lines_not_adding_up"] == [
+        {
+            "invoice_id": first.id,
+            "net_total": 100000,
+            "vat_total": 6000,
+            "lines_net": 99000,
+            "lines_vat": 6000,
+        }
+    ]
+    assert found["bookings_with_several_live_invoices"] == [
+        {"booking_id": bookings[0].id, "live_invoices": 2}
+    ]
+    assert found["credit_notes_beyond_invoice"] == [
+        {"invoice_id": second.id, "gross_total": 106000, "credit_notes": 2, "credited": 212000}
+    ]
+    assert found["negative_invoices_marked_paid"] == [
+        {"invoice_id": second.id, "credit_note": False, "net": -100000}
+    ]
+    assert found["voucher_uses_above_share"] == [
+        {"invoice_id": first.id, "uses": 1, "paid": 80000, "share": 53000}
+    ]
+
+
+def test_demo_invoices_are_consistent_and_can_be_voided(
+    db, lab, lab_manager, make_org, make_user, make_listing
+):
+    """The demo's year of history goes through the billing service's lines: the checks find
+    nothing, and voiding a demo invoice credits all of it."""
+    from sharehub.stats.demo import seed_demo_activity
+
+    firm = make_org(name="苏州精密制造有限公司")
+    make_user(firm)
+    make_listing(lab, units=2, price_external=49999)
+    assert seed_demo_activity(today=date(2026, 6, 15)) > 0
+    db.session.commit()
+    invoices = db.session.scalars(sa.select(Invoice).order_by(Invoice.id)).all()
+    assert len(invoices) > 20
+    assert all(i.lines and i.gross_total == sum(x.net + x.vat for x in i.lines) for i in invoices)
+    assert not any(consistency.violations().values()), consistency.violations()
+    demo = invoices[0]
+    credit_note = billing.void(lab_manager, demo, "开票有误")
+    assert credit_note.gross_total == -demo.gross_total != 0
+    assert demo.status == InvoiceStatus.VOID
+    assert not any(consistency.violations().values()), consistency.violations()
 
 
 def test_cancelled_bookings_may_overlap_holding_ones(

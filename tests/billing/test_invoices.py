@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from sharehub.billing import services
-from sharehub.billing.models import Invoice, InvoiceStatus
+from sharehub.billing.models import Invoice, InvoiceLine, InvoiceStatus
 from sharehub.billing.pdf import invoice_pdf
 from sharehub.booking import services as booking_services
 from sharehub.booking.models import BookingStatus
@@ -265,3 +265,18 @@ def test_run_time_within_the_booking_adds_no_line(db, booked, lab_manager):
     )
     db.session.flush()
     assert len(services.invoice_from_booking(lab_manager, booked).lines) == 1
+
+
+def test_an_invoice_whose_lines_do_not_add_up_is_still_credited_in_full(db, booked, lab_manager):
+    """An invoice stored without its lines (the demo history once was): voiding it credits
+    its whole total, not the zero its lines add up to, and it ends void."""
+    invoice = services.invoice_from_booking(lab_manager, booked)
+    services.issue(lab_manager, invoice)
+    db.session.execute(sa.delete(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id))
+    db.session.expire(invoice, ["lines"])
+    credit = services.void(lab_manager, invoice, "开票有误")
+    assert (credit.net_total, credit.vat_total, credit.gross_total) == (-99998, -6000, -105998)
+    assert sum(line.net + line.vat for line in credit.lines) == -105998
+    assert invoice.status == InvoiceStatus.VOID and invoice.effective_total == 0
+    with pytest.raises(Conflict, match="Only an issued invoice"):
+        services.void(lab_manager, invoice, "again")

@@ -10,8 +10,8 @@ from sharehub.billing import payments, queries, services
 from sharehub.billing.models import Payment, PaymentMethod
 from sharehub.booking import services as booking_services
 from sharehub.booking.availability import LAB_TZ
-from tests.booking.test_booking_service import at
 from tests.support import clock
+from tests.support.clock import at
 
 
 def book(user, org, listing, day, hour):

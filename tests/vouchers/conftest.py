@@ -8,10 +8,12 @@ import pytest
 from sharehub.accounts.models import OrgKind, Role
 from sharehub.billing import payments
 from sharehub.billing import services as billing
+from sharehub.booking import services as booking_services
 from sharehub.booking import usage
 from sharehub.vouchers import services
 from tests.billing.conftest import booked  # noqa: F401  (a fixture)
 from tests.support import clock
+from tests.support.clock import at, workday
 
 YEAR = clock.today().year
 
@@ -50,6 +52,27 @@ def invoice(db, booked, lab_manager):  # noqa: F811
     billing.issue(lab_manager, invoice)
     db.session.commit()
     return invoice
+
+
+@pytest.fixture
+def make_invoice(db, booked, lab_manager):  # noqa: F811
+    """Another issued invoice of the same customer: one hour of the same listing (529.99)."""
+
+    def factory(hour: int = 13):
+        booking = booking_services.create_booking(
+            booked.customer_user,
+            booked.customer_org,
+            booked.listing,
+            booking_services.BookingRequest(
+                starts_dt=at(workday(), hour, 30), ends_dt=at(workday(), hour + 1, 30)
+            ),
+        )
+        invoice = billing.invoice_from_booking(lab_manager, booking)
+        billing.issue(lab_manager, invoice)
+        db.session.commit()
+        return invoice
+
+    return factory
 
 
 @pytest.fixture

@@ -106,11 +106,14 @@ def test_checkout_shows_and_takes_the_same_amount(client, db, quota, invoice, bu
     # the rest is paid by the existing methods: the bank transfer details are still shown
     page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
     assert "Open: CN¥659.98" in page and invoice.payment_reference in page
-    # the second time: 50 % of 659.98 = 329.99
-    assert "The voucher pays CN¥329.99 now; you pay the remaining CN¥329.99." in page
+    # the programme's share of this invoice is paid: not 50 % of the 659.98 left again
+    assert "A voucher has already been applied to this invoice." in page
+    assert "apply-voucher-" not in page
 
 
-def test_checkout_preview_follows_the_remaining_quota(client, db, quota, invoice, buyer, login_as):
+def test_checkout_preview_follows_the_remaining_quota(
+    client, db, quota, invoice, buyer, login_as, make_invoice
+):
     quota.used_amount = quota.granted_amount - 123_45
     db.session.commit()
     login_as(buyer)
@@ -118,7 +121,7 @@ def test_checkout_preview_follows_the_remaining_quota(client, db, quota, invoice
     assert "The voucher pays CN¥123.45 now" in page
     client.post(f"/vouchers/invoices/{invoice.id}/apply", data={"quota_id": quota.id})
     assert db.session.scalar(sa.select(VoucherUse.amount)) == 123_45
-    page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
+    page = client.get(f"/invoices/{make_invoice().id}").get_data(as_text=True)
     assert "The quota is used up." in page and "apply-voucher-" not in page
 
 

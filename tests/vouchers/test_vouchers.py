@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from sharehub.accounts.models import OrgKind
+from sharehub.billing import payments
 from sharehub.billing import services as billing
 from sharehub.billing.models import InvoiceStatus
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
@@ -73,13 +74,72 @@ def test_voucher_pays_the_smallest_of_share_quota_and_order_cap(
         services.apply_for_quota(buyer, firm, programme, YEAR, 60_000_00)
 
 
-def test_remaining_quota_limits_the_amount(db, programme, authority, invoice, booked):
+def test_remaining_quota_limits_the_amount(db, programme, authority, invoice, booked, make_invoice):
     firm, buyer = booked.customer_org, booked.customer_user
     quota = services.apply_for_quota(buyer, firm, programme, YEAR, 1_000_00)
     services.grant_quota(authority[1], quota, 123_45)
     assert services.use_voucher(buyer, quota, invoice).amount == 123_45
     with pytest.raises(Conflict, match="used up"):
-        services.use_voucher(buyer, quota, invoice)
+        services.use_voucher(buyer, quota, make_invoice())
+
+
+@pytest.fixture
+def generous(db, authority, booked):
+    """A granted quota of a programme paying half, without a per-order cap in the way."""
+    org, officer = authority
+    programme = services.create_programme(
+        officer,
+        org,
+        name="2026年苏州科技创新券（不设单笔上限）",
+        subsidy_bp=5000,
+        yearly_cap=50_000_00,
+        order_cap=50_000_00,
+        valid_from=date(YEAR, 1, 1),
+        valid_to=date(YEAR, 12, 31),
+    )
+    quota = services.apply_for_quota(
+        booked.customer_user, booked.customer_org, programme, YEAR, 10_000_00
+    )
+    services.grant_quota(officer, quota, 10_000_00)
+    db.session.commit()
+    return quota
+
+
+def test_a_voucher_pays_its_share_of_an_invoice_once(client, db, generous, invoice, booked, login):
+    buyer = booked.customer_user
+    use = services.use_voucher(buyer, generous, invoice)
+    assert use.amount == 529_99  # half of 1,059.98, rounded half up
+    assert invoice.outstanding == 529_99
+    # Applied again, it does not take half of what is left (264.995 → 265.00), nor a
+    # quarter after that: the programme's share of this invoice is paid.
+    with pytest.raises(Conflict, match="already been applied"):
+        services.use_voucher(buyer, generous, invoice)
+    [(quota, amount, reason)] = services.checkout_options(buyer, invoice)
+    assert (amount, reason) == (0, "A voucher has already been applied to this invoice.")
+    db.session.commit()
+    login(buyer)
+    response = client.post(
+        f"/vouchers/invoices/{invoice.id}/apply",
+        data={"quota_id": generous.id},
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    assert "A voucher has already been applied to this invoice." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert generous.used_amount == 529_99 and invoice.outstanding == 529_99
+    assert len(invoice.payments) == 1
+
+
+def test_the_share_is_of_the_invoice_amount_and_pays_at_most_what_is_due(
+    db, generous, booked, lab_manager, make_invoice
+):
+    invoice = make_invoice()  # one hour: 529.99
+    payments.record_bank_transfer(lab_manager, invoice, 400_00, clock.today(), "转账")
+    # Half of the invoice is 265.00, but only 129.99 is still due: the voucher pays that
+    # (a share of what is due would pay 65.00 and leave the rest open).
+    use = services.use_voucher(booked.customer_user, generous, invoice)
+    assert use.amount == 129_99
+    assert (invoice.outstanding, invoice.status) == (0, InvoiceStatus.PAID)
 
 
 def test_ineligible_lab_and_foreign_invoices_are_refused(
