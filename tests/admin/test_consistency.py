@@ -1,7 +1,7 @@
 """The invariants checked after faults, load tests and restores, and the figures a
 restored backup must reproduce."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
