@@ -323,6 +323,7 @@ def test_periodic_commands_build_links_without_a_request(
     soon = utcnow() + timedelta(hours=20)
     booking.starts_dt, booking.ends_dt = soon, soon + timedelta(hours=2)
     booking.blocked_until_dt = booking.ends_dt
+    booking.created_dt = soon - timedelta(days=3)  # made well ahead: it gets a reminder
     db.session.commit()
     mailbox.clear()
     monkeypatch.setitem(app.config, "SERVER_NAME", None)
