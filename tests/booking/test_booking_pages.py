@@ -20,7 +20,7 @@ def buyer_user(make_org, make_user):
 
 
 def test_book_through_the_pages_and_lab_approves_checks_in_and_out(
-    client, db, lab, lab_manager, make_listing, buyer_user, login, mailbox
+    client, db, lab, lab_manager, make_listing, buyer_user, login, mailbox, monkeypatch
 ):
     listing = make_listing(lab, name_en="ICP-OES")
     day = workday()
@@ -56,7 +56,12 @@ def test_book_through_the_pages_and_lab_approves_checks_in_and_out(
     invite = [p for p in mailbox.last_to("buyer@example.cn").iter_attachments()]
     assert invite and invite[0].get_content_type() == "text/calendar"
     assert b"METHOD:REQUEST" in invite[0].get_payload(decode=True)
+    from sharehub.booking import usage
+
+    # the day comes: the lab checks in a few minutes after the start, out at the end
+    monkeypatch.setattr(usage, "utcnow", lambda: booking.starts_dt + timedelta(minutes=5))
     client.post(f"/bookings/{booking.id}/check_in")
+    monkeypatch.setattr(usage, "utcnow", lambda: booking.ends_dt)
     client.post(
         f"/bookings/{booking.id}/check_out",
         data={
