@@ -64,6 +64,9 @@ class Config:
     # freed slot is held for the first person on the waiting list.
     BOOKING_HOLD_HOURS = int(os.environ.get("BOOKING_HOLD_HOURS", "48"))
     WAITLIST_HOLD_HOURS = int(os.environ.get("WAITLIST_HOLD_HOURS", "24"))
+    # A booking may be checked in this long before its start (and out this long after its
+    # end); usage times are never in the future.
+    CHECK_IN_MARGIN_MINUTES = int(os.environ.get("CHECK_IN_MARGIN_MINUTES", "60"))
 
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
     STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")

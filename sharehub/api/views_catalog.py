@@ -25,7 +25,9 @@ from sharehub.catalog.models import Listing, ListingKind, ListingStatus
 from sharehub.core.clock import local_today
 from sharehub.core.db import utcnow
 from sharehub.core.errors import NotFound, ValidationError
+from sharehub.core.tx import commit
 from sharehub.extensions import db
+from sharehub.stats.demand import record_search_miss
 
 catalog = Blueprint(
     "api_catalog",
@@ -53,6 +55,8 @@ def search_listings(**_filters):
     if params.errors:
         raise ValidationError(params.errors[0])
     result = queries.search(params)
+    if record_search_miss(params, result.total):  # unmet demand, as on /catalog
+        commit()
     page = result.page
     return {
         "items": page.items,

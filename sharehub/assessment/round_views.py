@@ -67,7 +67,7 @@ def _review_form(round_: AssessmentRound, form: ReviewForm | None = None) -> Rev
     from sharehub.core.i18n import localized
 
     form = form or ReviewForm()
-    labs = db.session.scalars(rounds.assessed_labs_query()).all()
+    labs, _not_assessed = rounds.round_labs(round_)
     form.lab.choices = [SelectChoice(lab.id, localized(lab)) for lab in labs]
     form.indicator.choices = [
         SelectChoice(i["code"], f"{i['name']} (≤ {scoring._fmt(i['cap'])})")
@@ -91,12 +91,17 @@ def _round_page(round_: AssessmentRound, form: ReviewForm | None = None, code: i
     grades: dict[str, int] = {}
     for card in cards:
         grades[card.grade] = grades.get(card.grade, 0) + 1
+    _graded, not_assessed = rounds.round_labs(round_)
     return render_template(
         "assessment/round.html",
         round=round_,
         cards=cards,
         reviews=reviews,
         grades=grades,
+        not_assessed=not_assessed,
+        min_admitted_months=rounds.min_admitted_months(),
+        admission_cutoff=rounds.admission_cutoff(round_),
+        missing=rounds.missing_reviews(round_) if round_.status.value != "published" else [],
         form=_review_form(round_, form),
         group_labels=INDICATOR_GROUP_LABELS,
         can_supervise=can_supervise(current_user),
@@ -145,14 +150,21 @@ def round_action(round_id: int, action: str):
 
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    if action == "publish" and request.form.get("confirm") != "1":
+        flash(_("Tick the box to confirm that the results are published."), "danger")
+        return _round_page(round_, code=400)
     try:
         if action == "compute":
             n = rounds.compute(current_user, round_)
         else:
-            rounds.publish(current_user, round_)
+            rounds.publish(
+                current_user, round_, accept_missing=request.form.get("accept_missing") == "1"
+            )
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
+        if action == "publish":  # the confirmation again, with what is missing
+            return _round_page(db.session.get(AssessmentRound, round_id), code=exc.status)
     else:
         commit()
         if action == "compute":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -230,8 +230,9 @@ def review(
 ) -> ReviewerScore:
     """A named reviewer scores a qualitative indicator; scoring again replaces their own."""
     require_supervisor(actor)
-    if round_.status != RoundStatus.OPEN:
-        raise Conflict(_l("The scorecards of this round are computed; reviews are closed."))
+    if round_.status == RoundStatus.PUBLISHED:
+        # Until then a missing score can still be given; the round is computed again.
+        raise Conflict(_l("This round is published; reviews are closed."))
     indicator = next((i for i in _indicators(round_) if i.code == code and i.qualitative), None)
     if indicator is None:
         raise ValidationError(_l("Unknown qualitative indicator."), field="indicator")
@@ -303,7 +304,7 @@ def compute(
     require_supervisor(actor)
     if round_.status == RoundStatus.PUBLISHED:
         raise Conflict(_l("This round is published; its scorecards are final."))
-    labs = db.session.scalars(assessed_labs_query()).all()
+    labs, _not_assessed = round_labs(round_)
     if not labs:
         raise Conflict(_l("No laboratory is assessed in this round."))
     lab_ids = [lab.id for lab in labs]
@@ -385,13 +386,137 @@ def compute(
     return len(results)
 
 
-def publish(actor: User, round_: AssessmentRound) -> None:
+# --- who is graded, what is missing, publication ------------------------------------------
+
+# A lab admitted after the period began and less than this many months before its last
+# day is not graded in the round (too little of the period to judge, and a grade of 较差
+# would be published against it); it is listed as "not assessed: admitted on <date>" and
+# graded in the next round. Setting ASSESSMENT_MIN_ADMITTED_MONTHS.
+MIN_ADMITTED_MONTHS = 6
+
+
+def min_admitted_months() -> int:
+    from flask import current_app
+
+    return int(current_app.config.get("ASSESSMENT_MIN_ADMITTED_MONTHS", MIN_ADMITTED_MONTHS))
+
+
+def _months_before(day: date, months: int) -> date:
+    month_index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month_index, 12)
+    following = date(year + (month + 1) // 12, (month + 1) % 12 + 1, 1)
+    return date(year, month + 1, min(day.day, (following - timedelta(days=1)).day))
+
+
+def admission_cutoff(round_: AssessmentRound) -> date:
+    """Labs admitted after this day are not graded in the round."""
+    return max(round_.start_date, _months_before(round_.end_date, min_admitted_months()))
+
+
+def admission_dates(lab_ids: list[int]) -> dict[int, date]:
+    """The day (in China) each lab was last admitted, from the audit log; labs created
+    admitted (seeded, imported) have no such entry and count as admitted long ago."""
+    from sharehub.booking.availability import LAB_TZ
+    from sharehub.core.models import AuditEntry
+
+    rows = db.session.execute(
+        sa.select(AuditEntry.object_id, sa.func.max(AuditEntry.created_dt))
+        .where(
+            AuditEntry.action == "organisation.admitted",
+            AuditEntry.object_type == "organisation",
+            AuditEntry.object_id.in_(lab_ids),
+        )
+        .group_by(AuditEntry.object_id)
+    ).all()
+    out = {}
+    for lab_id, moment in rows:
+        if moment.tzinfo is None:  # SQLite keeps no zone in an aggregate
+            moment = moment.replace(tzinfo=UTC)
+        out[lab_id] = moment.astimezone(LAB_TZ).date()
+    return out
+
+
+def round_labs(
+    round_: AssessmentRound,
+) -> tuple[list[Organisation], list[tuple[Organisation, date]]]:
+    """The labs graded in the round, and those not assessed with their admission day."""
+    labs = db.session.scalars(assessed_labs_query()).all()
+    admitted = admission_dates([lab.id for lab in labs])
+    cutoff = admission_cutoff(round_)
+    graded, not_assessed = [], []
+    for lab in labs:
+        day = admitted.get(lab.id)
+        if day is not None and day > cutoff:
+            not_assessed.append((lab, day))
+        else:
+            graded.append(lab)
+    return graded, not_assessed
+
+
+def missing_reviews(round_: AssessmentRound) -> list[tuple[Organisation, list[dict]]]:
+    """Graded labs with reviewed (qualitative) indicators nobody has scored: published
+    as they are, they count 0 points."""
+    indicators = [
+        i for i in round_.scheme_snapshot["indicators"] if i["qualitative"] and i["cap"] > 0
+    ]
+    if not indicators:
+        return []
+    if round_.status == RoundStatus.OPEN:
+        labs, _not_assessed = round_labs(round_)
+    else:
+        labs = [card.lab for card in sorted(round_.scorecards, key=lambda c: c.lab_id)]
+    scored = set(
+        db.session.execute(
+            sa.select(ReviewerScore.lab_id, ReviewerScore.indicator_code)
+            .where(ReviewerScore.round_id == round_.id)
+            .distinct()
+        ).all()
+    )
+    out = []
+    for lab in labs:
+        missing = [i for i in indicators if (lab.id, i["code"]) not in scored]
+        if missing:
+            out.append((lab, missing))
+    return out
+
+
+def publish(actor: User, round_: AssessmentRound, *, accept_missing: bool = False) -> None:
+    """Publish the frozen scorecards to every graded lab. Refused while reviews are newer
+    than the scorecards, and while reviewed indicators are unscored unless the
+    administrator explicitly accepts publishing them at 0 points (recorded in the audit)."""
     require_supervisor(actor)
     if round_.status != RoundStatus.COMPUTED:
         raise Conflict(_l("Compute the scorecards before publishing the round."))
+    latest_review = db.session.scalar(
+        sa.select(sa.func.max(ReviewerScore.created_dt)).where(ReviewerScore.round_id == round_.id)
+    )
+    if latest_review is not None and round_.computed_dt is not None:
+        computed = round_.computed_dt
+        if latest_review.tzinfo is None:
+            latest_review = latest_review.replace(tzinfo=computed.tzinfo)
+        if latest_review > computed:
+            raise Conflict(
+                _l("Reviews were given after the scorecards were computed: compute them again.")
+            )
+    missing = missing_reviews(round_)
+    if missing and not accept_missing:
+        raise Conflict(
+            _l(
+                "%(n)s laboratories have reviewed indicators without a score (%(labs)s); "
+                "they would count 0 points. Score them and compute again, or confirm that "
+                "you publish without them.",
+                n=len(missing),
+                labs=", ".join(lab.name for lab, _codes in missing[:10]),
+            )
+        )
     round_.status = RoundStatus.PUBLISHED
     round_.published_dt = utcnow()
-    audit.record(actor, "assessment_round.published", round_)
+    audit.record(
+        actor,
+        "assessment_round.published",
+        round_,
+        unscored={str(lab.id): [i["code"] for i in codes] for lab, codes in missing},
+    )
     for card in round_.scorecards:
         for manager in lab_managers(card.lab):
             tell(

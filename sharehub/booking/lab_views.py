@@ -90,6 +90,11 @@ def lab_usage():
             commit()
             flash(_("The internal use has been recorded."), "success")
             return redirect(url_for("booking.lab_usage"))
+    return _usage_page(lab, units, status)
+
+
+def _usage_page(lab, units, status: int = 200):
+    """The usage log; after a refusal the log form shows what was typed."""
     records = db.session.scalars(
         sa.select(UsageRecord)
         .join(UsageRecord.unit)
@@ -109,6 +114,7 @@ def lab_usage():
         records=records,
         confirm_form=ConfirmForm(),
         ways=ServiceWay,
+        values=request.form if status >= 400 else {},
     ), status
 
 
@@ -131,9 +137,9 @@ def import_usage():
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
-    else:
-        commit()
-        flash(_("%(n)s usage records imported.", n=len(records)), "success")
+        return _usage_page(lab, _lab_units(lab), exc.status)
+    commit()
+    flash(_("%(n)s usage records imported.", n=len(records)), "success")
     return redirect(url_for("booking.lab_usage"))
 
 
@@ -143,6 +149,7 @@ def correct_usage(record_id: int):
     record = db.session.get(UsageRecord, record_id)
     if record is None or not current_user.can_manage(record.unit.listing.lab):
         abort(404)
+    status = 200
     if request.method == "POST":
         if not ConfirmForm().validate_on_submit():
             abort(400)
@@ -163,13 +170,14 @@ def correct_usage(record_id: int):
         except (DomainError, ValueError, TypeError) as exc:
             db.session.rollback()
             flash(str(getattr(exc, "message", _("Check the times and the minutes."))), "danger")
+            status = getattr(exc, "status", 400)
         else:
             commit()
             flash(_("The correction has been saved and recorded in the audit log."), "success")
             return redirect(url_for("booking.lab_usage"))
     return render_template(
         "booking/usage_edit.html", record=record, ways=ServiceWay, confirm_form=ConfirmForm()
-    )
+    ), status
 
 
 # --- dataset access ------------------------------------------------------------------------

@@ -25,7 +25,10 @@ SUBJECTS = {
     "cancelled": lambda b: _("Booking #%(id)s cancelled", id=b.id),
     "rescheduled": lambda b: _("Booking #%(id)s moved", id=b.id),
     "expired": lambda b: _("Booking request #%(id)s expired", id=b.id),
-    "reminder": lambda b: _("Reminder: booking #%(id)s starts in 24 hours", id=b.id),
+    # The reminder names the start in the reader's zone, not a fixed delay.
+    "reminder": lambda b, start: _(
+        "Reminder: booking #%(id)s starts on %(start)s", id=b.id, start=start
+    ),
     "checked_in": lambda b: _("Booking #%(id)s has started", id=b.id),
     "completed": lambda b: _("Booking #%(id)s is completed", id=b.id),
     "no_show": lambda b: _("Booking #%(id)s was recorded as a no-show", id=b.id),
@@ -77,8 +80,13 @@ def booking_event(booking: Booking, event: str) -> None:
     link = url_for("booking.booking_page", booking_id=booking.id, _external=True)
     attachments = _invite_for(booking, event)
     for user, role in recipients(booking, event):
+        zone = ZoneInfo(user.timezone)
         with force_locale(user.locale):
-            subject = SUBJECTS[event](booking)
+            if event == "reminder":
+                start = f"{booking.starts_dt.astimezone(zone):%Y-%m-%d %H:%M}"
+                subject = SUBJECTS[event](booking, start)
+            else:
+                subject = SUBJECTS[event](booking)
         db.session.add(
             Notification(
                 user_id=user.id,
@@ -86,7 +94,6 @@ def booking_event(booking: Booking, event: str) -> None:
                 link=url_for("booking.booking_page", booking_id=booking.id),
             )
         )
-        zone = ZoneInfo(user.timezone)
         when = (
             f"{booking.starts_dt.astimezone(zone):%Y-%m-%d %H:%M} – "
             f"{booking.ends_dt.astimezone(zone):%Y-%m-%d %H:%M} ({user.timezone})"

@@ -23,10 +23,11 @@ from sharehub.booking.availability import (
     fitting_starts,
     free_intervals,
     grid_starts,
+    opening_intervals,
 )
 from sharehub.booking.models import HOLDING, Booking, BookingStatus
 from sharehub.booking.pricing import cancellation_fee, quote
-from sharehub.catalog.models import Listing, ListingKind, Unit
+from sharehub.catalog.models import Holiday, Listing, ListingKind, Unit
 from sharehub.core import audit
 from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
@@ -66,6 +67,7 @@ def check_rules(
     if minutes % listing.slot_minutes or starts not in grid_starts(
         listing, starts, starts + timedelta(minutes=1)
     ):
+        _refuse_closed_day(listing, starts)
         raise ValidationError(
             _l("Bookings start and end on %(n)s-minute slots.", n=listing.slot_minutes)
         )
@@ -81,6 +83,22 @@ def check_rules(
         raise ValidationError(_l("Book at least %(h)s hours ahead.", h=listing.lead_hours))
     if starts > now + timedelta(days=listing.horizon_days):
         raise ValidationError(_l("Book at most %(d)s days ahead.", d=listing.horizon_days))
+
+
+def _refuse_closed_day(listing: Listing, starts: datetime) -> None:
+    """A start on a day the lab does not open at all gets the reason (a public holiday, or
+    no opening hours that day) rather than the slot-alignment message."""
+    day = starts.astimezone(LAB_TZ).date()
+    special = db.session.get(Holiday, day)
+    if special is not None and not special.is_workday:
+        raise ValidationError(
+            _l("%(day)s is a public holiday; the laboratory is closed.", day=day.isoformat())
+        )
+    start_of_day = datetime.combine(day, time(), LAB_TZ)
+    if not opening_intervals(listing, start_of_day, start_of_day + timedelta(days=1)):
+        raise ValidationError(
+            _l("The laboratory is closed on %(day)s; choose another day.", day=day.isoformat())
+        )
 
 
 def _is_free(
@@ -398,12 +416,13 @@ def holding_bookings_of(unit_ids: list[int], start: datetime, end: datetime):
 
 
 def send_reminders(now: datetime | None = None, ahead: timedelta = timedelta(hours=24)) -> int:
-    """Remind customers of confirmed bookings starting within `ahead`. Each booking is
-    claimed by a conditional UPDATE, so several machines running this at once send one
-    reminder per booking."""
+    """Remind customers of confirmed bookings starting within `ahead`. A booking made less
+    than `ahead` before its start gets none: its confirmation came just now and says the
+    time. Each booking is claimed by a conditional UPDATE, so several machines running
+    this at once send one reminder per booking."""
     now = now or utcnow()
-    due = db.session.scalars(
-        sa.select(Booking.id).where(
+    due = db.session.execute(
+        sa.select(Booking.id, Booking.starts_dt, Booking.created_dt).where(
             Booking.status == BookingStatus.CONFIRMED,
             Booking.reminder_sent_dt.is_(None),
             Booking.starts_dt > now,
@@ -411,7 +430,9 @@ def send_reminders(now: datetime | None = None, ahead: timedelta = timedelta(hou
         )
     ).all()
     sent = 0
-    for booking_id in due:
+    for booking_id, starts_dt, created_dt in due:
+        if starts_dt - created_dt < ahead:
+            continue
         claimed = db.session.execute(
             sa.update(Booking)
             .where(Booking.id == booking_id, Booking.reminder_sent_dt.is_(None))

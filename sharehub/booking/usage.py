@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from sharehub.accounts.models import Organisation, User
@@ -34,9 +36,34 @@ def _require_lab(actor: User, unit: Unit) -> None:
         raise PermissionDenied(_l("Only managers of this laboratory record usage."))
 
 
+# Clocks of the lab's PC and the server differ a little; a few minutes ahead is not "future".
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _check_in_margin() -> timedelta:
+    """How long before a booking's start it may be checked in (setting, default 1 hour);
+    the same allowance applies to a check-out after the booking's end."""
+    return timedelta(minutes=current_app.config.get("CHECK_IN_MARGIN_MINUTES", 60))
+
+
+def _shown(actor: User, moment: datetime) -> str:
+    return f"{moment.astimezone(ZoneInfo(actor.timezone)):%Y-%m-%d %H:%M}"
+
+
 def _validate(
-    started: datetime, ended: datetime | None, minutes: tuple[int, int, int], samples: int
+    started: datetime,
+    ended: datetime | None,
+    minutes: tuple[int, int, int],
+    samples: int,
+    now: datetime | None = None,
 ) -> None:
+    """Usage is what already happened: no time of it lies in the future."""
+    latest = (now or utcnow()) + CLOCK_SKEW
+    if started > latest or (ended is not None and ended > latest):
+        raise ValidationError(
+            _l("Usage is recorded after it happens: the times cannot be in the future."),
+            field="ended" if started <= latest else "started",
+        )
     if ended is not None and ended < started:
         raise ValidationError(_l("Use ends after it starts."), field="ended")
     if any(m < 0 for m in minutes) or samples < 0:
@@ -47,13 +74,41 @@ def _validate(
         )
 
 
-def check_in(actor: User, booking: Booking, at: datetime | None = None) -> UsageRecord:
+def check_in(
+    actor: User, booking: Booking, at: datetime | None = None, *, now: datetime | None = None
+) -> UsageRecord:
+    """The use starts at `at` (by default now). It must have happened and lie near the
+    booking: from the check-in margin before its start until its end, so a booking is not
+    checked in days ahead and the usage record carries the real date."""
+    now = now or utcnow()
+    at = at or now
+    if at > now + CLOCK_SKEW:
+        raise ValidationError(_l("The check-in time cannot be in the future."), field="started")
+    margin = _check_in_margin()
+    if at < booking.starts_dt - margin:
+        raise ValidationError(
+            _l(
+                "This booking starts at %(start)s: it can be checked in from %(n)s minutes "
+                "before its start.",
+                start=_shown(actor, booking.starts_dt),
+                n=int(margin.total_seconds() // 60),
+            ),
+            field="started",
+        )
+    if at >= booking.ends_dt:
+        raise ValidationError(
+            _l(
+                "This booking ended at %(end)s: enter the time the use actually started.",
+                end=_shown(actor, booking.ends_dt),
+            ),
+            field="started",
+        )
     services._transition(actor, booking, "check_in")
     record = UsageRecord(
         unit=booking.unit,
         booking=booking,
         user_org_id=booking.customer_org_id,
-        started_dt=at or utcnow(),
+        started_dt=at,
         recorded_by_id=actor.id,
     )
     db.session.add(record)
@@ -73,14 +128,26 @@ def check_out(
     samples: int = 0,
     service_way: ServiceWay = ServiceWay.ON_SITE,
     notes: str = "",
+    now: datetime | None = None,
 ) -> UsageRecord:
+    """The use ends at `ended` (by default now): not in the future, and at most the
+    check-in margin after the booking's end (a later check-out names the real end)."""
     record = next((r for r in booking.usage if r.ended_dt is None), None)
     if record is None:
         raise ValidationError(_l("Check the booking in first."))
-    ended = ended or utcnow()
+    now = now or utcnow()
+    ended = ended or now
+    if ended > booking.ends_dt + _check_in_margin():
+        raise ValidationError(
+            _l(
+                "This booking ended at %(end)s: enter the time the use actually ended.",
+                end=_shown(actor, booking.ends_dt),
+            ),
+            field="ended",
+        )
     if run_minutes is None:
         run_minutes = max(0, int((ended - record.started_dt).total_seconds() // 60))
-    _validate(record.started_dt, ended, (prep_minutes, run_minutes, post_minutes), samples)
+    _validate(record.started_dt, ended, (prep_minutes, run_minutes, post_minutes), samples, now=now)
     services._transition(actor, booking, "check_out")
     record.ended_dt, record.prep_minutes, record.run_minutes = ended, prep_minutes, run_minutes
     record.post_minutes, record.samples, record.service_way = post_minutes, samples, service_way
@@ -206,7 +273,11 @@ def import_csv(actor: User, lab: Organisation, text: str, zone) -> list[UsageRec
             ]
             way = ServiceWay(row.get("service_way") or "on_site")
             _validate(started, ended, tuple(values[:3]), values[3])
-        except (ValueError, TypeError, KeyError, ValidationError) as exc:
+        except ValidationError as exc:
+            raise ValidationError(
+                _l("Row %(n)s of the CSV file: %(reason)s", n=number, reason=exc.message)
+            ) from exc
+        except (ValueError, TypeError, KeyError) as exc:
             raise ValidationError(
                 _l(
                     "Row %(n)s of the CSV file is not valid: check the unit, "

@@ -191,7 +191,11 @@ def _booking(booking_id: int) -> Booking:
 @bp.route("/bookings/<int:booking_id>")
 @login_required
 def booking_page(booking_id: int):
-    booking = _booking(booking_id)
+    return _booking_page(_booking(booking_id))
+
+
+def _booking_page(booking: Booking, status: int = 200, values=None):
+    """The booking page; `values` re-fills the check-in/out form after a refusal."""
     is_lab = booking.is_lab_manager(current_user)
     fee = services.cancellation_terms(booking, by_lab=is_lab) if booking.is_holding else 0
     return render_template(
@@ -202,7 +206,18 @@ def booking_page(booking_id: int):
         fee=fee,
         confirm_form=ConfirmForm(),
         ways=ServiceWay,
-    )
+        values=values or {},
+    ), status
+
+
+def _actual_time(value: str | None) -> datetime | None:
+    """An optional actual time typed on the check-in/out form; blank means now."""
+    if not (value or "").strip():
+        return None
+    parsed = _parse_start(value.strip())
+    if parsed is None:
+        raise DomainError(_("Write the time as YYYY-MM-DD HH:MM."))
+    return parsed
 
 
 @bp.route(
@@ -229,11 +244,12 @@ def booking_action(booking_id: int, action: str):
         elif action == "cancel":
             services.cancel(current_user, booking, form.get("reason", ""))
         elif action == "check_in":
-            usage.check_in(current_user, booking)
+            usage.check_in(current_user, booking, _actual_time(form.get("started")))
         elif action == "check_out":
             usage.check_out(
                 current_user,
                 booking,
+                ended=_actual_time(form.get("ended")),
                 prep_minutes=form.get("prep_minutes", 0, type=int) or 0,
                 run_minutes=form.get("run_minutes", type=int),
                 post_minutes=form.get("post_minutes", 0, type=int) or 0,
@@ -255,6 +271,10 @@ def booking_action(booking_id: int, action: str):
     except (DomainError, ValueError) as exc:
         db.session.rollback()
         flash(str(getattr(exc, "message", _("The values are not valid."))), "danger")
+        if action in ("check_in", "check_out"):  # the form again, with what was typed
+            return _booking_page(
+                db.session.get(Booking, booking_id), getattr(exc, "status", 400), form
+            )
     else:
         commit()
         flash(_("The booking has been updated."), "success")

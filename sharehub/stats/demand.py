@@ -1,8 +1,10 @@
-"""Unmet demand: searches whose free-time filter found nothing, bookings declined for
-lack of capacity and people on waiting lists, for the administrators' dashboard."""
+"""Unmet demand: searches that found nothing (no listing matched, or none was free for the
+wanted time), bookings declined for lack of capacity and people on waiting lists, for the
+administrators' dashboard."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 
 import sqlalchemy as sa
@@ -11,31 +13,48 @@ import sqlalchemy.orm as so
 from sharehub.accounts.models import Cluster, Organisation, Region
 from sharehub.booking.models import Booking, BookingStatus, WaitlistEntry
 from sharehub.catalog.models import Listing
+from sharehub.core.db import utcnow
 from sharehub.extensions import db
 from sharehub.stats.models import SearchMiss
 from sharehub.stats.sql import Filters, Period
 
 
+def normalise_query(text: str) -> str:
+    """One spelling per search: full-width forms folded (NFKC), case folded, runs of
+    spaces made one, so "ＩＣＰ  光谱" and "icp 光谱" count as the same demand."""
+    return " ".join(unicodedata.normalize("NFKC", text or "").casefold().split())[:200]
+
+
 def record_search_miss(params, total: int) -> bool:
-    """Keep a first-page search with a free-time filter that found nothing; True if kept
-    (the caller commits). Only the filters are stored, not who searched."""
-    if total or not params.wants_availability or params.page != 1:
+    """Keep a first-page search that found nothing: no listing matched, or none was free
+    for the wanted time. True if kept (the caller commits). Only the normalised text and
+    the filters are stored, not who searched; a search with neither is not demand.
+
+    One INSERT and nothing else (the region and cluster are checked inside it), and only
+    when there are no results, so the search path stays as fast as before."""
+    if total or params.page != 1:
         return False
-    cluster = db.session.get(Cluster, params.cluster) if params.cluster else None
-    region = db.session.get(Region, params.region) if params.region else None
-    db.session.add(
-        SearchMiss(
-            query=params.q[:200],
+    query = normalise_query(params.q)
+    if not (query or params.kind or params.field or params.region or params.cluster):
+        if not params.wants_availability:
+            return False
+
+    def existing(model, key):
+        return sa.select(model.id).where(model.id == key).scalar_subquery() if key else None
+
+    db.session.execute(
+        sa.insert(SearchMiss).values(
+            query=query,
             kind=params.kind,
             field=params.field,
-            region_id=region.id if region else None,
-            cluster_id=cluster.id if cluster else None,
-            wanted_from=params.free_from,
-            wanted_to=params.free_to or params.free_from,
-            hours=params.hours,
+            region_id=existing(Region, params.region),
+            cluster_id=existing(Cluster, params.cluster),
+            wanted_from=params.free_from if params.wants_availability else None,
+            wanted_to=(params.free_to or params.free_from) if params.wants_availability else None,
+            hours=params.hours if params.wants_availability else None,
+            created_dt=utcnow(),
         )
     )
-    db.session.flush()
     return True
 
 
@@ -121,11 +140,28 @@ def unmet_demand(start: date, end: date, filters: Filters | None = None) -> dict
         .order_by(sa.func.count().desc(), SearchMiss.field)
     ).all()
     recent = db.session.scalars(misses.order_by(SearchMiss.created_dt.desc()).limit(50)).all()
+    searched = sa.func.count().label("n")
+    top = db.session.execute(
+        misses.with_only_columns(
+            SearchMiss.query,
+            searched,
+            sa.func.sum(sa.case((SearchMiss.hours.is_not(None), 1), else_=0)).label("for_time"),
+        )
+        .where(SearchMiss.query != "")
+        .group_by(SearchMiss.query)
+        .order_by(searched.desc(), SearchMiss.query)
+        .limit(20)
+    ).all()
+    for_time = db.session.scalar(
+        misses.with_only_columns(sa.func.count()).where(SearchMiss.hours.is_not(None))
+    )
     return {
         "listings": rows,
         "declined": sum(int(r.declined) for r in rows),
         "waiting": sum(int(r.waiting) for r in rows),
         "searches": sum(n for _, n in by_field),
+        "searches_for_free_time": for_time or 0,
         "searches_by_field": by_field,
+        "top_queries": top,
         "recent_searches": recent,
     }

@@ -230,7 +230,7 @@ def unmet_demand():
         ],
         "datasets": [
             {
-                "label": _("Searches with no free time"),
+                "label": _("Searches that found nothing"),
                 "data": [n for _f, n in found["searches_by_field"]],
             }
         ],

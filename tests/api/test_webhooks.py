@@ -88,7 +88,7 @@ ALL = [
 
 
 def test_events_arrive_signed_at_the_lab_and_the_customer(
-    client, db, api, lab, lab_manager, firm, make_listing, make_token, login, receiver
+    client, db, api, lab, lab_manager, firm, make_listing, make_token, login, receiver, monkeypatch
 ):
     org, user = firm
     lab_secret = register(client, login, lab_manager, receiver.url + "/lab", ALL)
@@ -124,7 +124,12 @@ def test_events_arrive_signed_at_the_lab_and_the_customer(
 
     login(lab_manager)
     client.post(f"/bookings/{booking_id}/approve")
+    from sharehub.booking import usage
+
+    starts = at(day, 8, 30)  # the lab serves the booking on its day
+    monkeypatch.setattr(usage, "utcnow", lambda: starts + timedelta(minutes=5))
     client.post(f"/bookings/{booking_id}/check_in")
+    monkeypatch.setattr(usage, "utcnow", lambda: starts + timedelta(hours=2))
     client.post(
         f"/bookings/{booking_id}/check_out",
         data={"prep_minutes": 15, "run_minutes": 100, "post_minutes": 5, "service_way": "on_site"},

@@ -87,7 +87,7 @@ def test_a_round_freezes_scorecards_worked_out_by_hand(db, scene, platform_admin
     )
     # 24 h: 0.24 hours points, 24 ÷ 118.90 = 0.2018 → 2.02 utilisation points
     assert again.metrics["effective_hours"] == 24.0 and again.total == 66.76
-    rounds.publish(platform_admin, round_)
+    rounds.publish(platform_admin, round_, accept_missing=True)  # 空闲实验室 has no review
     with pytest.raises(Conflict, match="published"):
         rounds.compute(platform_admin, round_)
     with pytest.raises(Conflict):
@@ -129,7 +129,8 @@ def test_published_scorecards_reach_their_lab_only(
 ):
     round_ = scene["round"]
     login(platform_admin)
-    assert client.post(f"/supervision/rounds/{round_.id}/publish").status_code == 302
+    published = client.post(f"/supervision/rounds/{round_.id}/publish", data={"confirm": "1"})
+    assert published.status_code == 409
     assert round_.status == RoundStatus.OPEN  # not computed: refused with a message
     assert client.post(f"/supervision/rounds/{round_.id}/compute").status_code == 302
     page = client.get(f"/supervision/rounds/{round_.id}").get_data(as_text=True)
@@ -141,7 +142,10 @@ def test_published_scorecards_reach_their_lab_only(
     assert client.get(f"/supervision/scorecards/{card.id}").status_code == 404
     client.post("/account/signout")
     login(platform_admin)
-    assert client.post(f"/supervision/rounds/{round_.id}/publish").status_code == 302
+    confirmed = {"confirm": "1", "accept_missing": "1"}  # 空闲实验室 was never reviewed
+    assert (
+        client.post(f"/supervision/rounds/{round_.id}/publish", data=confirmed).status_code == 302
+    )
     db.session.refresh(round_)
     assert round_.status == RoundStatus.PUBLISHED
     mail = mailbox.last_to(lab_manager.email)
@@ -155,3 +159,89 @@ def test_published_scorecards_reach_their_lab_only(
     other = next(c for c in round_.scorecards if c.lab_id == scene["idle"].id)
     assert client.get(f"/supervision/scorecards/{other.id}").status_code == 404
     assert "2026年3月评价" in client.get("/supervision/our").get_data(as_text=True)
+
+
+def test_publishing_asks_for_confirmation_and_names_the_unscored_labs(
+    client, db, scene, platform_admin, lab_manager, login, mailbox
+):
+    round_, idle = scene["round"], scene["idle"]
+    rounds.compute(platform_admin, round_)
+    db.session.commit()
+    login(platform_admin)
+    page = client.get(f"/supervision/rounds/{round_.id}").get_data(as_text=True)
+    missing = page.split('id="missing-reviews"')[1].split("</div>")[0]
+    assert "1 laboratories have reviewed indicators without a score" in missing
+    assert f"{idle.name_en}: Coordination and rules, Technical staff" in missing
+    assert scene["lab"].name_en not in missing  # fully reviewed
+    mailbox.clear()
+    url = f"/supervision/rounds/{round_.id}/publish"
+    refused = client.post(url)  # no confirmation
+    assert refused.status_code == 400 and "Tick the box" in refused.get_data(as_text=True)
+    refused = client.post(url, data={"confirm": "1"})  # scores missing, not accepted
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 409 and "they would count 0 points" in html
+    assert "空闲实验室" in html and 'id="accept-missing"' in html
+    db.session.refresh(round_)
+    assert round_.status == RoundStatus.COMPUTED and not mailbox.to(lab_manager.email)
+
+    # the missing scores are given after computing: compute again before publishing
+    for code in ("org_management", "org_staff_platform"):
+        rounds.review(platform_admin, round_, idle, code, 5, "起步阶段")
+    db.session.commit()
+    with pytest.raises(Conflict, match="compute them again"):
+        rounds.publish(platform_admin, round_)
+    db.session.rollback()
+    rounds.compute(platform_admin, round_)
+    db.session.commit()
+    assert rounds.missing_reviews(round_) == []
+    assert client.post(url, data={"confirm": "1"}).status_code == 302
+    db.session.refresh(round_)
+    assert round_.status == RoundStatus.PUBLISHED
+
+
+def test_labs_admitted_late_in_the_period_are_not_graded(
+    client, db, scene, platform_admin, make_org, login
+):
+    """The stated rule: admitted after the period began and less than 6 months before its
+    last day means not graded in the round, and listed with the day of admission."""
+    from datetime import datetime
+
+    from sharehub.accounts import orgs
+    from sharehub.booking.availability import LAB_TZ
+    from sharehub.core.models import AuditEntry
+
+    round_ = scene["round"]  # 2026-03-01 to 2026-03-31
+    newcomer = make_org(
+        kind=OrgKind.LAB, name="新晋实验室", name_en="Newcomer Lab", status=OrgStatus.PENDING
+    )
+    veteran = make_org(
+        kind=OrgKind.LAB, name="老牌实验室", name_en="Veteran Lab", status=OrgStatus.PENDING
+    )
+    for lab, admitted in ((newcomer, (2026, 3, 31, 9)), (veteran, (2026, 2, 15, 9))):
+        orgs.admit_lab(platform_admin, lab)
+        entry = db.session.scalar(
+            sa.select(AuditEntry).where(
+                AuditEntry.action == "organisation.admitted", AuditEntry.object_id == lab.id
+            )
+        )
+        entry.created_dt = datetime(*admitted, tzinfo=LAB_TZ)
+    db.session.commit()
+    graded, not_assessed = rounds.round_labs(round_)
+    assert veteran in graded and newcomer not in graded
+    assert [(lab.name, day) for lab, day in not_assessed] == [("新晋实验室", date(2026, 3, 31))]
+    assert rounds.compute(platform_admin, round_) == 4  # lab, idle, suspended, veteran
+    assert newcomer.id not in {c.lab_id for c in round_.scorecards}
+    db.session.commit()
+    login(platform_admin)
+    page = client.get(f"/supervision/rounds/{round_.id}").get_data(as_text=True)
+    assert "Newcomer Lab: not assessed: admitted on 2026-03-31" in page
+    assert "less than 6 months before its last day (that is, after 2026-03-01)" in page
+    review_form = page.split('id="review-form"')[1].split("</form>")[0]
+    assert "Newcomer Lab" not in review_form and "Veteran Lab" in review_form
+    # a two-year round: labs admitted in its last six months wait for the next round
+    two_years = rounds.create_round(
+        platform_admin, round_.scheme, "2025–2026", date(2025, 1, 1), date(2026, 12, 31)
+    )
+    assert rounds.admission_cutoff(two_years) == date(2026, 6, 30)
+    assert [lab.name for lab, _day in rounds.round_labs(two_years)[1]] == []
+    assert rounds._months_before(date(2026, 8, 31), 6) == date(2026, 2, 28)

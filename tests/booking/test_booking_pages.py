@@ -20,7 +20,7 @@ def buyer_user(make_org, make_user):
 
 
 def test_book_through_the_pages_and_lab_approves_checks_in_and_out(
-    client, db, lab, lab_manager, make_listing, buyer_user, login, mailbox
+    client, db, lab, lab_manager, make_listing, buyer_user, login, mailbox, monkeypatch
 ):
     listing = make_listing(lab, name_en="ICP-OES")
     day = workday()
@@ -56,7 +56,12 @@ def test_book_through_the_pages_and_lab_approves_checks_in_and_out(
     invite = [p for p in mailbox.last_to("buyer@example.cn").iter_attachments()]
     assert invite and invite[0].get_content_type() == "text/calendar"
     assert b"METHOD:REQUEST" in invite[0].get_payload(decode=True)
+    from sharehub.booking import usage
+
+    # the day comes: the lab checks in a few minutes after the start, out at the end
+    monkeypatch.setattr(usage, "utcnow", lambda: booking.starts_dt + timedelta(minutes=5))
     client.post(f"/bookings/{booking.id}/check_in")
+    monkeypatch.setattr(usage, "utcnow", lambda: booking.ends_dt)
     client.post(
         f"/bookings/{booking.id}/check_out",
         data={
@@ -323,6 +328,7 @@ def test_periodic_commands_build_links_without_a_request(
     soon = utcnow() + timedelta(hours=20)
     booking.starts_dt, booking.ends_dt = soon, soon + timedelta(hours=2)
     booking.blocked_until_dt = booking.ends_dt
+    booking.created_dt = soon - timedelta(days=3)  # made well ahead: it gets a reminder
     db.session.commit()
     mailbox.clear()
     monkeypatch.setitem(app.config, "SERVER_NAME", None)

@@ -238,3 +238,64 @@ def test_no_show_only_after_the_start(db, lab, lab_manager, make_listing, buyer)
     booking.blocked_until_dt -= timedelta(days=30)
     services.mark_no_show(lab_manager, booking)
     assert booking.status == BookingStatus.NO_SHOW
+
+
+def _weekday_holiday(year: int = 2027) -> date:
+    """A day off of the official schedule that falls on a weekday (the lab's usual hours
+    would open it)."""
+    import holidays
+
+    return next(d for d in sorted(holidays.China(years=year)) if d.weekday() < 5)
+
+
+def test_a_public_holiday_is_refused_as_a_closed_day(db, lab, make_listing):
+    listing = make_listing(lab)
+    day = _weekday_holiday()
+    now = at(day - timedelta(days=20), 9)
+    with pytest.raises(ValidationError) as caught:
+        services.check_rules(listing, at(day, 8, 30), at(day, 10, 30), now=now)
+    message = str(caught.value.message)
+    assert f"{day.isoformat()} is a public holiday; the laboratory is closed" in message
+    assert "slots" not in message
+    saturday = day + timedelta(days=(5 - day.weekday()) % 7)
+    while saturday in _holiday_days(saturday.year):
+        saturday += timedelta(days=7)
+    with pytest.raises(ValidationError, match=f"closed on {saturday.isoformat()}"):
+        services.check_rules(listing, at(saturday, 8, 30), at(saturday, 10, 30), now=now)
+    # a working day at an unaligned time still gets the slot message
+    monday = saturday + timedelta(days=2)
+    while monday in _holiday_days(monday.year):
+        monday += timedelta(days=7)
+    with pytest.raises(ValidationError, match="slots"):
+        services.check_rules(listing, at(monday, 8, 45), at(monday, 10, 45), now=now)
+
+
+def _holiday_days(year: int) -> set[date]:
+    import holidays
+
+    calendar = holidays.China(years=year)
+    return set(calendar) | set(getattr(calendar, "weekend_workdays", ()))
+
+
+def test_the_reminder_names_the_start_and_skips_bookings_made_just_before(
+    db, lab, make_listing, buyer
+):
+    listing = make_listing(lab, approval_required=False)
+    day = workday()
+    late = book(buyer, listing, day, (8, 30), (10, 30))
+    early = book(buyer, listing, day, (13, 30), (15, 30))
+    late.created_dt = late.starts_dt - timedelta(hours=3)  # booked 3 h ahead
+    early.created_dt = early.starts_dt - timedelta(days=3)
+    db.session.commit()
+    now = late.starts_dt - timedelta(hours=2, minutes=30)
+    assert services.send_reminders(now=now) == 1
+    db.session.expire_all()
+    assert db.session.get(Booking, late.id).reminder_sent_dt is None
+    assert db.session.get(Booking, early.id).reminder_sent_dt is not None
+    texts = db.session.scalars(
+        sa.select(Notification.text).where(Notification.link.endswith(f"/{early.id}"))
+    ).all()
+    reminder = next(t for t in texts if f"{early.starts_dt.astimezone(LAB_TZ):%Y-%m-%d %H:%M}" in t)
+    assert "24" not in reminder.replace(f"#{early.id}", "").replace(
+        f"{early.starts_dt.astimezone(LAB_TZ):%Y-%m-%d %H:%M}", ""
+    )

@@ -37,7 +37,10 @@ def live_server(postgres, mailbox, tmp_path_factory):
         url = postgres.create_database("sharehub_e2e")
     else:
         url = f"sqlite:///{workdir / 'e2e.db'}"
-    with serve(url, workdir, mail_port=mailbox.port) as base:
+    # The journeys serve a booking made for next week at once: a two-week check-in margin
+    # lets them (the one-hour rule itself is tested in tests/booking/test_usage.py).
+    env = {"CHECK_IN_MARGIN_MINUTES": str(14 * 24 * 60)}
+    with serve(url, workdir, mail_port=mailbox.port, env=env) as base:
         yield base
 
 

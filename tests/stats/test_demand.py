@@ -85,3 +85,34 @@ def test_an_ordinary_decline_is_not_unmet_demand(
     year = utcnow().year
     found = unmet_demand(date(year, 1, 1), date(year + 1, 1, 1))
     assert (found["declined"], found["waiting"], found["searches"]) == (0, 0, 0)
+
+
+def test_searches_that_find_nothing_are_unmet_demand(
+    client, login, db, lab, make_listing, platform_admin, english
+):
+    """Without a free-time filter too, on the catalogue page and in the API: the normalised
+    text and the filters are kept once per search, nothing about who searched."""
+    from sharehub.catalog.models import Field
+    from sharehub.core.db import utcnow
+    from sharehub.stats.models import SearchMiss
+
+    make_listing(lab, name="扫描电镜", field=Field.NEW_MATERIALS)
+    assert client.get("/catalog?q=扫描电镜").status_code == 200  # found: not demand
+    client.get(
+        "/catalog?q=%EF%BC%A8%EF%BC%B0%EF%BC%AC%EF%BC%A3++%E6%B6%B2%E7%9B%B8&field=biomedicine"
+    )
+    client.get("/catalog?q=hplc 液相&field=biomedicine&page=2")  # not the first page
+    client.get("/catalog")  # no text, no filter: the whole catalogue, not a wish
+    assert client.get("/api/v1/listings?q=HPLC%20%E6%B6%B2%E7%9B%B8").status_code == 200
+    misses = db.session.scalars(sa.select(SearchMiss).order_by(SearchMiss.id)).all()
+    assert [(m.query, m.field, m.hours, m.wanted_from) for m in misses] == [
+        ("hplc 液相", "biomedicine", None, None),
+        ("hplc 液相", "", None, None),
+    ]
+
+    login(platform_admin)
+    html = client.get(f"/stats/demand?period=year&year={utcnow().year}").get_data(as_text=True)
+    assert 'id="demand-searches">2<' in html
+    assert "Searches that found nothing" in html and "no listing matched" in html
+    top = html.split('id="top-misses-table"')[1].split("</table>")[0]
+    assert "hplc 液相" in top and '<td class="text-end">2</td>' in top

@@ -96,8 +96,8 @@ def serve(db, use, lab_manager):
     invoice = use.invoice
     payments.record_bank_transfer(lab_manager, invoice, invoice.outstanding, clock.today(), "")
     booking = invoice.booking
-    usage.check_in(lab_manager, booking, at=booking.starts_dt)
-    usage.check_out(lab_manager, booking, ended=booking.ends_dt)
+    usage.check_in(lab_manager, booking, at=booking.starts_dt, now=booking.starts_dt)
+    usage.check_out(lab_manager, booking, ended=booking.ends_dt, now=booking.ends_dt)
     db.session.commit()
     return use
 
