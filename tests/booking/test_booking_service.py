@@ -1,6 +1,6 @@
 """The booking service: rules, holding states, overlaps refused by the database, fees."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sharehub.booking import services
 from sharehub.booking.models import Booking, BookingStatus, Notification
 from sharehub.booking.services import BookingRequest, SlotTaken
+from sharehub.core.clock import LAB_TZ
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
 from tests.support.clock import at, workday
 
