@@ -1,4 +1,5 @@
-"""apiops: stored answers of API requests sent with an Idempotency-Key
+"""apiops: stored answers of API requests sent with an Idempotency-Key; invoices of
+dataset access grants
 
 Revision ID: 0010_apiops
 Revises: 0009_assessment
@@ -39,8 +40,26 @@ def upgrade():
         sa.UniqueConstraint("user_id", "key", name=op.f("uq_idempotency_key_user_id")),
     )
     op.create_index("ix_idempotency_key_created_dt", "idempotency_key", ["created_dt"])
+    with op.batch_alter_table("invoice", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("access_grant_id", sa.Integer(), nullable=True))
+        batch_op.create_index(
+            batch_op.f("ix_invoice_access_grant_id"), ["access_grant_id"], unique=False
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_invoice_access_grant_id_access_grant"),
+            "access_grant",
+            ["access_grant_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
 
 
 def downgrade():
+    with op.batch_alter_table("invoice", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("fk_invoice_access_grant_id_access_grant"), type_="foreignkey"
+        )
+        batch_op.drop_index(batch_op.f("ix_invoice_access_grant_id"))
+        batch_op.drop_column("access_grant_id")
     op.drop_index("ix_idempotency_key_created_dt", table_name="idempotency_key")
     op.drop_table("idempotency_key")
