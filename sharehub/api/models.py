@@ -125,3 +125,30 @@ class WebhookDelivery(db.Model):
     endpoint: so.Mapped[WebhookEndpoint] = so.relationship(back_populates="deliveries")
 
     __table_args__ = (sa.Index("ix_webhook_delivery_due", "status", "next_attempt_dt"),)
+
+
+class IdempotencyKey(db.Model):
+    """The answer to a POST sent with an `Idempotency-Key` header, kept for a day so a
+    retry of the same request gets the same answer instead of acting twice.
+
+    The row is written in the transaction of the change it answers for: if that commits,
+    so does the answer, and a client whose answer was lost (a killed worker, a dropped
+    connection) reads it back. The key is the client's, per user; `request_hash` is the
+    fingerprint (method, path, organisation, body) that a reuse of the key must match.
+    """
+
+    __tablename__ = "idempotency_key"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    key: so.Mapped[str] = so.mapped_column(sa.String(255))
+    request_hash: so.Mapped[str] = so.mapped_column(sa.String(64))
+    status_code: so.Mapped[int] = so.mapped_column(default=0)  # 0 while the request runs
+    response_body: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    content_type: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "key"),
+        sa.Index("ix_idempotency_key_created_dt", "created_dt"),
+    )

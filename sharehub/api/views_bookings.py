@@ -14,13 +14,13 @@ from flask_babel import lazy_gettext as _l
 from sharehub.api import schemas as s
 from sharehub.api.auth import require
 from sharehub.api.blueprint import Blueprint
+from sharehub.api.idempotency import write
 from sharehub.api.models import ApiToken
 from sharehub.api.pagination import page_of
 from sharehub.booking import services
 from sharehub.booking.models import Booking
 from sharehub.catalog.models import Listing
 from sharehub.core.errors import NotFound, PermissionDenied, ValidationError
-from sharehub.core.tx import commit
 from sharehub.extensions import db
 
 bookings = Blueprint(
@@ -77,6 +77,7 @@ def get_booking(booking_id: int):
 
 
 @bookings.route("/bookings", methods=["POST"])
+@write("bookings:write")
 @bookings.doc(security=TOKEN)
 @bookings.arguments(s.BookingCreate)
 @bookings.response(201, s.BookingSchema)
@@ -106,11 +107,11 @@ def create_booking(data: dict):
             contact_phone=data["contact_phone"],
         ),
     )
-    commit()
     return booking
 
 
 @bookings.route(f"/bookings/<{ID}:booking_id>/cancel", methods=["POST"])
+@write("bookings:write")
 @bookings.doc(security=TOKEN)
 @bookings.arguments(s.BookingCancel)
 @bookings.response(200, s.BookingSchema)
@@ -119,11 +120,11 @@ def cancel_booking(data: dict, booking_id: int):
     token = require("bookings:write")
     booking = booking_for(token, booking_id)
     services.cancel(token.user, booking, data["reason"])
-    commit()
     return booking
 
 
 @bookings.route(f"/bookings/<{ID}:booking_id>/reschedule", methods=["POST"])
+@write("bookings:write")
 @bookings.doc(security=TOKEN)
 @bookings.arguments(s.BookingReschedule)
 @bookings.response(200, s.BookingSchema)
@@ -134,7 +135,6 @@ def reschedule_booking(data: dict, booking_id: int):
     if booking.customer_org_id != token.organisation_id:
         raise PermissionDenied(_l("Only the customer reschedules; the laboratory proposes."))
     services.reschedule(token.user, booking, data["starts_at"], data["ends_at"])
-    commit()
     return booking
 
 
@@ -146,6 +146,7 @@ def _as_lab(token: ApiToken, booking_id: int) -> Booking:
 
 
 @bookings.route(f"/bookings/<{ID}:booking_id>/approve", methods=["POST"])
+@write("bookings:write")
 @bookings.doc(security=TOKEN)
 @bookings.response(200, s.BookingSchema)
 def approve_booking(booking_id: int):
@@ -153,11 +154,11 @@ def approve_booking(booking_id: int):
     token = require("bookings:write")
     booking = _as_lab(token, booking_id)
     services.approve(token.user, booking)
-    commit()
     return booking
 
 
 @bookings.route(f"/bookings/<{ID}:booking_id>/decline", methods=["POST"])
+@write("bookings:write")
 @bookings.doc(security=TOKEN)
 @bookings.arguments(s.BookingDecline)
 @bookings.response(200, s.BookingSchema)
@@ -166,5 +167,4 @@ def decline_booking(data: dict, booking_id: int):
     token = require("bookings:write")
     booking = _as_lab(token, booking_id)
     services.decline(token.user, booking, data["reason"])
-    commit()
     return booking

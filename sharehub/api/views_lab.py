@@ -17,6 +17,7 @@ from sharehub.accounts.models import Organisation
 from sharehub.api import schemas as s
 from sharehub.api.auth import require
 from sharehub.api.blueprint import Blueprint
+from sharehub.api.idempotency import write
 from sharehub.api.models import ApiToken
 from sharehub.api.pagination import page_of
 from sharehub.api.views_bookings import TOKEN, acts_as_lab
@@ -27,7 +28,6 @@ from sharehub.booking.availability import LAB_TZ
 from sharehub.booking.models import ServiceWay, UsageRecord
 from sharehub.catalog.models import Listing, Unit
 from sharehub.core.errors import NotFound, PermissionDenied, ValidationError
-from sharehub.core.tx import commit
 from sharehub.extensions import db
 
 usage = Blueprint(
@@ -82,6 +82,7 @@ def list_usage(page: int, per_page: int, unit_id=None, start=None, end=None):
 
 
 @usage.route("/usage-records", methods=["POST"])
+@write("usage:write")
 @usage.doc(security=TOKEN)
 @usage.arguments(s.UsageCreate)
 @usage.response(201, s.UsageSchema)
@@ -109,7 +110,6 @@ def create_usage(data: dict):
         service_way=ServiceWay(data["service_way"]),
         notes=data["notes"],
     )
-    commit()
     return record
 
 

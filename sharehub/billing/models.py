@@ -73,6 +73,10 @@ class Invoice(db.Model):
     credit_for_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("invoice.id", ondelete="RESTRICT")
     )
+    # A dataset access grant invoiced for its price (instead of a booking).
+    access_grant_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("access_grant.id", ondelete="SET NULL"), index=True
+    )
     is_credit_note: so.Mapped[bool] = so.mapped_column(default=False)
     status: so.Mapped[InvoiceStatus] = so.mapped_column(
         str_enum(InvoiceStatus, 16),
@@ -98,6 +102,7 @@ class Invoice(db.Model):
         foreign_keys=[customer_org_id]
     )
     booking: so.Mapped[Booking | None] = so.relationship()  # noqa: F821
+    access_grant: so.Mapped[AccessGrant | None] = so.relationship()  # noqa: F821
     credit_for: so.Mapped[Invoice | None] = so.relationship(
         remote_side=[id], back_populates="credit_notes"
     )

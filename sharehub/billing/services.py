@@ -21,7 +21,7 @@ from sharehub.accounts.models import Organisation, User
 from sharehub.api import webhooks
 from sharehub.billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus
 from sharehub.booking.availability import LAB_TZ
-from sharehub.booking.models import Booking, BookingStatus
+from sharehub.booking.models import AccessGrant, Booking, BookingStatus
 from sharehub.catalog.pricing import vat_of
 from sharehub.core import audit
 from sharehub.core.db import utcnow
@@ -407,3 +407,49 @@ def void(actor: User, invoice: Invoice, reason: str) -> Invoice:
     )
     db.session.flush()
     return credit_note
+
+
+def invoice_from_access_grant(actor: User, grant: AccessGrant) -> Invoice:
+    """A dataset access grant with a price is invoiced like a booking once it was granted
+    (approved, or active at once): a draft with one line at the grant's price tier and VAT,
+    which the lab issues and the customer pays as any other invoice."""
+    lab = grant.listing.lab
+    _require_lab(actor, lab)
+    if grant.starts_dt is None:
+        raise Conflict(_l("Access is invoiced once it has been granted."))
+    if not grant.gross_amount:
+        raise Conflict(_l("Free access is not invoiced."))
+    if live_access_invoice(grant) is not None:
+        raise Conflict(_l("This access already has an invoice."))
+    invoice = Invoice(lab_id=lab.id, customer_org_id=grant.customer_org_id, access_grant=grant)
+    start, end = grant.starts_dt.astimezone(LAB_TZ), grant.ends_dt.astimezone(LAB_TZ)
+    invoice.lines.append(
+        InvoiceLine(
+            position=0,
+            description=(
+                f"{grant.listing.name} · {_l('Dataset access')} · {start:%Y-%m-%d} – {end:%Y-%m-%d}"
+            )[:300],
+            quantity="1",
+            unit_price=grant.net_amount,
+            net=grant.net_amount,
+            vat_rate_bp=grant.vat_rate_bp,
+            vat=grant.vat_amount,
+        )
+    )
+    _recompute(invoice)
+    db.session.add(invoice)
+    db.session.flush()
+    audit.record(actor, "invoice.drafted", invoice, organisation=lab.id, access_grant=grant.id)
+    db.session.flush()
+    return invoice
+
+
+def live_access_invoice(grant: AccessGrant) -> Invoice | None:
+    """The grant's invoice that is not void (nor a credit note), if any."""
+    return db.session.scalar(
+        sa.select(Invoice).where(
+            Invoice.access_grant_id == grant.id,
+            Invoice.is_credit_note.is_(False),
+            Invoice.status != InvoiceStatus.VOID,
+        )
+    )

@@ -26,7 +26,7 @@ from sharehub.accounts.session import current_org
 from sharehub.billing import payments, services
 from sharehub.billing.models import METHOD_LABELS, Invoice
 from sharehub.billing.pdf import invoice_pdf
-from sharehub.booking.models import Booking
+from sharehub.booking.models import AccessGrant, Booking
 from sharehub.core.clock import local_date, local_today
 from sharehub.core.errors import DomainError
 from sharehub.core.i18n import user_zone
@@ -65,6 +65,27 @@ def create_from_booking(booking_id: int):
         db.session.rollback()
         flash(str(exc.message), "danger")
         return redirect(url_for("booking.booking_page", booking_id=booking.id))
+    commit()
+    return redirect(url_for("billing.invoice_page", invoice_id=invoice.id))
+
+
+@bp.route("/access/<int:grant_id>/invoice", methods=["POST"])
+@login_required
+def create_from_access_grant(grant_id: int):
+    """The lab drafts the invoice of a paid dataset access grant (or opens the one it has)."""
+    grant = db.session.get(AccessGrant, grant_id)
+    if grant is None or not current_user.can_manage(grant.listing.lab):
+        abort(404)
+    _checked()
+    existing = services.live_access_invoice(grant)
+    if existing is not None:
+        return redirect(url_for("billing.invoice_page", invoice_id=existing.id))
+    try:
+        invoice = services.invoice_from_access_grant(current_user, grant)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+        return redirect(url_for("booking.my_access"))
     commit()
     return redirect(url_for("billing.invoice_page", invoice_id=invoice.id))
 

@@ -1,5 +1,6 @@
-"""Dataset access: a request, the lab's approval where needed, then a secret token that
-opens the download (or the API) until the access period ends."""
+"""Dataset access: a request, the lab's approval where needed, then a secret link that
+opens the download until the access period ends. (No API serves dataset content, so a
+grant carries no API key.) The grant's price is invoiced by the lab like a booking's."""
 
 from __future__ import annotations
 

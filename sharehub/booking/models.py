@@ -220,7 +220,8 @@ class Notification(db.Model):
 
 
 class AccessGrant(db.Model):
-    """Access to a dataset for a period: a download link or an API key, stored hashed.
+    """Access to a dataset for a period: a secret download link (its token stored hashed).
+    A grant with a price is invoiced by the lab (billing.services.invoice_from_access_grant).
 
     Datasets have no slot exclusivity, so grants never conflict with each other.
     """

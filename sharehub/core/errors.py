@@ -60,6 +60,14 @@ ERROR_TEXTS = {
     503: _l("The database could not be reached. Nothing was saved; please try again in a minute."),
 }
 
+# The connection dropped after the request's change was committed (while the answer was
+# being finished): the change is kept, so "nothing was saved" would make people repeat it.
+COMMITTED_TEXT = _l(
+    "The connection to the database was lost while your request was being finished. "
+    "Your change was saved: reload the page to see it before doing it again."
+)
+COMMITTED_KEY = "sharehub.committed"  # set in the WSGI environ by the request's commit
+
 
 # When not even the error page can be rendered (it reads the signed-in user from the
 # database), both languages, without the translation machinery.
@@ -67,6 +75,90 @@ UNAVAILABLE_TEXT = (
     "数据库暂时无法连接，未保存任何内容，请稍后重试。\n"
     "The database could not be reached. Nothing was saved; please try again in a minute.\n"
 )
+COMMITTED_PLAIN_TEXT = (
+    "完成请求时与数据库的连接中断。您的更改已保存，请刷新页面查看，勿重复操作。\n"
+    "The connection to the database was lost while your request was being finished. "
+    "Your change was saved: reload the page to see it before doing it again.\n"
+)
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return (OperationalError, InterfaceError)
+
+
+def unavailable_answer(app, exc):
+    """The 503 answer to a database that went away: the error page in the user's language,
+    or, when even that needs the database (the signed-in user), plain text in both."""
+    from flask import request
+
+    from sharehub.extensions import db
+
+    committed = bool(request.environ.get(COMMITTED_KEY))
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone; the pool drops it
+        pass
+    app.logger.warning(
+        "database unavailable on %s: %s", request.path, getattr(exc, "orig", None) or exc
+    )
+    headers = {"Retry-After": "30"}
+    try:
+        body = render_template(
+            "errors/error.html",
+            code=503,
+            title=ERROR_TITLES[503],
+            text=COMMITTED_TEXT if committed else ERROR_TEXTS[503],
+        )
+    except Exception:  # the page needed the database too (the signed-in user, locale)
+        text = COMMITTED_PLAIN_TEXT if committed else UNAVAILABLE_TEXT
+        return text, 503, {**headers, "Content-Type": "text/plain; charset=utf-8"}
+    return body, 503, headers
+
+
+class TeardownGuard:
+    """WSGI middleware: a database error raised after the view answered (the session's
+    rollback or close when the request's context ends, a commit done at teardown) escapes
+    Flask's error handlers, and the server would send an empty 500. The answer is held
+    until the request is torn down, and such an error answers the 503 page instead."""
+
+    def __init__(self, app, wsgi_app):
+        self.app, self.wsgi_app = app, wsgi_app
+
+    def __call__(self, environ, start_response):
+        started: list = []
+
+        def hold(status, headers, exc_info=None):
+            started[:] = [status, headers, exc_info]
+            return _no_write
+
+        try:
+            body = self.wsgi_app(environ, hold)
+        except _database_errors() as exc:
+            return self._unavailable(environ, exc)(environ, start_response)
+        start_response(*started)
+        return body
+
+    def _unavailable(self, environ, exc):
+        app = self.app
+        try:
+            with app.request_context(environ):
+                response = app.process_response(app.make_response(unavailable_answer(app, exc)))
+        except Exception:  # not even a request context: the plain text
+            app.logger.exception("database unavailable while ending %s", environ.get("PATH_INFO"))
+            committed = bool(environ.get(COMMITTED_KEY))
+            response = app.response_class(
+                COMMITTED_PLAIN_TEXT if committed else UNAVAILABLE_TEXT,
+                status=503,
+                headers={"Retry-After": "30"},
+                content_type="text/plain; charset=utf-8",
+            )
+        return response
+
+
+def _no_write(data):
+    raise RuntimeError("the answer is held until the request is torn down")
 
 
 def register_error_handlers(app) -> None:
@@ -110,13 +202,30 @@ def register_error_handlers(app) -> None:
         is rolled back by the server, so nothing is half-written; say so and ask for a
         retry. The pool checks connections before use (pool_pre_ping), so the next request
         gets a fresh one once the database is back, without restarting the app."""
+        return unavailable_answer(app, exc)
+
+    _end_sessions_safely(app, db)
+    app.wsgi_app = TeardownGuard(app, app.wsgi_app)
+
+
+def _end_sessions_safely(app, db) -> None:
+    """Flask-SQLAlchemy closes the request's session when its context ends. If the
+    connection dropped, the close fails halfway and would leave the broken session in the
+    registry (a later context could get it back): invalidate it, forget it, and let the
+    error reach TeardownGuard, which answers 503."""
+    database_errors = _database_errors()
+
+    def end_session(exc):
         try:
-            db.session.rollback()
-        except Exception:  # the connection is gone; the pool drops it
-            pass
-        app.logger.warning("database unavailable on %s: %s", request.path, exc.orig)
-        try:
-            body, _ = render_error(503)
-        except Exception:  # the page needed the database too (the signed-in user, locale)
-            return UNAVAILABLE_TEXT, 503, {"Retry-After": "30", "Content-Type": "text/plain"}
-        return body, 503, {"Retry-After": "30"}
+            db.session.remove()
+        except database_errors:
+            try:
+                db.session.registry().invalidate()
+            except Exception:  # already as closed as it gets
+                pass
+            db.session.registry.clear()
+            raise
+
+    funcs = app.teardown_appcontext_funcs
+    if db._teardown_session in funcs:
+        funcs[funcs.index(db._teardown_session)] = end_session

@@ -242,7 +242,8 @@ def test_dataset_access_instant_download_and_expiry(
     db.session.commit()
     login(buyer_user)
     page = client.post(f"/catalog/{listing.id}/access", data={"purpose": "研究"})
-    token = page.get_data(as_text=True).split('id="api-key" readonly value="')[1].split('"')[0]
+    link = page.get_data(as_text=True).split('id="download-link" readonly value="')[1]
+    token = link.split('"')[0].rsplit("/", 1)[1]
     client.post("/account/signout")
     files = client.get(f"/datasets/{token}").get_data(as_text=True)
     assert "data.csv" in files

@@ -4,6 +4,9 @@ A request that carries the header `X-Fault: before_commit` (or `after_commit`) s
 point of its first commit (of the transaction, not of a SAVEPOINT): it writes its worker's
 PID to FAULT_DIR/<point>.pid and waits until the test removes the file (the request then
 goes on) or kills the worker.
+
+`X-Fault: drop_at_teardown` drops the request's database connection after the view answered,
+just before the session is closed when the request ends (tests/faults/drop.py).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sqlalchemy import event
 
 from sharehub import create_app
 from sharehub.extensions import db
+from tests.faults.drop import drop_connection
 
 app = create_app()
 FAULT_DIR = Path(os.environ["FAULT_DIR"])
@@ -46,3 +50,9 @@ def _before_commit(session):
 @event.listens_for(db.session, "after_commit")
 def _after_commit(session):
     _pause(session, "after_commit")
+
+
+@app.teardown_request
+def _drop_at_teardown(exc):
+    if request.headers.get("X-Fault") == "drop_at_teardown":
+        drop_connection(request.environ)
