@@ -196,6 +196,18 @@ class Organisation(db.Model):
     def _is_serving_expression(cls):
         return cls.status.in_(SERVING_STATUSES)
 
+    @staticmethod
+    def internal_ids(lab_id) -> sa.Select:
+        """SQL: ids of the organisations internal to the lab `lab_id` — the lab, its host
+        and the host's other units (the SQL form of `is_internal_to`)."""
+        org = so.aliased(Organisation, name="internal_org")
+        host = (
+            sa.select(Organisation.host_org_id).where(Organisation.id == lab_id).scalar_subquery()
+        )
+        return sa.select(org.id).where(
+            sa.or_(org.id == lab_id, org.id == host, org.host_org_id == host)
+        )
+
     @property
     def kind_label(self):
         return ORG_KIND_LABELS[self.kind]

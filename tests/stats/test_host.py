@@ -146,3 +146,10 @@ def test_the_lab_chooses_its_host_on_its_profile(client, db, login, make_org, ma
     assert client.post("/account/organisation/edit", data={**data, "host_credit_code": ""})
     db.session.expire_all()
     assert lab.host_org_id is None
+
+
+def test_the_lab_revenue_statement_counts_the_host_side_as_internal(hosted):
+    from sharehub.billing.payments import revenue_by_month
+
+    march = revenue_by_month(hosted["lab"].id, 2026)[2]
+    assert (march["internal_invoiced"], march["external_invoiced"]) == (40_000, 10_000)
