@@ -500,6 +500,18 @@ def previous_day(day):
     return (day - timedelta(days=1)).isoformat()
 
 
+@bp.app_template_filter("figure")
+def format_figure(value, places: int = 4) -> str:
+    """A number rounded half up to at most `places` decimals, without trailing zeros (as
+    the scorecards' working writes it)."""
+    from sharehub.stats.figures import round_half_up
+
+    if value is None:
+        return "—"
+    text = f"{round_half_up(value, places):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 @bp.app_template_filter("stat")
 def format_stat(value, fmt: str = "int"):
     """A figure as the tables show it: hours (2 decimals), a percentage (2 decimals),
