@@ -421,6 +421,42 @@ def _organisation(kind, prefix, name, name_en, city, regions, owner: User, **fie
     return org
 
 
+# A department of a host (index into LABS): it books the lab at the internal price.
+HOST_DEPARTMENTS = {0: ("材料科学与工程学院", "School of Materials Science and Engineering")}
+
+
+def _host(name: str, city: str, regions) -> Organisation:
+    """The lab's host organisation (依托单位), an organisation on the platform (public
+    bodies carry credit codes starting 12), with its departments naming it as host."""
+    host = db.session.scalar(sa.select(Organisation).where(Organisation.name == name))
+    if host is not None:
+        return host
+    host = Organisation(
+        kind=OrgKind.ENTERPRISE,
+        name=name,
+        name_en="",
+        credit_code=_credit_code("12", city, name),
+        region=regions[city],
+        status=OrgStatus.ACTIVE,
+    )
+    db.session.add(host)
+    index = next((n for n, row in enumerate(LABS) if row[3] == name), None)
+    if index in HOST_DEPARTMENTS:
+        dept, dept_en = HOST_DEPARTMENTS[index]
+        db.session.add(
+            Organisation(
+                kind=OrgKind.ENTERPRISE,
+                name=f"{name}{dept}",
+                name_en=dept_en,
+                credit_code=_credit_code("12", city, f"{name}{dept}"),
+                region=regions[city],
+                status=OrgStatus.ACTIVE,
+                host_org=host,
+            )
+        )
+    return host
+
+
 def seed_demo() -> bool:
     """Load the demo data set once; False (and no change) if it is already there."""
     if db.session.scalar(sa.select(User.id).where(User.email == ADMIN_EMAIL)) is not None:
@@ -460,6 +496,7 @@ def seed_demo() -> bool:
     ) in LABS:
         # Demo bank details: a made-up account number derived from the lab's phone.
         digits = "".join(ch for ch in phone if ch.isdigit())[-8:]
+        host_org = _host(host, city, regions)
         _organisation(
             OrgKind.LAB,
             prefix,
@@ -469,6 +506,7 @@ def seed_demo() -> bool:
             regions,
             users[owner],
             host_name=host,
+            host_org=host_org,
             cluster=clusters[cluster],
             cnas_number=cnas,
             cma_number=cma,

@@ -193,4 +193,14 @@ class OrganisationForm(FlaskForm):
     contact_name = StringField(_l("Contact person"), validators=[InputRequired(), Length(max=100)])
     contact_phone = TelField(_l("Contact phone"), validators=[InputRequired(), PHONE])
     contact_email = EmailField(_l("Contact email"), validators=[Optional(), Email()])
+    # Laboratories only: the host organisation (依托单位), by its credit code.
+    host_credit_code = StringField(
+        _l("Host organisation: unified social credit code"),
+        validators=[Optional(), Length(max=18)],
+        description=_l(
+            "The university, institute or firm the laboratory belongs to, registered on the "
+            "platform. It and its departments and groups use the internal price and count "
+            "as internal use. Leave empty if there is none."
+        ),
+    )
     submit = SubmitField(_l("Save"))

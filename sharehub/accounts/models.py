@@ -128,6 +128,12 @@ class Organisation(db.Model):
     cnas_number: so.Mapped[str] = so.mapped_column(sa.String(32), default="")
     cma_number: so.Mapped[str] = so.mapped_column(sa.String(32), default="")
     host_name: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    # The host organisation (依托单位) on the platform: a lab names the university,
+    # institute or firm it belongs to; the host's departments and research groups name it
+    # too. The lab, its host and the host's other units are internal to each other.
+    host_org_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="SET NULL"), index=True
+    )
     # VAT on the lab's services in basis points: 600 = 6 % (small-scale taxpayers 3 % or 1 %)
     vat_rate_bp: so.Mapped[int] = so.mapped_column(default=600)
     # Where customers pay by bank transfer (对公转账); printed on invoices.
@@ -144,6 +150,9 @@ class Organisation(db.Model):
 
     region: so.Mapped[Region | None] = so.relationship()
     cluster: so.Mapped[Cluster | None] = so.relationship()
+    host_org: so.Mapped[Organisation | None] = so.relationship(
+        remote_side=[id], foreign_keys=[host_org_id]
+    )
     memberships: so.Mapped[list[Membership]] = so.relationship(
         back_populates="organisation", cascade="all, delete-orphan"
     )
@@ -160,6 +169,20 @@ class Organisation(db.Model):
         return self.status == OrgStatus.ACTIVE
 
     @property
+    def host_label(self) -> str:
+        """The host organisation's name: the linked organisation, else the free text."""
+        return self.host_org.name if self.host_org is not None else self.host_name
+
+    def is_internal_to(self, lab: Organisation) -> bool:
+        """Use by this organisation counts as internal for `lab`: it is the lab itself,
+        the lab's host, or another unit of the same host (DOMAIN.md, "Who counts as
+        internal")."""
+        if self.id == lab.id:
+            return True
+        host = lab.host_org_id
+        return host is not None and host in (self.id, self.host_org_id)
+
+    @property
     def is_pending(self) -> bool:
         return self.status == OrgStatus.PENDING
 
@@ -172,6 +195,18 @@ class Organisation(db.Model):
     @classmethod
     def _is_serving_expression(cls):
         return cls.status.in_(SERVING_STATUSES)
+
+    @staticmethod
+    def internal_ids(lab_id) -> sa.Select:
+        """SQL: ids of the organisations internal to the lab `lab_id` — the lab, its host
+        and the host's other units (the SQL form of `is_internal_to`)."""
+        org = so.aliased(Organisation, name="internal_org")
+        host = (
+            sa.select(Organisation.host_org_id).where(Organisation.id == lab_id).scalar_subquery()
+        )
+        return sa.select(org.id).where(
+            sa.or_(org.id == lab_id, org.id == host, org.host_org_id == host)
+        )
 
     @property
     def kind_label(self):

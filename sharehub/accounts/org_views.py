@@ -59,6 +59,8 @@ def edit_organisation():
     form = OrganisationForm(obj=org)
     form.region_id.choices = city_choices()
     form.cluster_id.choices = cluster_choices()
+    if request.method == "GET" and org.host_org is not None:
+        form.host_credit_code.data = org.host_org.credit_code
     if form.validate_on_submit():
         try:
             orgs.update_organisation(
@@ -73,6 +75,8 @@ def edit_organisation():
                 contact_phone=form.contact_phone.data.strip(),
                 contact_email=(form.contact_email.data or "").strip().lower(),
             )
+            if org.is_lab:
+                orgs.set_host(current_user, org, form.host_credit_code.data or "")
         except DomainError as exc:
             db.session.rollback()
             attach_error(form, exc)

@@ -210,6 +210,39 @@ def update_organisation(actor: User, org: Organisation, **fields) -> None:
     db.session.flush()
 
 
+def set_host(actor: User, lab: Organisation, credit_code: str) -> None:
+    """The lab names its host organisation (依托单位) by its unified social credit code;
+    an empty code removes the link. The host and the organisations that name the same
+    host count as internal for the lab: in its figures and at its internal price. The
+    host's name also becomes the lab's free-text host name, which pages show."""
+    if not actor.can_manage(lab) and not actor.is_platform_admin:
+        raise PermissionDenied(_l("You may not edit this organisation."))
+    if not lab.is_lab:
+        raise ValidationError(_l("Only a laboratory names a host organisation."))
+    code = (credit_code or "").strip().upper()
+    host = None
+    if code:
+        host = db.session.scalar(sa.select(Organisation).where(Organisation.credit_code == code))
+        if host is None:
+            raise ValidationError(
+                _l("No organisation on the platform has this credit code."),
+                field="host_credit_code",
+            )
+        if host.id == lab.id or host.kind != OrgKind.ENTERPRISE:
+            raise ValidationError(
+                _l("Choose the university, institute or firm the laboratory belongs to."),
+                field="host_credit_code",
+            )
+    new = host.id if host is not None else None
+    if new == lab.host_org_id:
+        return
+    old, lab.host_org_id, lab.host_org = lab.host_org_id, new, host
+    if host is not None:
+        lab.host_name = host.name
+    audit.record(actor, "organisation.host_changed", lab, old=old, new=new)
+    db.session.flush()
+
+
 # --- Admission of labs -------------------------------------------------------------------
 
 

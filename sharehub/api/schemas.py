@@ -535,7 +535,9 @@ def Rate(**kwargs):  # noqa: N802  (a field factory)
 
 
 class OpenFigures(GroupFields):
-    """Aggregate open-sharing figures of a group (DOMAIN.md, "Hours and utilisation")."""
+    """Aggregate open-sharing figures of a group (DOMAIN.md, "Hours and utilisation"),
+    as the statistics pages show them: computed exactly, rounded once half up — hours to
+    2 decimals, rates (fractions) to 4, mean ratings to 2."""
 
     units = f.Integer(attribute="unit_count", required=True)
     available_hours = f.Float(required=True)
@@ -558,7 +560,8 @@ class StatisticsPage(ma.Schema):
 
 
 class MetricsFigures(OpenFigures):
-    """Every sharing metric of a group, money in fen."""
+    """Every sharing metric of a group, money in fen; internal hours are the effective
+    minus the external hours, so the parts add up."""
 
     booked_hours = f.Float(required=True)
     internal_hours = f.Float(required=True)

@@ -293,6 +293,18 @@ def _default_metrics(start: date, end: date, lab_ids: list[int]) -> dict[int, di
     return lab_metrics(start, end + timedelta(days=1), lab_ids=lab_ids)
 
 
+def _stored(figures: dict) -> dict:
+    """The figures as frozen on a scorecard (JSON): as the statistics pages show them."""
+    from decimal import Decimal
+
+    from sharehub.stats.figures import shown
+
+    return {
+        key: float(value) if isinstance(value, Decimal) else value
+        for key, value in shown(figures).items()
+    }
+
+
 def compute(
     actor: User,
     round_: AssessmentRound,
@@ -343,12 +355,12 @@ def compute(
         card = Scorecard(
             round_id=round_.id,
             lab_id=lab_id,
-            total=result.total,
-            tie_break_score=result.groups.get(tie_group, 0.0),
+            total=float(result.total),
+            tie_break_score=float(result.groups.get(tie_group, 0)),
             grade=band["name"],
             grade_en=band.get("name_en", ""),
             rank=ranks[lab_id],
-            metrics=dict(metrics.get(lab_id, {})),
+            metrics=_stored(metrics.get(lab_id, {})),
             computed_dt=now,
         )
         db.session.add(card)
@@ -366,11 +378,11 @@ def compute(
                 "group": line.indicator.group,
                 "qualitative": line.indicator.qualitative,
                 "metric": line.indicator.metric,
-                "value": line.value,
+                "value": None if line.value is None else float(line.value),
                 "weight": line.indicator.weight,
                 "target": line.indicator.target,
                 "cap": line.indicator.cap,
-                "points": line.points,
+                "points": float(line.points),
                 "working": line.working,
             }
             for card, result in cards

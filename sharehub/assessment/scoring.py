@@ -1,9 +1,18 @@
 """Points, grades and ranks from metric values: pure functions, so a scheme can be checked
-by hand against a plain dict of figures."""
+by hand against a plain dict of figures.
+
+Exact arithmetic throughout: the metric values come exact (Fractions from
+sharehub.stats.metrics), scheme parameters are read as the decimals they were written as
+(0.1 is one tenth, not the nearest binary float), and each indicator's points are rounded
+once, half up, to 2 decimals. Group scores and the total are the sums of those points,
+so the lines of a scorecard add up to its total and a total beside 60, 75 or 90 falls in
+the band its points say."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
 
 from flask_babel import lazy_gettext as _l
 
@@ -58,53 +67,77 @@ class Indicator:
     name_en: str = ""
 
 
+ZERO = Decimal("0.00")
+
+
 @dataclass
 class Line:
     indicator: Indicator
-    value: float | None
-    points: float
+    value: Fraction | None
+    points: Decimal
     working: str
 
 
 @dataclass
 class Result:
     lines: list[Line] = field(default_factory=list)
-    total: float = 0.0
-    groups: dict[str, float] = field(default_factory=dict)
+    total: Decimal = ZERO
+    groups: dict[str, Decimal] = field(default_factory=dict)
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.4f}".rstrip("0").rstrip(".") if x != int(x) else str(int(x))
+def exact(x) -> Fraction:
+    """A number as a Fraction; a float is taken as the decimal it prints as (a scheme's
+    0.1 or a stored 51.1), not as its binary approximation."""
+    if isinstance(x, Fraction):
+        return x
+    if isinstance(x, float):
+        return Fraction(Decimal(repr(x)))
+    return Fraction(x)
 
 
-def metric_value(metrics: dict, name: str) -> float | None:
+def points_of(x) -> Decimal:
+    """Points rounded once, half up, to 2 decimals."""
+    from sharehub.stats.figures import round_half_up
+
+    return round_half_up(exact(x), 2)
+
+
+def _fmt(x) -> str:
+    """A number for the working: at most 4 decimals (rounded half up), no trailing zeros."""
+    from sharehub.stats.figures import round_half_up
+
+    text = f"{round_half_up(exact(x), 4):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def metric_value(metrics: dict, name: str) -> Fraction | None:
     if name in PER_UNIT:
         total, units = metrics.get(PER_UNIT[name]), metrics.get("unit_count")
         if total is None or not units:
             return None
-        return total / units
+        return exact(total) / units
     value = metrics.get(name)
-    return None if value is None else float(value)
+    return None if value is None else exact(value)
 
 
-def metric_points(ind: Indicator, value: float | None) -> tuple[float, str]:
+def metric_points(ind: Indicator, value) -> tuple[Decimal, str]:
     """points = min(cap, weight × value ÷ target), not below 0, to 2 decimals."""
     if value is None:
-        return 0.0, "no value → 0"
-    raw = ind.weight * value / ind.target
-    points = round(max(0.0, min(ind.cap, raw)), 2)
+        return ZERO, "no value → 0"
+    raw = exact(ind.weight) * exact(value) / exact(ind.target)
+    points = points_of(max(Fraction(0), min(exact(ind.cap), raw)))
     return points, (
-        f"min({_fmt(ind.cap)}, {_fmt(ind.weight)} × {_fmt(round(value, 4))} ÷ {_fmt(ind.target)})"
+        f"min({_fmt(ind.cap)}, {_fmt(ind.weight)} × {_fmt(value)} ÷ {_fmt(ind.target)})"
         f" = {_fmt(points)}"
     )
 
 
-def reviewed_points(ind: Indicator, scores: list[float]) -> tuple[float | None, float, str]:
+def reviewed_points(ind: Indicator, scores: list[float]) -> tuple[Fraction | None, Decimal, str]:
     """The mean of the reviewers' points, capped; no review gives 0."""
     if not scores:
-        return None, 0.0, "no review → 0"
-    mean = sum(scores) / len(scores)
-    points = round(max(0.0, min(ind.cap, mean)), 2)
+        return None, ZERO, "no review → 0"
+    mean = sum((exact(s) for s in scores), Fraction(0)) / len(scores)
+    points = points_of(max(Fraction(0), min(exact(ind.cap), mean)))
     shown = " + ".join(_fmt(s) for s in scores)
     return mean, points, f"({shown}) ÷ {len(scores)} = {_fmt(points)}"
 
@@ -118,22 +151,23 @@ def score(indicators: list[Indicator], metrics: dict, reviews: dict[str, list[fl
             value = metric_value(metrics, ind.metric)
             points, working = metric_points(ind, value)
         result.lines.append(Line(ind, value, points, working))
-        result.groups[ind.group] = round(result.groups.get(ind.group, 0.0) + points, 2)
-    result.total = round(sum(line.points for line in result.lines), 2)
+        result.groups[ind.group] = result.groups.get(ind.group, ZERO) + points
+    result.total = sum((line.points for line in result.lines), ZERO)
     return result
 
 
-def grade(bands: list[dict], total: float) -> dict:
+def grade(bands: list[dict], total) -> dict:
     """The first band, highest minimum first, whose minimum the total reaches."""
-    for band in sorted(bands, key=lambda b: b["min"], reverse=True):
-        if total >= band["min"]:
+    for band in sorted(bands, key=lambda b: exact(b["min"]), reverse=True):
+        if exact(total) >= exact(band["min"]):
             return band
     return {"min": 0, "name": "—", "name_en": "—"}
 
 
-def rank(entries: list[tuple[int, float, float]]) -> dict[int, int]:
+def rank(entries: list[tuple[int, object, object]]) -> dict[int, int]:
     """Competition ranking (1, 2, 2, 4) of (lab id, total, tie-break score): higher total
     first, equal totals by the tie-break score; equal on both share the rank."""
+    entries = [(lab_id, exact(total), exact(tie)) for lab_id, total, tie in entries]
     ordered = sorted(entries, key=lambda e: (-e[1], -e[2], e[0]))
     ranks: dict[int, int] = {}
     previous = None

@@ -104,12 +104,15 @@ def record_bank_transfer(
 def revenue_by_month(lab_id: int, year: int) -> list[dict]:
     """Invoiced (less credit notes), paid (less refunds) and outstanding amounts per month,
     internal and external (SQL sums)."""
+    from sharehub.accounts.models import Organisation
     from sharehub.billing.models import Payment as P
 
+    # The lab, its host organisation and the host's other units are internal customers.
+    internal = Invoice.customer_org_id.in_(Organisation.internal_ids(lab_id))
     invoiced = db.session.execute(
         sa.select(
             sa.extract("month", Invoice.issued_dt).label("month"),
-            (Invoice.customer_org_id == Invoice.lab_id).label("internal"),
+            internal.label("internal"),
             sa.func.sum(Invoice.gross_total),
         )
         .where(
@@ -120,7 +123,7 @@ def revenue_by_month(lab_id: int, year: int) -> list[dict]:
     paid = db.session.execute(
         sa.select(
             sa.extract("month", Invoice.issued_dt).label("month"),
-            (Invoice.customer_org_id == Invoice.lab_id).label("internal"),
+            internal.label("internal"),
             sa.func.sum(P.amount),
         )
         .join(P, P.invoice_id == Invoice.id)
@@ -132,7 +135,7 @@ def revenue_by_month(lab_id: int, year: int) -> list[dict]:
     refunded = db.session.execute(
         sa.select(
             sa.extract("month", Invoice.issued_dt).label("month"),
-            (Invoice.customer_org_id == Invoice.lab_id).label("internal"),
+            internal.label("internal"),
             sa.func.sum(Refund.amount),
         )
         .join(Refund, Refund.invoice_id == Invoice.id)

@@ -62,10 +62,14 @@ def lab_usage():
         try:
             if unit is None:
                 raise DomainError(_("Choose one of your units."))
+            served_org, served_user = usage.served(
+                lab, form.get("served_org", ""), form.get("served_user", "")
+            )
             usage.log_usage(
                 current_user,
                 unit,
-                user_org=None,
+                user_org=served_org,
+                user=served_user,
                 started=_local(form.get("started", "")),
                 ended=_local(form.get("ended", "")),
                 prep_minutes=form.get("prep_minutes", 0, type=int) or 0,
@@ -103,6 +107,7 @@ def _usage_page(lab, units, status: int = 200):
         .options(
             so.joinedload(UsageRecord.unit).joinedload(Unit.listing),
             so.joinedload(UsageRecord.user_org),
+            so.joinedload(UsageRecord.user),
         )
         .order_by(UsageRecord.started_dt.desc())
         .limit(200)

@@ -167,6 +167,10 @@ class UsageRecord(db.Model):
     user_org_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("organisation.id", ondelete="RESTRICT"), index=True
     )
+    # The person served, named on use logged without a booking (a booking names its own).
+    user_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"), index=True
+    )
     started_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, index=True)
     ended_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     prep_minutes: so.Mapped[int] = so.mapped_column(default=0)
@@ -186,6 +190,7 @@ class UsageRecord(db.Model):
     unit: so.Mapped[Unit] = so.relationship()  # noqa: F821
     booking: so.Mapped[Booking | None] = so.relationship(back_populates="usage")
     user_org: so.Mapped[Organisation] = so.relationship()  # noqa: F821
+    user: so.Mapped[User | None] = so.relationship(foreign_keys=[user_id])  # noqa: F821
 
     __table_args__ = (
         sa.CheckConstraint(

@@ -165,11 +165,42 @@ def check_out(
     return record
 
 
+def served(lab: Organisation, credit_code: str = "", email: str = ""):
+    """The organisation (by credit code) and person (by the email they sign in with)
+    named as served on use logged without a booking; both optional. A person named
+    alone is served for their organisation (the first they belong to)."""
+    import sqlalchemy as sa
+
+    org = user = None
+    code, email = (credit_code or "").strip().upper(), (email or "").strip().lower()
+    if code:
+        org = db.session.scalar(sa.select(Organisation).where(Organisation.credit_code == code))
+        if org is None:
+            raise ValidationError(
+                _l("No organisation on the platform has this credit code."), field="served_org"
+            )
+    if email:
+        user = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email))
+        if user is None or not user.memberships:
+            raise ValidationError(
+                _l("No user of the platform signs in with this email."), field="served_user"
+            )
+        if org is None:
+            org = user.memberships[0].organisation
+        elif user.membership_in(org) is None:
+            raise ValidationError(
+                _l("The person served does not belong to the organisation served."),
+                field="served_user",
+            )
+    return org, user
+
+
 def log_usage(
     actor: User,
     unit: Unit,
     *,
     user_org: Organisation | None,
+    user: User | None = None,
     started: datetime,
     ended: datetime,
     prep_minutes: int,
@@ -179,12 +210,14 @@ def log_usage(
     service_way: ServiceWay = ServiceWay.ON_SITE,
     notes: str = "",
 ) -> UsageRecord:
-    """Use that never went through a booking (internal use by default)."""
+    """Use that never went through a booking (internal use by default); it may name the
+    person served (`user`), who then counts among the users served."""
     _require_lab(actor, unit)
     _validate(started, ended, (prep_minutes, run_minutes, post_minutes), samples)
     record = UsageRecord(
         unit=unit,
         user_org_id=(user_org or unit.listing.lab).id,
+        user_id=user.id if user is not None else None,
         started_dt=started,
         ended_dt=ended,
         prep_minutes=prep_minutes,

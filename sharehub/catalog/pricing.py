@@ -35,7 +35,8 @@ def vat_of(net: int, rate_bp: int) -> int:
 
 def tier_for(listing: Listing, buyer_org) -> str:
     if buyer_org is not None:
-        if buyer_org.id == listing.lab_id:
+        # The lab itself, its host organisation and the host's other units.
+        if buyer_org.is_internal_to(listing.lab):
             return "internal"
         if (
             listing.price_cluster is not None

@@ -11,6 +11,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import date
+from decimal import Decimal
 
 import sqlalchemy as sa
 import xlsxwriter
@@ -19,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sharehub.accounts.models import Organisation
 from sharehub.catalog.models import Listing, Unit
 from sharehub.extensions import db
+from sharehub.stats.figures import shown
 from sharehub.stats.metrics import metrics
 from sharehub.stats.queries import COLUMNS, lab_ids
 from sharehub.stats.sql import Filters
@@ -51,13 +53,15 @@ NATIONAL_COLUMNS: list[Column] = [
 
 
 def _cell(value):
+    """A value as written: figures come rounded once (sharehub.stats.figures) as
+    Decimals, which CSV writes digit for digit (27.25, 2.00) as the pages show them."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
         return int(value)
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | Decimal):
         return value
     return str(value)
 
@@ -84,6 +88,8 @@ def xlsx_file(columns: list[Column], rows: Iterable[dict], sheet: str = "ShareHu
     try:
         worksheet = workbook.add_worksheet(sheet[:31])
         bold = workbook.add_format({"bold": True})
+        # A Decimal keeps its decimals as the cell's number format (27.25, 2.00).
+        formats: dict[int, object] = {}
         for col, (_key, heading) in enumerate(columns):
             worksheet.write_string(0, col, str(heading), bold)
         for number, row in enumerate(rows, start=1):
@@ -91,6 +97,12 @@ def xlsx_file(columns: list[Column], rows: Iterable[dict], sheet: str = "ShareHu
                 value = _cell(row.get(key))
                 if isinstance(value, str):
                     worksheet.write_string(number, col, value)
+                elif isinstance(value, Decimal):
+                    places = max(0, -int(value.as_tuple().exponent))
+                    if places not in formats:
+                        pattern = "0." + "0" * places if places else "0"
+                        formats[places] = workbook.add_format({"num_format": pattern})
+                    worksheet.write_number(number, col, float(value), formats[places])
                 else:
                     worksheet.write_number(number, col, value)
     finally:
@@ -108,7 +120,7 @@ def national_rows(year: int, filters: Filters | None = None, chunk: int = 50) ->
     ids = lab_ids(filters)
     for n in range(0, len(ids), chunk):
         part = Filters(**{**filters.__dict__, "lab_ids": ids[n : n + chunk]})
-        figures = metrics(start, end, "unit", part)
+        figures = {k: shown(v) for k, v in metrics(start, end, "unit", part).items()}
         units = db.session.execute(
             sa.select(
                 Unit.id,
@@ -140,10 +152,10 @@ def national_rows(year: int, filters: Filters | None = None, chunk: int = 50) ->
                 "serial_number": u.serial_number,
                 "model": u.model,
                 "lab": u.lab,
-                "original_value_wan": (u.original_value or 0) / 1_000_000,
+                "original_value_wan": Decimal(u.original_value or 0) / 1_000_000,
                 "effective_hours": f["effective_hours"],
                 "external_hours": f["external_hours"],
-                "external_income_yuan": f["revenue_external_fen"] / 100,
+                "external_income_yuan": Decimal(f["revenue_external_fen"]).scaleb(-2),
                 "orgs_served": f["orgs_served"],
                 "users_served": f["users_served"],
             }

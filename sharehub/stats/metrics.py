@@ -4,7 +4,8 @@ Every figure is one grouped query over the facts of a period of local days [star
 - effective hours: prep + run + post minutes of usage records (booked or not); a record
   crossing a bound counts in proportion to its time inside; a record of no duration counts
   where it starts; records still open are left out;
-- external hours: effective hours used by organisations other than the lab itself;
+- external hours: effective hours used by organisations other than the lab itself, its
+  host organisation and the host's other units (DOMAIN.md, "Who counts as internal");
 - booked hours: bookings that took the slot (confirmed, in progress, completed, no-show),
   clipped to the period;
 - available hours: opening hours of active units on the days of the period (holidays
@@ -12,20 +13,30 @@ Every figure is one grouped query over the facts of a period of local days [star
   availability engine does) minus outages inside those opening hours;
 - rated hours: the yearly rated hours of each active unit's class, times days ÷ 365;
 - revenue: net amounts of invoices issued in the period (credit notes count negative);
-  internal when the customer is the lab itself. Below lab level (unit, listing, field)
+  internal when the customer is the lab, its host or one of the host's units. Below lab
+  level (unit, listing, field)
   only invoices of a booking can be attributed;
 - cancellation rate: cancelled ÷ bookings starting in the period, leaving out those the
   lab declined or that expired unanswered; no-show rate: no-shows ÷ bookings whose time
   came (completed, in progress, no-show);
 - median response: minutes from request to the lab's decision, of bookings requested in
   the period (instantly confirmed ones answer in 0 minutes);
-- satisfaction: mean rating given in the period.
+- satisfaction: mean rating given in the period;
+- organisations and users served: those named on usage records (by the booking, or on use
+  logged without one), never the lab itself; external organisations leave out the host
+  side too.
+
+The figures are exact: minutes, seconds and fen are integers, hours and ratios Fractions
+(a record crossing a bound adds the Fraction of its minutes inside). They are rounded once,
+for display, by sharehub.stats.figures.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,6 +55,7 @@ from sharehub.stats.sql import (
     Dialect,
     Filters,
     Period,
+    internal_to,
     lab_scope,
     num,
     unit_scope,
@@ -87,7 +99,7 @@ KEYS = (
     "unit_count",
 )
 
-Metrics = dict[str, int | float | None]
+Metrics = dict[str, int | Fraction | None]
 
 
 def lab_metrics(start: date, end: date, lab_ids: Sequence[int] | None = None) -> dict[Any, Metrics]:
@@ -135,33 +147,35 @@ def metrics(
     raw: dict[Any, dict[str, Any]] = {}
     for rows in parts:
         for row in rows:
-            values = row._asdict()
+            values = dict(row) if isinstance(row, dict) else row._asdict()
             raw.setdefault(values.pop("k"), {}).update(values)
     return {k: _finish(v, period) for k, v in raw.items()}
 
 
 def _finish(v: dict[str, Any], period: Period) -> Metrics:
-    """Hours from seconds/minutes, and the rates from the sums (None where undefined)."""
+    """Hours from seconds/minutes, and the rates from the sums (None where undefined),
+    all exact."""
 
-    def ratio(a, b, digits=4):
-        return round(a / b, digits) if b else None
+    def ratio(a, b):
+        return Fraction(a) / Fraction(b) if b else None
 
-    effective_min = float(v.get("effective_min") or 0)
-    external_min = float(v.get("external_min") or 0)
+    effective_min = Fraction(v.get("effective_min") or 0)
+    external_min = Fraction(v.get("external_min") or 0)
     available_s = max(0, int(v.get("opening_s") or 0) - int(v.get("outage_s") or 0))
-    rated = int(v.get("rated_year") or 0) * period.days / 365
+    rated = Fraction(int(v.get("rated_year") or 0) * period.days, 365)
     rev_int, rev_ext = int(v.get("rev_int") or 0), int(v.get("rev_ext") or 0)
     original = int(v.get("original_value") or 0)
     bookings = int(v.get("requested") or 0)
     came = int(v.get("came") or 0)
-    median = v.get("median_s")
+    ratings = int(v.get("ratings") or 0)
+    responses = int(v.get("responses") or 0)
     return {
-        "available_hours": round(available_s / 3600, 2),
-        "booked_hours": round(int(v.get("booked_s") or 0) / 3600, 2),
-        "effective_hours": round(effective_min / 60, 2),
-        "external_hours": round(external_min / 60, 2),
-        "internal_hours": round((effective_min - external_min) / 60, 2),
-        "rated_hours": round(rated, 2),
+        "available_hours": Fraction(available_s, 3600),
+        "booked_hours": Fraction(int(v.get("booked_s") or 0), 3600),
+        "effective_hours": effective_min / 60,
+        "external_hours": external_min / 60,
+        "internal_hours": (effective_min - external_min) / 60,
+        "rated_hours": rated,
         "share_rate": ratio(external_min, effective_min),
         "utilisation_rated": ratio(effective_min / 60, rated),
         "utilisation_available": ratio(effective_min * 60, available_s),
@@ -171,10 +185,12 @@ def _finish(v: dict[str, Any], period: Period) -> Metrics:
         "users_served": int(v.get("users") or 0),
         "revenue_internal_fen": rev_int,
         "revenue_external_fen": rev_ext,
-        "revenue_rate": ratio(rev_int + 1.5 * rev_ext, original),
-        "satisfaction": round(float(v["score"]), 2) if v.get("score") is not None else None,
-        "rating_count": int(v.get("ratings") or 0),
-        "median_response_minutes": round(float(median) / 60, 1) if median is not None else None,
+        "revenue_rate": ratio(rev_int + Fraction(3, 2) * rev_ext, original),
+        "satisfaction": ratio(int(v.get("score_sum") or 0), ratings),
+        "rating_count": ratings,
+        "median_response_minutes": (
+            ratio(Fraction(v.get("response_s") or 0), responses * 60) if responses else None
+        ),
         "bookings": bookings,
         "cancelled": int(v.get("cancelled") or 0),
         "no_shows": int(v.get("no_shows") or 0),
@@ -339,56 +355,99 @@ def _available(scope, period: Period, sql: Dialect):
 
 
 def _usage(scope, period: Period, sql: Dialect):
-    """Effective and external minutes and the organisations served, in one pass over the
-    usage records: minutes summed per (group, lab, organisation), then per (group,
-    organisation), then per group — hash aggregates all the way, where COUNT(DISTINCT)
-    would sort every record. Users served come from the records of a booking."""
-    inside = _inside_minutes(period, sql)
-    per_lab_org = (
+    """Effective and external minutes, and the organisations and users served.
+
+    Organisations: one pass over the usage records, summed per (group, organisation) then
+    per group — hash aggregates all the way, where COUNT(DISTINCT) would sort every
+    record. An organisation is served when it is not the lab itself, external when it is
+    not on the lab's host side either. Users: the person a record names, or else its
+    booking's customer, on records of organisations served."""
+    user_org = so.aliased(Organisation, name="user_org")
+    internal = internal_to(user_org, scope.c.lab_id, scope.c.host_id)
+    served = UsageRecord.user_org_id != scope.c.lab_id
+    per_org = (
         sa.select(
             scope.c.k,
             UsageRecord.user_org_id,
-            sa.func.sum(inside).label("m"),
-            sa.func.max(sa.case((UsageRecord.user_org_id != scope.c.lab_id, 1), else_=0)).label(
-                "ext"
-            ),
-            sa.func.sum(
-                sa.case((UsageRecord.user_org_id != scope.c.lab_id, inside), else_=0.0)
-            ).label("ext_m"),
+            sa.func.max(sa.case((served, 1), else_=0)).label("served"),
+            sa.func.max(sa.case((internal, 0), else_=1)).label("ext"),
+            sa.func.max(sa.case((user_org.is_sme.is_(True), 1), else_=0)).label("sme"),
         )
         .select_from(UsageRecord)
         .join(scope, scope.c.unit_id == UsageRecord.unit_id)
+        .join(user_org, user_org.id == UsageRecord.user_org_id)
         .where(*_usage_in(period))
         .group_by(scope.c.k, UsageRecord.user_org_id)
         .subquery("per_org")
     )
-    user_org = so.aliased(Organisation, name="user_org")
-    external = per_lab_org.c.ext == 1
-    figures = (
-        sa.select(
-            per_lab_org.c.k,
-            sa.func.sum(per_lab_org.c.m).label("effective_min"),
-            sa.func.sum(per_lab_org.c.ext_m).label("external_min"),
-            sa.func.count().label("orgs"),
-            sa.func.sum(per_lab_org.c.ext).label("ext_orgs"),
-            sa.func.sum(sa.case((sa.and_(external, user_org.is_sme.is_(True)), 1), else_=0)).label(
-                "smes"
-            ),
-        )
-        .join(user_org, user_org.id == per_lab_org.c.user_org_id)
-        .group_by(per_lab_org.c.k)
-    )
+    external = per_org.c.ext == 1
+    figures = sa.select(
+        per_org.c.k,
+        sa.func.sum(per_org.c.served).label("orgs"),
+        sa.func.sum(per_org.c.ext).label("ext_orgs"),
+        sa.func.sum(sa.case((sa.and_(external, per_org.c.sme == 1), 1), else_=0)).label("smes"),
+    ).group_by(per_org.c.k)
+    person = sa.func.coalesce(UsageRecord.user_id, Booking.customer_user_id)
     per_user = (
-        sa.select(scope.c.k, Booking.customer_user_id)
+        sa.select(scope.c.k, person.label("user_id"))
         .select_from(UsageRecord)
         .join(scope, scope.c.unit_id == UsageRecord.unit_id)
-        .join(Booking, Booking.id == UsageRecord.booking_id)
-        .where(*_usage_in(period), Booking.customer_user_id.is_not(None))
-        .group_by(scope.c.k, Booking.customer_user_id)
+        .outerjoin(Booking, Booking.id == UsageRecord.booking_id)
+        .where(*_usage_in(period), served, person.is_not(None))
+        .group_by(scope.c.k, person)
         .subquery("per_user")
     )
     users = sa.select(per_user.c.k, sa.func.count().label("users")).group_by(per_user.c.k)
-    return [*db.session.execute(figures), *db.session.execute(users)]
+    minutes = _exact_minutes(
+        scope.c.k, scope, period, sql, user_org, sa.case((internal, 0), else_=1)
+    )
+    return [
+        *db.session.execute(figures),
+        *db.session.execute(users),
+        *({"k": k, "effective_min": m[0], "external_min": m[1]} for k, m in minutes.items()),
+    ]
+
+
+def _exact_minutes(key, scope, period: Period, sql: Dialect, user_org, ext) -> dict:
+    """Effective and external minutes per `key`, exactly: records wholly inside the
+    period are summed in SQL (integers); the few crossing a bound are read one by one and
+    add the Fraction of their minutes inside (in proportion to their time inside)."""
+    minutes = UsageRecord.prep_minutes + UsageRecord.run_minutes + UsageRecord.post_minutes
+    whole = sa.and_(
+        UsageRecord.started_dt >= period.start_dt, UsageRecord.ended_dt <= period.end_dt
+    )
+
+    def base(*columns):
+        return (
+            sa.select(key.label("key"), *columns)
+            .select_from(UsageRecord)
+            .join(scope, scope.c.unit_id == UsageRecord.unit_id)
+            .join(user_org, user_org.id == UsageRecord.user_org_id)
+            .where(*_usage_in(period))
+        )
+
+    result: dict[Any, list[Fraction]] = {}
+    summed = base(
+        sa.func.sum(minutes).label("m"),
+        sa.func.sum(sa.case((ext == 1, minutes), else_=0)).label("ext_m"),
+    ).where(whole)
+    for row in db.session.execute(summed.group_by(key)):
+        result[row.key] = [Fraction(int(row.m or 0)), Fraction(int(row.ext_m or 0))]
+    crossing = base(
+        minutes.label("m"),
+        ext.label("ext"),
+        sql.epoch(UsageRecord.started_dt).label("s"),
+        sql.epoch(UsageRecord.ended_dt).label("e"),
+    ).where(sa.not_(whole))
+    p0, p1 = period.start_epoch, period.end_epoch
+    for row in db.session.execute(crossing):
+        start, end = Fraction(row.s), Fraction(row.e)
+        inside = int(row.m) * (min(end, p1) - max(start, p0)) / (end - start)
+        sums = result.setdefault(row.key, [Fraction(0), Fraction(0)])
+        sums[0] += inside
+        if row.ext == 1:
+            sums[1] += inside
+    return result
 
 
 def _booked(scope, period: Period, sql: Dialect):
@@ -449,7 +508,11 @@ def _response(scope, period: Period, sql: Dialect):
         .subquery("ranked")
     )
     query = (
-        sa.select(ranked.c.k, sa.func.avg(ranked.c.s * 1.0).label("median_s"))
+        sa.select(
+            ranked.c.k,
+            sa.func.sum(ranked.c.s).label("response_s"),
+            sa.func.count().label("responses"),
+        )
         .where(ranked.c.rn * 2 >= ranked.c.n, ranked.c.rn * 2 <= ranked.c.n + 2)
         .group_by(ranked.c.k)
     )
@@ -460,7 +523,7 @@ def _ratings(scope, period: Period):
     query = (
         sa.select(
             scope.c.k,
-            sa.func.avg(Rating.score * 1.0).label("score"),
+            sa.func.sum(Rating.score).label("score_sum"),
             sa.func.count().label("ratings"),
         )
         .select_from(Rating)
@@ -491,9 +554,12 @@ def _revenue(level: str, filters: Filters, scope, period: Period):
             .join(units, units.c.unit_id == Booking.unit_id)
         )
         labs = units
-    internal = Invoice.customer_org_id == Invoice.lab_id
+    lab, customer = so.aliased(Organisation, name="inv_lab"), so.aliased(Organisation)
+    internal = internal_to(customer, Invoice.lab_id, lab.host_org_id)
     query = (
-        query.add_columns(
+        query.join(lab, lab.id == Invoice.lab_id)
+        .join(customer, customer.id == Invoice.customer_org_id)
+        .add_columns(
             sa.func.sum(sa.case((internal, Invoice.net_total), else_=0)).label("rev_int"),
             sa.func.sum(sa.case((internal, 0), else_=Invoice.net_total)).label("rev_ext"),
         )
@@ -503,34 +569,59 @@ def _revenue(level: str, filters: Filters, scope, period: Period):
     return db.session.execute(query).all()
 
 
-def served_by_cluster(start: date, end: date, filters: Filters | None = None) -> list:
-    """Organisations served and their effective hours, by the cluster of the customer
-    (None: customers outside any cluster)."""
+@dataclass(frozen=True)
+class Served:
+    """Organisations served from one cluster of customers, and their exact minutes."""
+
+    cluster_id: int | None
+    orgs: int
+    external_orgs: int
+    smes: int
+    minutes: Fraction
+
+    @property
+    def hours(self):
+        from sharehub.stats.figures import hours
+
+        return hours(self.minutes)
+
+
+def served_by_cluster(start: date, end: date, filters: Filters | None = None) -> list[Served]:
+    """Organisations served (never the lab itself; external: not on the lab's host side
+    either) and their effective minutes, by the cluster of the customer (None: customers
+    outside any cluster), most minutes first."""
     period, sql = Period(start, end), Dialect()
     scope = unit_scope("all", filters or Filters())
     user_org = so.aliased(Organisation, name="user_org")
-    inside = _inside_minutes(period, sql)
-    external = UsageRecord.user_org_id != scope.c.lab_id
+    internal = internal_to(user_org, scope.c.lab_id, scope.c.host_id)
+    served = UsageRecord.user_org_id != scope.c.lab_id
+    external = sa.and_(served, sa.case((internal, 0), else_=1) == 1)
     query = (
         sa.select(
             user_org.cluster_id,
-            sa.func.count(sa.distinct(UsageRecord.user_org_id)).label("orgs"),
+            sa.func.count(sa.distinct(sa.case((served, UsageRecord.user_org_id)))).label("orgs"),
             sa.func.count(sa.distinct(sa.case((external, UsageRecord.user_org_id)))).label(
                 "external_orgs"
             ),
             sa.func.count(
                 sa.distinct(sa.case((sa.and_(external, user_org.is_sme.is_(True)), user_org.id)))
             ).label("smes"),
-            sa.func.sum(inside).label("minutes"),
         )
         .select_from(UsageRecord)
         .join(scope, scope.c.unit_id == UsageRecord.unit_id)
         .join(user_org, user_org.id == UsageRecord.user_org_id)
         .where(*_usage_in(period))
         .group_by(user_org.cluster_id)
-        .order_by(sa.desc("minutes"))
     )
-    return db.session.execute(query).all()
+    minutes = _exact_minutes(
+        user_org.cluster_id, scope, period, sql, user_org, sa.case((internal, 0), else_=1)
+    )
+    rows = [
+        Served(r.cluster_id, r.orgs, r.external_orgs, r.smes, minutes.get(r.cluster_id, [0])[0])
+        for r in db.session.execute(query)
+    ]
+    rows.sort(key=lambda r: (-r.minutes, r.cluster_id is None, r.cluster_id or 0))
+    return rows
 
 
 def _usage_in(period: Period) -> list:
@@ -545,17 +636,3 @@ def _usage_in(period: Period) -> list:
             ),
         ),
     ]
-
-
-def _inside_minutes(period: Period, sql: Dialect):
-    """Effective minutes of a usage record inside the period, in proportion to its time
-    inside; a record of no duration counts whole (it is only selected where it starts)."""
-    start, end = sql.epoch(UsageRecord.started_dt), sql.epoch(UsageRecord.ended_dt)
-    p0, p1 = num(period.start_epoch), num(period.end_epoch)
-    minutes = sa.cast(
-        UsageRecord.prep_minutes + UsageRecord.run_minutes + UsageRecord.post_minutes, sa.Float
-    )
-    return sa.case(
-        (end > start, minutes * (sql.least(end, p1) - sql.greatest(start, p0)) / (end - start)),
-        else_=minutes,
-    )

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sharehub.accounts.models import Cluster, Organisation, OrgKind, OrgStatus, Region
 from sharehub.catalog.models import FIELD_LABELS, Field, Listing, Unit
 from sharehub.extensions import db
+from sharehub.stats.figures import shown
 from sharehub.stats.metrics import empty, metrics
 from sharehub.stats.sql import Filters
 
@@ -152,17 +153,18 @@ def buckets(choice: PeriodChoice) -> list[tuple[date, date]]:
 
 
 def trend(choice: PeriodChoice, filters: Filters) -> list[dict]:
-    """The figures of everything in `filters` per trend step."""
+    """The figures of everything in `filters` per trend step, as shown."""
     points = []
     for start, end in buckets(choice):
         figures = metrics(start, end, "all", filters).get(0) or empty(start, end)
-        points.append({"start": start, "end": end, **figures})
+        points.append({"start": start, "end": end, **shown(figures)})
     return points
 
 
 def totals(choice: PeriodChoice, filters: Filters) -> dict:
-    return metrics(choice.start, choice.end, "all", filters).get(0) or empty(
-        choice.start, choice.end
+    """The figures of everything in `filters` over the period, as shown."""
+    return shown(
+        metrics(choice.start, choice.end, "all", filters).get(0) or empty(choice.start, choice.end)
     )
 
 
@@ -193,12 +195,14 @@ def names(level: str, keys) -> dict:
 def table(
     choice: PeriodChoice, level: str, filters: Filters, sort: str = "effective_hours"
 ) -> list[dict]:
-    """One row per group with its name and rank by `sort` (highest first)."""
+    """One row per group with its name and rank by `sort` (highest first, on the exact
+    figures), its figures as shown."""
     figures = metrics(choice.start, choice.end, level, filters)
     labels = names(level, figures)
     sort = sort if sort in SORTABLE else "effective_hours"
     rows = [{"key": key, **labels.get(key, {}), **values} for key, values in figures.items()]
     rows.sort(key=lambda r: (r[sort] is None, -(r[sort] or 0), str(r.get("name", ""))))
+    rows = [shown(row) for row in rows]
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
     return rows
@@ -227,7 +231,7 @@ def lab_ids(filters: Filters) -> list[int]:
 def iter_table(
     choice: PeriodChoice, level: str, filters: Filters, chunk: int = 50
 ) -> Iterator[dict]:
-    """The rows of `table`, unranked, a chunk of labs at a time for the levels below all
+    """The rows of `table` (as shown), unranked, a chunk of labs at a time for the levels below all
     labs, so an export of every unit never holds every unit's figures at once."""
     if level not in ("unit", "listing", "lab"):
         yield from table(choice, level, filters)
@@ -238,4 +242,4 @@ def iter_table(
         figures = metrics(choice.start, choice.end, level, part)
         labels = names(level, figures)
         for key in sorted(figures, key=lambda k: (k is None, k)):
-            yield {"key": key, **labels.get(key, {}), **figures[key]}
+            yield {"key": key, **labels.get(key, {}), **shown(figures[key])}

@@ -99,6 +99,15 @@ class Dialect:
         return sa.cast(sa.func.julianday(column) - sa.func.julianday(start.isoformat()), sa.Integer)
 
 
+def internal_to(org, lab_id, host_id):
+    """SQL: use by `org` (an Organisation alias) counts as internal for the lab `lab_id`
+    whose host is `host_id`: the lab itself, its host, or another unit of that host."""
+    return sa.or_(
+        org.id == lab_id,
+        sa.and_(host_id.is_not(None), sa.or_(org.id == host_id, org.host_org_id == host_id)),
+    )
+
+
 def num(value: int) -> sa.ColumnElement:
     return sa.literal(value, sa.BigInteger)
 
@@ -141,6 +150,7 @@ def unit_scope(level: str, filters: Filters) -> sa.CTE:
             Unit.id.label("unit_id"),
             Unit.listing_id.label("listing_id"),
             Listing.lab_id.label("lab_id"),
+            lab.host_org_id.label("host_id"),
             Unit.is_active.label("is_active"),
             Listing.kind.label("kind"),
             Listing.original_value.label("original_value"),
@@ -166,7 +176,9 @@ def lab_scope(level: str, filters: Filters) -> sa.CTE:
     """Laboratories in scope with the group key `k` (levels lab, cluster, region, all)."""
     lab = so.aliased(Organisation, name="scope_lab")
     region = so.aliased(Region, name="scope_region")
-    query = sa.select(lab.id.label("lab_id"), _lab_key(level, lab, region).label("k")).outerjoin(
-        region, region.id == lab.region_id
-    )
+    query = sa.select(
+        lab.id.label("lab_id"),
+        lab.host_org_id.label("host_id"),
+        _lab_key(level, lab, region).label("k"),
+    ).outerjoin(region, region.id == lab.region_id)
     return _lab_filters(query, filters, lab, region).cte("lab_scope")

@@ -84,12 +84,15 @@ def _trend_chart(points: list[dict]) -> dict:
             for p in points
         ],
         "datasets": [
-            {"label": _("Effective hours"), "data": [p["effective_hours"] for p in points]},
-            {"label": _("External service hours"), "data": [p["external_hours"] for p in points]},
+            {"label": _("Effective hours"), "data": [float(p["effective_hours"]) for p in points]},
+            {
+                "label": _("External service hours"),
+                "data": [float(p["external_hours"]) for p in points],
+            },
             {
                 "label": _("Utilisation (available hours)"),
                 "data": [
-                    round(p["utilisation_available"] * 100, 1)
+                    float(p["utilisation_available"] * 100)
                     if p["utilisation_available"] is not None
                     else None
                     for p in points
@@ -108,8 +111,11 @@ def _ranking_chart(rows: list[dict], label_key: str = "name") -> dict:
         "indexAxis": "y",
         "labels": [str(r.get(label_key) or "—") for r in top],
         "datasets": [
-            {"label": _("Effective hours"), "data": [r["effective_hours"] for r in top]},
-            {"label": _("External service hours"), "data": [r["external_hours"] for r in top]},
+            {"label": _("Effective hours"), "data": [float(r["effective_hours"]) for r in top]},
+            {
+                "label": _("External service hours"),
+                "data": [float(r["external_hours"]) for r in top],
+            },
         ],
     }
 
@@ -378,7 +384,7 @@ def export_served(lab_id: int, fmt: str):
             "orgs": r.orgs,
             "external_orgs": r.external_orgs,
             "smes": r.smes,
-            "hours": round(float(r.minutes or 0) / 60, 2),
+            "hours": r.hours,
         }
         for r in served_by_cluster(choice.start, choice.end, Filters(lab_ids=[lab.id]))
     )
@@ -495,17 +501,32 @@ def previous_day(day):
     return (day - timedelta(days=1)).isoformat()
 
 
+@bp.app_template_filter("figure")
+def format_figure(value, places: int = 4) -> str:
+    """A number rounded half up to at most `places` decimals, without trailing zeros (as
+    the scorecards' working writes it)."""
+    from sharehub.stats.figures import round_half_up
+
+    if value is None:
+        return "—"
+    text = f"{round_half_up(value, places):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 @bp.app_template_filter("stat")
 def format_stat(value, fmt: str = "int"):
-    """A figure as the tables show it: hours, a percentage, money, a score or minutes."""
+    """A figure as the tables show it: hours (2 decimals), a percentage (2 decimals),
+    money, a mean rating (2 decimals) or minutes (1 decimal), rounded half up once
+    (sharehub.stats.figures: an already rounded figure is shown as it is)."""
     from flask_babel import format_decimal, format_percent
 
     from sharehub.catalog.pricing import format_fen
+    from sharehub.stats.figures import round_half_up
 
     if value is None:
         return "—"
     if fmt == "rate":
-        return format_percent(value, "#,##0.0%")
+        return format_percent(round_half_up(value, 4), "#,##0.00%")
     if fmt == "money":
         return format_fen(value)
     if fmt == "yuan":  # whole yuan, for the figure cards
@@ -514,6 +535,8 @@ def format_stat(value, fmt: str = "int"):
         from flask_babel import format_currency
 
         return format_currency(Decimal(value) / 100, "CNY", "¤#,##0", currency_digits=False)
-    if fmt in ("hours", "minutes", "score"):
-        return format_decimal(value, "#,##0.#")
+    if fmt in ("hours", "score"):
+        return format_decimal(round_half_up(value, 2), "#,##0.00")
+    if fmt == "minutes":
+        return format_decimal(round_half_up(value, 1), "#,##0.0")
     return format_decimal(value, "#,##0")

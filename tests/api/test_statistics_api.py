@@ -3,7 +3,8 @@ tests/stats/test_metrics.py (Mon 2 – Sun 8 March 2026, see its docstring) plus
 laboratory outside any cluster:
 
 Lab A (实验室甲, in the cluster): ICP with U1 and U2, available 71.5 h, effective 435 min
-= 7.25 h, external 315 min = 5.25 h, orgs served 3 (two external), ratings 5 and 4.
+= 7.25 h, external 315 min = 5.25 h, orgs served 2 (both external; the lab itself is
+not served), ratings 5 and 4.
 Lab B (测试实验室, no cluster, same province): one biomedicine instrument open Mon–Fri
 08:30–12:00 and 13:30–17:30 = 37.5 h, used by E1 for 90 min = 1.5 h, all external.
 Rated hours a week: 1,400 × 7 ÷ 365 per unit.
@@ -72,7 +73,7 @@ def _lab_a_week() -> dict:
         "share_rate": 0.7241,  # 315 / 435
         "utilisation_rated": 0.135,  # 7.25 / 53.70
         "utilisation_available": 0.1014,  # 7.25 / 71.5
-        "orgs_served": 3,
+        "orgs_served": 2,
         "external_orgs_served": 2,
         "sme_served": 1,
         "users_served": 2,
@@ -155,7 +156,7 @@ def test_statistics_by_region_and_field(api, two_labs):
     assert item["effective_hours"] == 8.75  # 525 min
     assert item["external_hours"] == 6.75  # 405 min
     assert item["share_rate"] == 0.7714  # 405 / 525
-    assert item["orgs_served"] == 3  # lab A itself, E1 (both labs, once), E2
+    assert item["orgs_served"] == 2  # E1 (both labs, once), E2; never lab A itself
     assert item["external_orgs_served"] == 2
     assert item["satisfaction"] == 4.5
 
@@ -387,7 +388,7 @@ def _national_a(two_labs) -> list[dict]:
             "effective_hours": 7.75,
             "external_hours": 5.75,
             "external_income_yuan": 1500.0,
-            "orgs_served": 3,
+            "orgs_served": 2,
             "users_served": 1,
         },
         {
@@ -452,13 +453,12 @@ def test_national_report_as_csv(api, two_labs, tokens):
     assert text.startswith("\ufeffInstrument number,Category code,Name,English name,Unit,")
     header, *rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert len(header) == 14 and len(rows) == 2
-    expected = _national_a(two_labs)
+    # The figures as the JSON gives them, written with their decimals (hours 2, yuan 2).
     assert [r[9:] for r in rows] == [
-        [str(e[k]) for k in ("effective_hours", "external_hours", "external_income_yuan")]
-        + [str(e["orgs_served"]), str(e["users_served"])]
-        for e in expected
+        ["7.75", "5.75", "1500.00", "2", "1"],
+        ["3.00", "3.00", "1200.00", "2", "1"],
     ]
-    assert rows[0][7] == "实验室甲" and rows[0][8] == "100.0"
+    assert rows[0][7] == "实验室甲" and rows[0][8] == "100"
 
 
 @pytest.mark.parametrize(

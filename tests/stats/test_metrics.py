@@ -29,6 +29,7 @@ Original value 1,000,000 CNY per unit × 2; rated 2 × 1,400 × 7 ÷ 365 h.
 from __future__ import annotations
 
 from datetime import date
+from fractions import Fraction as F
 
 from tests.stats.conftest import WEEK
 from tests.support import clock
@@ -38,32 +39,32 @@ def test_lab_figures_of_the_week(week):
     from sharehub.stats.metrics import lab_metrics
 
     figures = lab_metrics(*WEEK, [week["lab"].id])[week["lab"].id]
-    rated = 2 * 1400 * 7 / 365
+    rated = F(2 * 1400 * 7, 365)
     assert figures == {
-        "available_hours": 71.5,
-        "booked_hours": 8.5,
-        "effective_hours": 7.25,
-        "external_hours": 5.25,
-        "internal_hours": 2.0,
-        "rated_hours": round(rated, 2),
-        "share_rate": round(315 / 435, 4),
-        "utilisation_rated": round(7.25 / rated, 4),
-        "utilisation_available": round(7.25 / 71.5, 4),
-        "orgs_served": 3,
+        "available_hours": F("71.5"),
+        "booked_hours": F("8.5"),
+        "effective_hours": F("7.25"),
+        "external_hours": F("5.25"),
+        "internal_hours": 2,
+        "rated_hours": rated,
+        "share_rate": F(315, 435),
+        "utilisation_rated": F("7.25") / rated,
+        "utilisation_available": F("7.25") / F("71.5"),
+        "orgs_served": 2,  # E1 and E2; the lab itself is not served
         "external_orgs_served": 2,
         "sme_served": 1,
         "users_served": 2,
         "revenue_internal_fen": 20_000,
         "revenue_external_fen": 200_000,
-        "revenue_rate": round((20_000 + 1.5 * 200_000) / 200_000_000, 4),
-        "satisfaction": 4.5,
+        "revenue_rate": F(20_000 + 300_000, 200_000_000),
+        "satisfaction": F("4.5"),
         "rating_count": 2,
-        "median_response_minutes": 60.0,
+        "median_response_minutes": 60,
         "bookings": 5,
         "cancelled": 1,
         "no_shows": 1,
-        "cancellation_rate": 0.2,
-        "no_show_rate": round(1 / 3, 4),
+        "cancellation_rate": F(1, 5),
+        "no_show_rate": F(1, 3),
         "original_value_fen": 200_000_000,
         "unit_count": 2,
     }
@@ -84,7 +85,7 @@ def test_unit_figures_split_the_lab(week):
     assert u1["revenue_internal_fen"] == u2["revenue_internal_fen"] == 0
     # U1 answered in 30 and 10 min (median 20); U2 in 90, 240 and 60 (median 90).
     assert (u1["median_response_minutes"], u2["median_response_minutes"]) == (20.0, 90.0)
-    assert (u1["orgs_served"], u2["orgs_served"]) == (3, 2)
+    assert (u1["orgs_served"], u2["orgs_served"]) == (2, 2)  # never the lab itself
 
 
 def test_groups_by_cluster_region_and_field(week, make_org, make_listing, make_usage, cluster):
@@ -147,7 +148,7 @@ def test_special_purpose_instruments_have_800_rated_hours(db, lab, make_listing,
     make_usage(listing.units[0], lab, "2026-03-02 09:00", "2026-03-02 17:00", run=480)
     figures = lab_metrics(date(2026, 1, 1), date(2027, 1, 1), [lab.id])[lab.id]
     assert figures["rated_hours"] == 800.0
-    assert figures["utilisation_rated"] == 0.01
+    assert figures["utilisation_rated"] == F(1, 100)
     assert figures["share_rate"] == 0.0
 
 
@@ -184,10 +185,11 @@ def test_organisations_served_by_cluster_of_the_customer(week, cluster):
     from sharehub.stats.sql import Filters
 
     rows = {
-        r.cluster_id: (r.orgs, r.external_orgs, r.smes, round(r.minutes, 2))
+        r.cluster_id: (r.orgs, r.external_orgs, r.smes, r.minutes)
         for r in served_by_cluster(*WEEK, Filters(lab_ids=[week["lab"].id]))
     }
-    assert rows == {cluster.id: (1, 0, 0, 120.0), None: (2, 2, 1, 315.0)}
+    # The lab's own use counts in hours, but the lab is not an organisation it serves.
+    assert rows == {cluster.id: (0, 0, 0, 120), None: (2, 2, 1, 315)}
 
 
 def test_trend_of_a_month_goes_by_week(week):

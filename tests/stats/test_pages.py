@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from fractions import Fraction
 
 import pytest
 
@@ -72,18 +73,18 @@ def test_lab_sees_its_own_figures_and_units_but_not_another_lab(
     response = client.get(f"/stats/lab?{WEEK_ARGS}")
     assert response.status_code == 302
     html = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert 'id="kpi-effective_hours">7.2' in html
-    assert 'id="kpi-share_rate">72.4%' in html
+    assert 'id="kpi-effective_hours">7.25<' in html
+    assert 'id="kpi-share_rate">72.41%<' in html  # 315 ÷ 435 = 0.724137…
     assert 'id="kpi-revenue_external_fen">CN¥2,000<' in html  # whole yuan on the cards
-    assert "71.5" in html  # available hours
+    assert "71.50" in html  # available hours
 
     units = client.get(f"/stats/labs/{week['lab'].id}?{WEEK_ARGS}&level=unit")
     html = units.get_data(as_text=True)
-    assert f"/stats/units/{week['u1'].id}?" in html and "5.8" in html  # U1 5.75 h
+    assert f"/stats/units/{week['u1'].id}?" in html and "5.75" in html  # U1 5.75 h
 
     unit = client.get(f"/stats/units/{week['u2'].id}?{WEEK_ARGS}")
     html = unit.get_data(as_text=True)
-    assert 'id="kpi-effective_hours">1.5' in html
+    assert 'id="kpi-effective_hours">1.50<' in html
     assert "34" in html  # available hours of U2
 
     stranger_lab = make_org(kind=OrgKind.LAB, name="别的实验室")
@@ -108,7 +109,7 @@ def test_table_exports_as_csv_and_xlsx(client, login, regulator, week):
     figures = dict(zip(header, lab_row, strict=True))
     assert figures["Effective hours"] == "7.25"
     assert figures["External service hours"] == "5.25"
-    assert figures["Available hours"] == "71.5"
+    assert figures["Available hours"] == "71.50"
     assert figures["External revenue"] == "200000"
 
     response = client.get(f"/stats/export.xlsx?{WEEK_ARGS}&level=lab")
@@ -128,11 +129,11 @@ def test_national_report_per_instrument(client, login, regulator, week):
     # U1: R1 180 + R2 120 + R6 45 + R7 120 = 465 min; external 180 + 45 + 120 = 345 min.
     assert by_unit["#1"]["Effective hours"] == "7.75"
     assert by_unit["#1"]["External service hours"] == "5.75"
-    assert by_unit["#1"]["External income (CNY)"] == "1500.0"
-    assert by_unit["#1"]["Original value (10,000 CNY)"] == "100.0"
+    assert by_unit["#1"]["External income (CNY)"] == "1500.00"
+    assert by_unit["#1"]["Original value (10,000 CNY)"] == "100"
     # U2: R3 120 + R4 60, both external; income I6 500 + I5 700 (issued 9 March).
-    assert by_unit["#2"]["Effective hours"] == "3.0"
-    assert by_unit["#2"]["External income (CNY)"] == "1200.0"
+    assert by_unit["#2"]["Effective hours"] == "3.00"
+    assert by_unit["#2"]["External income (CNY)"] == "1200.00"
     assert by_unit["#2"]["Organisations served"] == "2"
 
 
@@ -172,7 +173,7 @@ def test_administrator_sets_rated_hours_per_class(
     db.session.expire_all()
     assert db.session.get(RatedHours, "special").hours == 900
     figures = lab_metrics(date(2026, 1, 1), date(2027, 1, 1), [lab.id])[lab.id]
-    assert (figures["rated_hours"], figures["utilisation_rated"]) == (900.0, 0.01)
+    assert (figures["rated_hours"], figures["utilisation_rated"]) == (900, Fraction(1, 100))
 
 
 def test_trend_and_served_tables_export(client, login, week, make_user, cluster):
@@ -183,10 +184,10 @@ def test_trend_and_served_tables_export(client, login, week, make_user, cluster)
     rows = _csv(client.get(f"/stats/labs/{lab_id}/trend.csv?{WEEK_ARGS}&unit={u2}"))
     header = rows[0]
     assert [r[0] for r in rows[1:]] == ["2026-03-02"]  # one week, one step
-    assert dict(zip(header, rows[1], strict=True))["Effective hours"] == "1.5"
+    assert dict(zip(header, rows[1], strict=True))["Effective hours"] == "1.50"
     served = _csv(client.get(f"/stats/labs/{lab_id}/served.csv?{WEEK_ARGS}"))
     assert sorted(served[1:]) == sorted(
-        [[cluster.name, "1", "0", "0", "2.0"], ["", "2", "2", "1", "5.25"]]
+        [[cluster.name, "0", "0", "0", "2.00"], ["", "2", "2", "1", "5.25"]]
     )
     other = make_user(week["e1"])
     client.post("/account/signout")
