@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from sharehub.booking.models import Booking
 from tests.api.test_bookings import body
-from tests.booking.test_booking_service import workday
 from tests.conftest import BACKEND
+from tests.support.clock import workday
 
 pytestmark = pytest.mark.usefixtures("english")
 

@@ -11,7 +11,7 @@ from flask_babel import force_locale
 from sharehub.booking import services, usage
 from sharehub.booking.models import Booking, BookingStatus, UsageRecord
 from sharehub.core.errors import ValidationError
-from tests.booking.test_booking_service import at, workday
+from tests.support.clock import at, workday
 
 EN = {"Accept-Language": "en"}
 

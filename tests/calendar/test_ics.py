@@ -68,13 +68,22 @@ def test_cancel_increments_the_sequence(booking, db):
 
 
 def test_new_york_viewer_across_dst_sees_the_same_instant(booking):
-    """2026-11-01 ends US summer time; the instant is unchanged, only the clock differs."""
+    """The instant is unchanged in New York; only the clock differs, by US summer time
+    (second Sunday of March to first Sunday of November, counted here by hand)."""
+    from datetime import date
     from zoneinfo import ZoneInfo
 
     event = vobject.readOne(invite(booking, "REQUEST").decode()).vevent
     new_york = event.dtstart.value.astimezone(ZoneInfo("America/New_York"))
     assert new_york.astimezone(UTC) == booking.starts_dt
-    assert new_york.utcoffset() == timedelta(hours=-5)  # winter time after 1 November
+
+    def sunday(year: int, month: int, nth: int) -> date:
+        first = date(year, month, 1)
+        return first + timedelta(days=(6 - first.weekday()) % 7 + 7 * (nth - 1))
+
+    day = new_york.date()
+    summer = sunday(day.year, 3, 2) < day < sunday(day.year, 11, 1)
+    assert new_york.utcoffset() == timedelta(hours=-4 if summer else -5)
 
 
 def test_private_feeds_and_busy_feed(client, db, booking, lab, lab_manager, login):

@@ -31,3 +31,14 @@ def test_workdays_follow_the_state_council_schedule():
         assert suite_clock.workday(1) == date(2026, 9, 29)
         assert suite_clock.workday(2) == date(2026, 9, 30)
         assert suite_clock.workday(3) == date(2026, 10, 8)  # after the Golden Week
+
+
+def test_processes_the_suite_starts_follow_its_clock():
+    import subprocess
+    import sys
+
+    code = "import datetime; print(datetime.datetime.now(datetime.UTC).isoformat())"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stderr == ""
+    theirs = datetime.fromisoformat(run.stdout.strip())
+    assert abs((theirs - clock.utcnow()).total_seconds()) < 60
