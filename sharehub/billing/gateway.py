@@ -51,9 +51,14 @@ class StripeGateway:
     ) -> str:
         """A Stripe-hosted Checkout page (no third-party script on our pages); returns the
         address to send the customer to."""
+        options = {}
+        if method == PaymentMethod.WECHAT_PAY:
+            # Stripe refuses a WeChat Pay session without the client it is shown in.
+            options["payment_method_options"] = {"wechat_pay": {"client": "web"}}
         session = self.stripe.checkout.Session.create(
             mode="payment",
             payment_method_types=[method.value],
+            **options,
             line_items=[
                 {
                     "quantity": 1,

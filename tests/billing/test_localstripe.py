@@ -151,3 +151,33 @@ def test_card_payment_through_localstripe_pays_the_invoice(postgres, tmp_path, l
             assert db.session.get(Invoice, invoice_id).status == InvoiceStatus.VOID
             db.session.remove()
             db.engine.dispose()
+
+
+def test_wechat_pay_checkout_session_names_the_web_client(localstripe, monkeypatch):
+    """Stripe refuses a WeChat Pay Checkout session without
+    payment_method_options.wechat_pay.client (the stand-in answers as Stripe does)."""
+    from types import SimpleNamespace
+
+    import stripe
+
+    from sharehub.billing.gateway import StripeGateway
+    from sharehub.billing.models import PaymentMethod
+    from tests.support.stripe_servers import checkout_server
+
+    monkeypatch.setattr(stripe, "api_base", stripe.api_base)  # restored afterwards
+    invoice = SimpleNamespace(id=7, number="SH0001-2026-000007", outstanding=106000)
+    with checkout_server(localstripe, WEBHOOK_SECRET) as checkout:
+        gateway = StripeGateway("sk_test_local", WEBHOOK_SECRET, checkout)
+        sessions = {}
+        for method in (PaymentMethod.WECHAT_PAY, PaymentMethod.CARD):
+            url = gateway.start_checkout(invoice, method, f"{checkout}/ok", f"{checkout}/back")
+            assert url.startswith(f"{checkout}/pay/cs_test_")
+            sessions[method] = stripe.checkout.Session.retrieve(url.rsplit("/", 1)[1])
+    wechat = sessions[PaymentMethod.WECHAT_PAY]
+    assert wechat.payment_method_types == ["wechat_pay"]
+    assert wechat.payment_method_options.to_dict() == {"wechat_pay": {"client": "web"}}
+    assert (wechat.amount_total, wechat.metadata.to_dict()) == (
+        106000,
+        {"invoice_id": "7", "invoice_number": "SH0001-2026-000007"},
+    )
+    assert sessions[PaymentMethod.CARD].payment_method_options.to_dict() == {}
