@@ -220,3 +220,69 @@ def test_transfers_and_webhooks_at_the_same_moment(world):
         thread.join(timeout=90)
     assert all(r is not None and r.startswith("recorded") for r in results), results
     check(app, ids)
+
+
+def refund_event(invoice_id: int) -> dict:
+    return {
+        "id": f"evt_refund_{invoice_id}",
+        "type": "refund.updated",
+        "data": {
+            "object": {
+                "id": f"re_{invoice_id}",
+                "amount": 6000,
+                "payment_intent": f"pi_{invoice_id}",
+                "status": "succeeded",
+                "metadata": {},
+            }
+        },
+    }
+
+
+@pytest.mark.parametrize("first", ["refund", "payment"])
+def test_a_refund_event_and_its_payment_event_at_the_same_moment(world, first):
+    """The refund event finds no payment and is kept as awaiting it while the payment event
+    commits: neither may miss the other, or the refund would wait for ever."""
+    from sharehub.billing import gateway
+    from sharehub.billing.models import GatewayEvent, Invoice, RefundStatus
+    from sharehub.extensions import db
+
+    app, ids, _ = world
+    invoice_id = ids[1]
+    events = {"refund": refund_event(invoice_id), "payment": intent_event(invoice_id)}
+    written, release = threading.Event(), threading.Event()
+    results = {}
+
+    def deliver(name, hold=False):
+        with app.app_context():
+            try:
+                results[name] = gateway.handle_event(events[name])
+                if hold:
+                    written.set()
+                    assert release.wait(timeout=30)
+                db.session.commit()
+            finally:
+                db.session.remove()
+
+    second = "payment" if first == "refund" else "refund"
+    threads = [
+        threading.Thread(target=deliver, args=(first, True)),
+        threading.Thread(target=deliver, args=(second,)),
+    ]
+    threads[0].start()
+    assert written.wait(timeout=30)
+    threads[1].start()
+    time.sleep(1.0)
+    release.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert results["payment"] == "recorded"
+    assert results["refund"] == ("awaiting payment" if first == "refund" else "refund recorded")
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        assert [(r.provider_ref, r.amount, r.status) for r in invoice.refunds] == [
+            (f"re_{invoice_id}", 6000, RefundStatus.SUCCEEDED)
+        ]
+        assert invoice.outstanding == 6000
+        stored = db.session.get(GatewayEvent, f"evt_refund_{invoice_id}")
+        assert not stored.awaiting_payment
+        db.session.remove()
