@@ -122,7 +122,7 @@ def test_a_transfer_typed_against_what_was_open_is_recorded_after_an_online_paym
     response = client.post(f"/invoices/{issued.id}/payments", data=form, follow_redirects=True)
     html = response.get_data(as_text=True)
     assert "1,059.98 received beyond what is owed is to be refunded" in html
-    assert "To be refunded" in html and "Paid beyond what the invoice is owed" in html
+    assert "To be refunded" in html
     db.session.expire_all()
     invoice = db.session.get(Invoice, issued.id)
     assert [(p.method, p.amount) for p in invoice.payments] == [
@@ -130,6 +130,7 @@ def test_a_transfer_typed_against_what_was_open_is_recorded_after_an_online_paym
         (PaymentMethod.BANK_TRANSFER, 105998),
     ]
     (refund,) = invoice.refunds
+    assert refund.reason in html
     assert (refund.method, refund.amount, refund.status, refund.payment_id) == (
         PaymentMethod.BANK_TRANSFER,
         105998,
