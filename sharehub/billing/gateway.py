@@ -196,7 +196,7 @@ def _apply_awaiting_refunds(payment_ref: str) -> None:
         sa.select(GatewayEvent)
         .where(GatewayEvent.payment_ref == payment_ref, GatewayEvent.awaiting_payment)
         .order_by(GatewayEvent.received_dt, GatewayEvent.id)
-    ):
+    ).all():
         stored.awaiting_payment = False
         stored.outcome = f"{_refund(stored.payload)} (after its payment)"[:200]
     db.session.flush()

@@ -181,3 +181,94 @@ def test_wechat_pay_checkout_session_names_the_web_client(localstripe, monkeypat
         {"invoice_id": "7", "invoice_number": "SH0001-2026-000007"},
     )
     assert sessions[PaymentMethod.CARD].payment_method_options.to_dict() == {}
+
+
+def test_a_card_payment_for_an_invoice_paid_by_transfer_is_refunded_at_localstripe(
+    postgres, tmp_path, localstripe
+):
+    """The invoice was paid by bank transfer; the customer pays by card too. The webhook
+    records the card payment and the refund is sent to the gateway after the commit: the
+    money is back with the customer, once."""
+    from datetime import date
+
+    import stripe
+
+    from sharehub.billing import payments
+    from sharehub.billing.gateway import StripeGateway
+    from sharehub.billing.models import (
+        Invoice,
+        InvoiceStatus,
+        Payment,
+        PaymentMethod,
+        Refund,
+        RefundStatus,
+    )
+    from sharehub.extensions import db
+
+    url = (
+        postgres.create_database("sharehub_stripe_overpaid")
+        if BACKEND == "postgres" and postgres
+        else f"sqlite:///{tmp_path / 'overpaid.db'}"
+    )
+    env = {
+        "STRIPE_SECRET_KEY": "sk_test_local",
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_API_BASE": localstripe,
+    }
+    with live_server(url, tmp_path, seed_demo=False, env=env) as base:
+        app, invoice_id = issued_invoice(url)
+        data = urllib.parse.urlencode(
+            {"url": f"{base}/webhooks/stripe", "secret": WEBHOOK_SECRET}
+        ).encode()
+        urllib.request.urlopen(
+            f"{localstripe}/_config/webhooks/sharehub", data=data, timeout=10
+        ).close()
+        with app.app_context():
+            invoice = db.session.get(Invoice, invoice_id)
+            gateway = StripeGateway("sk_test_local", WEBHOOK_SECRET, localstripe)
+            intent = gateway.create_payment_intent(invoice, PaymentMethod.CARD)
+            payments.apply_payment(
+                invoice,
+                PaymentMethod.BANK_TRANSFER,
+                106000,
+                payer_reference="对公转账",
+                paid_date=date(2026, 3, 2),
+            )
+            db.session.commit()
+            db.session.remove()
+        card = stripe.PaymentMethod.create(
+            type="card",
+            card={"number": "4242424242424242", "exp_month": 12, "exp_year": 2035, "cvc": "123"},
+        )
+        stripe.PaymentIntent.modify(intent.id, payment_method=card.id)
+        assert stripe.PaymentIntent.confirm(intent.id).status == "succeeded"
+        with app.app_context():
+            for _ in range(100):
+                refund = db.session.scalar(sa.select(Refund))
+                status = refund and refund.status
+                db.session.remove()
+                if status == RefundStatus.SUCCEEDED:
+                    break
+                time.sleep(0.2)
+            invoice = db.session.get(Invoice, invoice_id)
+            assert sorted((p.method.value, p.amount) for p in invoice.payments) == [
+                ("bank_transfer", 106000),
+                ("card", 106000),
+            ]
+            (refund,) = invoice.refunds
+            card_payment = db.session.scalar(
+                sa.select(Payment).where(Payment.provider_ref == intent.id)
+            )
+            assert (refund.payment_id, refund.amount, refund.status) == (
+                card_payment.id,
+                106000,
+                RefundStatus.SUCCEEDED,
+            ), refund.failure
+            assert (invoice.status, invoice.paid_amount) == (InvoiceStatus.PAID, 106000)
+            provider_ref = refund.provider_ref
+            db.session.remove()
+            db.engine.dispose()
+        at_stripe = stripe.Refund.list(payment_intent=intent.id).data
+        assert [(r.id, r.amount, r.status) for r in at_stripe] == [
+            (provider_ref, 106000, "succeeded")
+        ]
