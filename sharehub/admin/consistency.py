@@ -115,23 +115,15 @@ def payments_without_invoice() -> list[int]:
 
 
 def payment_mismatches() -> list[dict]:
-    """Invoices paid more than their total, or marked paid without being paid in full."""
-    paid = (
-        sa.select(Payment.invoice_id, sa.func.sum(Payment.amount).label("paid"))
-        .group_by(Payment.invoice_id)
-        .subquery()
-    )
+    """Invoices that keep more than they are owed, or marked paid without being paid in
+    full. Kept is payments less refunds not failed; owed is the total with its credit
+    notes, so an overpayment on its way back is no mismatch."""
+    joined, kept, owed = _kept_and_owed()
     rows = db.session.execute(
-        sa.select(Invoice.id, Invoice.status, Invoice.gross_total, paid.c.paid)
-        .outerjoin(paid, paid.c.invoice_id == Invoice.id)
+        joined.with_only_columns(Invoice.id, Invoice.status, Invoice.gross_total, kept)
         .where(
-            sa.or_(
-                paid.c.paid > Invoice.gross_total,
-                sa.and_(
-                    Invoice.status == InvoiceStatus.PAID,
-                    sa.func.coalesce(paid.c.paid, 0) != Invoice.gross_total,
-                ),
-            )
+            Invoice.is_credit_note.is_(False),
+            sa.or_(kept > owed, sa.and_(Invoice.status == InvoiceStatus.PAID, kept != owed)),
         )
         .order_by(Invoice.id)
     ).all()
@@ -287,6 +279,75 @@ def voucher_uses_above_share() -> list[dict]:
     return found
 
 
+def _kept_and_owed():
+    """Per invoice: money kept (payments less refunds that did not fail) and what it is
+    owed (its total with its credit notes), as subqueries."""
+    from sharehub.billing.models import Refund, RefundStatus
+
+    paid = (
+        sa.select(Payment.invoice_id, sa.func.sum(Payment.amount).label("paid"))
+        .group_by(Payment.invoice_id)
+        .subquery()
+    )
+    refunded = (
+        sa.select(Refund.invoice_id, sa.func.sum(Refund.amount).label("refunded"))
+        .where(Refund.status != RefundStatus.FAILED)
+        .group_by(Refund.invoice_id)
+        .subquery()
+    )
+    credit = so.aliased(Invoice)
+    credited = (
+        sa.select(credit.credit_for_id, sa.func.sum(credit.gross_total).label("credited"))
+        .where(credit.credit_for_id.is_not(None))
+        .group_by(credit.credit_for_id)
+        .subquery()
+    )
+    kept = sa.func.coalesce(paid.c.paid, 0) - sa.func.coalesce(refunded.c.refunded, 0)
+    owed = Invoice.gross_total + sa.func.coalesce(credited.c.credited, 0)
+    joined = (
+        sa.select(Invoice)
+        .outerjoin(paid, paid.c.invoice_id == Invoice.id)
+        .outerjoin(refunded, refunded.c.invoice_id == Invoice.id)
+        .outerjoin(credited, credited.c.credit_for_id == Invoice.id)
+    )
+    return joined, kept, owed
+
+
+def unrecorded_or_unrefunded_money() -> list[dict]:
+    """Money that came in and is neither in the books nor on its way back: a payment the
+    gateway reported with no payment row, and an invoice that keeps more than it is owed
+    with no refund requested for the excess (a failed refund puts it back here)."""
+    from sharehub.billing.models import GatewayEvent
+
+    found: list[dict] = [
+        {"event": event_id, "payment_ref": ref, "outcome": outcome}
+        for event_id, ref, outcome in db.session.execute(
+            sa.select(GatewayEvent.id, GatewayEvent.payment_ref, GatewayEvent.outcome)
+            .outerjoin(Payment, Payment.provider_ref == GatewayEvent.payment_ref)
+            .where(
+                GatewayEvent.type.in_(("payment_intent.succeeded", "checkout.session.completed")),
+                GatewayEvent.payment_ref.is_not(None),
+                Payment.id.is_(None),
+            )
+            .order_by(GatewayEvent.received_dt, GatewayEvent.id)
+        )
+    ]
+    joined, kept, owed = _kept_and_owed()
+    found += [
+        {"invoice_id": invoice_id, "overpaid": int(excess)}
+        for invoice_id, excess in db.session.execute(
+            joined.with_only_columns(Invoice.id, kept - owed)
+            .where(
+                Invoice.status != InvoiceStatus.DRAFT,
+                Invoice.is_credit_note.is_(False),
+                kept > owed,
+            )
+            .order_by(Invoice.id)
+        )
+    ]
+    return found
+
+
 def violations() -> dict[str, list]:
     """Every invariant by name with what breaks it; all lists empty means consistent."""
     return {
@@ -300,6 +361,7 @@ def violations() -> dict[str, list]:
         "credit_notes_beyond_invoice": credit_notes_beyond_invoice(),
         "negative_invoices_marked_paid": negative_invoices_marked_paid(),
         "voucher_uses_above_share": voucher_uses_above_share(),
+        "unrecorded_or_unrefunded_money": unrecorded_or_unrefunded_money(),
     }
 
 

@@ -9,8 +9,8 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from sharehub.billing.models import GatewayEvent, Invoice, InvoiceStatus, Payment, PaymentMethod
-from sharehub.billing.payments import apply_payment
-from sharehub.core.errors import Conflict, ValidationError
+from sharehub.billing.payments import apply_payment, settle_overpayment
+from sharehub.core.errors import Conflict, DomainError, ValidationError
 from sharehub.extensions import db
 
 ONLINE_METHODS = (PaymentMethod.CARD, PaymentMethod.ALIPAY, PaymentMethod.WECHAT_PAY)
@@ -51,9 +51,14 @@ class StripeGateway:
     ) -> str:
         """A Stripe-hosted Checkout page (no third-party script on our pages); returns the
         address to send the customer to."""
+        options = {}
+        if method == PaymentMethod.WECHAT_PAY:
+            # Stripe refuses a WeChat Pay session without the client it is shown in.
+            options["payment_method_options"] = {"wechat_pay": {"client": "web"}}
         session = self.stripe.checkout.Session.create(
             mode="payment",
             payment_method_types=[method.value],
+            **options,
             line_items=[
                 {
                     "quantity": 1,
@@ -124,7 +129,25 @@ def start_online_payment(
     return gw.start_checkout(invoice, method, success_url, cancel_url)
 
 
+REFUND_EVENTS = ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated")
+
+
+def _lock_payment_ref(payment_ref: str | None) -> None:
+    """Events of one payment wait for each other (PostgreSQL; SQLite writes one at a time
+    anyway): a refund event that finds no payment and the payment event that records it
+    must not pass each other unseen, or the refund would wait for ever."""
+    if payment_ref and db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": f"gateway-payment:{payment_ref}"},
+        )
+
+
 def _record(invoice_id, provider_ref: str, amount: int, methods: list[str]) -> str:
+    """Money the gateway took is recorded, whatever has happened to the invoice meanwhile
+    (paid by bank transfer, voided, paid in part): what goes beyond what the invoice is owed
+    is refunded through the gateway after the commit, in sight on the invoice page."""
+    _lock_payment_ref(provider_ref)
     # Locked and read fresh: a bank transfer or the twin event of this payment may be
     # committing at this moment; the checks below then see its outcome.
     invoice = db.session.get(
@@ -134,59 +157,96 @@ def _record(invoice_id, provider_ref: str, amount: int, methods: list[str]) -> s
         return "unknown invoice"
     if db.session.scalar(sa.select(Payment.id).where(Payment.provider_ref == provider_ref)):
         return "already recorded"
-    if invoice.status != InvoiceStatus.ISSUED or not invoice.outstanding:
-        return f"invoice {invoice.status.value}"
+    if amount <= 0:
+        return "no amount"
     method = next((m for m in ONLINE_METHODS if m.value in methods), PaymentMethod.CARD)
-    apply_payment(
-        invoice,
-        method,
-        min(amount, invoice.outstanding),
-        provider_ref=provider_ref,
-        payer_reference=provider_ref,
-    )
-    return "recorded"
+    try:
+        apply_payment(
+            invoice,
+            method,
+            amount,
+            provider_ref=provider_ref,
+            payer_reference=provider_ref,
+            arrived=True,
+        )
+    except DomainError:  # a draft or a credit note never takes a checkout
+        return f"invoice {invoice.status.value}"
+    # Refunds that reached us before this payment are applied first: the excess below is
+    # what is left after them.
+    _apply_awaiting_refunds(provider_ref)
+    excess = settle_overpayment(None, invoice)
+    return f"recorded; {excess} overpaid, refunding" if excess else "recorded"
+
+
+def _refund(event: dict) -> str:
+    from sharehub.billing.refunds import handle_refund_object
+
+    kind, obj = event.get("type"), event.get("data", {}).get("object", {})
+    if kind in REFUND_EVENTS:
+        return handle_refund_object(obj)
+    outcomes = [
+        handle_refund_object({"payment_intent": obj.get("payment_intent"), **refund})
+        for refund in (obj.get("refunds") or {}).get("data", [])
+    ]
+    return "; ".join(outcomes) or "ignored"
+
+
+def _apply_awaiting_refunds(payment_ref: str) -> None:
+    for stored in db.session.scalars(
+        sa.select(GatewayEvent)
+        .where(GatewayEvent.payment_ref == payment_ref, GatewayEvent.awaiting_payment)
+        .order_by(GatewayEvent.received_dt, GatewayEvent.id)
+    ).all():
+        stored.awaiting_payment = False
+        stored.outcome = f"{_refund(stored.payload)} (after its payment)"[:200]
+    db.session.flush()
 
 
 def handle_event(event: dict) -> str:
     """Apply a verified event once. Unknown, replayed and stale events are stored and
-    acknowledged without effect, so the gateway stops retrying."""
+    acknowledged without effect, so the gateway stops retrying.
+
+    A refund event can arrive before the event of its payment (Stripe does not keep the
+    order). It is stored as awaiting that payment and applied when the payment is
+    recorded, rather than refused so that Stripe retries: Stripe gives up after three
+    days and disables an endpoint that keeps failing, while a stored event is never lost
+    and stays in sight of the consistency check until its payment comes."""
     if db.session.get(GatewayEvent, event["id"]) is not None:
         return "duplicate"
-    outcome = "ignored"
+    outcome, payment_ref, awaiting = "ignored", None, False
     kind, obj = event.get("type"), event.get("data", {}).get("object", {})
     if kind == "payment_intent.succeeded":
+        payment_ref = obj["id"]
         outcome = _record(
             obj.get("metadata", {}).get("invoice_id"),
-            obj["id"],
+            payment_ref,
             int(obj.get("amount_received") or obj.get("amount") or 0),
             obj.get("payment_method_types", []),
         )
     elif kind == "checkout.session.completed" and obj.get("payment_status") == "paid":
         # The same payment as its payment intent: recorded once under the intent's id.
+        payment_ref = obj.get("payment_intent") or obj["id"]
         outcome = _record(
             obj.get("metadata", {}).get("invoice_id"),
-            obj.get("payment_intent") or obj["id"],
+            payment_ref,
             int(obj.get("amount_total") or 0),
             obj.get("payment_method_types", []),
         )
-    elif kind in ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated"):
-        from sharehub.billing.refunds import handle_refund_object
-
-        outcome = handle_refund_object(obj)
-    elif kind == "charge.refunded":
-        from sharehub.billing.refunds import handle_refund_object
-
-        outcomes = [
-            handle_refund_object({"payment_intent": obj.get("payment_intent"), **refund})
-            for refund in (obj.get("refunds") or {}).get("data", [])
-        ]
-        outcome = "; ".join(outcomes) or "ignored"
+    elif kind in REFUND_EVENTS or kind == "charge.refunded":
+        payment_ref = obj.get("payment_intent") or None
+        _lock_payment_ref(payment_ref)
+        if db.session.get(GatewayEvent, event["id"]) is not None:
+            return "duplicate"  # delivered twice at once: the other one held the lock
+        outcome = _refund(event)
+        awaiting = payment_ref is not None and "awaiting payment" in outcome
     db.session.add(
         GatewayEvent(
             id=event["id"],
             type=str(event.get("type", ""))[:100],
             payload=event,
             outcome=outcome[:200],
+            payment_ref=(payment_ref or None) and str(payment_ref)[:100],
+            awaiting_payment=awaiting,
         )
     )
     db.session.flush()

@@ -297,4 +297,9 @@ class GatewayEvent(db.Model):
     type: so.Mapped[str] = so.mapped_column(sa.String(100))
     payload: so.Mapped[dict] = so.mapped_column(sa.JSON)
     outcome: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    # The gateway's id of the payment the event concerns (payments and refunds), so money
+    # the gateway reported is found again: a payment event without its payment row, a
+    # refund event waiting for its payment.
+    payment_ref: so.Mapped[str | None] = so.mapped_column(sa.String(100), index=True)
+    awaiting_payment: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     received_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)

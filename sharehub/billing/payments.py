@@ -28,24 +28,40 @@ def apply_payment(
     payer_reference: str = "",
     provider_ref: str | None = None,
     paid_date: date | None = None,
+    arrived: bool = False,
+    seen_outstanding: int | None = None,
 ) -> Payment:
     """Record money received; the invoice is paid once the payments cover its total.
 
     The invoice row is locked and re-read first, so two payments recorded at once (a
-    bank transfer and a webhook, two clerks) never exceed what is open."""
+    bank transfer and a webhook, two clerks) are judged one after the other.
+
+    A typed amount beyond what is open, or for an invoice no longer open, is refused as a
+    mistake. Money known to have arrived is recorded whatever the invoice's state, because
+    refusing it would leave it in the account and nowhere in the books: `arrived` for a
+    payment the gateway confirmed, and `seen_outstanding` for a transfer the lab records
+    against what the invoice page showed open (another payment came in meanwhile). The
+    caller then refunds the excess with `settle_overpayment`."""
     db.session.refresh(invoice, with_for_update=True)
-    if invoice.status != InvoiceStatus.ISSUED or invoice.is_credit_note:
+    if invoice.is_credit_note or invoice.status == InvoiceStatus.DRAFT:
         raise Conflict(_l("Only an issued, unpaid invoice takes payments."))
     if amount <= 0:
         raise ValidationError(_l("The amount is positive."), field="amount")
-    if amount > invoice.outstanding:
-        raise ValidationError(
-            _l(
-                "The amount is more than the %(amount)s still open.",
-                amount=f"{invoice.outstanding / 100:.2f}",
-            ),
-            field="amount",
-        )
+    if seen_outstanding is not None and amount <= seen_outstanding:
+        # What the lab saw open is no longer open: the transfer is real money all the same.
+        arrived = arrived or invoice.outstanding < seen_outstanding
+    if not arrived:
+        if invoice.status != InvoiceStatus.ISSUED:
+            raise Conflict(_l("Only an issued, unpaid invoice takes payments."))
+        if amount > invoice.outstanding:
+            raise ValidationError(
+                _l(
+                    "The amount is more than the %(amount)s still open.",
+                    amount=f"{invoice.outstanding / 100:.2f}",
+                ),
+                field="amount",
+            )
+    was_open = invoice.status == InvoiceStatus.ISSUED
     payment = Payment(
         invoice=invoice,
         method=method,
@@ -57,7 +73,7 @@ def apply_payment(
     )
     db.session.add(payment)
     db.session.flush()
-    if invoice.outstanding == 0:
+    if was_open and invoice.outstanding == 0:
         invoice.status = InvoiceStatus.PAID
         webhooks.emit_invoice(invoice, "invoice.paid")
     audit.record(
@@ -68,6 +84,7 @@ def apply_payment(
         invoice=invoice.number,
         method=method.value,
         amount=amount,
+        overpaid=invoice.overpaid,
     )
     for membership in invoice.customer_org.memberships:
         user = membership.user
@@ -84,21 +101,44 @@ def apply_payment(
     return payment
 
 
+def settle_overpayment(actor: User | None, invoice: Invoice) -> int:
+    """Refund what the invoice received beyond what it counts for (the newest payments
+    first, each back the way it came: online through the gateway after the commit, a bank
+    transfer by the lab, listed as to be refunded). Returns the amount put to refund."""
+    if not invoice.overpaid:
+        return 0
+    from sharehub.billing.refunds import refund_overpayment
+
+    created = refund_overpayment(actor, invoice, str(_l("Paid beyond what the invoice is owed")))
+    return sum(refund.amount for refund in created)
+
+
 def record_bank_transfer(
-    actor: User, invoice: Invoice, amount: int, paid_date: date, payer_reference: str
+    actor: User,
+    invoice: Invoice,
+    amount: int,
+    paid_date: date,
+    payer_reference: str,
+    seen_outstanding: int | None = None,
 ) -> Payment:
+    """A transfer the lab received. `seen_outstanding` is what the invoice page showed open
+    when the lab typed the amount: if another payment has arrived since, the transfer is
+    recorded all the same and the excess put to refund (see `apply_payment`)."""
     if not actor.can_manage(invoice.lab):
         raise PermissionDenied(_l("Only managers of this laboratory record receipts."))
     if paid_date > local_today():
         raise ValidationError(_l("The payment date is in the future."), field="paid_date")
-    return apply_payment(
+    payment = apply_payment(
         invoice,
         PaymentMethod.BANK_TRANSFER,
         amount,
         actor=actor,
         payer_reference=payer_reference,
         paid_date=paid_date,
+        seen_outstanding=seen_outstanding,
     )
+    settle_overpayment(actor, invoice)
+    return payment
 
 
 def revenue_by_month(lab_id: int, year: int) -> list[dict]:

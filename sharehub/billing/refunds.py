@@ -292,6 +292,9 @@ def handle_refund_object(obj: dict) -> str:
             sa.select(Payment).where(Payment.provider_ref == obj.get("payment_intent"))
         )
         amount = int(obj.get("amount") or 0)
+        if payment is None and obj.get("payment_intent"):
+            # Its payment's event has not come yet; the event is kept and applied then.
+            return "awaiting payment"
         if payment is None or amount <= 0 or amount > payment.refundable:
             return "unknown refund"
         refund = Refund(

@@ -27,6 +27,7 @@ from sharehub.billing import payments, services
 from sharehub.billing.models import METHOD_LABELS, Invoice
 from sharehub.billing.pdf import invoice_pdf
 from sharehub.booking.models import AccessGrant, Booking
+from sharehub.catalog.pricing import format_fen
 from sharehub.core.clock import local_date, local_today
 from sharehub.core.errors import DomainError
 from sharehub.core.i18n import user_zone
@@ -159,15 +160,31 @@ def record_payment(invoice_id: int):
             paid = date.fromisoformat(request.form.get("paid_date", ""))
         except (InvalidOperation, ValueError) as exc:
             raise DomainError(_("Give the amount in yuan and the date as YYYY-MM-DD.")) from exc
-        payments.record_bank_transfer(
-            current_user, invoice, amount, paid, request.form.get("payer_reference", "")
+        payment = payments.record_bank_transfer(
+            current_user,
+            invoice,
+            amount,
+            paid,
+            request.form.get("payer_reference", ""),
+            seen_outstanding=request.form.get("seen_outstanding", type=int),
         )
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
     else:
+        overpaid = sum(refund.amount for refund in payment.refunds)
         commit()
-        flash(_("The payment has been recorded."), "success")
+        if overpaid:
+            flash(
+                _(
+                    "The payment has been recorded. Another payment came in meanwhile: "
+                    "%(amount)s received beyond what is owed is to be refunded.",
+                    amount=format_fen(overpaid),
+                ),
+                "warning",
+            )
+        else:
+            flash(_("The payment has been recorded."), "success")
     return redirect(url_for("billing.invoice_page", invoice_id=invoice.id))
 
 

@@ -71,6 +71,7 @@ def test_a_consistent_database_has_no_violations_and_exact_figures(
         "credit_notes_beyond_invoice": [],
         "negative_invoices_marked_paid": [],
         "voucher_uses_above_share": [],
+        "unrecorded_or_unrefunded_money": [],
     }
     figures = consistency.figures()
     # 2 h at 500.00 yuan, 6 % VAT: 1,060.00 yuan per booking and invoice.
@@ -255,3 +256,54 @@ def test_check_consistency_command(app, db):
     result = app.test_cli_runner().invoke(args=["sharehub", "check-consistency"])
     assert result.exit_code == 0, result.output
     assert "overlapping_holding_bookings: 0" in result.output and "Consistent." in result.output
+
+
+def test_money_recorded_nowhere_or_kept_beyond_what_is_owed_is_reported(
+    db, lab, lab_manager, make_org, make_user, make_listing
+):
+    from sharehub.billing.models import GatewayEvent, Refund, RefundStatus
+
+    _, _, invoices, _ = world(db, lab, lab_manager, make_org, make_user, make_listing)
+    first, second = invoices
+    assert consistency.unrecorded_or_unrefunded_money() == []
+    # The gateway reported money taken, and no payment row holds it.
+    db.session.add(
+        GatewayEvent(
+            id="evt_lost",
+            type="payment_intent.succeeded",
+            payload={},
+            outcome="invoice paid",
+            payment_ref="pi_lost",
+        )
+    )
+    # An invoice paid twice: the excess put to refund is no violation, until the refund fails.
+    payments.record_bank_transfer(lab_manager, second, 106000, clock.today(), "转账 002")
+    twice = Payment(invoice_id=second.id, method=PaymentMethod.CARD, amount=106000)
+    db.session.add(twice)
+    db.session.flush()
+    assert consistency.unrecorded_or_unrefunded_money()[1:] == [
+        {"invoice_id": second.id, "overpaid": 106000}
+    ]
+    refund = Refund(
+        invoice_id=second.id, payment_id=twice.id, method=PaymentMethod.CARD, amount=106000
+    )
+    db.session.add(refund)
+    db.session.flush()
+    assert consistency.unrecorded_or_unrefunded_money() == [
+        {"event": "evt_lost", "payment_ref": "pi_lost", "outcome": "invoice paid"}
+    ]
+    refund.status = RefundStatus.FAILED
+    db.session.flush()
+    found = consistency.violations()["unrecorded_or_unrefunded_money"]
+    assert found == [
+        {"event": "evt_lost", "payment_ref": "pi_lost", "outcome": "invoice paid"},
+        {"invoice_id": second.id, "overpaid": 106000},
+    ]
+    # Once recorded, the gateway's payment is no longer reported.
+    db.session.add(
+        Payment(invoice_id=first.id, method=PaymentMethod.CARD, amount=1, provider_ref="pi_lost")
+    )
+    db.session.flush()
+    assert consistency.unrecorded_or_unrefunded_money() == [
+        {"invoice_id": second.id, "overpaid": 106000}
+    ]

@@ -151,3 +151,124 @@ def test_card_payment_through_localstripe_pays_the_invoice(postgres, tmp_path, l
             assert db.session.get(Invoice, invoice_id).status == InvoiceStatus.VOID
             db.session.remove()
             db.engine.dispose()
+
+
+def test_wechat_pay_checkout_session_names_the_web_client(localstripe, monkeypatch):
+    """Stripe refuses a WeChat Pay Checkout session without
+    payment_method_options.wechat_pay.client (the stand-in answers as Stripe does)."""
+    from types import SimpleNamespace
+
+    import stripe
+
+    from sharehub.billing.gateway import StripeGateway
+    from sharehub.billing.models import PaymentMethod
+    from tests.support.stripe_servers import checkout_server
+
+    monkeypatch.setattr(stripe, "api_base", stripe.api_base)  # restored afterwards
+    invoice = SimpleNamespace(id=7, number="SH0001-2026-000007", outstanding=106000)
+    with checkout_server(localstripe, WEBHOOK_SECRET) as checkout:
+        gateway = StripeGateway("sk_test_local", WEBHOOK_SECRET, checkout)
+        sessions = {}
+        for method in (PaymentMethod.WECHAT_PAY, PaymentMethod.CARD):
+            url = gateway.start_checkout(invoice, method, f"{checkout}/ok", f"{checkout}/back")
+            assert url.startswith(f"{checkout}/pay/cs_test_")
+            sessions[method] = stripe.checkout.Session.retrieve(url.rsplit("/", 1)[1])
+    wechat = sessions[PaymentMethod.WECHAT_PAY]
+    assert wechat.payment_method_types == ["wechat_pay"]
+    assert wechat.payment_method_options.to_dict() == {"wechat_pay": {"client": "web"}}
+    assert (wechat.amount_total, wechat.metadata.to_dict()) == (
+        106000,
+        {"invoice_id": "7", "invoice_number": "SH0001-2026-000007"},
+    )
+    assert sessions[PaymentMethod.CARD].payment_method_options.to_dict() == {}
+
+
+def test_a_card_payment_for_an_invoice_paid_by_transfer_is_refunded_at_localstripe(
+    postgres, tmp_path, localstripe
+):
+    """The invoice was paid by bank transfer; the customer pays by card too. The webhook
+    records the card payment and the refund is sent to the gateway after the commit: the
+    money is back with the customer, once."""
+    from datetime import date
+
+    import stripe
+
+    from sharehub.billing import payments
+    from sharehub.billing.gateway import StripeGateway
+    from sharehub.billing.models import (
+        Invoice,
+        InvoiceStatus,
+        Payment,
+        PaymentMethod,
+        Refund,
+        RefundStatus,
+    )
+    from sharehub.extensions import db
+
+    url = (
+        postgres.create_database("sharehub_stripe_overpaid")
+        if BACKEND == "postgres" and postgres
+        else f"sqlite:///{tmp_path / 'overpaid.db'}"
+    )
+    env = {
+        "STRIPE_SECRET_KEY": "sk_test_local",
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_API_BASE": localstripe,
+    }
+    with live_server(url, tmp_path, seed_demo=False, env=env) as base:
+        app, invoice_id = issued_invoice(url)
+        data = urllib.parse.urlencode(
+            {"url": f"{base}/webhooks/stripe", "secret": WEBHOOK_SECRET}
+        ).encode()
+        urllib.request.urlopen(
+            f"{localstripe}/_config/webhooks/sharehub", data=data, timeout=10
+        ).close()
+        with app.app_context():
+            invoice = db.session.get(Invoice, invoice_id)
+            gateway = StripeGateway("sk_test_local", WEBHOOK_SECRET, localstripe)
+            intent = gateway.create_payment_intent(invoice, PaymentMethod.CARD)
+            payments.apply_payment(
+                invoice,
+                PaymentMethod.BANK_TRANSFER,
+                106000,
+                payer_reference="对公转账",
+                paid_date=date(2026, 3, 2),
+            )
+            db.session.commit()
+            db.session.remove()
+        card = stripe.PaymentMethod.create(
+            type="card",
+            card={"number": "4242424242424242", "exp_month": 12, "exp_year": 2035, "cvc": "123"},
+        )
+        stripe.PaymentIntent.modify(intent.id, payment_method=card.id)
+        assert stripe.PaymentIntent.confirm(intent.id).status == "succeeded"
+        with app.app_context():
+            for _ in range(100):
+                refund = db.session.scalar(sa.select(Refund))
+                status = refund and refund.status
+                db.session.remove()
+                if status == RefundStatus.SUCCEEDED:
+                    break
+                time.sleep(0.2)
+            invoice = db.session.get(Invoice, invoice_id)
+            assert sorted((p.method.value, p.amount) for p in invoice.payments) == [
+                ("bank_transfer", 106000),
+                ("card", 106000),
+            ]
+            (refund,) = invoice.refunds
+            card_payment = db.session.scalar(
+                sa.select(Payment).where(Payment.provider_ref == intent.id)
+            )
+            assert (refund.payment_id, refund.amount, refund.status) == (
+                card_payment.id,
+                106000,
+                RefundStatus.SUCCEEDED,
+            ), refund.failure
+            assert (invoice.status, invoice.paid_amount) == (InvoiceStatus.PAID, 106000)
+            provider_ref = refund.provider_ref
+            db.session.remove()
+            db.engine.dispose()
+        at_stripe = stripe.Refund.list(payment_intent=intent.id).data
+        assert [(r.id, r.amount, r.status) for r in at_stripe] == [
+            (provider_ref, 106000, "succeeded")
+        ]

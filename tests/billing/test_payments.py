@@ -108,3 +108,56 @@ def test_a_receipt_dated_today_in_beijing_is_accepted_before_dawn(db, issued, la
             payments.record_bank_transfer(
                 lab_manager, issued, 100, beijing_today + timedelta(days=1), ""
             )
+
+
+def test_a_transfer_typed_against_what_was_open_is_recorded_after_an_online_payment(
+    client, db, issued, lab_manager, login, booked
+):
+    """The lab types a transfer it received while the customer pays online: the invoice is
+    paid by the time the form arrives. The transfer is real money: it is recorded and the
+    excess listed to refund by bank transfer; a typed amount beyond what the page showed
+    open is still refused as a mistake."""
+    from sharehub.billing.models import PaymentMethod, RefundStatus
+
+    login(lab_manager)
+    page = client.get(f"/invoices/{issued.id}").get_data(as_text=True)
+    assert f'name="seen_outstanding" value="{issued.outstanding}"' in page
+    payments.apply_payment(
+        issued, PaymentMethod.CARD, issued.gross_total, provider_ref="pi_1", arrived=True
+    )
+    db.session.commit()
+    form = {
+        "amount": "1059.98",
+        "paid_date": clock.today().isoformat(),
+        "payer_reference": issued.payment_reference,
+        "seen_outstanding": "105998",
+    }
+    too_much = dict(form, amount="1060.00")
+    response = client.post(f"/invoices/{issued.id}/payments", data=too_much, follow_redirects=True)
+    assert "Only an issued, unpaid invoice takes payments." in response.get_data(as_text=True)
+    response = client.post(f"/invoices/{issued.id}/payments", data=form, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "1,059.98 received beyond what is owed is to be refunded" in html
+    assert "To be refunded" in html
+    db.session.expire_all()
+    invoice = db.session.get(Invoice, issued.id)
+    assert [(p.method, p.amount) for p in invoice.payments] == [
+        (PaymentMethod.CARD, 105998),
+        (PaymentMethod.BANK_TRANSFER, 105998),
+    ]
+    (refund,) = invoice.refunds
+    assert refund.reason in html
+    assert (refund.method, refund.amount, refund.status, refund.payment_id) == (
+        PaymentMethod.BANK_TRANSFER,
+        105998,
+        RefundStatus.REQUESTED,
+        invoice.payments[1].id,
+    )
+    assert (invoice.status, invoice.paid_amount, invoice.overpaid) == (
+        InvoiceStatus.PAID,
+        105998,
+        0,
+    )
+    # Without what the page showed, an amount beyond what is open is a typing mistake.
+    with pytest.raises(Conflict):
+        payments.record_bank_transfer(lab_manager, invoice, 100, clock.today(), "")

@@ -72,6 +72,21 @@ def make_app(localstripe: str, secret: str) -> web.Application:
 
     async def create_session(request):
         form = nested(await request.post())
+        methods = list(form.get("payment_method_types", {}).values())
+        options = form.get("payment_method_options", {})
+        if "wechat_pay" in methods and options.get("wechat_pay", {}).get("client") != "web":
+            # As Stripe answers: WeChat Pay needs the client the payment page runs in.
+            return web.json_response(
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "param": "payment_method_options[wechat_pay][client]",
+                        "message": "payment_method_options[wechat_pay][client] is required "
+                        "for wechat_pay.",
+                    }
+                },
+                status=400,
+            )
         item = form["line_items"]["0"]
         session_id = "cs_test_" + secrets.token_hex(8)
         base = f"http://{request.host}"
@@ -85,7 +100,8 @@ def make_app(localstripe: str, secret: str) -> web.Application:
             "product": item["price_data"]["product_data"]["name"],
             "metadata": form.get("metadata", {}),
             "intent_metadata": form.get("payment_intent_data", {}).get("metadata", {}),
-            "payment_method_types": list(form.get("payment_method_types", {}).values()),
+            "payment_method_types": methods,
+            "payment_method_options": options,
             "success_url": form["success_url"],
             "cancel_url": form["cancel_url"],
             "payment_status": "unpaid",
@@ -93,6 +109,12 @@ def make_app(localstripe: str, secret: str) -> web.Application:
         }
         SESSIONS[session_id] = session
         return web.json_response(session)
+
+    async def retrieve(request):
+        session = SESSIONS.get(request.match_info["id"])
+        if session is None:
+            raise web.HTTPNotFound()
+        return web.json_response({k: v for k, v in session.items() if k != "intent_metadata"})
 
     async def show(request):
         session = SESSIONS.get(request.match_info["id"])
@@ -176,6 +198,7 @@ def make_app(localstripe: str, secret: str) -> web.Application:
     app = web.Application()
     app.router.add_post("/_config/webhook", configure)
     app.router.add_post("/v1/checkout/sessions", create_session)
+    app.router.add_get("/v1/checkout/sessions/{id}", retrieve)
     app.router.add_get("/pay/{id}", show)
     app.router.add_post("/pay/{id}", pay)
     app.router.add_route("*", "/{tail:.*}", passthrough)
