@@ -197,7 +197,11 @@ def create_admin_command(email: str, name: str, org_name: str, org_credit_code: 
 @group.command("check-consistency")
 def check_consistency_command():
     """Check the stored data (after an incident, a restore or a load test); exit 1 on any
-    overlapping booking, invoice-number gap, stray payment or usage without its unit."""
+    overlapping booking, invoice-number gap, stray or mismatched payment, usage without its
+    unit, invoice lines not adding up to the totals, a booking with more than one live
+    invoice, credit notes beyond their invoice, a negative invoice marked paid, voucher uses
+    above the programme's share, and money received that is neither recorded nor being
+    refunded (sharehub/admin/consistency.py)."""
     from sharehub.admin.consistency import violations
 
     found = violations()
