@@ -7,7 +7,9 @@ STAMP  := $(VENV)/.installed-stamp
 # `make test` never skips: a missing PostgreSQL or Chromium fails the run (CI=true).
 PYTEST := CI=true $(VENV)/bin/pytest -q -p no:cacheprovider
 # the tests whose outcome depends on the day: run again at each instant of DATES
-DATED  := tests/booking tests/billing tests/vouchers tests/stats tests/assessment tests/concurrency tests/api tests/calendar tests/admin tests/core/test_clock.py
+DATED  := tests/booking tests/billing tests/vouchers tests/stats tests/assessment tests/calendar tests/admin \
+          tests/api/test_bookings.py tests/api/test_lab.py tests/api/test_public.py \
+          tests/api/test_statistics_api.py tests/api/test_idempotency.py tests/core/test_clock.py
 DATES  ?= 2026-12-31T10:00:00+08:00 2027-02-05T10:00:00+08:00 2026-09-30T10:00:00+08:00 \
           2026-09-20T10:00:00+08:00 2028-02-29T10:00:00+08:00 2026-06-10T23:30:00+08:00 \
           2026-06-11T00:30:00+08:00
