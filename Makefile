@@ -11,8 +11,8 @@ DATED  := tests/booking tests/billing tests/vouchers tests/stats tests/assessmen
           tests/api/test_bookings.py tests/api/test_lab.py tests/api/test_public.py \
           tests/api/test_statistics_api.py tests/api/test_idempotency.py tests/core/test_clock.py
 DATES  ?= 2026-12-31T10:00:00+08:00 2027-02-05T10:00:00+08:00 2026-09-30T10:00:00+08:00 \
-          2026-09-20T10:00:00+08:00 2028-02-29T10:00:00+08:00 2026-06-10T23:30:00+08:00 \
-          2026-06-11T00:30:00+08:00
+          2026-09-20T10:00:00+08:00 2028-02-29T10:00:00+08:00 2026-12-31T23:30:00+08:00 \
+          2027-01-01T00:30:00+08:00
 
 .PHONY: install translations system-packages run test test-sqlite test-postgres test-dates lint format extract-messages clean bench-catalog bench-booking load bench-stats
 
