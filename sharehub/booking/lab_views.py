@@ -143,6 +143,7 @@ def correct_usage(record_id: int):
     record = db.session.get(UsageRecord, record_id)
     if record is None or not current_user.can_manage(record.unit.listing.lab):
         abort(404)
+    status = 200
     if request.method == "POST":
         if not ConfirmForm().validate_on_submit():
             abort(400)
@@ -163,13 +164,14 @@ def correct_usage(record_id: int):
         except (DomainError, ValueError, TypeError) as exc:
             db.session.rollback()
             flash(str(getattr(exc, "message", _("Check the times and the minutes."))), "danger")
+            status = 400
         else:
             commit()
             flash(_("The correction has been saved and recorded in the audit log."), "success")
             return redirect(url_for("booking.lab_usage"))
     return render_template(
         "booking/usage_edit.html", record=record, ways=ServiceWay, confirm_form=ConfirmForm()
-    )
+    ), status
 
 
 # --- dataset access ------------------------------------------------------------------------
