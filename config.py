@@ -70,6 +70,10 @@ class Config:
     RESET_TOKEN_MAX_AGE = 2 * 3600
     INVITATION_MAX_AGE = 14 * 24 * 3600
 
+    # External calendars are fetched only from public addresses; the tests' loopback
+    # calendar server needs this, and a production app refuses to start with it.
+    CALENDAR_IMPORT_ALLOW_PRIVATE = False
+
     # How long a booking request holds its slot while the lab decides, and how long a
     # freed slot is held for the first person on the waiting list.
     BOOKING_HOLD_HOURS = int(os.environ.get("BOOKING_HOLD_HOURS", "48"))
@@ -106,6 +110,7 @@ class TestConfig(Config):
     SIGNIN_RATE_LIMIT = "10000 per minute"
     RESET_RATE_LIMIT = "10000 per minute"
     WTF_CSRF_ENABLED = False
+    CALENDAR_IMPORT_ALLOW_PRIVATE = True  # test-only: the suite's calendar server is on loopback
     MAIL_SERVER = ""
     SERVER_NAME = "localhost"
 
@@ -127,6 +132,11 @@ def check_settings(config) -> None:
             'random value (e.g. python -c "import secrets; print(secrets.token_urlsafe(48))"); '
             "the development default and the example's placeholder are refused, since anyone "
             "who knows them can forge a session."
+        )
+    if config.get("CALENDAR_IMPORT_ALLOW_PRIVATE"):
+        raise ConfigurationError(
+            "CALENDAR_IMPORT_ALLOW_PRIVATE is a test-only setting: production fetches external "
+            "calendars from public addresses only."
         )
     if len(secret) < MIN_SECRET_KEY_LENGTH:
         raise ConfigurationError(
