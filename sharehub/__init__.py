@@ -60,11 +60,12 @@ def create_app(config_class=None) -> Flask:
     app.register_blueprint(assessment_bp)
 
     from sharehub.core.errors import register_error_handlers
-    from sharehub.core.security import register_security_headers
+    from sharehub.core.security import register_input_check, register_security_headers
     from sharehub.core.templating import register_template_helpers
 
     register_error_handlers(app)
     register_security_headers(app)
+    register_input_check(app)
     register_template_helpers(app)
 
     from sharehub.api import init_api
