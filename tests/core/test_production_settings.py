@@ -82,3 +82,13 @@ def test_deploy_gunicorn_refuses_to_serve_without_a_secret_and_serves_with_one(t
     with gunicorn("wsgi:app", {**env, "SECRET_KEY": GOOD_SECRET}, tmp_path / "g.log", 1) as base:
         with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
             assert response.status == 200
+
+
+def test_the_deploy_example_secret_is_refused_so_it_cannot_go_live_unchanged():
+    example = (ROOT / "deploy" / "sharehub.env.example").read_text()
+    settings = dict(
+        line.split("=", 1) for line in example.splitlines() if "=" in line and line[0] != "#"
+    )
+    assert settings["SHAREHUB_ENV"] == "production"
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+        check_settings({"ENV_NAME": "production", "SECRET_KEY": settings["SECRET_KEY"]})
