@@ -228,3 +228,12 @@ def test_usage_csv_with_control_characters_is_refused(client, db, setting, login
     )
     assert CONTROL in response.get_data(as_text=True)
     assert count(db, UsageRecord) == 0
+
+
+def test_json_bodies_with_nul_answer_a_problem(client, db):
+    response = client.post(
+        "/api/v1/bookings", json={"purpose": "检测\u0000", "listing_id": 1}, headers=EN
+    )
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert "control characters" in response.get_data(as_text=True)
