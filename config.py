@@ -14,8 +14,18 @@ def _bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+# The development default and the placeholders shipped in deploy/: a server signing
+# sessions with one of these lets anyone forge a session, so production refuses them.
+DEV_SECRET_KEY = "dev-only-change-me"
+PLACEHOLDER_SECRET_KEYS = frozenset(
+    {DEV_SECRET_KEY, "change-me", "change-me-to-64-random-characters", "secret", "changeme"}
+)
+MIN_SECRET_KEY_LENGTH = 32
+
+
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    ENV_NAME = "development"
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'sharehub.db'}"
     )
@@ -60,6 +70,10 @@ class Config:
     RESET_TOKEN_MAX_AGE = 2 * 3600
     INVITATION_MAX_AGE = 14 * 24 * 3600
 
+    # External calendars are fetched only from public addresses; the tests' loopback
+    # calendar server needs this, and a production app refuses to start with it.
+    CALENDAR_IMPORT_ALLOW_PRIVATE = False
+
     # How long a booking request holds its slot while the lab decides, and how long a
     # freed slot is held for the first person on the waiting list.
     BOOKING_HOLD_HOURS = int(os.environ.get("BOOKING_HOLD_HOURS", "48"))
@@ -83,12 +97,15 @@ class DevelopmentConfig(Config):
 
 
 class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "https")
 
 
 class TestConfig(Config):
+    ENV_NAME = "test"
     TESTING = True
     SECRET_KEY = "test-secret"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
@@ -96,5 +113,36 @@ class TestConfig(Config):
     SIGNIN_RATE_LIMIT = "10000 per minute"
     RESET_RATE_LIMIT = "10000 per minute"
     WTF_CSRF_ENABLED = False
+    CALENDAR_IMPORT_ALLOW_PRIVATE = True  # test-only: the suite's calendar server is on loopback
     MAIL_SERVER = ""
     SERVER_NAME = "localhost"
+
+
+class ConfigurationError(RuntimeError):
+    """A setting that makes the app unsafe to start; the message says what to set."""
+
+
+def check_settings(config) -> None:
+    """Refuses to start a production app whose settings would make it unsafe."""
+    if config.get("ENV_NAME") != "production":
+        return
+    secret = config.get("SECRET_KEY") or ""
+    if isinstance(secret, bytes):
+        secret = secret.decode("utf-8", "replace")
+    if not secret.strip() or secret.strip() in PLACEHOLDER_SECRET_KEYS:
+        raise ConfigurationError(
+            "SHAREHUB_ENV=production needs SECRET_KEY: set it in the environment to a long "
+            'random value (e.g. python -c "import secrets; print(secrets.token_urlsafe(48))"); '
+            "the development default and the example's placeholder are refused, since anyone "
+            "who knows them can forge a session."
+        )
+    if config.get("CALENDAR_IMPORT_ALLOW_PRIVATE"):
+        raise ConfigurationError(
+            "CALENDAR_IMPORT_ALLOW_PRIVATE is a test-only setting: production fetches external "
+            "calendars from public addresses only."
+        )
+    if len(secret) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigurationError(
+            f"SECRET_KEY is too short for production: use at least {MIN_SECRET_KEY_LENGTH} "
+            "random characters."
+        )

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config_class=None) -> Flask:
-    from config import INSTANCE_DIR, DevelopmentConfig, ProductionConfig
+    from config import INSTANCE_DIR, DevelopmentConfig, ProductionConfig, check_settings
 
     if config_class is None:
         env = os.environ.get("SHAREHUB_ENV", "development")
@@ -26,6 +26,7 @@ def create_app(config_class=None) -> Flask:
         instance_path=str(INSTANCE_DIR),
     )
     app.config.from_object(config_class)
+    check_settings(app.config)  # before anything starts: an unsafe production app never serves
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     if app.config.get("PROXY_COUNT"):
@@ -59,11 +60,12 @@ def create_app(config_class=None) -> Flask:
     app.register_blueprint(assessment_bp)
 
     from sharehub.core.errors import register_error_handlers
-    from sharehub.core.security import register_security_headers
+    from sharehub.core.security import register_input_check, register_security_headers
     from sharehub.core.templating import register_template_helpers
 
     register_error_handlers(app)
     register_security_headers(app)
+    register_input_check(app)
     register_template_helpers(app)
 
     from sharehub.api import init_api

@@ -21,6 +21,7 @@ from wtforms import (
 from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, Regexp
 
 from sharehub.accounts.models import Role
+from sharehub.core.security import plain_text
 
 PHONE = Regexp(r"^[0-9+\- ()]{5,32}$", message=_l("Enter a phone number (digits, +, -)."))
 COMMON_TIMEZONES = [
@@ -61,10 +62,10 @@ class SignupForm(FlaskForm):
         validators=[InputRequired()],
     )
     org_name = StringField(
-        _l("Organisation name (Chinese)"), validators=[InputRequired(), Length(max=200)]
+        _l("Organisation name (Chinese)"), validators=[plain_text, InputRequired(), Length(max=200)]
     )
     org_name_en = StringField(
-        _l("Organisation name (English)"), validators=[Optional(), Length(max=200)]
+        _l("Organisation name (English)"), validators=[plain_text, Optional(), Length(max=200)]
     )
     credit_code = StringField(
         _l("Unified social credit code"),
@@ -86,7 +87,7 @@ class SignupForm(FlaskForm):
     is_sme = BooleanField(_l("We are a small or medium-sized enterprise"))
     host_name = StringField(
         _l("Host organisation (university, institute or company)"),
-        validators=[Optional(), Length(max=200)],
+        validators=[plain_text, Optional(), Length(max=200)],
     )
     cnas_number = StringField(
         _l("CNAS accreditation number"),
@@ -98,9 +99,11 @@ class SignupForm(FlaskForm):
         _l("Accreditation documents"),
         description=_l("PDF, JPEG, PNG or WebP; at most 10 MB each."),
     )
-    contact_name = StringField(_l("Contact person"), validators=[InputRequired(), Length(max=100)])
+    contact_name = StringField(
+        _l("Contact person"), validators=[plain_text, InputRequired(), Length(max=100)]
+    )
     contact_phone = TelField(_l("Contact phone"), validators=[InputRequired(), PHONE])
-    name = StringField(_l("Your name"), validators=[InputRequired(), Length(max=100)])
+    name = StringField(_l("Your name"), validators=[plain_text, InputRequired(), Length(max=100)])
     email = EmailField(_l("Your email"), validators=[InputRequired(), Email(), Length(max=254)])
     phone = TelField(_l("Your phone"), validators=[Optional(), PHONE])
     password = PasswordField(
@@ -135,7 +138,7 @@ class ChangePasswordForm(ResetForm):
 
 
 class ProfileForm(FlaskForm):
-    name = StringField(_l("Full name"), validators=[InputRequired(), Length(max=100)])
+    name = StringField(_l("Full name"), validators=[plain_text, InputRequired(), Length(max=100)])
     phone = TelField(_l("Phone"), validators=[Optional(), PHONE])
     locale = SelectField(
         _l("Language"), choices=[SelectChoice("zh_CN", "中文"), SelectChoice("en", "English")]
@@ -180,17 +183,19 @@ class ConfirmForm(FlaskForm):
 
 class OrganisationForm(FlaskForm):
     name = StringField(
-        _l("Organisation name (Chinese)"), validators=[InputRequired(), Length(max=200)]
+        _l("Organisation name (Chinese)"), validators=[plain_text, InputRequired(), Length(max=200)]
     )
     name_en = StringField(
-        _l("Organisation name (English)"), validators=[Optional(), Length(max=200)]
+        _l("Organisation name (English)"), validators=[plain_text, Optional(), Length(max=200)]
     )
     region_id = SelectField(_l("City"), coerce=coerce_optional_int, validators=[InputRequired()])
     cluster_id = SelectField(
         _l("Industrial cluster"), coerce=coerce_optional_int, validators=[Optional()]
     )
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
-    contact_name = StringField(_l("Contact person"), validators=[InputRequired(), Length(max=100)])
+    contact_name = StringField(
+        _l("Contact person"), validators=[plain_text, InputRequired(), Length(max=100)]
+    )
     contact_phone = TelField(_l("Contact phone"), validators=[InputRequired(), PHONE])
     contact_email = EmailField(_l("Contact email"), validators=[Optional(), Email()])
     # Laboratories only: the host organisation (依托单位), by its credit code.

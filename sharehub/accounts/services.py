@@ -267,6 +267,15 @@ def reset_password(token: str, new_password: str) -> User:
     return user
 
 
+def sign_out(user: User) -> None:
+    """Ends every session of the user: the session id that Flask-Login keeps in the cookie
+    and in the remember-me cookie carries the session version, so a copy of either cookie
+    stops working once the version moves on (signed cookies cannot be revoked one by one)."""
+    user.session_version += 1
+    audit.record(user, "user.signed_out", user)
+    db.session.flush()
+
+
 def change_password(user: User, current: str, new_password: str) -> None:
     if not user.check_password(current):
         raise ValidationError(_l("The current password is wrong."), field="current_password")

@@ -154,9 +154,7 @@ def signin():
 @bp.route("/signout", methods=["POST"])
 def signout():
     if current_user.is_authenticated:
-        from sharehub.core import audit
-
-        audit.record(current_user, "user.signed_out", current_user)
+        services.sign_out(current_user._get_current_object())
         commit()
     logout_user()
     flash(_("You have signed out."), "info")

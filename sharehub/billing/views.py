@@ -322,16 +322,10 @@ def _month_arg() -> tuple[int, int]:
 
 
 def _csv(filename: str, header: list[str], rows) -> Response:
-    import csv
-    import io
+    from sharehub.core.csvfile import csv_text
 
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # Excel opens UTF-8 Chinese text correctly with the BOM
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
     return Response(
-        buffer.getvalue(),
+        csv_text(header, rows),
         mimetype="text/csv",
         headers={"Content-Disposition": f"attachment; filename={filename}"},
     )

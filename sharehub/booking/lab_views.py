@@ -20,6 +20,7 @@ from sharehub.catalog.models import Listing, ListingKind, Unit
 from sharehub.catalog.views import get_listing
 from sharehub.core.errors import DomainError
 from sharehub.core.i18n import user_zone
+from sharehub.core.security import CONTROL_MESSAGE, has_control_characters
 from sharehub.core.tx import commit
 from sharehub.core.uploads import read_upload, stored_path
 from sharehub.extensions import db
@@ -138,6 +139,8 @@ def import_usage():
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise DomainError(_("The CSV file must be UTF-8 text.")) from exc
+        if has_control_characters(text):
+            raise DomainError(CONTROL_MESSAGE)
         records = usage.import_csv(current_user, lab, text, user_zone())
     except DomainError as exc:
         db.session.rollback()

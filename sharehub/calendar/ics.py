@@ -37,23 +37,41 @@ def new_calendar(method: str | None = None, name: str | None = None) -> Calendar
     if method:
         cal.add("method", method)
     if name:
-        cal.add("x-wr-calname", name)
+        # An X- property has no value type of its own: as vText the library escapes line
+        # breaks, commas and semicolons, so a name cannot add lines to the calendar.
+        cal.add("x-wr-calname", vText(name))
         cal.add("x-wr-timezone", "Asia/Shanghai")
     cal.add_component(_shanghai_vtimezone())
     return cal
 
 
-def booking_event(booking, *, cancelled: bool = False, busy_only: bool = False) -> Event:
+BUSY_SUMMARY = "Busy / 已预约"
+BUSY_CALENDAR_NAME = "ShareHub busy times / 已预约时段"
+
+
+def busy_event(booking) -> Event:
+    """What a public feed may show of a booking: when the slot is taken, nothing else
+    (no listing, customer, purpose or place; none of it is typed by the public's eyes)."""
     event = Event()
     event.add("uid", booking.uid)
     event.add("dtstamp", utcnow())
     event.add("dtstart", booking.starts_dt.astimezone(LAB_TZ))
     event.add("dtend", booking.ends_dt.astimezone(LAB_TZ))
     event.add("sequence", booking.sequence)
+    event.add("summary", BUSY_SUMMARY)
+    event.add("transp", "OPAQUE")
+    return event
+
+
+def booking_event(booking, *, cancelled: bool = False, busy_only: bool = False) -> Event:
     if busy_only:
-        event.add("summary", "Busy / 已预约")
-        event.add("transp", "OPAQUE")
-        return event
+        return busy_event(booking)
+    event = Event()
+    event.add("uid", booking.uid)
+    event.add("dtstamp", utcnow())
+    event.add("dtstart", booking.starts_dt.astimezone(LAB_TZ))
+    event.add("dtend", booking.ends_dt.astimezone(LAB_TZ))
+    event.add("sequence", booking.sequence)
     listing = booking.listing
     lab = listing.lab
     event.add("summary", f"{listing.name} · {booking.unit.name}")
@@ -103,3 +121,8 @@ def feed(bookings: Iterable, name: str, busy_only: bool = False) -> bytes:
     for booking in bookings:
         cal.add_component(booking_event(booking, busy_only=busy_only))
     return cal.to_ical()
+
+
+def busy_feed(bookings: Iterable) -> bytes:
+    """The public feed of a listing: busy times under a generic name and summary."""
+    return feed(bookings, BUSY_CALENDAR_NAME, busy_only=True)

@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.session import current_org
 from sharehub.booking.models import Booking, BookingStatus, CalendarFeed
+from sharehub.calendar.ics import busy_feed as busy_calendar
 from sharehub.calendar.ics import feed
 from sharehub.catalog.models import Listing
 from sharehub.catalog.views import get_listing
@@ -73,7 +74,7 @@ def busy_feed(listing_id: int):
         )
         .order_by(Booking.starts_dt)
     )
-    return _ics(feed(bookings, f"{listing.name} busy", busy_only=True))
+    return _ics(busy_calendar(bookings))
 
 
 def _feed_for(user_id=None, org_id=None) -> CalendarFeed | None:

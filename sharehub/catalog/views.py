@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 
@@ -37,6 +36,7 @@ from sharehub.catalog.models import (
     ListingStatus,
 )
 from sharehub.catalog.pricing import unit_price
+from sharehub.core import csvfile
 from sharehub.core.clock import utcnow
 from sharehub.core.forms import safe_next
 from sharehub.core.tx import commit
@@ -279,7 +279,7 @@ def _uniquip(listing: Listing) -> list:
 def export_csv():
     def generate():
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = csvfile.writer(buffer)
         buffer.write("\ufeff")  # Excel opens UTF-8 with a BOM correctly
         writer.writerow(UNIQUIP_COLUMNS)
         for listing in _export_rows():

@@ -5,7 +5,6 @@ external income and users served (科研仪器 annual reporting)."""
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import tempfile
@@ -19,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 
 from sharehub.accounts.models import Organisation
 from sharehub.catalog.models import Listing, Unit
+from sharehub.core import csvfile
 from sharehub.extensions import db
 from sharehub.stats.figures import shown
 from sharehub.stats.metrics import metrics
@@ -69,7 +69,7 @@ def _cell(value):
 def csv_stream(columns: list[Column], rows: Iterable[dict]) -> Iterator[str]:
     """CSV with a BOM (so spreadsheet programs read the Chinese), one row at a time."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csvfile.writer(buffer)
     writer.writerow([str(heading) for _key, heading in columns])
     yield "\ufeff" + buffer.getvalue()
     for row in rows:

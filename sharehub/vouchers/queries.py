@@ -3,13 +3,13 @@ amounts by firm, by lab and by month, summed by the database."""
 
 from __future__ import annotations
 
-import csv
 import io
 
 import sqlalchemy as sa
 
 from sharehub.accounts.models import Organisation
 from sharehub.billing.models import Invoice
+from sharehub.core import csvfile
 from sharehub.extensions import db
 from sharehub.vouchers.models import (
     ClaimStatus,
@@ -139,7 +139,7 @@ def report_csv(programme: VoucherProgramme) -> str:
     """One table: section, name, then the amounts in yuan with two decimals."""
     data = report(programme)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csvfile.writer(out)
     writer.writerow(["section", "name", "granted_cny", "used_cny", "voided_cny", "settled_cny"])
     for section in ("firms", "labs", "months"):
         for row in data[section]:

@@ -1,0 +1,80 @@
+"""The lab's own manager opens and submits the correction page of a usage record."""
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from sharehub.booking import usage
+from sharehub.booking.models import ServiceWay, UsageRecord
+from sharehub.core.models import AuditEntry
+
+EN = {"Accept-Language": "en"}
+
+
+def _record(db, lab_manager, listing):
+    record = usage.log_usage(
+        lab_manager,
+        listing.units[0],
+        user_org=None,
+        started=datetime(2026, 11, 2, 1, 0, tzinfo=UTC),
+        ended=datetime(2026, 11, 2, 3, 0, tzinfo=UTC),
+        prep_minutes=10,
+        run_minutes=100,
+        post_minutes=10,
+        service_way=ServiceWay.ON_SITE,
+        notes="原始",
+    )
+    db.session.commit()
+    return record
+
+
+def test_correction_page_opens_with_the_record_in_local_time(
+    client, db, lab, lab_manager, make_listing, login
+):
+    record = _record(db, lab_manager, make_listing(lab))
+    login(lab_manager)
+    response = client.get(f"/lab/usage/{record.id}", headers=EN)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    # 01:00 UTC is 09:00 in Asia/Shanghai, the user's zone.
+    assert 'value="2026-11-02T09:00"' in page and 'value="2026-11-02T11:00"' in page
+    assert 'value="原始"' in page
+
+
+def test_correction_is_saved_audited_and_bad_values_answer_400(
+    client, db, lab, lab_manager, make_listing, login
+):
+    record = _record(db, lab_manager, make_listing(lab))
+    login(lab_manager)
+    good = {
+        "started": "2026-11-02T09:00",
+        "ended": "2026-11-02T11:30",
+        "prep_minutes": 20,
+        "run_minutes": 100,
+        "post_minutes": 10,
+        "samples": 1,
+        "service_way": "remote",
+        "notes": "更正",
+    }
+    response = client.post(f"/lab/usage/{record.id}", data={**good, "ended": "2026-11-02T08:00"})
+    assert response.status_code == 400
+    response = client.post(f"/lab/usage/{record.id}", data=good)
+    assert response.status_code == 302
+    db.session.expire_all()
+    record = db.session.get(UsageRecord, record.id)
+    assert record.prep_minutes == 20 and record.service_way == ServiceWay.REMOTE
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "usage.corrected"))
+    assert entry.data["changes"]["prep_minutes"] == ["10", "20"]
+    page = client.get(f"/lab/usage/{record.id}", headers=EN).get_data(as_text=True)
+    assert 'value="2026-11-02T11:30"' in page
+
+
+def test_correction_page_is_not_for_other_labs(
+    client, db, lab, lab_manager, make_listing, make_org, make_user, login
+):
+    from sharehub.accounts.models import OrgKind, Role
+
+    record = _record(db, lab_manager, make_listing(lab))
+    other = make_user(make_org(kind=OrgKind.LAB), role=Role.MANAGER)
+    login(other)
+    assert client.get(f"/lab/usage/{record.id}").status_code == 404
