@@ -1,12 +1,16 @@
 """The lab's own manager opens and submits the correction page of a usage record."""
 
-from datetime import UTC, datetime
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from sharehub.booking import usage
 from sharehub.booking.models import ServiceWay, UsageRecord
 from sharehub.core.models import AuditEntry
+from tests.support import clock
+
+# a week ago, so the record lies in the past whatever the suite's today
+DAY = (clock.today() - timedelta(days=7)).isoformat()
 
 EN = {"Accept-Language": "en"}
 
@@ -16,8 +20,8 @@ def _record(db, lab_manager, listing):
         lab_manager,
         listing.units[0],
         user_org=None,
-        started=datetime(2026, 11, 2, 1, 0, tzinfo=UTC),
-        ended=datetime(2026, 11, 2, 3, 0, tzinfo=UTC),
+        started=clock.at(clock.today() - timedelta(days=7), 9),
+        ended=clock.at(clock.today() - timedelta(days=7), 11),
         prep_minutes=10,
         run_minutes=100,
         post_minutes=10,
@@ -36,8 +40,8 @@ def test_correction_page_opens_with_the_record_in_local_time(
     response = client.get(f"/lab/usage/{record.id}", headers=EN)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    # 01:00 UTC is 09:00 in Asia/Shanghai, the user's zone.
-    assert 'value="2026-11-02T09:00"' in page and 'value="2026-11-02T11:00"' in page
+    # 09:00 in Asia/Shanghai (01:00 UTC), shown in the user's zone.
+    assert f'value="{DAY}T09:00"' in page and f'value="{DAY}T11:00"' in page
     assert 'value="原始"' in page
 
 
@@ -47,8 +51,8 @@ def test_correction_is_saved_audited_and_bad_values_answer_400(
     record = _record(db, lab_manager, make_listing(lab))
     login(lab_manager)
     good = {
-        "started": "2026-11-02T09:00",
-        "ended": "2026-11-02T11:30",
+        "started": f"{DAY}T09:00",
+        "ended": f"{DAY}T11:30",
         "prep_minutes": 20,
         "run_minutes": 100,
         "post_minutes": 10,
@@ -56,7 +60,7 @@ def test_correction_is_saved_audited_and_bad_values_answer_400(
         "service_way": "remote",
         "notes": "更正",
     }
-    response = client.post(f"/lab/usage/{record.id}", data={**good, "ended": "2026-11-02T08:00"})
+    response = client.post(f"/lab/usage/{record.id}", data={**good, "ended": f"{DAY}T08:00"})
     assert response.status_code == 400
     response = client.post(f"/lab/usage/{record.id}", data=good)
     assert response.status_code == 302
@@ -66,7 +70,7 @@ def test_correction_is_saved_audited_and_bad_values_answer_400(
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "usage.corrected"))
     assert entry.data["changes"]["prep_minutes"] == ["10", "20"]
     page = client.get(f"/lab/usage/{record.id}", headers=EN).get_data(as_text=True)
-    assert 'value="2026-11-02T11:30"' in page
+    assert f'value="{DAY}T11:30"' in page
 
 
 def test_correction_page_is_not_for_other_labs(
