@@ -193,7 +193,7 @@ def week(
         created="2026-03-03 08:00",
         decided="2026-03-03 12:00",
     )
-    make_booking(
+    b8 = make_booking(
         u2,
         e1,
         "2026-03-06 09:00",
@@ -240,6 +240,6 @@ def week(
     )
     make_invoice(lab, e2, 90_000, None, booking=b6, status=InvoiceStatus.DRAFT)
     make_invoice(lab, e1, 70_000, "2026-03-09 00:30", booking=b4)
-    make_invoice(lab, e1, 50_000, "2026-03-08 23:30", booking=b4)
+    make_invoice(lab, e1, 50_000, "2026-03-08 23:30", booking=b8)  # one live invoice a booking
     db.session.commit()
     return {"lab": lab, "listing": listing, "u1": u1, "u2": u2, "e1": e1, "e2": e2}
