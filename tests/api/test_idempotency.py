@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sharehub.booking.models import Booking
 from tests.api.test_bookings import body
 from tests.conftest import BACKEND
+from tests.support import clock
 from tests.support.clock import workday
 
 pytestmark = pytest.mark.usefixtures("english")
@@ -123,7 +124,7 @@ def test_usage_records_and_state_changes_take_the_key_too(
     assert api.post(path, token=lab_token).status_code == 409  # without the key: decided
 
     unit = listing.units[0]
-    day = workday()
+    day = clock.today() - timedelta(days=7)  # usage is logged after it happened
     record = {
         "unit_id": unit.id,
         "started_at": f"{day}T09:00:00+08:00",
