@@ -62,6 +62,11 @@ class SpotCheck(db.Model):
     cluster_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("cluster.id", ondelete="SET NULL")
     )
+    # The region whose labs were drawn from (a regulator draws in its own region); None:
+    # the whole platform. Kept so that a redraw uses the same population.
+    region_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("region.id", ondelete="RESTRICT"), index=True
+    )
     drawn_by_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL")
     )
@@ -69,6 +74,7 @@ class SpotCheck(db.Model):
 
     drawn_by: so.Mapped[User | None] = so.relationship()  # noqa: F821
     cluster: so.Mapped[Cluster | None] = so.relationship()  # noqa: F821
+    region: so.Mapped[Region | None] = so.relationship()  # noqa: F821
     items: so.Mapped[list[SpotCheckItem]] = so.relationship(
         back_populates="spot_check", cascade="all, delete-orphan", order_by="SpotCheckItem.position"
     )
