@@ -338,6 +338,35 @@ class User(UserMixin, db.Model):
     def is_regulator(self) -> bool:
         return any(m.organisation.kind == OrgKind.AUTHORITY for m in self.memberships)
 
+    def overseen_regions(self) -> list[Region]:
+        """The regions of the active authorities this user belongs to, whatever the role:
+        where they read the supervision records (notices, spot checks, scorecards)."""
+        return [
+            m.organisation.region
+            for m in self.memberships
+            if m.organisation.kind == OrgKind.AUTHORITY
+            and m.organisation.status == OrgStatus.ACTIVE
+            and m.organisation.region is not None
+        ]
+
+    def can_oversee(self, lab: Organisation) -> bool:
+        """May read the supervision records of `lab`: platform administrators; regulators of
+        the lab's region (any role). Elsewhere regulators read what is public."""
+        if self.is_platform_admin:
+            return True
+        return any(region.contains(lab.region) for region in self.overseen_regions())
+
+    def can_oversee_region(self, region: Region | None) -> bool:
+        if self.is_platform_admin:
+            return True
+        return region is not None and any(r.contains(region) for r in self.overseen_regions())
+
+    def overseen_region_ids(self) -> list[int] | None:
+        """Ids of the regions whose labs this user oversees; None: every lab."""
+        if self.is_platform_admin:
+            return None
+        return sorted({i for region in self.overseen_regions() for i in region.subtree_ids()})
+
     def supervising_authorities(self, power: Power) -> list[Organisation]:
         """The active authorities (with a region) in which this user's role gives `power`."""
         return [

@@ -83,6 +83,10 @@ class SpotCheck(db.Model):
     def kind_label(self):
         return SPOT_CHECK_KIND_LABELS[self.kind]
 
+    def can_view(self, user) -> bool:
+        """Platform administrators; regulators of the region it was drawn from."""
+        return user.is_authenticated and user.can_oversee_region(self.region)
+
 
 class SpotCheckItem(db.Model):
     """One drawn lab or service record, and what the inspection found."""
@@ -195,7 +199,7 @@ class RectificationNotice(db.Model):
 
     def can_view(self, user) -> bool:
         return user.is_authenticated and (
-            user.is_platform_admin or user.is_regulator or user.membership_in(self.lab_id)
+            user.can_oversee(self.lab) or user.membership_in(self.lab_id) is not None
         )
 
     def can_answer(self, user) -> bool:
@@ -402,7 +406,7 @@ class Scorecard(db.Model):
     def can_view(self, user) -> bool:
         if not user.is_authenticated:
             return False
-        if user.is_platform_admin or user.is_regulator:
+        if user.can_oversee(self.lab):
             return True
         return (
             self.round.status == RoundStatus.PUBLISHED

@@ -95,6 +95,9 @@ def _round_page(round_: AssessmentRound, form: ReviewForm | None = None, code: i
         .where(ReviewerScore.round_id == round_.id)
         .order_by(ReviewerScore.lab_id, ReviewerScore.indicator_code, ReviewerScore.id)
     ).all()
+    # Regulators see the scorecards and reviews of the labs of their region.
+    cards = [card for card in cards if current_user.can_oversee(card.lab)]
+    reviews = [r for r in reviews if current_user.can_oversee(r.lab)]
     grades: dict[str, int] = {}
     for card in cards:
         grades[card.grade] = grades.get(card.grade, 0) + 1

@@ -158,6 +158,7 @@ def lab(lab_id: int):
     lab = get_or_404(Organisation, lab_id)
     if lab.kind != OrgKind.LAB:
         abort(404)
+    require(current_user.can_oversee(lab))  # elsewhere: the public register
     return _lab_page(lab)
 
 
@@ -229,7 +230,11 @@ def spot_checks():
             commit()
             flash(_("The sample has been drawn with seed %(seed)s.", seed=check.seed), "success")
             return redirect(url_for("assessment.spot_check", check_id=check.id))
-    checks = db.session.scalars(sa.select(SpotCheck).order_by(SpotCheck.id.desc()).limit(100)).all()
+    query = sa.select(SpotCheck).order_by(SpotCheck.id.desc()).limit(100)
+    region_ids = current_user.overseen_region_ids()
+    if region_ids is not None:
+        query = query.where(SpotCheck.region_id.in_(region_ids))
+    checks = db.session.scalars(query).all()
     return render_template(
         "assessment/spot_checks.html", form=form, checks=checks, can_draw=can_draw
     ), (400 if form.errors or request.method == "POST" else 200)
@@ -248,6 +253,7 @@ def _finding_form(form: FindingForm | None = None) -> FindingForm:
 @staff_required
 def spot_check(check_id: int):
     check = get_or_404(SpotCheck, check_id)
+    require(check.can_view(current_user))
     verification = spotchecks.redraw(check) if request.args.get("verify") else None
     return render_template(
         "assessment/spot_check.html",
@@ -350,6 +356,10 @@ def notices():
         if org is None or not org.is_lab:
             abort(403)
         query = query.where(RectificationNotice.lab_id == org.id)
+    elif (region_ids := current_user.overseen_region_ids()) is not None:
+        query = query.join(Organisation, RectificationNotice.lab_id == Organisation.id).where(
+            Organisation.region_id.in_(region_ids)
+        )
     chosen = request.args.get("status", "")
     if chosen in {s.value for s in NoticeStatus}:
         query = query.where(RectificationNotice.status == chosen)

@@ -334,3 +334,48 @@ def test_inspectors_belong_to_authorities_only(db, lab, make_user, actors):
         owner, owner.memberships[0].organisation, "inspector2@example.cn", Role.INSPECTOR
     )
     assert invitation.role == Role.INSPECTOR
+
+
+READERS = {
+    "platform admin": True,
+    "authority admin": True,
+    "authority manager of the province": True,
+    "inspector": True,
+    "viewer": True,
+    "authority admin of another region": False,
+}
+
+
+@pytest.mark.parametrize("who", list(READERS))
+def test_regulators_read_the_records_of_their_region_only(
+    client, db, login, scene, actors, platform_admin, who
+):
+    lab = scene["lab"]
+    check = spotchecks.draw(
+        actors["authority admin"], SpotCheckKind.LAB, 5, seed="r", region=lab.region
+    )
+    notice = _notice(db, scene, platform_admin)
+    round_ = _round(db, scene, platform_admin, computed=True)
+    card = next(c for c in round_.scorecards if c.lab_id == lab.id)
+    db.session.commit()
+    login(actors[who])
+    pages = {
+        f"/supervision/labs/{lab.id}": 403,
+        f"/supervision/spot-checks/{check.id}": 403,
+        f"/supervision/notices/{notice.id}": 404,
+        f"/supervision/scorecards/{card.id}": 404,
+    }
+    for url, refused in pages.items():
+        response = client.get(url)
+        assert response.status_code == (200 if READERS[who] else refused), url
+    listed = {
+        "/supervision/notices": f"/supervision/notices/{notice.id}",
+        "/supervision/spot-checks": f"/supervision/spot-checks/{check.id}",
+        f"/supervision/rounds/{round_.id}": f"/supervision/scorecards/{card.id}",
+    }
+    for url, link in listed.items():
+        page = client.get(url)
+        assert page.status_code == 200
+        assert (link in page.get_data(as_text=True)) == READERS[who], url
+    # the public register shows every lab's status to everyone
+    assert lab.name_en in client.get("/labs").get_data(as_text=True)
