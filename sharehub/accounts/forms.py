@@ -20,7 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, Regexp
 
-from sharehub.accounts.models import Role
+from sharehub.accounts.models import OrgKind, Role
 from sharehub.core.security import plain_text
 
 PHONE = Regexp(r"^[0-9+\- ()]{5,32}$", message=_l("Enter a phone number (digits, +, -)."))
@@ -161,7 +161,15 @@ ROLE_CHOICES = [
     SelectChoice(Role.MEMBER.value, _l("Member")),
     SelectChoice(Role.MANAGER.value, _l("Manager")),
     SelectChoice(Role.OWNER.value, _l("Owner")),
+    SelectChoice(Role.INSPECTOR.value, _l("Inspector")),
 ]
+
+
+def role_choices(org) -> list[SelectChoice]:
+    """Inspectors exist in authorities only (README, "Supervision roles")."""
+    if org is not None and org.kind == OrgKind.AUTHORITY:
+        return list(ROLE_CHOICES)
+    return [c for c in ROLE_CHOICES if c.value != Role.INSPECTOR.value]
 
 
 class InviteForm(FlaskForm):

@@ -41,6 +41,29 @@ class Role(enum.StrEnum):
     OWNER = "owner"
     MANAGER = "manager"
     MEMBER = "member"
+    # Authorities only: spot checks and rectification notices in the authority's region.
+    INSPECTOR = "inspector"
+
+
+class Power(enum.StrEnum):
+    """What a supervisor may do (README, "Supervision roles")."""
+
+    STATUS = "status"  # change a lab's status; close or escalate rectification notices
+    NOTICE = "notice"  # issue rectification notices
+    INSPECT = "inspect"  # draw spot checks and record what inspections found
+    REVIEW = "review"  # score the qualitative indicators of a lab in a round
+    PROGRAMME = "programme"  # edit assessment schemes; open, compute and publish rounds
+
+
+# The powers a role in an authority (regulator) gives over the labs located in the
+# authority's region and its sub-regions. Plain members read; the programme (schemes and
+# rounds, which assess every lab on the platform) belongs to the platform administrators.
+AUTHORITY_POWERS: dict[Role, frozenset[Power]] = {
+    Role.OWNER: frozenset({Power.STATUS, Power.NOTICE, Power.INSPECT, Power.REVIEW}),
+    Role.MANAGER: frozenset({Power.STATUS, Power.NOTICE, Power.INSPECT, Power.REVIEW}),
+    Role.INSPECTOR: frozenset({Power.NOTICE, Power.INSPECT, Power.REVIEW}),
+    Role.MEMBER: frozenset(),
+}
 
 
 ORG_KIND_LABELS = {
@@ -61,6 +84,7 @@ ROLE_LABELS = {
     Role.OWNER: _l("Owner"),
     Role.MANAGER: _l("Manager"),
     Role.MEMBER: _l("Member"),
+    Role.INSPECTOR: _l("Inspector"),
 }
 
 
@@ -83,6 +107,23 @@ class Region(db.Model):
     @property
     def is_province(self) -> bool:
         return self.parent_id is None
+
+    def contains(self, other: Region | None) -> bool:
+        """`other` is this region or lies within it (a city of this province)."""
+        while other is not None:
+            if other.id == self.id:
+                return True
+            other = other.parent
+        return False
+
+    def subtree_ids(self) -> list[int]:
+        """This region's id and those of every region within it."""
+        ids, todo = [], [self]
+        while todo:
+            region = todo.pop()
+            ids.append(region.id)
+            todo.extend(region.children)
+        return ids
 
 
 class Cluster(db.Model):
@@ -296,6 +337,69 @@ class User(UserMixin, db.Model):
     @property
     def is_regulator(self) -> bool:
         return any(m.organisation.kind == OrgKind.AUTHORITY for m in self.memberships)
+
+    def overseen_regions(self) -> list[Region]:
+        """The regions of the active authorities this user belongs to, whatever the role:
+        where they read the supervision records (notices, spot checks, scorecards)."""
+        return [
+            m.organisation.region
+            for m in self.memberships
+            if m.organisation.kind == OrgKind.AUTHORITY
+            and m.organisation.status == OrgStatus.ACTIVE
+            and m.organisation.region is not None
+        ]
+
+    def can_oversee(self, lab: Organisation) -> bool:
+        """May read the supervision records of `lab`: platform administrators; regulators of
+        the lab's region (any role). Elsewhere regulators read what is public."""
+        if self.is_platform_admin:
+            return True
+        return any(region.contains(lab.region) for region in self.overseen_regions())
+
+    def can_oversee_region(self, region: Region | None) -> bool:
+        if self.is_platform_admin:
+            return True
+        return region is not None and any(r.contains(region) for r in self.overseen_regions())
+
+    def overseen_region_ids(self) -> list[int] | None:
+        """Ids of the regions whose labs this user oversees; None: every lab."""
+        if self.is_platform_admin:
+            return None
+        return sorted({i for region in self.overseen_regions() for i in region.subtree_ids()})
+
+    def supervising_authorities(self, power: Power) -> list[Organisation]:
+        """The active authorities (with a region) in which this user's role gives `power`."""
+        return [
+            m.organisation
+            for m in self.memberships
+            if m.organisation.kind == OrgKind.AUTHORITY
+            and m.organisation.status == OrgStatus.ACTIVE
+            and m.organisation.region is not None
+            and power in AUTHORITY_POWERS.get(m.role, ())
+        ]
+
+    def can_supervise(self, lab: Organisation, power: Power) -> bool:
+        """May exercise `power` over `lab`: platform administrators everywhere; a regulator
+        whose role gives the power, over labs located in its authority's region."""
+        if self.is_platform_admin:
+            return True
+        if power == Power.PROGRAMME or lab is None or lab.kind != OrgKind.LAB:
+            return False
+        return any(a.region.contains(lab.region) for a in self.supervising_authorities(power))
+
+    def can_supervise_region(self, region: Region | None, power: Power) -> bool:
+        """May exercise `power` over every lab in `region` (None: the whole platform)."""
+        if self.is_platform_admin:
+            return True
+        if power == Power.PROGRAMME or region is None:
+            return False
+        return any(a.region.contains(region) for a in self.supervising_authorities(power))
+
+    def has_power(self, power: Power) -> bool:
+        """Has `power` somewhere (which pages show the forms that exercise it)."""
+        return self.is_platform_admin or (
+            power != Power.PROGRAMME and bool(self.supervising_authorities(power))
+        )
 
     def can_manage_members(self, org: Organisation) -> bool:
         return self.role_in(org) == Role.OWNER

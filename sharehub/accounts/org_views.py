@@ -10,7 +10,13 @@ from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from sharehub.accounts import orgs, services
-from sharehub.accounts.forms import ConfirmForm, InviteForm, OrganisationForm, RoleForm
+from sharehub.accounts.forms import (
+    ConfirmForm,
+    InviteForm,
+    OrganisationForm,
+    RoleForm,
+    role_choices,
+)
 from sharehub.accounts.models import Invitation, Membership, OrgDocument, Role, User
 from sharehub.accounts.queries import city_choices, cluster_choices, open_invitations
 from sharehub.accounts.session import current_membership, find_user_by_email, switch_org
@@ -20,6 +26,11 @@ from sharehub.core.forms import attach_error, safe_next
 from sharehub.core.tx import commit
 from sharehub.core.uploads import stored_path
 from sharehub.extensions import db
+
+
+def _with_roles(form, org):
+    form.role.choices = role_choices(org)
+    return form
 
 
 def _membership_or_404(membership_id: int) -> Membership:
@@ -43,9 +54,9 @@ def organisation():
         membership=membership,
         can_manage=can_manage,
         invitations=open_invitations(org.id) if can_manage else [],
-        invite_form=InviteForm(),
+        invite_form=_with_roles(InviteForm(), org),
         confirm_form=ConfirmForm(),
-        role_form=RoleForm(),
+        role_form=_with_roles(RoleForm(), org),
     )
 
 
@@ -95,7 +106,7 @@ def invite():
     membership = current_membership()
     if membership is None:
         abort(403)
-    form = InviteForm()
+    form = _with_roles(InviteForm(), membership.organisation)
     if form.validate_on_submit():
         try:
             orgs.invite(
@@ -135,7 +146,7 @@ def revoke_invitation(invitation_id: int):
 @login_required
 def change_role(membership_id: int):
     membership = _membership_or_404(membership_id)
-    form = RoleForm()
+    form = _with_roles(RoleForm(), membership.organisation)
     if form.validate_on_submit():
         try:
             orgs.change_role(current_user, membership, Role(form.role.data))

@@ -33,9 +33,15 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _check_role(org: Organisation, role: Role) -> None:
+    if role == Role.INSPECTOR and org.kind != OrgKind.AUTHORITY:
+        raise ValidationError(_l("Only an authority has inspectors."), field="role")
+
+
 def invite(actor: User, org: Organisation, email: str, role: Role) -> Invitation:
     if not actor.can_manage_members(org):
         raise PermissionDenied(_l("Only an owner of the organisation can invite colleagues."))
+    _check_role(org, role)
     email = normalize_email(email)
     if any(m.user.email == email for m in org.memberships):
         raise Conflict(_l("This person is already a member."), field="email")
@@ -138,6 +144,7 @@ def change_role(actor: User, membership: Membership, role: Role) -> None:
     org = membership.organisation
     if not actor.can_manage_members(org):
         raise PermissionDenied(_l("Only an owner of the organisation can change roles."))
+    _check_role(org, role)
     if membership.role == Role.OWNER and role != Role.OWNER and len(org.owners()) == 1:
         raise Conflict(_l("An organisation keeps at least one owner."))
     if membership.role != role:

@@ -62,6 +62,11 @@ class SpotCheck(db.Model):
     cluster_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("cluster.id", ondelete="SET NULL")
     )
+    # The region whose labs were drawn from (a regulator draws in its own region); None:
+    # the whole platform. Kept so that a redraw uses the same population.
+    region_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("region.id", ondelete="RESTRICT"), index=True
+    )
     drawn_by_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL")
     )
@@ -69,6 +74,7 @@ class SpotCheck(db.Model):
 
     drawn_by: so.Mapped[User | None] = so.relationship()  # noqa: F821
     cluster: so.Mapped[Cluster | None] = so.relationship()  # noqa: F821
+    region: so.Mapped[Region | None] = so.relationship()  # noqa: F821
     items: so.Mapped[list[SpotCheckItem]] = so.relationship(
         back_populates="spot_check", cascade="all, delete-orphan", order_by="SpotCheckItem.position"
     )
@@ -76,6 +82,10 @@ class SpotCheck(db.Model):
     @property
     def kind_label(self):
         return SPOT_CHECK_KIND_LABELS[self.kind]
+
+    def can_view(self, user) -> bool:
+        """Platform administrators; regulators of the region it was drawn from."""
+        return user.is_authenticated and user.can_oversee_region(self.region)
 
 
 class SpotCheckItem(db.Model):
@@ -189,7 +199,7 @@ class RectificationNotice(db.Model):
 
     def can_view(self, user) -> bool:
         return user.is_authenticated and (
-            user.is_platform_admin or user.is_regulator or user.membership_in(self.lab_id)
+            user.can_oversee(self.lab) or user.membership_in(self.lab_id) is not None
         )
 
     def can_answer(self, user) -> bool:
@@ -396,7 +406,7 @@ class Scorecard(db.Model):
     def can_view(self, user) -> bool:
         if not user.is_authenticated:
             return False
-        if user.is_platform_admin or user.is_regulator:
+        if user.can_oversee(self.lab):
             return True
         return (
             self.round.status == RoundStatus.PUBLISHED

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from sharehub.accounts.models import Organisation, OrgKind, OrgStatus, User
+from sharehub.accounts.models import Organisation, OrgKind, OrgStatus, Power, User
 from sharehub.assessment.models import (
     FindingResult,
     NoticeStatus,
@@ -18,7 +18,7 @@ from sharehub.assessment.models import (
     SpotCheckItem,
 )
 from sharehub.assessment.notify import lab_managers, tell
-from sharehub.assessment.status import change_lab_status, require_supervisor
+from sharehub.assessment.status import DENIED, change_lab_status, require_power
 from sharehub.core import audit
 from sharehub.core.clock import local_today
 from sharehub.core.db import utcnow
@@ -54,8 +54,16 @@ def issue_notice(
     place_under_rectification: bool = True,
 ) -> RectificationNotice:
     """Issue a notice; an active lab is placed under rectification with it unless told not
-    to (a minor finding may be rectified without changing the lab's status)."""
-    require_supervisor(actor)
+    to (a minor finding may be rectified without changing the lab's status). Inspectors
+    issue notices; placing the lab under rectification is a change of status, for those
+    who may change it."""
+    require_power(actor, lab, Power.NOTICE)
+    if (
+        place_under_rectification
+        and lab.status == OrgStatus.ACTIVE
+        and not actor.can_supervise(lab, Power.STATUS)
+    ):
+        raise PermissionDenied(DENIED[Power.STATUS])
     if lab.kind != OrgKind.LAB:
         raise ValidationError(_l("Rectification notices go to laboratories."))
     if lab.status not in (OrgStatus.ACTIVE, OrgStatus.RECTIFYING, OrgStatus.SUSPENDED):
@@ -183,7 +191,7 @@ def answer(
 def close(actor: User, notice: RectificationNotice, note: str) -> None:
     """Rectified: the notice closes; a lab under rectification with no other open notice
     becomes active again."""
-    require_supervisor(actor)
+    require_power(actor, notice.lab, Power.STATUS)
     if notice.status != NoticeStatus.ANSWERED:
         raise Conflict(_l("Only an answered notice can be closed."))
     _decide(actor, notice, NoticeStatus.CLOSED, note)
@@ -213,7 +221,7 @@ def close(actor: User, notice: RectificationNotice, note: str) -> None:
 def escalate(actor: User, notice: RectificationNotice, note: str, target: OrgStatus) -> None:
     """Not rectified (or not in time): the notice is escalated and the lab moves on, to
     suspension or revocation."""
-    require_supervisor(actor)
+    require_power(actor, notice.lab, Power.STATUS)
     if notice.status not in (NoticeStatus.OPEN, NoticeStatus.ANSWERED):
         raise Conflict(_l("This notice is already decided."))
     if target not in (OrgStatus.SUSPENDED, OrgStatus.REVOKED):

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+from sharehub.accounts.models import Power
 from sharehub.accounts.session import staff_required
 from sharehub.assessment import rounds, scoring
 from sharehub.assessment.forms import IndicatorForm, ReviewForm, RoundForm
@@ -19,8 +20,7 @@ from sharehub.assessment.models import (
     SchemeIndicator,
     Scorecard,
 )
-from sharehub.assessment.status import can_supervise
-from sharehub.assessment.views import bp, get_or_404
+from sharehub.assessment.views import bp, get_or_404, require
 from sharehub.core.errors import DomainError
 from sharehub.core.forms import attach_error
 from sharehub.core.tx import commit
@@ -39,6 +39,9 @@ def _round_form(form: RoundForm | None = None) -> RoundForm:
 @bp.route("/supervision/rounds", methods=["GET", "POST"])
 @staff_required
 def rounds_page():
+    can_run = current_user.has_power(Power.PROGRAMME)
+    if request.method == "POST":
+        require(can_run)
     form = _round_form()
     if form.validate_on_submit():
         scheme = get_or_404(AssessmentScheme, form.scheme.data)
@@ -58,9 +61,9 @@ def rounds_page():
             return redirect(url_for("assessment.round_page", round_id=round_.id))
     items = db.session.scalars(sa.select(AssessmentRound).order_by(AssessmentRound.id.desc())).all()
     schemes = db.session.scalars(sa.select(AssessmentScheme).order_by(AssessmentScheme.id)).all()
-    return render_template("assessment/rounds.html", form=form, rounds=items, schemes=schemes), (
-        400 if request.method == "POST" else 200
-    )
+    return render_template(
+        "assessment/rounds.html", form=form, rounds=items, schemes=schemes, can_run=can_run
+    ), (400 if request.method == "POST" else 200)
 
 
 def _review_form(round_: AssessmentRound, form: ReviewForm | None = None) -> ReviewForm:
@@ -68,7 +71,11 @@ def _review_form(round_: AssessmentRound, form: ReviewForm | None = None) -> Rev
 
     form = form or ReviewForm()
     labs, _not_assessed = rounds.round_labs(round_)
-    form.lab.choices = [SelectChoice(lab.id, localized(lab)) for lab in labs]
+    form.lab.choices = [
+        SelectChoice(lab.id, localized(lab))
+        for lab in labs
+        if current_user.can_supervise(lab, Power.REVIEW)
+    ]
     form.indicator.choices = [
         SelectChoice(i["code"], f"{i['name']} (≤ {scoring._fmt(i['cap'])})")
         for i in round_.scheme_snapshot["indicators"]
@@ -88,6 +95,9 @@ def _round_page(round_: AssessmentRound, form: ReviewForm | None = None, code: i
         .where(ReviewerScore.round_id == round_.id)
         .order_by(ReviewerScore.lab_id, ReviewerScore.indicator_code, ReviewerScore.id)
     ).all()
+    # Regulators see the scorecards and reviews of the labs of their region.
+    cards = [card for card in cards if current_user.can_oversee(card.lab)]
+    reviews = [r for r in reviews if current_user.can_oversee(r.lab)]
     grades: dict[str, int] = {}
     for card in cards:
         grades[card.grade] = grades.get(card.grade, 0) + 1
@@ -104,7 +114,8 @@ def _round_page(round_: AssessmentRound, form: ReviewForm | None = None, code: i
         missing=rounds.missing_reviews(round_) if round_.status.value != "published" else [],
         form=_review_form(round_, form),
         group_labels=INDICATOR_GROUP_LABELS,
-        can_supervise=can_supervise(current_user),
+        can_run=current_user.has_power(Power.PROGRAMME),
+        can_review=current_user.has_power(Power.REVIEW),
     ), code
 
 
@@ -117,11 +128,15 @@ def round_page(round_id: int):
 @bp.route("/supervision/rounds/<int:round_id>/review", methods=["POST"])
 @staff_required
 def review(round_id: int):
+    from sharehub.accounts.models import Organisation
+
     round_ = get_or_404(AssessmentRound, round_id)
+    require(current_user.has_power(Power.REVIEW))
+    chosen = db.session.get(Organisation, request.form.get("lab", type=int) or 0)
+    if chosen is not None:  # a lab outside the reviewer's region: refused, not "invalid"
+        require(current_user.can_supervise(chosen, Power.REVIEW))
     form = _review_form(round_)
     if form.validate_on_submit():
-        from sharehub.accounts.models import Organisation
-
         lab = get_or_404(Organisation, form.lab.data)
         try:
             rounds.review(
@@ -146,6 +161,7 @@ def review(round_id: int):
 @staff_required
 def round_action(round_id: int, action: str):
     round_ = get_or_404(AssessmentRound, round_id)
+    require(current_user.has_power(Power.PROGRAMME))
     from sharehub.accounts.forms import ConfirmForm
 
     if not ConfirmForm().validate_on_submit():
@@ -189,7 +205,7 @@ def scorecard(scorecard_id: int):
         groups=groups,
         group_labels=INDICATOR_GROUP_LABELS,
         metric_labels=scoring.METRIC_LABELS,
-        can_supervise=can_supervise(current_user),
+        can_issue_notice=current_user.can_supervise(card.lab, Power.NOTICE),
         lowest=min(card.round.scheme_snapshot["bands"], key=lambda b: b["min"]),
         count=db.session.scalar(
             sa.select(sa.func.count(Scorecard.id)).where(Scorecard.round_id == card.round_id)
@@ -203,7 +219,9 @@ def scheme(scheme_id: int):
     scheme = get_or_404(AssessmentScheme, scheme_id)
     indicator_id = request.form.get("indicator_id", type=int)
     form = IndicatorForm()
+    can_edit = current_user.has_power(Power.PROGRAMME)
     if request.method == "POST":
+        require(can_edit)
         indicator = get_or_404(SchemeIndicator, indicator_id or 0)
         if indicator.scheme_id != scheme.id:
             abort(404)
@@ -234,5 +252,5 @@ def scheme(scheme_id: int):
         form=form,
         group_labels=INDICATOR_GROUP_LABELS,
         metric_labels=scoring.METRIC_LABELS,
-        can_supervise=can_supervise(current_user),
+        can_edit=can_edit,
     ), (400 if request.method == "POST" else 200)

@@ -8,7 +8,7 @@ from datetime import UTC, date, timedelta
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from sharehub.accounts.models import Organisation, OrgKind, OrgStatus, User
+from sharehub.accounts.models import Organisation, OrgKind, OrgStatus, Power, User
 from sharehub.assessment import scoring
 from sharehub.assessment.models import (
     AssessmentRound,
@@ -21,7 +21,7 @@ from sharehub.assessment.models import (
     ScorecardLine,
 )
 from sharehub.assessment.notify import lab_managers, tell
-from sharehub.assessment.status import require_supervisor
+from sharehub.assessment.status import require_power
 from sharehub.core import audit
 from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, ValidationError
@@ -157,7 +157,7 @@ def snapshot(scheme: AssessmentScheme) -> dict:
 def update_indicator(
     actor: User, indicator: SchemeIndicator, *, weight: float, target: float, cap: float
 ) -> None:
-    require_supervisor(actor)
+    require_power(actor, None, Power.PROGRAMME)
     if weight < 0 or cap < 0:
         raise ValidationError(_l("Weights and caps are not negative."))
     if not indicator.qualitative and target <= 0:
@@ -178,7 +178,7 @@ def update_indicator(
 def create_round(
     actor: User, scheme: AssessmentScheme, name: str, start: date | None, end: date | None
 ) -> AssessmentRound:
-    require_supervisor(actor)
+    require_power(actor, None, Power.PROGRAMME)
     name = (name or "").strip()
     if not name:
         raise ValidationError(_l("Give the round a name."), field="name")
@@ -229,7 +229,7 @@ def review(
     comment: str,
 ) -> ReviewerScore:
     """A named reviewer scores a qualitative indicator; scoring again replaces their own."""
-    require_supervisor(actor)
+    require_power(actor, lab, Power.REVIEW)
     if round_.status == RoundStatus.PUBLISHED:
         # Until then a missing score can still be given; the round is computed again.
         raise Conflict(_l("This round is published; reviews are closed."))
@@ -313,7 +313,7 @@ def compute(
     """Freeze a scorecard per assessed lab: values, points with their working, total,
     grade and rank. Returns the number of scorecards. Later data changes none of it; the
     round may be computed again only until it is published."""
-    require_supervisor(actor)
+    require_power(actor, None, Power.PROGRAMME)
     if round_.status == RoundStatus.PUBLISHED:
         raise Conflict(_l("This round is published; its scorecards are final."))
     labs, _not_assessed = round_labs(round_)
@@ -496,7 +496,7 @@ def publish(actor: User, round_: AssessmentRound, *, accept_missing: bool = Fals
     """Publish the frozen scorecards to every graded lab. Refused while reviews are newer
     than the scorecards, and while reviewed indicators are unscored unless the
     administrator explicitly accepts publishing them at 0 points (recorded in the audit)."""
-    require_supervisor(actor)
+    require_power(actor, None, Power.PROGRAMME)
     if round_.status != RoundStatus.COMPUTED:
         raise Conflict(_l("Compute the scorecards before publishing the round."))
     latest_review = db.session.scalar(

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from sharehub.accounts.models import Cluster, Organisation, OrgKind, User
+from sharehub.accounts.models import Cluster, Organisation, OrgKind, Power, Region, User
 from sharehub.assessment.models import FindingResult, SpotCheck, SpotCheckItem, SpotCheckKind
-from sharehub.assessment.status import require_supervisor
+from sharehub.assessment.status import require_power, require_power_in
 from sharehub.booking.models import Booking, BookingStatus, UsageRecord
 from sharehub.catalog.models import Listing, Unit
 from sharehub.core import audit
@@ -45,14 +45,18 @@ def population(
     start: date | None = None,
     end: date | None = None,
     cluster_id: int | None = None,
+    region_id: int | None = None,
 ) -> list[tuple[int, int]]:
     """(object id, lab id) of every member of the population, ordered by object id."""
+    region_ids = db.session.get(Region, region_id).subtree_ids() if region_id else None
     if kind == SpotCheckKind.LAB:
         query = sa.select(Organisation.id).where(
             Organisation.kind == OrgKind.LAB, Organisation.is_serving
         )
         if cluster_id is not None:
             query = query.where(Organisation.cluster_id == cluster_id)
+        if region_ids is not None:
+            query = query.where(Organisation.region_id.in_(region_ids))
         return [(lab_id, lab_id) for lab_id in db.session.scalars(query.order_by(Organisation.id))]
     if start is None or end is None:
         raise ValidationError(_l("Service records are drawn from a period: give both dates."))
@@ -76,10 +80,12 @@ def population(
             .where(UsageRecord.started_dt >= lower, UsageRecord.started_dt < upper)
             .order_by(UsageRecord.id)
         )
+    if cluster_id is not None or region_ids is not None:
+        query = query.join(Organisation, Listing.lab_id == Organisation.id)
     if cluster_id is not None:
-        query = query.join(Organisation, Listing.lab_id == Organisation.id).where(
-            Organisation.cluster_id == cluster_id
-        )
+        query = query.where(Organisation.cluster_id == cluster_id)
+    if region_ids is not None:
+        query = query.where(Organisation.region_id.in_(region_ids))
     return [tuple(row) for row in db.session.execute(query)]
 
 
@@ -103,8 +109,11 @@ def draw(
     start: date | None = None,
     end: date | None = None,
     cluster_id: int | None = None,
+    region: Region | None = None,
 ) -> SpotCheck:
-    require_supervisor(actor)
+    """Draw a sample from the serving labs (or their service records) of `region` (None:
+    the whole platform, for platform administrators); a regulator draws in its region."""
+    require_power_in(actor, region, Power.INSPECT)
     if not 1 <= size <= MAX_SAMPLE:
         raise ValidationError(
             _l("Draw between 1 and %(n)s items.", n=MAX_SAMPLE), field="sample_size"
@@ -116,7 +125,8 @@ def draw(
     seed = (seed or "").strip() or secrets.token_hex(8)
     if len(seed) > 64:
         raise ValidationError(_l("A seed has at most 64 characters."), field="seed")
-    members = population(kind, start=start, end=end, cluster_id=cluster_id)
+    region_id = region.id if region is not None else None
+    members = population(kind, start=start, end=end, cluster_id=cluster_id, region_id=region_id)
     if not members:
         raise Conflict(_l("There is nothing to draw from with these choices."))
     drawn = sample(members, seed, size)
@@ -130,6 +140,7 @@ def draw(
         period_start_date=start if kind != SpotCheckKind.LAB else None,
         period_end_date=end if kind != SpotCheckKind.LAB else None,
         cluster_id=cluster_id,
+        region_id=region_id,
         drawn_by=actor,
     )
     object_type = {"lab": "organisation", "booking": "booking", "usage": "usage_record"}[kind]
@@ -162,6 +173,7 @@ def redraw(check: SpotCheck) -> dict:
         start=check.period_start_date,
         end=check.period_end_date,
         cluster_id=check.cluster_id,
+        region_id=check.region_id,
     )
     again = [object_id for object_id, _ in sample(members, check.seed, check.sample_size)]
     return {
@@ -172,7 +184,7 @@ def redraw(check: SpotCheck) -> dict:
 
 
 def record_finding(actor: User, item: SpotCheckItem, result: FindingResult, findings: str) -> None:
-    require_supervisor(actor)
+    require_power(actor, item.lab, Power.INSPECT)
     findings = (findings or "").strip()
     if result == FindingResult.OPEN:
         raise ValidationError(_l("Choose what the inspection found."), field="result")

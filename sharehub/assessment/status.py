@@ -12,7 +12,15 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from sharehub.accounts.models import SERVING_STATUSES, Organisation, OrgKind, OrgStatus, User
+from sharehub.accounts.models import (
+    SERVING_STATUSES,
+    Organisation,
+    OrgKind,
+    OrgStatus,
+    Power,
+    Region,
+    User,
+)
 from sharehub.assessment.notify import lab_managers, tell
 from sharehub.booking.models import HOLDING, Booking
 from sharehub.catalog.models import Listing
@@ -40,13 +48,43 @@ SUBJECTS = {
 
 
 def can_supervise(user) -> bool:
-    """Platform administrators and regulators run supervision: checks, notices, rounds."""
+    """Platform administrators and regulators read the supervision pages; what each may
+    change is `User.can_supervise(lab, power)` (README, "Supervision roles")."""
     return user.is_authenticated and (user.is_platform_admin or user.is_regulator)
 
 
-def require_supervisor(actor: User) -> None:
-    if not can_supervise(actor):
-        raise PermissionDenied(_l("Only administrators and regulators may do this."))
+DENIED = {
+    Power.STATUS: _l(
+        "Only platform administrators and the administrators of the laboratory's "
+        "supervising authority may change its status or decide its notices."
+    ),
+    Power.NOTICE: _l(
+        "Only platform administrators and the administrators and inspectors of the "
+        "laboratory's supervising authority may issue rectification notices."
+    ),
+    Power.INSPECT: _l(
+        "Only platform administrators and the administrators and inspectors of an "
+        "authority may inspect, and only laboratories in the authority's region."
+    ),
+    Power.REVIEW: _l(
+        "Only platform administrators and the administrators and inspectors of the "
+        "laboratory's supervising authority may review it."
+    ),
+    Power.PROGRAMME: _l("Only platform administrators keep assessment schemes and rounds."),
+}
+
+
+def require_power(actor: User, lab: Organisation | None, power: Power) -> None:
+    """Refuse unless `actor` may exercise `power` over `lab` (None: platform-wide)."""
+    allowed = actor.is_platform_admin if lab is None else actor.can_supervise(lab, power)
+    if not allowed:
+        raise PermissionDenied(DENIED[power])
+
+
+def require_power_in(actor: User, region: Region | None, power: Power) -> None:
+    """Refuse unless `actor` may exercise `power` over every lab in `region`."""
+    if not actor.can_supervise_region(region, power):
+        raise PermissionDenied(DENIED[power])
 
 
 def allowed_targets(org: Organisation) -> tuple[OrgStatus, ...]:
@@ -57,7 +95,7 @@ def allowed_targets(org: Organisation) -> tuple[OrgStatus, ...]:
 
 def change_lab_status(actor: User, lab: Organisation, target: OrgStatus, reason: str) -> int:
     """Move the lab; returns how many customers with bookings ahead were told."""
-    require_supervisor(actor)
+    require_power(actor, lab, Power.STATUS)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_l("Give the reason for the change."), field="reason")

@@ -8,7 +8,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
-from sharehub.accounts.models import ORG_STATUS_LABELS, Cluster, Organisation, OrgKind, OrgStatus
+from sharehub.accounts.models import (
+    ORG_STATUS_LABELS,
+    Cluster,
+    Organisation,
+    OrgKind,
+    OrgStatus,
+    Power,
+)
 from sharehub.accounts.session import current_org, staff_required
 from sharehub.assessment import rectification, spotchecks, status
 from sharehub.assessment.forms import (
@@ -48,6 +55,24 @@ def get_or_404(model, object_id: int):
     if obj is None:
         abort(404)
     return obj
+
+
+def require(allowed: bool) -> None:
+    """Refuse (403) before anything is read from the form or changed."""
+    if not allowed:
+        abort(403)
+
+
+def draw_region():
+    """Where the signed-in user draws spot checks: the whole platform for a platform
+    administrator, else the region of the authority they act for (or of their first
+    authority whose role lets them inspect)."""
+    if current_user.is_platform_admin:
+        return None
+    authorities = current_user.supervising_authorities(Power.INSPECT)
+    org = current_org()
+    chosen = org if org in authorities else (authorities[0] if authorities else None)
+    return chosen.region if chosen is not None else None
 
 
 def cluster_choices() -> list[SelectChoice]:
@@ -122,7 +147,8 @@ def _lab_page(lab: Organisation, form: StatusForm | None = None, code: int = 200
         notices=notices,
         items=items,
         cards=cards,
-        can_supervise=status.can_supervise(current_user),
+        can_change_status=current_user.can_supervise(lab, Power.STATUS),
+        can_issue_notice=current_user.can_supervise(lab, Power.NOTICE),
     ), code
 
 
@@ -132,6 +158,7 @@ def lab(lab_id: int):
     lab = get_or_404(Organisation, lab_id)
     if lab.kind != OrgKind.LAB:
         abort(404)
+    require(current_user.can_oversee(lab))  # elsewhere: the public register
     return _lab_page(lab)
 
 
@@ -139,6 +166,7 @@ def lab(lab_id: int):
 @staff_required
 def change_status(lab_id: int):
     lab = get_or_404(Organisation, lab_id)
+    require(current_user.can_supervise(lab, Power.STATUS))
     form = _status_form(lab)
     if form.validate_on_submit():
         try:
@@ -179,6 +207,9 @@ def _draw_form(form: DrawForm | None = None) -> DrawForm:
 @staff_required
 def spot_checks():
     form = _draw_form()
+    can_draw = current_user.has_power(Power.INSPECT)
+    if request.method == "POST":
+        require(can_draw)
     if form.validate_on_submit():
         try:
             check = spotchecks.draw(
@@ -190,6 +221,7 @@ def spot_checks():
                 start=form.start.data,
                 end=form.end.data,
                 cluster_id=form.cluster.data,
+                region=draw_region(),
             )
         except DomainError as exc:
             db.session.rollback()
@@ -198,10 +230,14 @@ def spot_checks():
             commit()
             flash(_("The sample has been drawn with seed %(seed)s.", seed=check.seed), "success")
             return redirect(url_for("assessment.spot_check", check_id=check.id))
-    checks = db.session.scalars(sa.select(SpotCheck).order_by(SpotCheck.id.desc()).limit(100)).all()
-    return render_template("assessment/spot_checks.html", form=form, checks=checks), (
-        400 if form.errors or request.method == "POST" else 200
-    )
+    query = sa.select(SpotCheck).order_by(SpotCheck.id.desc()).limit(100)
+    region_ids = current_user.overseen_region_ids()
+    if region_ids is not None:
+        query = query.where(SpotCheck.region_id.in_(region_ids))
+    checks = db.session.scalars(query).all()
+    return render_template(
+        "assessment/spot_checks.html", form=form, checks=checks, can_draw=can_draw
+    ), (400 if form.errors or request.method == "POST" else 200)
 
 
 def _finding_form(form: FindingForm | None = None) -> FindingForm:
@@ -217,13 +253,15 @@ def _finding_form(form: FindingForm | None = None) -> FindingForm:
 @staff_required
 def spot_check(check_id: int):
     check = get_or_404(SpotCheck, check_id)
+    require(check.can_view(current_user))
     verification = spotchecks.redraw(check) if request.args.get("verify") else None
     return render_template(
         "assessment/spot_check.html",
         check=check,
         finding_form=_finding_form(),
         verification=verification,
-        can_supervise=status.can_supervise(current_user),
+        can_inspect=lambda lab: current_user.can_supervise(lab, Power.INSPECT),
+        can_issue_notice=lambda lab: current_user.can_supervise(lab, Power.NOTICE),
     )
 
 
@@ -231,6 +269,7 @@ def spot_check(check_id: int):
 @staff_required
 def record_finding(item_id: int):
     item = get_or_404(SpotCheckItem, item_id)
+    require(current_user.can_supervise(item.lab, Power.INSPECT))
     form = _finding_form()
     if form.validate_on_submit():
         try:
@@ -246,7 +285,8 @@ def record_finding(item_id: int):
                 finding_form=form,
                 failed_item=item.id,
                 verification=None,
-                can_supervise=True,
+                can_inspect=lambda lab: current_user.can_supervise(lab, Power.INSPECT),
+                can_issue_notice=lambda lab: current_user.can_supervise(lab, Power.NOTICE),
             ), exc.status
         commit()
         flash(_("The finding has been recorded."), "success")
@@ -261,6 +301,7 @@ def record_finding(item_id: int):
 @staff_required
 def new_notice(lab_id: int):
     lab = get_or_404(Organisation, lab_id)
+    require(current_user.can_supervise(lab, Power.NOTICE))
     item_id = request.args.get("item", type=int)
     item = get_or_404(SpotCheckItem, item_id) if item_id else None
     card_id = request.args.get("scorecard", type=int)
@@ -275,6 +316,7 @@ def new_notice(lab_id: int):
             total=f"{card.total:.2f}",
             grade=card.grade,
         )
+    code = 400 if request.method == "POST" else 200
     if form.validate_on_submit():
         try:
             notice = rectification.issue_notice(
@@ -290,13 +332,19 @@ def new_notice(lab_id: int):
         except DomainError as exc:
             db.session.rollback()
             attach_error(form, exc)
+            code = exc.status
         else:
             commit()
             flash(_("The notice has been issued; the laboratory was told."), "success")
             return redirect(url_for("assessment.notice", notice_id=notice.id))
     return render_template(
-        "assessment/notice_form.html", form=form, lab=lab, item=item, card=card
-    ), (400 if request.method == "POST" else 200)
+        "assessment/notice_form.html",
+        form=form,
+        lab=lab,
+        item=item,
+        card=card,
+        can_change_status=current_user.can_supervise(lab, Power.STATUS),
+    ), code
 
 
 @bp.route("/supervision/notices")
@@ -308,6 +356,10 @@ def notices():
         if org is None or not org.is_lab:
             abort(403)
         query = query.where(RectificationNotice.lab_id == org.id)
+    elif (region_ids := current_user.overseen_region_ids()) is not None:
+        query = query.join(Organisation, RectificationNotice.lab_id == Organisation.id).where(
+            Organisation.region_id.in_(region_ids)
+        )
     chosen = request.args.get("status", "")
     if chosen in {s.value for s in NoticeStatus}:
         query = query.where(RectificationNotice.status == chosen)
@@ -331,6 +383,8 @@ def _notice_page(notice, answer_form=None, decide_form=None, code=200):
         answer_form=answer_form or AnswerForm(),
         decide_form=decide_form or _decide_form(),
         can_supervise=status.can_supervise(current_user),
+        can_decide=current_user.is_authenticated
+        and current_user.can_supervise(notice.lab, Power.STATUS),
         can_answer=notice.can_answer(current_user),
     ), code
 
@@ -374,6 +428,7 @@ def answer(notice_id: int):
 @staff_required
 def decide(notice_id: int, action: str):
     notice = get_or_404(RectificationNotice, notice_id)
+    require(current_user.can_supervise(notice.lab, Power.STATUS))
     form = _decide_form()
     if form.validate_on_submit():
         try:
