@@ -1,7 +1,7 @@
 """Booking through the pages: calendar, review with quote, confirm, actions, lists, usage."""
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sharehub.booking.models import AccessGrant, Booking, BookingStatus, UsageRecord
 from sharehub.catalog.models import ListingKind
 from sharehub.core.models import AuditEntry
+from tests.support import clock
 from tests.support.clock import at, workday
 
 EN = {"Accept-Language": "en"}
@@ -17,6 +18,10 @@ EN = {"Accept-Language": "en"}
 @pytest.fixture
 def buyer_user(make_org, make_user):
     return make_user(make_org(name="采购企业", name_en="Buyer Co"), email="buyer@example.cn")
+
+
+# usage is logged after it happened: days of the week before the suite's today
+D2, D3, D4, D5 = ((clock.today() - timedelta(days=n)).isoformat() for n in (9, 8, 7, 6))
 
 
 def test_book_through_the_pages_and_lab_approves_checks_in_and_out(
@@ -165,8 +170,8 @@ def test_internal_usage_form_csv_import_and_audited_correction(
         "/lab/usage",
         data={
             "unit_id": unit.id,
-            "started": "2026-11-02T09:00",
-            "ended": "2026-11-02T08:00",
+            "started": f"{D2}T09:00",
+            "ended": f"{D2}T08:00",
             "run_minutes": 60,
         },
         headers=EN,
@@ -176,8 +181,8 @@ def test_internal_usage_form_csv_import_and_audited_correction(
         "/lab/usage",
         data={
             "unit_id": unit.id,
-            "started": "2026-11-02T09:00",
-            "ended": "2026-11-02T11:00",
+            "started": f"{D2}T09:00",
+            "ended": f"{D2}T11:00",
             "prep_minutes": 10,
             "run_minutes": 100,
             "post_minutes": 10,
@@ -186,13 +191,13 @@ def test_internal_usage_form_csv_import_and_audited_correction(
     )
     record = db.session.scalar(sa.select(UsageRecord))
     assert record.user_org_id == lab.id and record.effective_minutes == 120
-    assert record.started_dt.isoformat() == "2026-11-02T01:00:00+00:00"
+    assert record.started_dt == clock.at(date.fromisoformat(D2), 9)
     good = (
         "unit_id,started,ended,prep_minutes,run_minutes,post_minutes,samples,service_way\n"
-        f"{unit.id},2026-11-03 09:00,2026-11-03 10:00,0,60,0,2,remote\n"
-        f"{unit.id},2026-11-04 09:00,2026-11-04 12:00,30,150,0,5,on_site\n"
+        f"{unit.id},{D3} 09:00,{D3} 10:00,0,60,0,2,remote\n"
+        f"{unit.id},{D4} 09:00,{D4} 12:00,30,150,0,5,on_site\n"
     )
-    bad = good + f"{unit.id},2026-11-05 09:00,not-a-time,0,60,0,0,on_site\n"
+    bad = good + f"{unit.id},{D5} 09:00,not-a-time,0,60,0,0,on_site\n"
     response = client.post(
         "/lab/usage/import",
         content_type="multipart/form-data",
@@ -211,8 +216,8 @@ def test_internal_usage_form_csv_import_and_audited_correction(
     client.post(
         f"/lab/usage/{record.id}",
         data={
-            "started": "2026-11-02T09:00",
-            "ended": "2026-11-02T11:00",
+            "started": f"{D2}T09:00",
+            "ended": f"{D2}T11:00",
             "prep_minutes": 20,
             "run_minutes": 100,
             "post_minutes": 10,
