@@ -425,5 +425,20 @@ def figures() -> dict:
     ).all()
     for year in years:
         year = int(year)
-        result[f"metrics.{year}"] = lab_metrics(date(year, 1, 1), date(year + 1, 1, 1))
+        result[f"metrics.{year}"] = _plain(lab_metrics(date(year, 1, 1), date(year + 1, 1, 1)))
     return result
+
+
+def _plain(value):
+    """The exact figures as JSON can carry them: fractions as "n/d" strings, so a restored
+    database is compared without any rounding."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, Fraction | Decimal):
+        return str(value)
+    return value
