@@ -209,3 +209,29 @@ def test_hostile_input_is_refused_with_a_message(client, db, login, world, case)
         assert case.message in body.replace("&#39;", "'"), body[:3000]
     db.session.rollback()
     assert snapshot(db) == before
+
+
+def test_a_calendar_repeating_every_minute_is_refused_at_once(db):
+    from datetime import UTC, datetime
+
+    from sharehub.calendar.imports import parse_busy
+    from sharehub.core.errors import ValidationError
+
+    ics = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:a\r\n"
+        b"DTSTART:20260101T000000Z\r\nDTEND:20260101T000030Z\r\nRRULE:FREQ=MINUTELY\r\n"
+        b"END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    started = time.monotonic()
+    with pytest.raises(ValidationError):
+        parse_busy(ics, now=datetime(2026, 6, 1, tzinfo=UTC))
+    assert time.monotonic() - started < 2
+
+
+def test_a_claim_document_bomb_is_refused(db):
+    from sharehub.core.errors import ValidationError
+    from sharehub.core.uploads import sniff_document
+
+    for data in (png_header(30000, 30000), truncated_png()):
+        with pytest.raises(ValidationError):
+            sniff_document(data)
