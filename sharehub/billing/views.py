@@ -30,7 +30,14 @@ from sharehub.catalog.pricing import format_fen
 from sharehub.core.clock import local_date, local_today
 from sharehub.core.errors import DomainError, ValidationError
 from sharehub.core.i18n import user_zone
-from sharehub.core.inputs import PRICE_TEXT, check_date, parse_date, parse_fen
+from sharehub.core.inputs import (
+    DATE_RANGE_TEXT,
+    PRICE_LIMIT_TEXT,
+    PRICE_TEXT,
+    check_date,
+    parse_date,
+    parse_fen,
+)
 from sharehub.core.tx import commit
 from sharehub.extensions import csrf, db
 
@@ -160,10 +167,16 @@ def record_payment(invoice_id: int):
     invoice = _invoice(invoice_id)
     _checked()
     try:
-        amount = parse_fen(request.form.get("amount"), field="amount")
-        paid = parse_date(request.form.get("paid_date"), field="paid_date")
+        unreadable = ValidationError(_("Give the amount in yuan and the date as YYYY-MM-DD."))
+        try:
+            amount = parse_fen(request.form.get("amount"), field="amount")
+            paid = parse_date(request.form.get("paid_date"), field="paid_date")
+        except ValidationError as exc:
+            if exc.message in (DATE_RANGE_TEXT, PRICE_LIMIT_TEXT):
+                raise  # readable, but out of bounds: say which bound
+            raise unreadable from exc
         if amount is None or paid is None:
-            raise ValidationError(_("Give the amount in yuan and the date as YYYY-MM-DD."))
+            raise unreadable
         payment = payments.record_bank_transfer(
             current_user,
             invoice,

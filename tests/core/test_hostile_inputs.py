@@ -129,7 +129,7 @@ CASES = [
     Case("manager", "POST", "/invoices/{invoice}/line", {"description": "x", "quantity": "1", "unit_price": "100000000.01"}, AMOUNT_LIMIT),
     Case("manager", "POST", "/invoices/{invoice}/line", {"description": "x", "quantity": "1e999990", "unit_price": "1"}, "The quantity is a number"),
     Case("manager", "POST", "/invoices/{invoice}/line", {"description": "x", "quantity": "NaN", "unit_price": "1"}, "The quantity is a number"),
-    Case("manager", "POST", "/invoices/{invoice}/payments", {"amount": "1e999990", "paid_date": "{past}"}, PRICE),
+    Case("manager", "POST", "/invoices/{invoice}/payments", {"amount": "1e999990", "paid_date": "{past}"}, "YYYY-MM-DD"),
     Case("manager", "POST", "/invoices/{invoice}/payments", {"amount": "10", "paid_date": "9999-12-31"}, DATE_RANGE),
     Case("manager", "POST", "/invoices/{invoice}/line", {"description": "x", "quantity": "1", "unit_price": "Infinity"}, PRICE),
     Case("manager", "POST", "/invoices/{invoice}/line", {"description": "x", "quantity": "1", "unit_price": "NaN"}, PRICE),
