@@ -25,6 +25,7 @@ from sharehub.catalog.models import Listing, ListingKind, ListingStatus
 from sharehub.core.clock import local_today
 from sharehub.core.db import utcnow
 from sharehub.core.errors import NotFound, ValidationError
+from sharehub.core.inputs import check_date
 from sharehub.core.tx import commit
 from sharehub.extensions import db
 from sharehub.stats.demand import record_search_miss
@@ -98,7 +99,9 @@ def availability(listing_id: int, days: int, start=None, minutes=None):
     if listing.kind == ListingKind.DATASET:
         raise ValidationError(_l("Datasets are not booked by time."))
     minutes = minutes or listing.min_minutes
-    first = start or local_today()
+    first = check_date(start, field="from") or local_today()
+    if first > local_today() + timedelta(days=queries.MAX_FREE_AHEAD_DAYS):
+        raise ValidationError(queries.FREE_START_TEXT, field="from")
     window_start = max(
         datetime.combine(first, time(), LAB_TZ), utcnow() + timedelta(hours=listing.lead_hours)
     )

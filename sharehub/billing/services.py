@@ -10,6 +10,7 @@ partial unique index keeps one live invoice per booking.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -26,6 +27,7 @@ from sharehub.catalog.pricing import vat_of
 from sharehub.core import audit
 from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
+from sharehub.core.inputs import MAX_FEN, PRICE_LIMIT_TEXT, check_length
 from sharehub.core.mail import queue_mail
 from sharehub.extensions import db
 
@@ -181,6 +183,9 @@ def _usage_lines(booking: Booking) -> list[InvoiceLine]:
     ]
 
 
+QUANTITY = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,6})?")
+
+
 def add_line(
     actor: User, invoice: Invoice, description: str, quantity: str, unit_price: int
 ) -> InvoiceLine:
@@ -192,10 +197,15 @@ def add_line(
     description = (description or "").strip()
     if not description:
         raise ValidationError(_l("Describe the line."), field="description")
+    check_length(description, 300, _l("The description of a line"), "description")
     try:
+        if not QUANTITY.fullmatch(quantity.strip()):  # no 1e999990, NaN or Infinity
+            raise InvalidOperation
         amount = Decimal(quantity.strip())
     except (InvalidOperation, AttributeError) as exc:
         raise ValidationError(_l("The quantity is a number."), field="quantity") from exc
+    if unit_price > MAX_FEN:
+        raise ValidationError(PRICE_LIMIT_TEXT, field="unit_price")
     if amount <= 0 or amount > 100000 or unit_price < 0:
         raise ValidationError(
             _l("Quantities are positive and prices not negative."), field="quantity"
@@ -204,7 +214,7 @@ def add_line(
     rate = invoice.lab.vat_rate_bp
     line = InvoiceLine(
         position=len(invoice.lines),
-        description=description[:300],
+        description=description,
         quantity=f"{amount.normalize():f}",
         unit_price=unit_price,
         net=net,

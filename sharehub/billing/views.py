@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from flask import (
@@ -29,8 +28,16 @@ from sharehub.billing.pdf import invoice_pdf
 from sharehub.booking.models import AccessGrant, Booking
 from sharehub.catalog.pricing import format_fen
 from sharehub.core.clock import local_date, local_today
-from sharehub.core.errors import DomainError
+from sharehub.core.errors import DomainError, ValidationError
 from sharehub.core.i18n import user_zone
+from sharehub.core.inputs import (
+    DATE_RANGE_TEXT,
+    PRICE_LIMIT_TEXT,
+    PRICE_TEXT,
+    check_date,
+    parse_date,
+    parse_fen,
+)
 from sharehub.core.tx import commit
 from sharehub.extensions import csrf, db
 
@@ -94,12 +101,16 @@ def create_from_access_grant(grant_id: int):
 @bp.route("/invoices/<int:invoice_id>")
 @login_required
 def invoice_page(invoice_id: int):
+    return _invoice_response(_invoice(invoice_id))
+
+
+def _invoice_response(invoice: Invoice, status: int = 200):
+    """The invoice page; after a refusal, with the refusal's status and its message."""
     from flask import current_app
 
     from sharehub.billing.gateway import gateway
     from sharehub.core.security import csp
 
-    invoice = _invoice(invoice_id)
     online = gateway() is not None
     response = make_response(
         render_template(
@@ -108,7 +119,8 @@ def invoice_page(invoice_id: int):
             online_payment=online,
             is_lab=current_user.can_manage(invoice.lab),
             confirm_form=ConfirmForm(),
-        )
+        ),
+        status,
     )
     if online:
         response.headers["Content-Security-Policy"] = csp(
@@ -125,10 +137,9 @@ def invoice_action(invoice_id: int, action: str):
     target = invoice
     try:
         if action == "line":
-            try:
-                price = int(Decimal(request.form.get("unit_price", "")) * 100)
-            except InvalidOperation as exc:
-                raise DomainError(_("A price is a number of yuan, e.g. 200 or 99.5.")) from exc
+            price = parse_fen(request.form.get("unit_price"), field="unit_price")
+            if price is None:
+                raise ValidationError(PRICE_TEXT, field="unit_price")
             services.add_line(
                 current_user,
                 invoice,
@@ -140,9 +151,10 @@ def invoice_action(invoice_id: int, action: str):
             services.issue(current_user, invoice)
         else:
             target = services.void(current_user, invoice, request.form.get("reason", ""))
-    except DomainError as exc:
+    except DomainError as exc:  # nothing changed: the page again, with the refusal's status
         db.session.rollback()
         flash(str(exc.message), "danger")
+        return _invoice_response(invoice, exc.status)
     else:
         commit()
         flash(_("The invoice has been updated."), "success")
@@ -155,11 +167,16 @@ def record_payment(invoice_id: int):
     invoice = _invoice(invoice_id)
     _checked()
     try:
+        unreadable = ValidationError(_("Give the amount in yuan and the date as YYYY-MM-DD."))
         try:
-            amount = int((Decimal(request.form.get("amount", "")) * 100).to_integral_value())
-            paid = date.fromisoformat(request.form.get("paid_date", ""))
-        except (InvalidOperation, ValueError) as exc:
-            raise DomainError(_("Give the amount in yuan and the date as YYYY-MM-DD.")) from exc
+            amount = parse_fen(request.form.get("amount"), field="amount")
+            paid = parse_date(request.form.get("paid_date"), field="paid_date")
+        except ValidationError as exc:
+            if exc.message in (DATE_RANGE_TEXT, PRICE_LIMIT_TEXT):
+                raise  # readable, but out of bounds: say which bound
+            raise unreadable from exc
+        if amount is None or paid is None:
+            raise unreadable
         payment = payments.record_bank_transfer(
             current_user,
             invoice,
@@ -171,6 +188,7 @@ def record_payment(invoice_id: int):
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
+        return _invoice_response(invoice, exc.status)
     else:
         overpaid = sum(refund.amount for refund in payment.refunds)
         commit()
@@ -315,9 +333,10 @@ def _month_arg() -> tuple[int, int]:
     today = local_today()
     try:
         year, month = (int(part) for part in request.args.get("month", "").split("-"))
-        date(year, month, 1)
+        first = date(year, month, 1)
     except ValueError:
         return today.year, today.month
+    check_date(first, field="month")
     return year, month
 
 

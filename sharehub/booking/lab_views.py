@@ -20,6 +20,7 @@ from sharehub.catalog.models import Listing, ListingKind, Unit
 from sharehub.catalog.views import get_listing
 from sharehub.core.errors import DomainError
 from sharehub.core.i18n import user_zone
+from sharehub.core.inputs import parse_datetime, parse_id
 from sharehub.core.security import CONTROL_MESSAGE, has_control_characters
 from sharehub.core.tx import commit
 from sharehub.core.uploads import read_upload, stored_path
@@ -36,7 +37,11 @@ def _my_lab():
 
 
 def _local(value: str) -> datetime:
-    return datetime.fromisoformat(value).replace(tzinfo=user_zone())
+    """A typed local time; ValueError when it is none, ValidationError outside 2000–2100."""
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise ValueError(value)
+    return parsed.replace(tzinfo=user_zone())
 
 
 def _lab_units(lab):
@@ -59,8 +64,9 @@ def lab_usage():
         if not ConfirmForm().validate_on_submit():
             abort(400)
         form = request.form
-        unit = next((u for u in units if u.id == form.get("unit_id", type=int)), None)
         try:
+            unit_id = parse_id(form.get("unit_id"), field="unit_id")
+            unit = next((u for u in units if u.id == unit_id), None)
             if unit is None:
                 raise DomainError(_("Choose one of your units."))
             served_org, served_user = usage.served(

@@ -31,6 +31,7 @@ from sharehub.catalog.models import Holiday, Listing, ListingKind, Unit
 from sharehub.core import audit
 from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
+from sharehub.core.inputs import check_length
 from sharehub.extensions import db
 
 
@@ -132,6 +133,16 @@ def _overlap_error(exc: Exception) -> bool:
     return "booking_no_overlap" in text or "booking_overlap" in text
 
 
+def check_request_texts(request: BookingRequest) -> None:
+    """Refuse what its column cannot keep, naming the limit, instead of cutting it."""
+    check_length(request.purpose.strip(), 5000, _l("The purpose"), "purpose")
+    check_length(
+        request.sample_description.strip(), 5000, _l("The sample description"), "sample_description"
+    )
+    check_length(request.contact_name.strip(), 100, _l("The contact name"), "contact_name")
+    check_length(request.contact_phone.strip(), 32, _l("The contact phone"), "contact_phone")
+
+
 def create_booking(
     actor: User,
     customer: Organisation,
@@ -147,6 +158,7 @@ def create_booking(
     if listing.kind == ListingKind.DATASET:
         raise ValidationError(_l("Datasets are not booked by time."))
     check_rules(listing, request.starts_dt, request.ends_dt)
+    check_request_texts(request)
     units = [
         u
         for u in listing.units
@@ -177,11 +189,11 @@ def create_booking(
         hold_expires_dt=min(now + timedelta(hours=hold_hours), request.starts_dt)
         if listing.approval_required
         else None,
-        purpose=request.purpose.strip()[:5000],
-        sample_description=request.sample_description.strip()[:5000],
+        purpose=request.purpose.strip(),
+        sample_description=request.sample_description.strip(),
         sample_count=max(0, request.sample_count),
-        contact_name=request.contact_name.strip()[:100] or actor.name,
-        contact_phone=request.contact_phone.strip()[:32] or actor.phone,
+        contact_name=request.contact_name.strip() or actor.name,
+        contact_phone=request.contact_phone.strip() or actor.phone,
         price_tier=price.tier,
         net_amount=price.net,
         vat_rate_bp=price.vat_rate_bp,

@@ -17,6 +17,7 @@ from sharehub.catalog.models import Unit
 from sharehub.core import audit
 from sharehub.core.db import utcnow
 from sharehub.core.errors import PermissionDenied, ValidationError
+from sharehub.core.inputs import check_date, check_length
 from sharehub.extensions import db
 
 CORRECTABLE = (
@@ -50,6 +51,14 @@ def _shown(actor: User, moment: datetime) -> str:
     return f"{moment.astimezone(ZoneInfo(actor.timezone)):%Y-%m-%d %H:%M}"
 
 
+MAX_MINUTES = 60 * 24 * 31  # minutes of one use: a month at most
+MAX_SAMPLES = 100_000
+
+
+def _notes(notes: str) -> str:
+    return check_length((notes or "").strip(), 5000, _l("The notes"), "notes")
+
+
 def _validate(
     started: datetime,
     ended: datetime | None,
@@ -58,6 +67,16 @@ def _validate(
     now: datetime | None = None,
 ) -> None:
     """Usage is what already happened: no time of it lies in the future."""
+    check_date(started, field="started")
+    check_date(ended, field="ended")
+    if any(m > MAX_MINUTES for m in minutes) or samples > MAX_SAMPLES:
+        raise ValidationError(
+            _l(
+                "Enter a whole number between %(low)s and %(high)s.",
+                low=0,
+                high=MAX_MINUTES if any(m > MAX_MINUTES for m in minutes) else MAX_SAMPLES,
+            )
+        )
     latest = (now or utcnow()) + CLOCK_SKEW
     if started > latest or (ended is not None and ended > latest):
         raise ValidationError(
@@ -151,7 +170,7 @@ def check_out(
     services._transition(actor, booking, "check_out")
     record.ended_dt, record.prep_minutes, record.run_minutes = ended, prep_minutes, run_minutes
     record.post_minutes, record.samples, record.service_way = post_minutes, samples, service_way
-    record.notes, record.updated_dt = notes.strip()[:5000], utcnow()
+    record.notes, record.updated_dt = _notes(notes), utcnow()
     audit.record(
         actor,
         "usage.recorded",
@@ -225,7 +244,7 @@ def log_usage(
         post_minutes=post_minutes,
         samples=samples,
         service_way=service_way,
-        notes=notes.strip()[:5000],
+        notes=_notes(notes),
         recorded_by_id=actor.id,
     )
     db.session.add(record)

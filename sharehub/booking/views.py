@@ -23,16 +23,20 @@ from sharehub.core.clock import local_today
 from sharehub.core.db import utcnow
 from sharehub.core.errors import DomainError
 from sharehub.core.i18n import user_zone
+from sharehub.core.inputs import check_date, parse_datetime, parse_id, parse_int
 from sharehub.core.tx import commit
 from sharehub.extensions import db
 
 bp = Blueprint("booking", __name__)
+MAX_BOOKING_MINUTES = 60 * 24 * 31
+MAX_SAMPLES = 100_000
 
 
 def _parse_start(value: str) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
+    """A date and time typed or sent (in the user's zone unless it says otherwise); None
+    when it is none, a ValidationError outside the years 2000–2100."""
+    parsed = parse_datetime(value, field="start")
+    if parsed is None:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=user_zone())
 
@@ -74,6 +78,7 @@ def calendar(listing_id: int):
         week = date.fromisoformat(request.args.get("week", ""))
     except ValueError:
         week = today
+    check_date(week, field="week")
     week = max(week - timedelta(days=week.weekday()), today - timedelta(days=today.weekday()))
     if request.args.get("view") == "month":
         return _month(listing, max(week, today).replace(day=1), zone)
@@ -112,16 +117,16 @@ def _month(listing: Listing, first: date, zone):
 
 def _request_from_form(listing: Listing) -> tuple[services.BookingRequest | None, str]:
     start = _parse_start(request.values.get("start", ""))
-    minutes = request.values.get("minutes", type=int)
-    if start is None or not minutes or minutes <= 0 or minutes > 60 * 24 * 31:
+    minutes = parse_int(request.values.get("minutes"), minimum=1, maximum=MAX_BOOKING_MINUTES)
+    if start is None or not minutes:
         return None, _("Choose a start time and a duration.")
     return services.BookingRequest(
         starts_dt=start,
         ends_dt=start + timedelta(minutes=minutes),
-        unit_id=request.values.get("unit_id", type=int),
+        unit_id=parse_id(request.values.get("unit_id")),
         purpose=request.values.get("purpose", ""),
         sample_description=request.values.get("sample_description", ""),
-        sample_count=max(0, request.values.get("sample_count", 0, type=int) or 0),
+        sample_count=parse_int(request.values.get("sample_count"), maximum=MAX_SAMPLES) or 0,
         contact_name=request.values.get("contact_name", ""),
         contact_phone=request.values.get("contact_phone", ""),
     ), ""
@@ -309,6 +314,7 @@ def lab_bookings():
         anchor = date.fromisoformat(request.args.get("date", request.args.get("week", "")))
     except ValueError:
         anchor = local_today(zone)
+    check_date(anchor)
     if view == "day":
         first, count, step = anchor, 1, timedelta(days=1)
     elif view == "week":

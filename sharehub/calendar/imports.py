@@ -38,6 +38,24 @@ def _aware(value) -> datetime:
     raise ValueError("not a date")
 
 
+DENSE_FREQUENCIES = {"SECONDLY", "MINUTELY"}
+
+
+def _refuse_dense_rules(calendar) -> None:
+    """A rule repeating every second or minute expands to hundreds of thousands of
+    occurrences in the window (the expansion ran for half a minute): refused up front."""
+    for component in calendar.walk("VEVENT"):
+        rules = component.get("RRULE")
+        for rule in rules if isinstance(rules, list) else [rules] if rules else []:
+            if {str(f).upper() for f in rule.get("FREQ", [])} & DENSE_FREQUENCIES:
+                raise ValidationError(
+                    _l(
+                        "The calendar has events repeating every minute or second; "
+                        "they are not imported."
+                    )
+                )
+
+
 def parse_busy(data: bytes, now: datetime | None = None) -> list[tuple[datetime, datetime]]:
     """Busy intervals in the refresh window; transparent (free) events are skipped."""
     now = now or utcnow()
@@ -47,6 +65,7 @@ def parse_busy(data: bytes, now: datetime | None = None) -> list[tuple[datetime,
         raise ValidationError(_l("The file is not a valid iCalendar (ICS) file.")) from exc
     if calendar.name != "VCALENDAR":
         raise ValidationError(_l("The file is not a valid iCalendar (ICS) file."))
+    _refuse_dense_rules(calendar)
     try:
         events = recurring_ical_events.of(calendar).between(now - WINDOW_PAST, now + WINDOW_AHEAD)
     except Exception as exc:  # the library raises many kinds for malformed rules

@@ -166,9 +166,11 @@ def edit_listing(listing_id: int):
 @bp.route("/lab/listings/<int:listing_id>")
 @login_required
 def manage_listing(listing_id: int):
-    listing = _listing(listing_id)
-    outage_form = OutageForm()
-    outage_form.unit_id.choices = [SelectChoice(u.id, u.name) for u in listing.units]
+    return _manage_page(_listing(listing_id))
+
+
+def _manage_page(listing: Listing, status: int = 200, hours_text=None, outage_form=None):
+    """The lab's page of a listing; after a refusal, with its status (nothing changed)."""
     revision = db.session.scalar(
         sa.select(ListingRevision)
         .where(ListingRevision.listing_id == listing.id)
@@ -180,13 +182,13 @@ def manage_listing(listing_id: int):
         listing=listing,
         confirm_form=ConfirmForm(),
         unit_form=UnitForm(),
-        outage_form=outage_form,
+        outage_form=outage_form or _outage_form(listing),
         file_form=FileForm(),
         revision=revision,
-        hours_text=hours_as_text(listing),
+        hours_text=hours_text or hours_as_text(listing),
         weekdays=WEEKDAYS,
         u_calendars=unit_calendars(listing),
-    )
+    ), status
 
 
 @bp.route("/lab/listings/<int:listing_id>/<any(submit, withdraw):action>", methods=["POST"])
@@ -285,18 +287,7 @@ def set_hours(listing_id: int):
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
-        return render_template(
-            "catalog/manage/listing.html",
-            listing=listing,
-            confirm_form=ConfirmForm(),
-            unit_form=UnitForm(),
-            outage_form=_outage_form(listing),
-            file_form=FileForm(),
-            revision=None,
-            hours_text=texts,
-            weekdays=WEEKDAYS,
-            u_calendars=unit_calendars(listing),
-        ), 400
+        return _manage_page(listing, 400, hours_text=texts)
     commit()
     flash(_("The opening hours have been saved."), "success")
     return redirect(url_for("catalog.manage_listing", listing_id=listing.id))
@@ -328,11 +319,13 @@ def add_outage(listing_id: int):
             )
         except DomainError as exc:
             _fail(exc)
+            return _manage_page(listing, exc.status, outage_form=form)
         else:
             commit()
             flash(_("The outage has been recorded."), "success")
     else:
         flash(_("Give the unit, the start and the end of the outage."), "danger")
+        return _manage_page(listing, 400, outage_form=form)
     return redirect(url_for("catalog.manage_listing", listing_id=listing.id))
 
 
@@ -357,11 +350,13 @@ def upload_file(listing_id: int):
             files.add_file(current_user, listing, form.role.data, data, name)
         except DomainError as exc:
             _fail(exc)
+            return _manage_page(listing, exc.status)
         else:
             commit()
             flash(_("The file has been added."), "success")
     else:
         flash(_("Choose a file to upload."), "danger")
+        return _manage_page(listing, 400)
     return redirect(url_for("catalog.manage_listing", listing_id=listing.id))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -14,11 +13,17 @@ from flask_babel import lazy_gettext as _l
 from sharehub.accounts.models import Cluster, Organisation, Region
 from sharehub.catalog.models import Field, Listing, ListingKind, ListingStatus
 from sharehub.catalog.search import normalize, text_condition
-from sharehub.core.clock import utcnow
+from sharehub.core.clock import local_today, utcnow
+from sharehub.core.errors import ValidationError
+from sharehub.core.inputs import parse_date, parse_fen, parse_id, parse_page
 from sharehub.extensions import db
 
 PER_PAGE = 20
 MAX_AVAILABILITY_CANDIDATES = 1000
+MAX_FREE_DAYS = 31  # the longest range of the free-time search
+MAX_FREE_AHEAD_DAYS = 365  # how far ahead it may start
+FREE_START_TEXT = _l("The free-time search starts today or later, at most a year ahead.")
+FREE_SPAN_TEXT = _l("The free-time search covers at most %(n)s days.", n=MAX_FREE_DAYS)
 SORTS = {
     "relevance": _l("Best match"),
     "price_asc": _l("Price: low to high"),
@@ -58,35 +63,50 @@ class SearchParams:
         p.field = args.get("field", "") if args.get("field", "") in {f.value for f in Field} else ""
         category = (args.get("category") or "").strip()
         p.category = category if category.isdigit() and len(category) <= 6 else ""
-        p.region, p.cluster, p.lab = (args.get(k, type=int) for k in ("region", "cluster", "lab"))
+        for key in ("region", "cluster", "lab"):
+            try:
+                setattr(p, key, parse_id(args.get(key)))
+            except ValidationError as exc:
+                p.errors.append(exc.message)
         p.accreditation = args.get("accr", "") if args.get("accr") in ("cnas", "cma") else ""
         for key, attr in (("price_min", "price_min"), ("price_max", "price_max")):
-            raw = (args.get(key) or "").strip()
-            if raw:
-                try:
-                    value = Decimal(raw)
-                    if value < 0:
-                        raise InvalidOperation
-                    setattr(p, attr, int(value * 100))
-                except InvalidOperation:
-                    p.errors.append(_l("A price is a number of yuan, e.g. 200 or 99.5."))
+            try:
+                setattr(p, attr, parse_fen(args.get(key)))
+            except ValidationError as exc:
+                p.errors.append(exc.message)
         rating = args.get("rating", type=float)
         p.rating = rating if rating is not None and 1 <= rating <= 5 else None
         for key, attr in (("from", "free_from"), ("to", "free_to")):
-            raw = args.get(key, "")
-            if raw:
-                try:
-                    setattr(p, attr, date.fromisoformat(raw))
-                except ValueError:
-                    p.errors.append(_l("Dates are written as YYYY-MM-DD."))
+            try:
+                setattr(p, attr, parse_date(args.get(key)))
+            except ValidationError as exc:
+                p.errors.append(exc.message)
         hours = args.get("hours", type=int)
         p.hours = hours if hours and 0 < hours <= 24 * 14 else None
         if p.free_from and p.free_to and p.free_to < p.free_from:
             p.errors.append(_l("The end date is before the start date."))
             p.free_to = None
+        p._bound_free_range()
         p.sort = args.get("sort", "relevance") if args.get("sort") in SORTS else "relevance"
-        p.page = max(1, args.get("page", 1, type=int) or 1)
+        try:
+            p.page = parse_page(args.get("page"))
+        except ValidationError as exc:
+            p.errors.append(exc.message)
         return p
+
+    def _bound_free_range(self) -> None:
+        """The free-time search looks from today up to a year ahead, over at most
+        MAX_FREE_DAYS days: a wider range would keep a worker busy for nothing."""
+        if not self.free_from:
+            return
+        today = local_today()
+        last = self.free_to or self.free_from
+        if not today <= self.free_from <= today + timedelta(days=MAX_FREE_AHEAD_DAYS):
+            self.errors.append(FREE_START_TEXT)
+            self.free_from = self.free_to = None
+        elif (last - self.free_from).days + 1 > MAX_FREE_DAYS:
+            self.errors.append(FREE_SPAN_TEXT)
+            self.free_from = self.free_to = None
 
     @property
     def wants_availability(self) -> bool:

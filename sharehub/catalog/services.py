@@ -28,6 +28,7 @@ from sharehub.catalog.search import index_fields
 from sharehub.core import audit
 from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
+from sharehub.core.inputs import check_date, check_length
 from sharehub.core.mail import queue_mail
 from sharehub.extensions import db
 
@@ -423,11 +424,12 @@ def add_outage(
     note: str = "",
 ) -> Outage:
     require_manager(actor, unit.listing.lab)
+    check_date(starts_dt, field="starts")
+    check_date(ends_dt, field="ends")
     if ends_dt <= starts_dt:
         raise ValidationError(_l("An outage ends after it starts."), field="ends")
-    outage = Outage(
-        unit=unit, kind=kind, starts_dt=starts_dt, ends_dt=ends_dt, note=note.strip()[:300]
-    )
+    note = check_length(note.strip(), 300, _l("The note"), "note")
+    outage = Outage(unit=unit, kind=kind, starts_dt=starts_dt, ends_dt=ends_dt, note=note)
     db.session.add(outage)
     db.session.flush()
     audit.record(

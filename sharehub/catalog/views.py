@@ -71,6 +71,7 @@ def search():
                 sa.select(Favourite.listing_id).where(Favourite.user_id == current_user.id)
             )
         )
+    status = 400 if params.errors else 200  # the page shows what was ignored and why
     return render_template(
         "catalog/search.html",
         params=params,
@@ -81,7 +82,7 @@ def search():
         sorts=queries.SORTS,
         compare=session.get(COMPARE_KEY, []),
         **queries.facet_labels(),
-    )
+    ), status
 
 
 @bp.route("/catalog/<int:listing_id>")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import secrets
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,11 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 
 from sharehub.core.errors import ValidationError
+
+# 40 megapixels: a camera's full frame fits, a decompression bomb does not. Pillow refuses
+# twice its MAX_IMAGE_PIXELS outright and warns above it; both are refusals here.
+MAX_IMAGE_PIXELS = 40_000_000
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 EXTENSIONS = {
@@ -38,15 +44,43 @@ def sniff_document(data: bytes) -> str:
         if b"%%EOF" not in data[-2048:]:
             raise ValidationError(_l("The PDF file is incomplete or damaged."))
         return "application/pdf"
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            fmt = image.format
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ValidationError(_l("The file is not a PDF, JPEG, PNG or WebP document.")) from exc
+    fmt = _check_image(data)
     if fmt not in IMAGE_FORMATS:
         raise ValidationError(_l("The file is not a PDF, JPEG, PNG or WebP document."))
     return IMAGE_FORMATS[fmt]
+
+
+def _check_image(data: bytes) -> str:
+    """The image's format, once its size is known to be sane and it decodes to the last
+    pixel: the header alone (verify) lets a truncated file through, and a huge picture
+    (a decompression bomb: 30000 × 30000 in a few kilobytes) would fill the memory."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                fmt = image.format
+                too_big = image.width * image.height > MAX_IMAGE_PIXELS
+                if not too_big:
+                    image.verify()
+            if too_big:
+                raise Image.DecompressionBombError(fmt)
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ValidationError(
+                _l(
+                    "The image has too many pixels (at most %(n)s million); "
+                    "send a smaller picture.",
+                    n=MAX_IMAGE_PIXELS // 1_000_000,
+                )
+            ) from exc
+        except UnidentifiedImageError as exc:
+            raise ValidationError(_l("The file is not a PDF, JPEG, PNG or WebP document.")) from exc
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise ValidationError(
+                _l("The image is incomplete or damaged; it cannot be shown.")
+            ) from exc
+    return fmt
 
 
 def human_size(n: int) -> str:

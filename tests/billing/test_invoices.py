@@ -14,6 +14,8 @@ from sharehub.booking.models import BookingStatus
 from sharehub.core.errors import Conflict, PermissionDenied
 from tests.support.clock import at, workday
 
+EN = {"Accept-Language": "en"}
+
 pytestmark = pytest.mark.usefixtures("english")
 
 
@@ -86,7 +88,9 @@ def test_only_the_lab_invoices_and_customers_see_issued_ones(
     client.post("/account/signout")
     login(booked.customer_user)
     assert client.get(f"/invoices/{invoice.id}").status_code == 200
-    assert client.post(f"/invoices/{invoice.id}/void", data={"reason": "x"}).status_code == 302
+    refused = client.post(f"/invoices/{invoice.id}/void", data={"reason": "x"}, headers=EN)
+    assert refused.status_code == 403  # the service's refusal, with its message, nothing done
+    assert "laboratory" in refused.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Invoice, invoice.id).status == InvoiceStatus.ISSUED
     client.post("/account/signout")

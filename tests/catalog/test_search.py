@@ -176,13 +176,14 @@ def test_sorting_and_pagination(client, catalogue, monkeypatch):
     page3 = client.get("/catalog?sort=price_asc&page=3", headers=EN).get_data(as_text=True)
     assert "Reference spectra dataset" in page3 and "Salt spray" not in page3
     assert client.get("/catalog?page=999").status_code == 200
+    assert client.get("/catalog?page=10001").status_code == 400
 
 
 def test_bad_parameters_are_explained_not_500(client, catalogue):
     response = client.get(
         "/catalog?price_min=abc&from=2026-13-45&rating=9&kind=x&region=y", headers=EN
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "A price is a number of yuan" in html and "YYYY-MM-DD" in html
 
