@@ -24,9 +24,9 @@ BACKEND = os.environ.get("SHAREHUB_TEST_DB", "sqlite")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-def pytest_configure(config):
-    """Every test runs at the suite's fixed instant (tests/support/clock.py)."""
-    clock.start()
+# Every test runs at the suite's fixed instant (tests/support/clock.py). Started when this
+# file is imported, before any other conftest or test module reads the date at import time.
+clock.start()
 
 
 def pytest_unconfigure(config):

@@ -13,7 +13,7 @@ from sharehub.accounts.models import User
 from sharehub.api import webhooks
 from sharehub.billing.models import Invoice, InvoiceStatus, Payment, PaymentMethod
 from sharehub.core import audit
-from sharehub.core.clock import local_today
+from sharehub.core.clock import local_date, local_today
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
 from sharehub.core.mail import queue_mail
 from sharehub.extensions import db
@@ -143,7 +143,8 @@ def record_bank_transfer(
 
 def revenue_by_month(lab_id: int, year: int) -> list[dict]:
     """Invoiced (less credit notes), paid (less refunds) and outstanding amounts per month,
-    internal and external (SQL sums)."""
+    internal and external (SQL sums). Months are Beijing months, as the invoice's year is:
+    an invoice issued at 00:30 on 1 January counts in January of the new year."""
     from sharehub.accounts.models import Organisation
     from sharehub.billing.models import Payment as P
 
@@ -151,30 +152,30 @@ def revenue_by_month(lab_id: int, year: int) -> list[dict]:
     internal = Invoice.customer_org_id.in_(Organisation.internal_ids(lab_id))
     invoiced = db.session.execute(
         sa.select(
-            sa.extract("month", Invoice.issued_dt).label("month"),
+            Invoice.issued_dt,
             internal.label("internal"),
             sa.func.sum(Invoice.gross_total),
         )
         .where(
             Invoice.lab_id == lab_id, Invoice.year == year, Invoice.status != InvoiceStatus.DRAFT
         )
-        .group_by("month", "internal")
+        .group_by(Invoice.issued_dt, "internal")
     ).all()
     paid = db.session.execute(
         sa.select(
-            sa.extract("month", Invoice.issued_dt).label("month"),
+            Invoice.issued_dt,
             internal.label("internal"),
             sa.func.sum(P.amount),
         )
         .join(P, P.invoice_id == Invoice.id)
         .where(Invoice.lab_id == lab_id, Invoice.year == year)
-        .group_by("month", "internal")
+        .group_by(Invoice.issued_dt, "internal")
     ).all()
     from sharehub.billing.models import Refund, RefundStatus
 
     refunded = db.session.execute(
         sa.select(
-            sa.extract("month", Invoice.issued_dt).label("month"),
+            Invoice.issued_dt,
             internal.label("internal"),
             sa.func.sum(Refund.amount),
         )
@@ -184,7 +185,7 @@ def revenue_by_month(lab_id: int, year: int) -> list[dict]:
             Invoice.year == year,
             Refund.status != RefundStatus.FAILED,
         )
-        .group_by("month", "internal")
+        .group_by(Invoice.issued_dt, "internal")
     ).all()
     rows = {
         m: {
@@ -196,12 +197,17 @@ def revenue_by_month(lab_id: int, year: int) -> list[dict]:
         }
         for m in range(1, 13)
     }
-    for month, internal, total in invoiced:
-        rows[int(month)]["internal_invoiced" if internal else "external_invoiced"] += int(total)
-    for month, internal, total in paid:
-        rows[int(month)]["internal_paid" if internal else "external_paid"] += int(total)
-    for month, internal, total in refunded:
-        rows[int(month)]["internal_paid" if internal else "external_paid"] -= int(total)
+    for issued, internal, total in invoiced:
+        row = rows[local_date(issued).month]
+        row["internal_invoiced" if internal else "external_invoiced"] += int(total)
+    for issued, internal, total in paid:
+        rows[local_date(issued).month]["internal_paid" if internal else "external_paid"] += int(
+            total
+        )
+    for issued, internal, total in refunded:
+        rows[local_date(issued).month]["internal_paid" if internal else "external_paid"] -= int(
+            total
+        )
     for row in rows.values():
         row["outstanding"] = (
             row["internal_invoiced"]

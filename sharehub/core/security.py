@@ -97,7 +97,9 @@ def check_input(args, form, json_body=None) -> None:
             if NAME_FIELD.search(key) and any(has_bidi_controls(v) for v in values):
                 raise ValidationError(BIDI_MESSAGE, field=key)
     if json_body is not None and any(has_control_characters(s) for s in _json_strings(json_body)):
-        raise ValidationError(CONTROL_MESSAGE)
+        error = ValidationError(CONTROL_MESSAGE)
+        error.status = 422  # an unprocessable body, as the API answers every malformed body
+        raise error
 
 
 def register_input_check(app: Flask) -> None:

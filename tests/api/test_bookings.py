@@ -105,7 +105,7 @@ def test_rules_answer_400_and_bad_input_422(api, firm, make_token, listing):
     assert off_grid.get_json()["detail"] == "Bookings start and end on 60-minute slots."
     naive = api.post(
         "/api/v1/bookings",
-        {"listing_id": listing.id, "starts_at": "2030-01-07T09:30:00", "ends_at": "x"},
+        {"listing_id": listing.id, "starts_at": f"{day}T09:30:00", "ends_at": "x"},
         token=token,
     )
     assert naive.status_code == 422

@@ -88,7 +88,7 @@ def test_revenue_separates_internal_and_external_and_nets_credit_notes(
     db, issued, lab, lab_manager
 ):
     rows = {r["month"]: r for r in payments.revenue_by_month(lab.id, issued.year)}
-    month = issued.issued_dt.astimezone().month
+    month = issued.issued_dt.astimezone(clock.at(clock.today(), 0).tzinfo).month  # Beijing
     assert rows[month]["external_invoiced"] == 105998 and rows[month]["internal_invoiced"] == 0
     services.void(lab_manager, issued, "重开")
     rows = {r["month"]: r for r in payments.revenue_by_month(lab.id, issued.year)}

@@ -59,10 +59,14 @@ def test_rules_are_enforced(db, lab, make_listing, buyer, start, end, message):
 
 def test_lead_time_and_horizon(db, lab, make_listing, buyer):
     listing = make_listing(lab, lead_hours=72, horizon_days=30)
-    with pytest.raises(ValidationError, match="72 hours ahead"):
-        book(buyer, listing, workday(1))
+    day = workday()
+    starts, ends = at(day, 8, 30), at(day, 10, 30)
+    for hours_before in (71, 1):  # asked less than 72 hours before the start
+        with pytest.raises(ValidationError, match="72 hours ahead"):
+            services.check_rules(listing, starts, ends, now=starts - timedelta(hours=hours_before))
+    services.check_rules(listing, starts, ends, now=starts - timedelta(hours=72))
     with pytest.raises(ValidationError, match="30 days ahead"):
-        book(buyer, listing, workday(40))
+        services.check_rules(listing, starts, ends, now=starts - timedelta(days=31))
 
 
 def test_closed_time_is_refused_with_alternatives(db, lab, make_listing, buyer):

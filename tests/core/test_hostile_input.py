@@ -5,6 +5,7 @@ database (PostgreSQL cannot store NUL: it used to answer 500)."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +14,11 @@ from sharehub.accounts.models import User
 from sharehub.booking.models import Booking, ExternalCalendar, UsageRecord
 from sharehub.catalog.models import Listing, Outage
 from tests.accounts.test_signup import signup_data
-from tests.booking.test_booking_service import at, workday
+from tests.support import clock
+from tests.support.clock import at, workday
+
+# usage is logged after it happened
+WEEK_AGO = (clock.today() - timedelta(days=7)).isoformat()
 
 EN = {"Accept-Language": "en"}
 CONTROL = "contains control characters (such as NUL) that cannot be saved"
@@ -103,8 +108,8 @@ CASES = {
         lambda s: "/lab/usage",
         lambda s, v: {
             "unit_id": s["listing"].units[0].id,
-            "started": "2026-11-02T09:00",
-            "ended": "2026-11-02T11:00",
+            "started": f"{WEEK_AGO}T09:00",
+            "ended": f"{WEEK_AGO}T11:00",
             "run_minutes": 60,
             "notes": "备注" + v,
         },
@@ -185,8 +190,8 @@ def test_tabs_newlines_and_direction_marks_outside_names_are_kept(client, db, se
         "/lab/usage",
         data={
             "unit_id": setting["listing"].units[0].id,
-            "started": "2026-11-02T09:00",
-            "ended": "2026-11-02T11:00",
+            "started": f"{WEEK_AGO}T09:00",
+            "ended": f"{WEEK_AGO}T11:00",
             "run_minutes": 60,
             "notes": "第一行\r\n第二行\t制表 \u202e",
         },
@@ -217,7 +222,7 @@ def test_usage_csv_with_control_characters_is_refused(client, db, setting, login
     unit = setting["listing"].units[0]
     text = (
         "unit_id,started,ended,prep_minutes,run_minutes,post_minutes,samples,service_way,notes\n"
-        f"{unit.id},2026-11-03 09:00,2026-11-03 10:00,0,60,0,2,remote,备注{value}\n"
+        f"{unit.id},{WEEK_AGO} 09:00,{WEEK_AGO} 10:00,0,60,0,2,remote,备注{value}\n"
     )
     response = client.post(
         "/lab/usage/import",
@@ -234,6 +239,6 @@ def test_json_bodies_with_nul_answer_a_problem(client, db):
     response = client.post(
         "/api/v1/bookings", json={"purpose": "检测\u0000", "listing_id": 1}, headers=EN
     )
-    assert response.status_code == 400
+    assert response.status_code == 422  # an unprocessable body, like every malformed body
     assert response.mimetype == "application/problem+json"
     assert "control characters" in response.get_data(as_text=True)

@@ -3,9 +3,16 @@ of capacity, and waiting lists — on the administrators' page and in its export
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from tests.stats.test_pages import _csv
+from tests.support import clock
+
+# a free-time search a month ahead (within the year a visitor may search), five days long
+D0 = (clock.today() + timedelta(days=30)).isoformat()
+D4 = (clock.today() + timedelta(days=34)).isoformat()
 
 
 def test_unmet_demand_is_recorded_and_shown(
@@ -21,10 +28,10 @@ def test_unmet_demand_is_recorded_and_shown(
     firm = make_org(name="等位企业")
     buyer = make_user(firm)
     pending = make_booking(
-        listing.units[0], firm, "2030-01-07 09:00", "2030-01-07 10:00", BookingStatus.PENDING
+        listing.units[0], firm, f"{D0} 09:00", f"{D0} 10:00", BookingStatus.PENDING
     )
     now = utcnow()
-    pending.created_dt = now  # requested today, for a day in 2030
+    pending.created_dt = now  # requested today, for a day a month ahead
     db.session.add(
         WaitlistEntry(
             listing_id=listing.id,
@@ -37,12 +44,12 @@ def test_unmet_demand_is_recorded_and_shown(
     db.session.commit()
 
     # A search for 300 free hours in one piece finds nothing: it is kept (filters only).
-    client.get("/catalog?q=电镜&field=new_materials&from=2030-01-07&to=2030-01-11&hours=300")
-    client.get("/catalog?q=电镜&field=new_materials&from=2030-01-07&to=2030-01-11&hours=300&page=2")
+    client.get(f"/catalog?q=电镜&field=new_materials&from={D0}&to={D4}&hours=300")
+    client.get(f"/catalog?q=电镜&field=new_materials&from={D0}&to={D4}&hours=300&page=2")
     client.get("/catalog?q=电镜")  # no free-time filter: not demand
     misses = db.session.scalars(sa.select(SearchMiss)).all()
     assert [(m.query, m.field, m.hours, str(m.wanted_to)) for m in misses] == [
-        ("电镜", "new_materials", 300, "2030-01-11")
+        ("电镜", "new_materials", 300, f"{D4}")
     ]
 
     login(make_user(lab, role=Role.MANAGER))
@@ -55,7 +62,7 @@ def test_unmet_demand_is_recorded_and_shown(
 
     client.post("/account/signout")
     login(platform_admin)
-    year = f"period=year&year={now.year}"
+    year = f"period=year&year={clock.today().year}"
     html = client.get(f"/stats/demand?{year}").get_data(as_text=True)
     assert 'id="demand-searches">1<' in html
     assert 'id="demand-declined">1<' in html
@@ -78,7 +85,7 @@ def test_an_ordinary_decline_is_not_unmet_demand(
 
     listing = make_listing(lab)
     booking = make_booking(
-        listing.units[0], make_org(), "2030-01-07 09:00", "2030-01-07 10:00", BookingStatus.PENDING
+        listing.units[0], make_org(), f"{D0} 09:00", f"{D0} 10:00", BookingStatus.PENDING
     )
     booking.created_dt = utcnow()
     services.decline(make_user(lab), booking, "样品不在检测范围")
@@ -93,7 +100,6 @@ def test_searches_that_find_nothing_are_unmet_demand(
     """Without a free-time filter too, on the catalogue page and in the API: the normalised
     text and the filters are kept once per search, nothing about who searched."""
     from sharehub.catalog.models import Field
-    from sharehub.core.db import utcnow
     from sharehub.stats.models import SearchMiss
 
     make_listing(lab, name="扫描电镜", field=Field.NEW_MATERIALS)
@@ -111,7 +117,7 @@ def test_searches_that_find_nothing_are_unmet_demand(
     ]
 
     login(platform_admin)
-    html = client.get(f"/stats/demand?period=year&year={utcnow().year}").get_data(as_text=True)
+    html = client.get(f"/stats/demand?period=year&year={clock.today().year}").get_data(as_text=True)
     assert 'id="demand-searches">2<' in html
     assert "Searches that found nothing" in html and "no listing matched" in html
     top = html.split('id="top-misses-table"')[1].split("</table>")[0]

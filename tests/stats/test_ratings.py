@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from tests.support import clock
+
 
 @pytest.fixture
 def done(db, lab, make_org, make_user, make_listing, make_booking):
@@ -84,7 +86,6 @@ def test_only_completed_bookings_of_the_customer_are_rated(
 def test_lab_replies_once_and_satisfaction_counts_the_rating(client, login, db, done, english):
     from datetime import date
 
-    from sharehub.core.db import utcnow
     from sharehub.core.errors import Conflict, PermissionDenied
     from sharehub.stats import ratings
     from sharehub.stats.metrics import lab_metrics
@@ -103,7 +104,7 @@ def test_lab_replies_once_and_satisfaction_counts_the_rating(client, login, db, 
     html = client.get(f"/catalog/{done['listing'].id}").get_data(as_text=True)
     assert "已改进样品流转" in html
 
-    today = utcnow().date()
+    today = clock.today()
     lab_id = done["listing"].lab_id
     figures = lab_metrics(date(today.year, 1, 1), date(today.year + 1, 1, 1), [lab_id])[lab_id]
     assert (figures["satisfaction"], figures["rating_count"]) == (2.0, 1)

@@ -39,6 +39,8 @@ def start() -> datetime:
     """Travel to the suite's instant and put the suite's subprocesses there too."""
     global _traveller
     moment = suite_now()
+    if _traveller is not None:
+        return moment
     # A UTC instant: travelling to a ZoneInfo-aware one would also move the process's
     # zone (TZ), hiding the very mistakes the suite looks for (the server runs in UTC).
     _traveller = time_machine.travel(moment.astimezone(UTC), tick=True)
