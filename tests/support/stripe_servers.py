@@ -36,7 +36,11 @@ def _serving(args: list[str], port: int):
         yield f"http://127.0.0.1:{port}"
     finally:
         os.kill(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
+        try:  # aiohttp's graceful shutdown waits for kept-alive connections
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 @contextmanager
