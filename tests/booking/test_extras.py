@@ -13,7 +13,7 @@ from sharehub.booking.models import Booking, BookingStatus, ExternalBusy, Waitli
 from sharehub.calendar import imports
 from sharehub.core.errors import Conflict, ValidationError
 from sharehub.core.tx import commit
-from tests.support.clock import at, weekly_workdays, workday
+from tests.support.clock import at, is_workday, weekly_workdays, workday
 from tests.support.postgres import free_port
 
 pytestmark = pytest.mark.usefixtures("english")
@@ -124,8 +124,8 @@ def test_imported_calendar_expands_rrule_exdate_and_moved_occurrence(
 ):
     listing = make_listing(lab)
     unit = listing.units[0]
-    day = workday()
-    while day.weekday() != 0:
+    day = workday()  # a Monday whose next weeks are working weeks (no Golden Week)
+    while day.weekday() != 0 or not all(is_workday(day + timedelta(weeks=k)) for k in range(4)):
         day += timedelta(days=1)
     calendar = imports.add_calendar(lab_manager, unit, name="维护日历", data=ics_for(day).encode())
     busy = sorted((b.starts_dt, b.ends_dt) for b in calendar.busy)
