@@ -11,7 +11,8 @@ from sharehub.booking.models import Booking, BookingStatus, Notification
 from sharehub.booking.services import BookingRequest, SlotTaken
 from sharehub.core.clock import LAB_TZ
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
-from tests.support.clock import at, workday
+from tests.support import clock
+from tests.support.clock import at, is_workday, workday
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -213,7 +214,9 @@ def test_multi_day_booking_on_a_round_the_clock_listing(db, lab, make_listing, b
         max_minutes=3 * 1440,
         approval_required=False,
     )
-    day = workday()
+    day = workday()  # three working days in a row (holidays close even this listing)
+    while not all(is_workday(day + timedelta(days=k)) for k in range(3)):
+        day = workday((day - clock.today()).days + 1)
     org, user = buyer
     booking = services.create_booking(
         user,

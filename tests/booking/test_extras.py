@@ -199,7 +199,7 @@ def test_pages_for_series_waitlist_proposals_and_calendars(
 
     listing = make_listing(lab, approval_required=False)
     org, user = buyer
-    day = workday()
+    day = weekly_workdays(3)  # three working weeks for the series
     login(user)
     start = at(day, 8, 30).isoformat()
     response = client.post(
