@@ -19,8 +19,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from sharehub.accounts.models import Organisation, User
-from sharehub.api import webhooks
 from sharehub.billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus
+from sharehub.billing.signals import invoice_event
 from sharehub.booking.availability import LAB_TZ
 from sharehub.booking.models import AccessGrant, Booking, BookingStatus
 from sharehub.catalog.pricing import vat_of
@@ -288,7 +288,7 @@ def issue(actor: User, invoice: Invoice) -> None:
         number=invoice.number,
         gross=invoice.gross_total,
     )
-    webhooks.emit_invoice(invoice, "invoice.issued")
+    invoice_event.send(invoice, event_type="invoice.issued")
     for membership in invoice.customer_org.memberships:
         user = membership.user
         queue_mail(

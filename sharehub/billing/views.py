@@ -26,7 +26,6 @@ from sharehub.billing import payments, services
 from sharehub.billing.models import METHOD_LABELS, Invoice
 from sharehub.billing.pdf import invoice_pdf
 from sharehub.booking.models import AccessGrant, Booking
-from sharehub.catalog.pricing import format_fen
 from sharehub.core.actions import page, perform, refused
 from sharehub.core.clock import local_date, local_today
 from sharehub.core.errors import DomainError, NotFound, ValidationError
@@ -39,6 +38,7 @@ from sharehub.core.inputs import (
     parse_date,
     parse_fen,
 )
+from sharehub.core.money import format_fen
 from sharehub.core.tx import commit
 from sharehub.extensions import csrf, db
 

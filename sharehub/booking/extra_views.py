@@ -11,7 +11,6 @@ from flask_login import current_user, login_required
 from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.session import current_org
 from sharehub.booking import extras
-from sharehub.booking.models import ExternalCalendar
 from sharehub.booking.views import (
     MAX_BOOKING_MINUTES,
     _booking,
@@ -20,6 +19,7 @@ from sharehub.booking.views import (
     bp,
 )
 from sharehub.calendar import imports
+from sharehub.calendar.models import ExternalCalendar
 from sharehub.catalog.models import Unit
 from sharehub.catalog.views import get_listing
 from sharehub.core import audit

@@ -27,6 +27,7 @@ from sharehub.booking.availability import (
 )
 from sharehub.booking.models import HOLDING, Booking, BookingStatus
 from sharehub.booking.pricing import cancellation_fee, quote
+from sharehub.booking.signals import booking_cancelled
 from sharehub.catalog.models import Holiday, Listing, ListingKind, Unit
 from sharehub.core import audit
 from sharehub.core.db import utcnow
@@ -320,9 +321,7 @@ def cancel(actor: User, booking: Booking, reason: str = "") -> int:
     _transition(actor, booking, "cancel", fee=fee, by="lab" if by_lab else "customer")
     booking.cancel_fee, booking.reason = fee, (reason or "").strip()
     booking.sequence += 1
-    from sharehub.billing.refunds import settle_cancellation
-
-    settle_cancellation(actor, booking, fee)
+    booking_cancelled.send(booking, actor=actor, fee=fee)  # billing settles the money
     notify.booking_event(booking, "cancelled")
     _freed(booking)
     return fee

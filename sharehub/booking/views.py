@@ -15,7 +15,7 @@ from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.session import current_org
 from sharehub.booking import services, usage
 from sharehub.booking.availability import fitting_starts, grid_starts, holidays_between
-from sharehub.booking.models import HOLDING, Booking, BookingStatus, Notification, ServiceWay
+from sharehub.booking.models import HOLDING, Booking, BookingStatus, ServiceWay
 from sharehub.booking.pricing import quote
 from sharehub.catalog.models import Listing, ListingKind, Unit
 from sharehub.catalog.views import get_listing
@@ -25,6 +25,7 @@ from sharehub.core.db import utcnow
 from sharehub.core.errors import DomainError, PermissionDenied, ValidationError
 from sharehub.core.i18n import user_zone
 from sharehub.core.inputs import check_date, parse_datetime, parse_id, parse_int
+from sharehub.core.models import Notification
 from sharehub.core.tx import commit
 from sharehub.extensions import db
 

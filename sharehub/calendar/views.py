@@ -12,9 +12,10 @@ from flask_login import current_user, login_required
 
 from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.session import current_org
-from sharehub.booking.models import Booking, BookingStatus, CalendarFeed
+from sharehub.booking.models import Booking, BookingStatus
 from sharehub.calendar.ics import busy_feed as busy_calendar
 from sharehub.calendar.ics import feed
+from sharehub.calendar.models import CalendarFeed
 from sharehub.catalog.models import Listing
 from sharehub.catalog.views import get_listing
 from sharehub.core import audit

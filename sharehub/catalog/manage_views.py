@@ -51,7 +51,7 @@ def _managed(model, object_id: int, lab_of):
 
 
 def unit_calendars(listing: Listing) -> dict:
-    from sharehub.booking.models import ExternalCalendar
+    from sharehub.calendar.models import ExternalCalendar
 
     calendars: dict[int, list] = {}
     for calendar in db.session.scalars(

@@ -25,7 +25,7 @@ from flask_login import current_user, login_required
 
 from sharehub.accounts.models import Organisation, OrgKind
 from sharehub.accounts.session import current_org
-from sharehub.booking.availability import week_preview
+from sharehub.booking.availability import free_listing_ids, week_preview
 from sharehub.catalog import queries, services
 from sharehub.catalog.models import (
     FIELD_LABELS,
@@ -61,7 +61,7 @@ def search():
     params = queries.SearchParams.from_args(request.args)
     for error in params.errors:
         flash(str(error), "warning")
-    result = queries.search(params)
+    result = queries.search(params, free=free_listing_ids)
     if record_search_miss(params, result.total):  # unmet demand for the statistics
         commit()
     favourites = set()

@@ -1,7 +1,7 @@
 """Mail through an outbox: queued in the caller's transaction, delivered after commit.
 
 A crash or an SMTP outage therefore loses nothing: undelivered rows stay in the
-outbox and `flask sharehub send-mail` (cron) or the next request retries them.
+outbox and `flask sharehub send-mail` (cron) or the next commit that queues mail retries them.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from flask_babel import force_locale
 
 from sharehub.core.db import utcnow
 from sharehub.core.models import OutboxMessage
+from sharehub.core.tx import after_commit
 from sharehub.extensions import db
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ def queue_mail(
         attachments=attachments or [],
     )
     db.session.add(message)
+    if current_app.config.get("MAIL_SEND_AFTER_COMMIT") and current_app.config.get("MAIL_SERVER"):
+        after_commit("mail", lambda: deliver_outbox(limit=20))
     return message
 
 

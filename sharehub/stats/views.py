@@ -520,7 +520,7 @@ def format_stat(value, fmt: str = "int"):
     (sharehub.stats.figures: an already rounded figure is shown as it is)."""
     from flask_babel import format_decimal, format_percent
 
-    from sharehub.catalog.pricing import format_fen
+    from sharehub.core.money import format_fen
     from sharehub.stats.figures import round_half_up
 
     if value is None:

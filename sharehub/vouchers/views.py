@@ -189,7 +189,7 @@ def apply_to_invoice(invoice_id: int):
 
 
 def _money(fen_amount: int) -> str:
-    from sharehub.catalog.pricing import format_fen
+    from sharehub.core.money import format_fen
 
     return format_fen(fen_amount)
 

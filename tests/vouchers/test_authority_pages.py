@@ -7,9 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from sharehub.accounts.models import OrgKind, Role
-from sharehub.booking.models import Notification
 from sharehub.catalog.models import Field
-from sharehub.core.models import OutboxMessage
+from sharehub.core.models import Notification, OutboxMessage
 from sharehub.vouchers import services
 from sharehub.vouchers.models import VoucherProgramme, VoucherQuota
 from tests.vouchers.conftest import YEAR
