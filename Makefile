@@ -4,6 +4,7 @@ PY     := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app wsgi
 PORT   ?= 5000
 STAMP  := $(VENV)/.installed-stamp
+FORMATTED := sharehub tests bench deploy migrations config.py wsgi.py
 # `make test` never skips: a missing PostgreSQL or Chromium fails the run (CI=true).
 PYTEST := CI=true $(VENV)/bin/pytest -q -p no:cacheprovider
 # the tests whose outcome depends on the day: run again at each instant of DATES
@@ -50,11 +51,12 @@ test-dates: install          ## the day-dependent tests at New Year's Eve, Sprin
 	done; \
 	if [ -n "$$failed" ]; then echo "failed at:$$failed"; exit 1; fi; echo "passed at every date"
 
-lint: $(STAMP)
+lint: $(STAMP)               ## ruff (rules and formatting); the same checks run before each commit (pre-commit)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check $(FORMATTED)
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format sharehub tests bench deploy config.py wsgi.py
+	$(VENV)/bin/ruff format $(FORMATTED)
 
 extract-messages: $(STAMP)   ## refresh translations/messages.pot and the .po files
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o translations/messages.pot .
