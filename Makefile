@@ -15,7 +15,7 @@ DATES  ?= 2026-12-31T10:00:00+08:00 2027-02-05T10:00:00+08:00 2026-09-30T10:00:0
           2026-09-20T10:00:00+08:00 2028-02-29T10:00:00+08:00 2026-12-31T23:30:00+08:00 \
           2027-01-01T00:30:00+08:00
 
-.PHONY: install translations system-packages run test test-sqlite test-postgres test-dates lint format extract-messages clean bench-catalog bench-booking load bench-stats
+.PHONY: install translations system-packages run test test-sqlite test-postgres test-dates lint format extract-messages clean bench-catalog bench-booking load bench-stats bench-usage-import
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -76,3 +76,6 @@ load: install   ## locust against gunicorn (4 workers) on PostgreSQL, then the c
 
 bench-stats: install     ## yearly figures of 500 labs over 1,000,000 usage records; streamed exports' peak memory
 	$(PY) -m bench.stats $(BENCH_ARGS)
+
+bench-usage-import: install   ## usage CSV import of 1,000, 5,000 and 20,000 rows through the import page (BENCH_ARGS="--database sqlite")
+	$(PY) -m bench.usage_import $(BENCH_ARGS)

@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -24,10 +25,8 @@ from sharehub.core.i18n import user_zone
 from sharehub.core.inputs import parse_datetime, parse_id
 from sharehub.core.security import CONTROL_MESSAGE, has_control_characters
 from sharehub.core.tx import commit
-from sharehub.core.uploads import read_upload, stored_path
+from sharehub.core.uploads import human_size, read_upload, stored_path
 from sharehub.extensions import db
-
-MAX_CSV_BYTES = 2 * 1024 * 1024
 
 
 def _my_lab():
@@ -128,6 +127,8 @@ def _usage_page(lab, units, status: int = 200):
         confirm_form=ConfirmForm(),
         ways=ServiceWay,
         values=request.form if status >= 400 else {},
+        max_rows=format_number(usage.MAX_IMPORT_ROWS),
+        max_size=human_size(usage.MAX_IMPORT_BYTES),
     ), status
 
 
@@ -141,7 +142,7 @@ def import_usage():
     try:
         if upload is None or not upload.filename:
             raise DomainError(_("Choose a CSV file."))
-        data, _name = read_upload(upload, MAX_CSV_BYTES)
+        data, _name = read_upload(upload, usage.MAX_IMPORT_BYTES)
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
