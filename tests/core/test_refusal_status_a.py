@@ -10,9 +10,16 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from sharehub.accounts.models import Membership, Organisation, OrgKind, Role, User
-from sharehub.assessment import rectification, rounds
-from sharehub.assessment.models import AssessmentRound, RectificationNotice, SpotCheck
+from sharehub.accounts.models import Invitation, Membership, Organisation, OrgKind, Role, User
+from sharehub.assessment import rectification, rounds, spotchecks
+from sharehub.assessment.models import (
+    AssessmentRound,
+    FindingResult,
+    RectificationNotice,
+    SpotCheck,
+    SpotCheckItem,
+    SpotCheckKind,
+)
 from sharehub.catalog.models import Listing
 from sharehub.core.models import AuditEntry
 from tests.accounts.test_signup import signup_data
@@ -281,3 +288,34 @@ def scenery(make_org, make_user, make_listing, lab, platform_admin, city, cluste
     f.make_org, f.make_user, f.make_listing = make_org, make_user, make_listing
     f.lab, f.platform_admin, f.city, f.cluster = lab, platform_admin, city, cluster
     return f
+
+
+def test_a_form_that_does_not_validate_answers_400_on_its_page(
+    client, db, login, make_org, make_user, lab, platform_admin, english
+):
+    """Forms posted from the organisation page or a spot check that do not validate show
+    that page again with what was wrong (they used to redirect with 302)."""
+    org = make_org()
+    login(make_user(org))
+    answer = client.post(
+        "/account/organisation/invite", data={"email": "not an address", "role": "member"}
+    )
+    assert answer.status_code == 400
+    assert org.credit_code in answer.get_data(as_text=True)
+    assert _count(db, Invitation) == 0
+    client.post("/account/signout")
+
+    check = spotchecks.draw(platform_admin, SpotCheckKind.LAB, 1, seed="s")
+    db.session.commit()
+    item = check.items[0]
+    login(platform_admin)
+    answer = client.post(
+        f"/supervision/spot-checks/items/{item.id}/finding",
+        data={"result": "", "findings": "记录不全"},
+        headers=EN,
+    )
+    assert answer.status_code == 400
+    page = answer.get_data(as_text=True)
+    assert f'id="item-{item.id}"' in page and "记录不全" in page  # what was typed stays
+    db.session.expire_all()
+    assert db.session.get(SpotCheckItem, item.id).result == FindingResult.OPEN
