@@ -41,7 +41,7 @@ from sharehub.assessment.models import (
     SpotCheckKind,
 )
 from sharehub.core.actions import perform, refused, with_status
-from sharehub.core.errors import DomainError
+from sharehub.core.errors import DomainError, ValidationError
 from sharehub.core.forms import attach_error
 from sharehub.core.tx import commit
 from sharehub.core.uploads import read_upload, stored_path
@@ -296,7 +296,12 @@ def record_finding(item_id: int):
         return _spot_check_page(item.spot_check, form, failed_item=item.id)
 
     if not form.validate_on_submit():
-        return with_status(again(), 400)
+        problem = (
+            _("Choose what the inspection found.")
+            if form.result.errors
+            else next(iter(form.errors.values()))[0]
+        )
+        return refused(ValidationError(problem), again)
     target = url_for("assessment.spot_check", check_id=item.spot_check_id)
     return perform(
         lambda: spotchecks.record_finding(

@@ -317,5 +317,6 @@ def test_a_form_that_does_not_validate_answers_400_on_its_page(
     assert answer.status_code == 400
     page = answer.get_data(as_text=True)
     assert f'id="item-{item.id}"' in page and "记录不全" in page  # what was typed stays
+    assert "Choose what the inspection found." in page
     db.session.expire_all()
     assert db.session.get(SpotCheckItem, item.id).result == FindingResult.OPEN
