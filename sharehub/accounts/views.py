@@ -18,6 +18,7 @@ from sharehub.accounts.forms import (
 from sharehub.accounts.models import OrgKind
 from sharehub.accounts.queries import city_choices, cluster_choices
 from sharehub.accounts.session import find_user_by_email
+from sharehub.core.actions import refused, with_status
 from sharehub.core.errors import DomainError, ValidationError
 from sharehub.core.forms import attach_error, safe_next
 from sharehub.core.i18n import LOCALE_COOKIE
@@ -40,6 +41,21 @@ def _only_post(_=None) -> bool:
     return request.method != "POST"
 
 
+def refused_form(exc: DomainError, form, again):
+    """`refused` for a form shown again: the service's message beside the field it
+    concerns (on top when it concerns none), nothing kept, the refusal's status."""
+    if exc.field and getattr(form, exc.field, None) is not None:
+        db.session.rollback()
+        attach_error(form, exc)
+        return with_status(again(), exc.status)
+    return refused(exc, again)
+
+
+def _form_page(template: str, form, **context):
+    """A form's page; 400 when the form did not validate."""
+    return render_template(template, form=form, **context), 400 if form.errors else 200
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 def signup():
     if current_user.is_authenticated:
@@ -49,6 +65,10 @@ def signup():
     form.cluster_id.choices = cluster_choices()
     if request.method == "GET" and request.args.get("kind") in ("lab", "enterprise"):
         form.kind.data = request.args["kind"]
+
+    def again():
+        return _form_page("accounts/signup.html", form)
+
     if form.validate_on_submit():
         try:
             documents = [
@@ -80,15 +100,12 @@ def signup():
                 )
             )
         except DomainError as exc:
-            db.session.rollback()
-            if exc.field == "documents" or isinstance(exc, ValidationError) and not exc.field:
-                form.documents.errors = list(form.documents.errors) + [str(exc.message)]
-            else:
-                attach_error(form, exc)
-        else:
-            commit()
-            return render_template("accounts/check_email.html", email=form.email.data.lower())
-    return render_template("accounts/signup.html", form=form), 400 if form.errors else 200
+            if isinstance(exc, ValidationError) and not exc.field:  # an unreadable document
+                exc.field = "documents"
+            return refused_form(exc, form, again)
+        commit()
+        return render_template("accounts/check_email.html", email=form.email.data.lower())
+    return again()
 
 
 def _page_locale() -> str:
@@ -104,7 +121,7 @@ def verify_email(token: str):
         user = services.verify_email(token)
     except DomainError as exc:
         db.session.rollback()
-        return render_template("accounts/link_problem.html", message=exc.message), 400
+        return render_template("accounts/link_problem.html", message=exc.message), exc.status
     commit()
     flash(_("Your email address is confirmed. You can sign in now."), "success")
     if current_user.is_authenticated:
@@ -123,7 +140,7 @@ def resend_verification():
             commit()
         flash(_("If an unconfirmed account uses this address, a new link is on its way."), "info")
         return redirect(url_for("accounts.signin"))
-    return render_template("accounts/resend.html", form=form)
+    return _form_page("accounts/resend.html", form)
 
 
 @bp.route("/signin", methods=["GET", "POST"])
@@ -176,7 +193,7 @@ def forgot_password():
             "info",
         )
         return redirect(url_for("accounts.signin"))
-    return render_template("accounts/forgot.html", form=form)
+    return _form_page("accounts/forgot.html", form)
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
@@ -185,20 +202,18 @@ def reset_password(token: str):
     try:
         services.user_for_reset_token(token)
     except DomainError as exc:
-        return render_template("accounts/link_problem.html", message=exc.message), 400
+        return render_template("accounts/link_problem.html", message=exc.message), exc.status
     form = ResetForm()
     if form.validate_on_submit():
         try:
             services.reset_password(token, form.password.data)
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            commit()
-            logout_user()
-            flash(_("Your password has been changed. Sign in with the new one."), "success")
-            return redirect(url_for("accounts.signin"))
-    return render_template("accounts/reset.html", form=form), 400 if form.errors else 200
+            return refused_form(exc, form, lambda: _form_page("accounts/reset.html", form))
+        commit()
+        logout_user()
+        flash(_("Your password has been changed. Sign in with the new one."), "success")
+        return redirect(url_for("accounts.signin"))
+    return _form_page("accounts/reset.html", form)
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -215,21 +230,19 @@ def profile():
                 timezone=form.timezone.data,
             )
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            commit()
-            flash(_("Your profile has been saved."), "success")
-            response = redirect(url_for("accounts.profile"))
-            response.set_cookie(
-                LOCALE_COOKIE,
-                current_user.locale,
-                max_age=365 * 24 * 3600,
-                samesite="Lax",
-                httponly=True,
-            )
-            return response
-    return render_template("accounts/profile.html", form=form), 400 if form.errors else 200
+            return refused_form(exc, form, lambda: _form_page("accounts/profile.html", form))
+        commit()
+        flash(_("Your profile has been saved."), "success")
+        response = redirect(url_for("accounts.profile"))
+        response.set_cookie(
+            LOCALE_COOKIE,
+            current_user.locale,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            httponly=True,
+        )
+        return response
+    return _form_page("accounts/profile.html", form)
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -240,17 +253,13 @@ def change_password():
         try:
             services.change_password(current_user, form.current_password.data, form.password.data)
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            commit()
-            # The session id changed with the password: sign in again on this device only.
-            login_user(current_user._get_current_object())
-            flash(
-                _("Your password has been changed. Other devices have been signed out."), "success"
-            )
-            return redirect(url_for("accounts.profile"))
-    return render_template("accounts/password.html", form=form), 400 if form.errors else 200
+            return refused_form(exc, form, lambda: _form_page("accounts/password.html", form))
+        commit()
+        # The session id changed with the password: sign in again on this device only.
+        login_user(current_user._get_current_object())
+        flash(_("Your password has been changed. Other devices have been signed out."), "success")
+        return redirect(url_for("accounts.profile"))
+    return _form_page("accounts/password.html", form)
 
 
 from sharehub.accounts import org_views  # noqa: E402,F401  (registers routes on bp)
