@@ -20,8 +20,8 @@ from sharehub.accounts.forms import (
 from sharehub.accounts.models import Invitation, Membership, OrgDocument, Role, User
 from sharehub.accounts.queries import city_choices, cluster_choices, open_invitations
 from sharehub.accounts.session import current_membership, find_user_by_email, switch_org
-from sharehub.accounts.views import bp, refused_form
-from sharehub.core.actions import page, perform, with_status
+from sharehub.accounts.views import bp
+from sharehub.core.actions import page, perform, refused, with_status
 from sharehub.core.errors import DomainError
 from sharehub.core.forms import safe_next
 from sharehub.core.tx import commit
@@ -96,7 +96,7 @@ def edit_organisation():
             if org.is_lab:
                 orgs.set_host(current_user, org, form.host_credit_code.data or "")
         except DomainError as exc:
-            return refused_form(exc, form, again)
+            return refused(exc, again, form=form)
         commit()
         flash(_("The organisation's details have been saved."), "success")
         return redirect(url_for("accounts.organisation"))
@@ -238,7 +238,7 @@ def accept_invitation(token: str):
                 db.session.flush()
             membership = orgs.accept_invitation(user, token)
         except DomainError as exc:
-            return refused_form(exc, form, again)
+            return refused(exc, again, form=form)
         commit()
         if not current_user.is_authenticated:
             login_user(user)

@@ -18,9 +18,9 @@ from sharehub.accounts.forms import (
 from sharehub.accounts.models import OrgKind
 from sharehub.accounts.queries import city_choices, cluster_choices
 from sharehub.accounts.session import find_user_by_email
-from sharehub.core.actions import refused, with_status
+from sharehub.core.actions import refused
 from sharehub.core.errors import DomainError, ValidationError
-from sharehub.core.forms import attach_error, safe_next
+from sharehub.core.forms import safe_next
 from sharehub.core.i18n import LOCALE_COOKIE
 from sharehub.core.tx import commit
 from sharehub.core.uploads import read_upload
@@ -39,16 +39,6 @@ def _reset_limit() -> str:
 
 def _only_post(_=None) -> bool:
     return request.method != "POST"
-
-
-def refused_form(exc: DomainError, form, again):
-    """`refused` for a form shown again: the service's message beside the field it
-    concerns (on top when it concerns none), nothing kept, the refusal's status."""
-    if exc.field and getattr(form, exc.field, None) is not None:
-        db.session.rollback()
-        attach_error(form, exc)
-        return with_status(again(), exc.status)
-    return refused(exc, again)
 
 
 def _form_page(template: str, form, **context):
@@ -102,7 +92,7 @@ def signup():
         except DomainError as exc:
             if isinstance(exc, ValidationError) and not exc.field:  # an unreadable document
                 exc.field = "documents"
-            return refused_form(exc, form, again)
+            return refused(exc, again, form=form)
         commit()
         return render_template("accounts/check_email.html", email=form.email.data.lower())
     return again()
@@ -208,7 +198,7 @@ def reset_password(token: str):
         try:
             services.reset_password(token, form.password.data)
         except DomainError as exc:
-            return refused_form(exc, form, lambda: _form_page("accounts/reset.html", form))
+            return refused(exc, lambda: _form_page("accounts/reset.html", form), form=form)
         commit()
         logout_user()
         flash(_("Your password has been changed. Sign in with the new one."), "success")
@@ -230,7 +220,7 @@ def profile():
                 timezone=form.timezone.data,
             )
         except DomainError as exc:
-            return refused_form(exc, form, lambda: _form_page("accounts/profile.html", form))
+            return refused(exc, lambda: _form_page("accounts/profile.html", form), form=form)
         commit()
         flash(_("Your profile has been saved."), "success")
         response = redirect(url_for("accounts.profile"))
@@ -253,7 +243,7 @@ def change_password():
         try:
             services.change_password(current_user, form.current_password.data, form.password.data)
         except DomainError as exc:
-            return refused_form(exc, form, lambda: _form_page("accounts/password.html", form))
+            return refused(exc, lambda: _form_page("accounts/password.html", form), form=form)
         commit()
         # The session id changed with the password: sign in again on this device only.
         login_user(current_user._get_current_object())

@@ -26,9 +26,8 @@ from sharehub.accounts.queries import city_choices, province_choices
 from sharehub.accounts.session import admin_required, staff_required
 from sharehub.admin import queries
 from sharehub.admin.forms import ClusterForm, RegionForm, RejectForm
-from sharehub.core.actions import page, perform, refused, with_status
+from sharehub.core.actions import page, perform, refused
 from sharehub.core.errors import DomainError
-from sharehub.core.forms import attach_error
 from sharehub.core.i18n import user_zone
 from sharehub.core.tx import commit
 from sharehub.extensions import db
@@ -41,16 +40,6 @@ def _get_or_404(model, object_id: int):
     if obj is None:
         abort(404)
     return obj
-
-
-def refused_form(exc: DomainError, form, again):
-    """`refused` for a form shown again: the service's message beside the field it
-    concerns (on top when it concerns none), nothing kept, the refusal's status."""
-    if exc.field and getattr(form, exc.field, None) is not None:
-        db.session.rollback()
-        attach_error(form, exc)
-        return with_status(again(), exc.status)
-    return refused(exc, again)
 
 
 def _parse_date(name: str) -> date | None:
@@ -229,7 +218,7 @@ def edit_cluster(cluster_id: int | None):
                 is_active=form.is_active.data,
             )
         except DomainError as exc:
-            return refused_form(exc, form, again)
+            return refused(exc, again, form=form)
         commit()
         flash(_("The cluster has been saved."), "success")
         return redirect(url_for("admin.clusters"))
@@ -266,7 +255,7 @@ def edit_region(region_id: int | None):
                 parent_id=form.parent_id.data,
             )
         except DomainError as exc:
-            return refused_form(exc, form, again)
+            return refused(exc, again, form=form)
         commit()
         flash(_("The region has been saved."), "success")
         return redirect(url_for("admin.regions"))

@@ -20,7 +20,7 @@ from sharehub.assessment.models import (
     SchemeIndicator,
     Scorecard,
 )
-from sharehub.assessment.views import bp, get_or_404, refused_form, require
+from sharehub.assessment.views import bp, get_or_404, require
 from sharehub.core.actions import perform, refused
 from sharehub.core.errors import DomainError, ValidationError
 from sharehub.core.tx import commit
@@ -54,7 +54,7 @@ def rounds_page():
                 current_user, scheme, form.name.data, form.start.data, form.end.data
             )
         except DomainError as exc:
-            return refused_form(exc, form, again)
+            return refused(exc, again, form=form)
         commit()
         flash(
             _("The round is open: reviewers can score the qualitative indicators."),
@@ -154,7 +154,7 @@ def review(round_id: int):
                 form.comment.data,
             )
         except DomainError as exc:
-            return refused_form(exc, form, lambda: _round_page(round_, form))
+            return refused(exc, lambda: _round_page(round_, form), form=form)
         commit()
         flash(_("Your review has been saved."), "success")
         return redirect(url_for("assessment.round_page", round_id=round_.id))

@@ -40,9 +40,8 @@ from sharehub.assessment.models import (
     SpotCheckItem,
     SpotCheckKind,
 )
-from sharehub.core.actions import perform, refused, with_status
+from sharehub.core.actions import perform, refused
 from sharehub.core.errors import DomainError, ValidationError
-from sharehub.core.forms import attach_error
 from sharehub.core.tx import commit
 from sharehub.core.uploads import read_upload, stored_path
 from sharehub.extensions import db
@@ -62,16 +61,6 @@ def require(allowed: bool) -> None:
     """Refuse (403) before anything is read from the form or changed."""
     if not allowed:
         abort(403)
-
-
-def refused_form(exc: DomainError, form, again):
-    """`refused` for a form shown again: the service's message beside the field it
-    concerns (on top when it concerns none), nothing kept, the refusal's status."""
-    if exc.field and getattr(form, exc.field, None) is not None:
-        db.session.rollback()
-        attach_error(form, exc)
-        return with_status(again(), exc.status)
-    return refused(exc, again)
 
 
 def draw_region():
@@ -185,7 +174,7 @@ def change_status(lab_id: int):
                 current_user, lab, OrgStatus(form.target.data), form.reason.data
             )
         except DomainError as exc:
-            return refused_form(exc, form, lambda: _lab_page(lab, form))
+            return refused(exc, lambda: _lab_page(lab, form), form=form)
         commit()
         flash(
             _(
@@ -237,7 +226,7 @@ def spot_checks():
                 region=draw_region(),
             )
         except DomainError as exc:
-            return refused_form(exc, form, again)
+            return refused(exc, again, form=form)
         commit()
         flash(_("The sample has been drawn with seed %(seed)s.", seed=check.seed), "success")
         return redirect(url_for("assessment.spot_check", check_id=check.id))
@@ -359,7 +348,7 @@ def new_notice(lab_id: int):
                 place_under_rectification=form.place_under_rectification.data,
             )
         except DomainError as exc:
-            return refused_form(exc, form, again)
+            return refused(exc, again, form=form)
         commit()
         flash(_("The notice has been issued; the laboratory was told."), "success")
         return redirect(url_for("assessment.notice", notice_id=notice.id))
@@ -433,7 +422,7 @@ def answer(notice_id: int):
             ]
             rectification.answer(current_user, notice, form.response.data, files)
         except DomainError as exc:
-            return refused_form(exc, form, lambda: _notice_page(notice, form))
+            return refused(exc, lambda: _notice_page(notice, form), form=form)
         commit()
         flash(_("Your answer has been sent to the supervisor."), "success")
         return redirect(url_for("assessment.notice", notice_id=notice.id))
@@ -455,7 +444,7 @@ def decide(notice_id: int, action: str):
                     current_user, notice, form.note.data or "", OrgStatus(form.target.data)
                 )
         except DomainError as exc:
-            return refused_form(exc, form, lambda: _notice_page(notice, None, form))
+            return refused(exc, lambda: _notice_page(notice, None, form), form=form)
         commit()
         flash(_("The decision is recorded: %(status)s.", status=notice.status_label), "success")
         return redirect(url_for("assessment.notice", notice_id=notice.id))

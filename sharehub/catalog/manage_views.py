@@ -25,9 +25,8 @@ from sharehub.catalog.models import (
     Unit,
 )
 from sharehub.catalog.views import bp
-from sharehub.core.actions import page, perform, refused, with_status
+from sharehub.core.actions import page, perform, refused
 from sharehub.core.errors import DomainError, ValidationError
-from sharehub.core.forms import attach_error
 from sharehub.core.i18n import user_zone
 from sharehub.core.tx import commit
 from sharehub.core.uploads import read_upload
@@ -66,17 +65,6 @@ def unit_calendars(listing: Listing) -> dict:
 
 def _listing(listing_id: int) -> Listing:
     return _managed(Listing, listing_id, lambda li: li.lab)
-
-
-def _refused_on_form(form, exc: DomainError, again):
-    """A refusal of a form's change: nothing is kept and the form comes back with what was
-    typed and the refusal's status; the message sits beside the field it names, or at the
-    top of the page when it names none (`refused`)."""
-    if exc.field and getattr(form, exc.field, None) is not None:
-        db.session.rollback()
-        attach_error(form, exc)
-        return with_status(again(), exc.status)
-    return refused(exc, again)
 
 
 def _listing_form(form: ListingForm, kind: ListingKind, listing: Listing | None):
@@ -127,7 +115,7 @@ def new_listing():
         if kind != ListingKind.DATASET:
             services.set_opening_hours(current_user, listing, DEFAULT_HOURS)
     except DomainError as exc:
-        return _refused_on_form(form, exc, lambda: _listing_form(form, kind, None))
+        return refused(exc, lambda: _listing_form(form, kind, None), form=form)
     commit()
     flash(
         _(
@@ -154,7 +142,7 @@ def edit_listing(listing_id: int):
     try:
         revision = services.update_listing(current_user, listing, form.to_data())
     except DomainError as exc:
-        return _refused_on_form(form, exc, lambda: _listing_form(form, listing.kind, listing))
+        return refused(exc, lambda: _listing_form(form, listing.kind, listing), form=form)
     commit()
     flash(
         _(

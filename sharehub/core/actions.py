@@ -14,7 +14,8 @@ follow it, see `sharehub.core.tx`), `success` is flashed and `done` answers: a U
 redirected to; a callable gets the service's result and returns the whole answer. When the
 service refuses (a `DomainError`), nothing it wrote is kept and the answer carries the
 refusal's status (400, 403, 404, 409): `again()` renders the page the user was on with the
-message on it, or, without `again`, the error page shows the message with a link back.
+message on it (beside its field when `form=` is the form shown again), or, without `again`,
+the error page shows the message with a link back.
 """
 
 from __future__ import annotations
@@ -37,24 +38,30 @@ def perform(
     done: str | Callable[[T], Any],
     success: str | None = None,
     again: Callable[[], Any] | None = None,
+    form=None,
 ):
     try:
         result = work()
     except DomainError as exc:
-        return refused(exc, again)
+        return refused(exc, again, form=form)
     commit()
     if success:
         flash(str(success), "success")
     return done(result) if callable(done) else redirect(done)
 
 
-def refused(exc: DomainError, again: Callable[[], Any] | None = None):
+def refused(exc: DomainError, again: Callable[[], Any] | None = None, *, form=None):
     """The answer to a refusal: nothing is kept; the page again with the message and the
-    refusal's status, or the error page (the application's DomainError handler)."""
+    refusal's status, or the error page (the application's DomainError handler). On a
+    `form` shown again, a message about one field stands beside that field."""
     db.session.rollback()
     if again is None:
         raise exc
-    flash(str(exc.message), "danger")
+    field = getattr(form, exc.field, None) if form is not None and exc.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [str(exc.message)]
+    else:
+        flash(str(exc.message), "danger")
     return with_status(again(), exc.status)
 
 
