@@ -252,14 +252,7 @@ def accept_invitation(token: str):
 @login_required
 def document(document_id: int):
     doc = db.session.get(OrgDocument, document_id)
-    if doc is None:
-        abort(404)
-    allowed = (
-        current_user.membership_in(doc.organisation_id) is not None
-        or current_user.is_platform_admin
-        or current_user.is_regulator
-    )
-    if not allowed:
+    if doc is None or not doc.can_view(current_user):
         abort(404)
     return send_file(
         stored_path(doc.stored_name),

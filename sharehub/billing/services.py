@@ -31,14 +31,6 @@ from sharehub.core.inputs import MAX_FEN, PRICE_LIMIT_TEXT, check_length
 from sharehub.core.mail import queue_mail
 from sharehub.extensions import db
 
-INVOICEABLE = (
-    BookingStatus.CONFIRMED,
-    BookingStatus.IN_PROGRESS,
-    BookingStatus.COMPLETED,
-    BookingStatus.CANCELLED,
-    BookingStatus.NO_SHOW,
-)
-
 
 def _require_lab(actor: User, lab: Organisation) -> None:
     if not actor.can_manage(lab):
@@ -75,7 +67,7 @@ def _recompute(invoice: Invoice) -> None:
 def invoice_from_booking(actor: User, booking: Booking) -> Invoice:
     lab = booking.listing.lab
     _require_lab(actor, lab)
-    if booking.status not in INVOICEABLE:
+    if not booking.is_invoiceable:
         raise Conflict(_l("This booking cannot be invoiced in its present state."))
     existing = db.session.scalar(
         sa.select(Invoice.id).where(

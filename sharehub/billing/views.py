@@ -52,11 +52,7 @@ def _checked():
 
 def _invoice(invoice_id: int) -> Invoice:
     invoice = db.session.get(Invoice, invoice_id)
-    if invoice is None:
-        abort(404)
-    is_lab = current_user.can_manage(invoice.lab)
-    is_customer = current_user.membership_in(invoice.customer_org_id) is not None
-    if not (is_lab or is_customer and not invoice.is_draft or current_user.is_platform_admin):
+    if invoice is None or not invoice.can_view(current_user):
         abort(404)
     return invoice
 
@@ -112,7 +108,7 @@ def _invoice_response(invoice: Invoice, status: int = 200):
             "billing/invoice.html",
             invoice=invoice,
             online_payment=online,
-            is_lab=current_user.can_manage(invoice.lab),
+            is_lab=invoice.can_manage(current_user),
             confirm_form=ConfirmForm(),
         ),
         status,
@@ -208,7 +204,7 @@ def refund_sent(refund_id: int):
     from sharehub.billing.models import Refund
 
     refund = db.session.get(Refund, refund_id)
-    if refund is None or not current_user.can_manage(refund.invoice.lab):
+    if refund is None or not refund.invoice.can_manage(current_user):
         abort(404)
     _checked()
 

@@ -125,7 +125,7 @@ def check_in(
             ),
             field="started",
         )
-    services._transition(actor, booking, "check_in")
+    services.transition(actor, booking, "check_in")
     record = UsageRecord(
         unit=booking.unit,
         booking=booking,
@@ -170,7 +170,7 @@ def check_out(
     if run_minutes is None:
         run_minutes = max(0, int((ended - record.started_dt).total_seconds() // 60))
     _validate(record.started_dt, ended, (prep_minutes, run_minutes, post_minutes), samples, now=now)
-    services._transition(actor, booking, "check_out")
+    services.transition(actor, booking, "check_out")
     record.ended_dt, record.prep_minutes, record.run_minutes = ended, prep_minutes, run_minutes
     record.post_minutes, record.samples, record.service_way = post_minutes, samples, service_way
     record.notes, record.updated_dt = _notes(notes), utcnow()

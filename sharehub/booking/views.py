@@ -212,7 +212,6 @@ def _booking_page(booking: Booking, status: int = 200, values=None):
         "booking/booking.html",
         booking=booking,
         is_lab=is_lab,
-        is_customer=booking.is_customer(current_user),
         fee=fee,
         confirm_form=ConfirmForm(),
         ways=ServiceWay,

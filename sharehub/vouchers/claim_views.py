@@ -21,7 +21,6 @@ from sharehub.vouchers.forms import PaidForm, ReasonForm
 from sharehub.vouchers.models import (
     DOCUMENT_KIND_LABELS,
     ClaimDocument,
-    ClaimStatus,
     DocumentKind,
     SettlementClaim,
     VoucherProgramme,
@@ -40,13 +39,9 @@ def _my_lab():
 def _claim(claim_id: int) -> tuple[SettlementClaim, str]:
     """The claim and the viewer's side ('lab' or 'authority'); anyone else: not found."""
     claim = db.session.get(SettlementClaim, claim_id)
-    if claim is None:
+    if claim is None or not claim.can_view(current_user):
         abort(404)
-    if current_user.can_manage(claim.lab):
-        return claim, "lab"
-    if current_user.can_manage(claim.programme.authority) and claim.status != ClaimStatus.DRAFT:
-        return claim, "authority"
-    abort(404)
+    return claim, "lab" if claim.can_manage(current_user) else "authority"
 
 
 @bp.route("/claims")
