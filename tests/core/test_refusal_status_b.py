@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from sharehub.accounts.models import Role
 from sharehub.api.models import ApiToken, WebhookEndpoint
-from sharehub.booking.models import Booking, BookingStatus, CalendarFeed
+from sharehub.booking.models import Booking, BookingStatus
+from sharehub.calendar.models import CalendarFeed
 from sharehub.catalog.models import Listing, ListingStatus, OpeningInterval, Outage, Unit
 from sharehub.core.models import AuditEntry
 from sharehub.stats.models import RatedHours, Rating
