@@ -21,6 +21,7 @@ from wtforms import (
 from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, Regexp
 
 from sharehub.accounts.models import OrgKind, Role
+from sharehub.core.forms import coerce_optional_int
 from sharehub.core.security import plain_text
 
 PHONE = Regexp(r"^[0-9+\- ()]{5,32}$", message=_l("Enter a phone number (digits, +, -)."))
@@ -36,12 +37,6 @@ COMMON_TIMEZONES = [
     "America/Los_Angeles",
     "UTC",
 ]
-
-
-def coerce_optional_int(value):
-    if value in (None, "", "None"):
-        return None
-    return int(value)
 
 
 class SigninForm(FlaskForm):
@@ -181,12 +176,6 @@ class InviteForm(FlaskForm):
 class RoleForm(FlaskForm):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
     submit = SubmitField(_l("Change"))
-
-
-class ConfirmForm(FlaskForm):
-    """A bare form for buttons that change state (CSRF only)."""
-
-    submit = SubmitField(_l("Confirm"))
 
 
 class OrganisationForm(FlaskForm):

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
-from sharehub.accounts.forms import coerce_optional_int
+from sharehub.core.forms import coerce_optional_int
 
 
 class RejectForm(FlaskForm):
@@ -35,3 +35,12 @@ class RegionForm(FlaskForm):
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=64)])
     parent_id = SelectField(_l("Province"), coerce=coerce_optional_int, validators=[Optional()])
     submit = SubmitField(_l("Save"))
+
+
+class ReasonForm(FlaskForm):
+    """Why a listing or a change is refused."""
+
+    reason = TextAreaField(
+        _l("Reason (the laboratory will read it)"), validators=[InputRequired(), Length(max=2000)]
+    )
+    submit = SubmitField(_l("Reject"))

@@ -10,16 +10,16 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.session import admin_required
+from sharehub.admin.forms import ReasonForm
 from sharehub.admin.views import bp
 from sharehub.catalog import services
-from sharehub.catalog.forms import ReasonForm
 from sharehub.catalog.models import Holiday, Listing, ListingRevision, ListingStatus
 from sharehub.core import audit
 from sharehub.core.actions import perform
 from sharehub.core.clock import local_today
 from sharehub.core.errors import ValidationError
+from sharehub.core.forms import ConfirmForm
 from sharehub.core.tx import commit
 from sharehub.extensions import db
 

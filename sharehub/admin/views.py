@@ -11,7 +11,6 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from sharehub.accounts import orgs
-from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.models import (
     ORG_KIND_LABELS,
     ORG_STATUS_LABELS,
@@ -28,6 +27,7 @@ from sharehub.admin import queries
 from sharehub.admin.forms import ClusterForm, RegionForm, RejectForm
 from sharehub.core.actions import page, perform, refused
 from sharehub.core.errors import DomainError
+from sharehub.core.forms import ConfirmForm
 from sharehub.core.i18n import user_zone
 from sharehub.core.tx import commit
 from sharehub.extensions import db

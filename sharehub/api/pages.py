@@ -8,12 +8,12 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.session import current_org
 from sharehub.api import services
 from sharehub.api.forms import TokenForm, WebhookForm
 from sharehub.api.models import EVENTS, SCOPES, ApiToken, WebhookDelivery, WebhookEndpoint
 from sharehub.core.actions import page, perform
+from sharehub.core.forms import ConfirmForm
 from sharehub.extensions import db
 
 bp = Blueprint("api_pages", __name__)

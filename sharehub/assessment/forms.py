@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from sharehub.accounts.forms import coerce_optional_int
+from sharehub.core.forms import coerce_optional_int
 
 
 class StatusForm(FlaskForm):

@@ -166,7 +166,7 @@ def review(round_id: int):
 def round_action(round_id: int, action: str):
     round_ = get_or_404(AssessmentRound, round_id)
     require(current_user.has_power(Power.PROGRAMME))
-    from sharehub.accounts.forms import ConfirmForm
+    from sharehub.core.forms import ConfirmForm
 
     if not ConfirmForm().validate_on_submit():
         abort(400)

@@ -20,7 +20,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
-from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.session import current_org
 from sharehub.billing import payments, services
 from sharehub.billing.models import METHOD_LABELS, Invoice
@@ -29,6 +28,7 @@ from sharehub.booking.models import AccessGrant, Booking
 from sharehub.core.actions import page, perform, refused
 from sharehub.core.clock import local_date, local_today
 from sharehub.core.errors import DomainError, NotFound, ValidationError
+from sharehub.core.forms import ConfirmForm
 from sharehub.core.i18n import user_zone
 from sharehub.core.inputs import (
     DATE_RANGE_TEXT,

@@ -8,7 +8,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.session import current_org
 from sharehub.booking import extras
 from sharehub.booking.views import (
@@ -21,10 +20,11 @@ from sharehub.booking.views import (
 from sharehub.calendar import imports
 from sharehub.calendar.models import ExternalCalendar
 from sharehub.catalog.models import Unit
-from sharehub.catalog.views import get_listing
+from sharehub.catalog.queries import get_listing
 from sharehub.core import audit
 from sharehub.core.actions import page, perform, refused
 from sharehub.core.errors import PermissionDenied, ValidationError
+from sharehub.core.forms import ConfirmForm
 from sharehub.core.inputs import parse_int
 from sharehub.core.tx import commit
 from sharehub.core.uploads import read_upload
@@ -39,7 +39,7 @@ def _checked():
 @bp.route("/catalog/<int:listing_id>/book/series", methods=["POST"])
 @login_required
 def book_series(listing_id: int):
-    listing = get_listing(listing_id)
+    listing = get_listing(listing_id, current_user)
     org = current_org()
     _checked()
     booking_request, problem = _request_from_form(listing)
@@ -66,7 +66,7 @@ def book_series(listing_id: int):
 @bp.route("/catalog/<int:listing_id>/waitlist", methods=["POST"])
 @login_required
 def join_waitlist(listing_id: int):
-    listing = get_listing(listing_id)
+    listing = get_listing(listing_id, current_user)
     org = current_org()
     _checked()
     start = _parse_start(request.form.get("start", ""))

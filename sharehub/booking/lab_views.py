@@ -12,15 +12,15 @@ from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.session import current_org
 from sharehub.booking import access, usage
 from sharehub.booking.models import AccessGrant, ServiceWay, UsageRecord
 from sharehub.booking.views import bp
 from sharehub.catalog.models import Listing, ListingKind, Unit
-from sharehub.catalog.views import get_listing
+from sharehub.catalog.queries import get_listing
 from sharehub.core.actions import page, perform
 from sharehub.core.errors import DomainError
+from sharehub.core.forms import ConfirmForm
 from sharehub.core.i18n import user_zone
 from sharehub.core.inputs import parse_datetime, parse_id
 from sharehub.core.security import CONTROL_MESSAGE, has_control_characters
@@ -202,7 +202,7 @@ def correct_usage(record_id: int):
 @bp.route("/catalog/<int:listing_id>/access", methods=["GET", "POST"])
 @login_required
 def dataset_access(listing_id: int):
-    listing = get_listing(listing_id)
+    listing = get_listing(listing_id, current_user)
     org = current_org()
     if listing.kind != ListingKind.DATASET or org is None:
         abort(404)

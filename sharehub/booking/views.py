@@ -11,18 +11,18 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.session import current_org
 from sharehub.booking import services, usage
 from sharehub.booking.availability import fitting_starts, grid_starts, holidays_between
 from sharehub.booking.models import HOLDING, Booking, BookingStatus, ServiceWay
 from sharehub.booking.pricing import quote
 from sharehub.catalog.models import Listing, ListingKind, Unit
-from sharehub.catalog.views import get_listing
+from sharehub.catalog.queries import get_listing
 from sharehub.core.actions import page, refused
 from sharehub.core.clock import local_today
 from sharehub.core.db import utcnow
 from sharehub.core.errors import DomainError, PermissionDenied, ValidationError
+from sharehub.core.forms import ConfirmForm
 from sharehub.core.i18n import user_zone
 from sharehub.core.inputs import check_date, parse_datetime, parse_id, parse_int
 from sharehub.core.models import Notification
@@ -71,7 +71,7 @@ def week_slots(listing: Listing, week_start: date, zone) -> dict:
 @bp.route("/catalog/<int:listing_id>/book")
 @login_required
 def calendar(listing_id: int):
-    listing = get_listing(listing_id)
+    listing = get_listing(listing_id, current_user)
     if listing.kind == ListingKind.DATASET:
         abort(404)
     zone = user_zone()
@@ -137,7 +137,7 @@ def _request_from_form(listing: Listing) -> tuple[services.BookingRequest | None
 @bp.route("/catalog/<int:listing_id>/book/review", methods=["GET", "POST"])
 @login_required
 def review(listing_id: int):
-    listing = get_listing(listing_id)
+    listing = get_listing(listing_id, current_user)
     org = current_org()
     if org is None:
         return refused(

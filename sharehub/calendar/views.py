@@ -10,18 +10,18 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.session import current_org
 from sharehub.booking.models import Booking, BookingStatus
 from sharehub.calendar.ics import busy_feed as busy_calendar
 from sharehub.calendar.ics import feed
 from sharehub.calendar.models import CalendarFeed
 from sharehub.catalog.models import Listing
-from sharehub.catalog.views import get_listing
+from sharehub.catalog.queries import get_listing
 from sharehub.core import audit
 from sharehub.core.actions import perform, refused
 from sharehub.core.db import utcnow
 from sharehub.core.errors import PermissionDenied
+from sharehub.core.forms import ConfirmForm
 from sharehub.extensions import csrf, db
 
 bp = Blueprint("calendar", __name__)
@@ -64,7 +64,7 @@ def private_feed(token: str):
 
 @bp.route("/catalog/<int:listing_id>/busy.ics")
 def busy_feed(listing_id: int):
-    listing = get_listing(listing_id)
+    listing = get_listing(listing_id, current_user)
     bookings = db.session.scalars(
         sa.select(Booking)
         .where(

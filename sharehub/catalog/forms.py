@@ -304,10 +304,3 @@ class FileForm(FlaskForm):
     )
     file = FileField(_l("File"), validators=[InputRequired()])
     submit = SubmitField(_l("Upload"))
-
-
-class ReasonForm(FlaskForm):
-    reason = TextAreaField(
-        _l("Reason (the laboratory will read it)"), validators=[InputRequired(), Length(max=2000)]
-    )
-    submit = SubmitField(_l("Reject"))

@@ -11,7 +11,6 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from sharehub.accounts import orgs
-from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.session import current_org
 from sharehub.catalog import files, services
 from sharehub.catalog.forms import FileForm, ListingForm, OutageForm, UnitForm
@@ -27,6 +26,7 @@ from sharehub.catalog.models import (
 from sharehub.catalog.views import bp
 from sharehub.core.actions import page, perform, refused
 from sharehub.core.errors import DomainError, ValidationError
+from sharehub.core.forms import ConfirmForm
 from sharehub.core.i18n import user_zone
 from sharehub.core.tx import commit
 from sharehub.core.uploads import read_upload

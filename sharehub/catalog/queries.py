@@ -15,7 +15,7 @@ from sharehub.accounts.models import Cluster, Organisation, Region
 from sharehub.catalog.models import Field, Listing, ListingKind, ListingStatus
 from sharehub.catalog.search import normalize, text_condition
 from sharehub.core.clock import local_today
-from sharehub.core.errors import ValidationError
+from sharehub.core.errors import NotFound, ValidationError
 from sharehub.core.inputs import parse_date, parse_fen, parse_id, parse_page
 from sharehub.extensions import db
 
@@ -307,3 +307,12 @@ def facet_labels() -> dict:
         sa.select(Region).where(Region.parent_id.is_(None)).order_by(Region.code)
     ).all()
     return {"clusters": clusters, "provinces": provinces}
+
+
+def get_listing(listing_id: int, viewer) -> Listing:
+    """The listing this viewer may see; NotFound (404) both when there is none and when
+    they may not see it, so its existence is not given away."""
+    listing = db.session.get(Listing, listing_id)
+    if listing is None or not listing.can_view(viewer):
+        raise NotFound(_l("No such listing."))
+    return listing

@@ -50,13 +50,6 @@ COMPARE_KEY = "compare"
 MAX_COMPARE = 4
 
 
-def get_listing(listing_id: int) -> Listing:
-    listing = db.session.get(Listing, listing_id)
-    if listing is None or not listing.can_view(current_user):
-        abort(404)
-    return listing
-
-
 @bp.route("/catalog")
 def search():
     params = queries.SearchParams.from_args(request.args)
@@ -88,7 +81,7 @@ def search():
 
 @bp.route("/catalog/<int:listing_id>")
 def listing_page(listing_id: int):
-    listing = get_listing(listing_id)
+    listing = queries.get_listing(listing_id, current_user)
     preview = week_preview(listing, utcnow()) if listing.units else {}
     is_favourite = (
         current_user.is_authenticated
@@ -133,7 +126,7 @@ def listing_file(file_id: int, variant: str | None = None):
 @bp.route("/catalog/<int:listing_id>/favourite", methods=["POST"])
 @login_required
 def toggle_favourite(listing_id: int):
-    listing = get_listing(listing_id)
+    listing = queries.get_listing(listing_id, current_user)
 
     def toggled(added: bool):
         flash(
@@ -174,7 +167,7 @@ def compare():
         if request.form.get("action") == "remove":
             ids = [i for i in ids if i != listing_id]
         elif listing_id not in ids:
-            get_listing(listing_id)
+            queries.get_listing(listing_id, current_user)
             if len(ids) >= MAX_COMPARE:
                 flash(_("You can compare up to four listings; remove one first."), "warning")
             else:

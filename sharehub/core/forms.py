@@ -1,10 +1,13 @@
-"""Small helpers shared by every domain's views for forms."""
+"""The forms and helpers every domain's pages share."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from flask import flash, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SubmitField
 
 from sharehub.core.errors import DomainError
 
@@ -32,3 +35,15 @@ def safe_next(default_endpoint: str = "core.home") -> str:
     ):
         return target
     return url_for(default_endpoint)
+
+
+def coerce_optional_int(value):
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+class ConfirmForm(FlaskForm):
+    """A bare form for buttons that change state (CSRF only)."""
+
+    submit = SubmitField(_l("Confirm"))

@@ -21,13 +21,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.models import Cluster, Organisation, Region
 from sharehub.accounts.session import admin_required, current_org, staff_required
 from sharehub.booking.models import Booking
 from sharehub.catalog.models import FIELD_LABELS, Field, Unit
 from sharehub.core.actions import page, perform
 from sharehub.core.clock import local_today
+from sharehub.core.forms import ConfirmForm
 from sharehub.core.i18n import user_zone
 from sharehub.extensions import db
 from sharehub.stats import demand, exports, queries, ratings, settings

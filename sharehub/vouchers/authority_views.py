@@ -8,11 +8,10 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.models import Organisation
 from sharehub.core.actions import page, refused
 from sharehub.core.errors import DomainError, ValidationError
-from sharehub.core.forms import attach_error
+from sharehub.core.forms import ConfirmForm, attach_error
 from sharehub.core.tx import commit
 from sharehub.extensions import db
 from sharehub.vouchers import queries, services

@@ -8,11 +8,11 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.models import OrgKind
 from sharehub.accounts.session import current_org
 from sharehub.core.actions import page, refused
 from sharehub.core.errors import DomainError, ValidationError
+from sharehub.core.forms import ConfirmForm
 from sharehub.core.tx import commit
 from sharehub.core.uploads import read_upload, stored_path
 from sharehub.extensions import db

@@ -11,13 +11,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.models import Organisation, OrgKind
 from sharehub.accounts.session import current_org
 from sharehub.billing.models import Invoice
 from sharehub.core.actions import page, refused
 from sharehub.core.clock import local_today
 from sharehub.core.errors import DomainError, ValidationError
+from sharehub.core.forms import ConfirmForm
 from sharehub.core.tx import commit
 from sharehub.extensions import db
 from sharehub.vouchers import services
