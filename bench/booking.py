@@ -512,7 +512,7 @@ class Measure:
 
 def availability(app, engine, world: World, args, today: date, cpu: CpuWatch) -> dict:
     from sharehub.booking.availability import free_intervals
-    from sharehub.booking.views import week_slots
+    from sharehub.booking.views.bookings import week_slots
     from sharehub.catalog.models import Listing, Unit
     from sharehub.extensions import db
 

@@ -117,6 +117,7 @@ def _init_extensions(app: Flask) -> None:
     import sharehub.billing.models  # noqa: F401
     import sharehub.billing.refunds  # noqa: F401
     import sharehub.booking.models  # noqa: F401
+    import sharehub.booking.waitlist  # noqa: F401
     import sharehub.calendar.models  # noqa: F401
     import sharehub.catalog.models  # noqa: F401
     import sharehub.core.models  # noqa: F401

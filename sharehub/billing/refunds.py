@@ -28,9 +28,7 @@ from sharehub.billing.models import (
     Refund,
     RefundStatus,
 )
-from sharehub.billing.services import credit
 from sharehub.billing.signals import invoice_annulled
-from sharehub.booking.signals import booking_cancelled
 from sharehub.core import audit
 from sharehub.core.clock import local_today
 from sharehub.core.db import utcnow
@@ -42,7 +40,7 @@ from sharehub.extensions import db
 ONLINE = (PaymentMethod.CARD, PaymentMethod.ALIPAY, PaymentMethod.WECHAT_PAY)
 
 
-def _settle_status(invoice: Invoice) -> None:
+def settle_status(invoice: Invoice) -> None:
     if invoice.status in (InvoiceStatus.ISSUED, InvoiceStatus.PAID):
         invoice.status = (
             InvoiceStatus.PAID
@@ -71,7 +69,7 @@ def reverse_voucher_payment(use, actor: User | None, reason: str) -> Refund | No
     db.session.flush()
     db.session.expire(payment.invoice, ["refunds"])
     db.session.expire(payment, ["refunds"])
-    _settle_status(payment.invoice)
+    settle_status(payment.invoice)
     return refund
 
 
@@ -123,7 +121,7 @@ def refund_overpayment(actor: User | None, invoice: Invoice, reason: str) -> lis
         )
     if created:
         _tell_customer(invoice, created)
-    _settle_status(invoice)
+    settle_status(invoice)
     db.session.flush()
     return created
 
@@ -140,47 +138,6 @@ def _tell_customer(invoice: Invoice, refunds: list[Refund]) -> None:
             invoice=invoice,
             refunds=refunds,
         )
-
-
-def live_invoice(booking) -> Invoice | None:
-    return db.session.scalar(
-        sa.select(Invoice).where(
-            Invoice.booking_id == booking.id,
-            Invoice.is_credit_note.is_(False),
-            Invoice.status.in_((InvoiceStatus.ISSUED, InvoiceStatus.PAID)),
-        )
-    )
-
-
-@booking_cancelled.connect
-def settle_cancellation(booking, actor: User, fee: int) -> Invoice | None:
-    """After a cancellation the booking's permission rules allowed: discard drafts, keep
-    the fee, credit and refund the rest. Returns the credit note, if one was needed."""
-    for draft in db.session.scalars(
-        sa.select(Invoice).where(
-            Invoice.booking_id == booking.id, Invoice.status == InvoiceStatus.DRAFT
-        )
-    ):
-        audit.record(
-            actor, "invoice.draft_discarded", draft, organisation=draft.lab_id, booking=booking.id
-        )
-        db.session.delete(draft)
-    invoice = live_invoice(booking)
-    if invoice is None:
-        db.session.flush()
-        return None
-    reason = str(
-        _l("Booking #%(id)s cancelled; fee kept: %(fee)s", id=booking.id, fee=f"{fee / 100:.2f}")
-    )
-    reverse_vouchers(invoice, actor)
-    kept = min(fee, invoice.effective_total)
-    credit_note = None
-    if invoice.effective_total - kept > 0:
-        credit_note = credit(actor, invoice, invoice.effective_total - kept, reason)
-    refund_overpayment(actor, invoice, reason)
-    _settle_status(invoice)
-    db.session.flush()
-    return credit_note
 
 
 def record_refund_sent(actor: User, refund: Refund, sent: date, reference: str) -> None:
@@ -213,7 +170,7 @@ def _apply_gateway_status(refund: Refund, status: str, failure: str = "") -> Non
     elif status in ("failed", "canceled"):
         refund.status, refund.failure = RefundStatus.FAILED, (failure or status)[:300]
         refund.completed_dt = utcnow()
-        _settle_status(refund.invoice)
+        settle_status(refund.invoice)
     elif refund.status == RefundStatus.REQUESTED:
         refund.status = RefundStatus.SUBMITTED
 
@@ -223,7 +180,7 @@ def submit_refunds(limit: int = 20) -> int:
     from the `send-refunds` command). Safe on several machines at once: the idempotency key
     makes a second sending return the same refund, and only a row still requested is
     updated. Returns how many were sent."""
-    from sharehub.billing.gateway import gateway
+    from sharehub.billing.provider import gateway
 
     gw = gateway()
     if gw is None:
@@ -301,7 +258,7 @@ def handle_refund_object(obj: dict) -> str:
         db.session.add(refund)
         db.session.flush()
         _apply_gateway_status(refund, obj.get("status", ""), obj.get("failure_reason") or "")
-        _settle_status(payment.invoice)
+        settle_status(payment.invoice)
         return "refund recorded"
     if refund.status in (RefundStatus.SUCCEEDED, RefundStatus.FAILED):
         return f"refund already {refund.status.value}"

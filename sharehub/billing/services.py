@@ -19,10 +19,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from sharehub.accounts.models import Organisation, User
+from sharehub.billing import refunds
 from sharehub.billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus
 from sharehub.billing.signals import invoice_event
 from sharehub.booking.availability import LAB_TZ
 from sharehub.booking.models import AccessGrant, Booking, BookingStatus
+from sharehub.booking.signals import booking_cancelled
 from sharehub.catalog.pricing import vat_of
 from sharehub.core import audit
 from sharehub.core.db import utcnow
@@ -394,8 +396,6 @@ def void(actor: User, invoice: Invoice, reason: str) -> Invoice:
         raise Conflict(_l("Only an issued invoice can be voided."))
     if not (reason or "").strip():
         raise ValidationError(_l("Give the reason for the correction."), field="reason")
-    from sharehub.billing import refunds
-
     refunds.reverse_vouchers(invoice, actor)
     credit_note = credit(actor, invoice, invoice.effective_total, reason)
     refunds.refund_overpayment(actor, invoice, reason)
@@ -455,3 +455,44 @@ def live_access_invoice(grant: AccessGrant) -> Invoice | None:
             Invoice.status != InvoiceStatus.VOID,
         )
     )
+
+
+def live_invoice(booking) -> Invoice | None:
+    return db.session.scalar(
+        sa.select(Invoice).where(
+            Invoice.booking_id == booking.id,
+            Invoice.is_credit_note.is_(False),
+            Invoice.status.in_((InvoiceStatus.ISSUED, InvoiceStatus.PAID)),
+        )
+    )
+
+
+@booking_cancelled.connect
+def settle_cancellation(booking, actor: User, fee: int) -> Invoice | None:
+    """After a cancellation the booking's permission rules allowed: discard drafts, keep
+    the fee, credit and refund the rest. Returns the credit note, if one was needed."""
+    for draft in db.session.scalars(
+        sa.select(Invoice).where(
+            Invoice.booking_id == booking.id, Invoice.status == InvoiceStatus.DRAFT
+        )
+    ):
+        audit.record(
+            actor, "invoice.draft_discarded", draft, organisation=draft.lab_id, booking=booking.id
+        )
+        db.session.delete(draft)
+    invoice = live_invoice(booking)
+    if invoice is None:
+        db.session.flush()
+        return None
+    reason = str(
+        _l("Booking #%(id)s cancelled; fee kept: %(fee)s", id=booking.id, fee=f"{fee / 100:.2f}")
+    )
+    refunds.reverse_vouchers(invoice, actor)
+    kept = min(fee, invoice.effective_total)
+    credit_note = None
+    if invoice.effective_total - kept > 0:
+        credit_note = credit(actor, invoice, invoice.effective_total - kept, reason)
+    refunds.refund_overpayment(actor, invoice, reason)
+    refunds.settle_status(invoice)
+    db.session.flush()
+    return credit_note

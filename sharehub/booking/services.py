@@ -27,7 +27,7 @@ from sharehub.booking.availability import (
 )
 from sharehub.booking.models import HOLDING, TRANSITIONS, Booking, BookingStatus
 from sharehub.booking.pricing import cancellation_fee, quote
-from sharehub.booking.signals import booking_cancelled
+from sharehub.booking.signals import booking_cancelled, slot_freed
 from sharehub.catalog.models import Holiday, Listing, ListingKind, Unit
 from sharehub.core import audit
 from sharehub.core.db import utcnow
@@ -373,10 +373,8 @@ def move(booking: Booking, starts: datetime, ends: datetime, actor: User | None)
 
 
 def _freed(booking: Booking) -> None:
-    from sharehub.booking.extras import offer_freed_slot
-
     db.session.flush()
-    offer_freed_slot(booking)
+    slot_freed.send(booking)  # the waiting list offers the time on (booking/waitlist.py)
 
 
 def expire_holds(now: datetime | None = None) -> int:

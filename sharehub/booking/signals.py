@@ -12,3 +12,5 @@ _signals = Namespace()
 booking_event = _signals.signal("booking-event")
 # sender: the booking, just cancelled; actor=, fee= (fen kept): billing settles the money
 booking_cancelled = _signals.signal("booking-cancelled")
+# sender: a booking that no longer holds its time; the waiting list offers it on
+slot_freed = _signals.signal("slot-freed")

@@ -75,8 +75,8 @@ def issued_invoice(url: str) -> int:
 def test_card_payment_through_localstripe_pays_the_invoice(postgres, tmp_path, localstripe):
     import stripe
 
-    from sharehub.billing.gateway import StripeGateway
     from sharehub.billing.models import Invoice, InvoiceStatus, Payment, PaymentMethod
+    from sharehub.billing.provider import StripeGateway
     from sharehub.extensions import db
 
     url = (
@@ -160,8 +160,8 @@ def test_wechat_pay_checkout_session_names_the_web_client(localstripe, monkeypat
 
     import stripe
 
-    from sharehub.billing.gateway import StripeGateway
     from sharehub.billing.models import PaymentMethod
+    from sharehub.billing.provider import StripeGateway
     from tests.support.stripe_servers import checkout_server
 
     monkeypatch.setattr(stripe, "api_base", stripe.api_base)  # restored afterwards
@@ -194,7 +194,6 @@ def test_a_card_payment_for_an_invoice_paid_by_transfer_is_refunded_at_localstri
     import stripe
 
     from sharehub.billing import payments
-    from sharehub.billing.gateway import StripeGateway
     from sharehub.billing.models import (
         Invoice,
         InvoiceStatus,
@@ -203,6 +202,7 @@ def test_a_card_payment_for_an_invoice_paid_by_transfer_is_refunded_at_localstri
         Refund,
         RefundStatus,
     )
+    from sharehub.billing.provider import StripeGateway
     from sharehub.extensions import db
 
     url = (

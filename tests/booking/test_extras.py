@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from sharehub.booking import extras, services
+from sharehub.booking import moves, series, services, waitlist
 from sharehub.booking.availability import free_intervals
 from sharehub.booking.models import Booking, BookingStatus, WaitlistEntry
 from sharehub.calendar import imports
@@ -35,13 +35,13 @@ def test_weekly_series_books_the_free_weeks_and_reports_the_rest(db, lab, make_l
     org, user = buyer
     day = weekly_workdays(4)  # four working weeks: the one refusal is the blocker's
     blocker = services.create_booking(user, org, listing, request(day + timedelta(days=7)))
-    occurrences = extras.book_weekly(user, org, listing, request(day), weeks=4)
+    occurrences = series.book_weekly(user, org, listing, request(day), weeks=4)
     assert [bool(o.booking) for o in occurrences] == [True, False, True, True]
     assert "not free" in occurrences[1].problem
-    series = {o.booking.series_uid for o in occurrences if o.booking}
-    assert len(series) == 1 and blocker.series_uid is None
+    series_uids = {o.booking.series_uid for o in occurrences if o.booking}
+    assert len(series_uids) == 1 and blocker.series_uid is None
     with pytest.raises(ValidationError):
-        extras.book_weekly(user, org, listing, request(day), weeks=0)
+        series.book_weekly(user, org, listing, request(day), weeks=0)
 
 
 def test_waitlist_gets_the_freed_slot_with_a_hold(
@@ -54,8 +54,8 @@ def test_waitlist_gets_the_freed_slot_with_a_hold(
     other_org = make_org(name="候补企业")
     waiting = make_user(other_org, email="waiting@example.cn")
     with pytest.raises(Conflict):
-        extras.join_waitlist(waiting, other_org, listing, at(day, 13, 30), at(day, 15, 30))
-    entry = extras.join_waitlist(waiting, other_org, listing, at(day, 8, 30), at(day, 10, 30))
+        waitlist.join_waitlist(waiting, other_org, listing, at(day, 13, 30), at(day, 15, 30))
+    entry = waitlist.join_waitlist(waiting, other_org, listing, at(day, 8, 30), at(day, 10, 30))
     db.session.commit()
     services.cancel(user, taken)
     commit()  # commits, then delivers the outbox
@@ -64,7 +64,7 @@ def test_waitlist_gets_the_freed_slot_with_a_hold(
     offered = db.session.get(Booking, entry.booking_id)
     assert offered.status == BookingStatus.PENDING and offered.hold_expires_dt is not None
     assert "held for you" in mailbox.last_to("waiting@example.cn")["Subject"]
-    extras.accept_offer(waiting, offered)
+    waitlist.accept_offer(waiting, offered)
     assert offered.status == BookingStatus.CONFIRMED
 
 
@@ -74,10 +74,10 @@ def test_lab_proposes_a_move_the_customer_accepts(db, lab, lab_manager, make_lis
     day = workday()
     booking = services.create_booking(user, org, listing, request(day))
     with pytest.raises(Exception, match="may not|Only the laboratory"):
-        extras.propose_move(user, booking, at(day, 13, 30), at(day, 15, 30))
-    extras.propose_move(lab_manager, booking, at(day, 13, 30), at(day, 15, 30))
+        moves.propose_move(user, booking, at(day, 13, 30), at(day, 15, 30))
+    moves.propose_move(lab_manager, booking, at(day, 13, 30), at(day, 15, 30))
     assert booking.starts_dt == at(day, 8, 30)  # nothing moves yet
-    extras.answer_proposal(user, booking, accept=True)
+    moves.answer_proposal(user, booking, accept=True)
     assert (booking.starts_dt, booking.sequence) == (at(day, 13, 30), 1)
     assert booking.proposed_starts_dt is None
 

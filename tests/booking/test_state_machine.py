@@ -249,7 +249,7 @@ def test_only_transition_writes_a_booking_state():
     ],
 )
 def test_the_check_sees_a_direct_write(line):
-    assert status_writes(f"def f():\n    {line}\n", "sharehub/booking/extras.py")
+    assert status_writes(f"def f():\n    {line}\n", "sharehub/booking/waitlist.py")
     assert not status_writes(f"def transition():\n    {line}\n", "sharehub/booking/services.py"), (
         "transition() itself writes the state"
     )
@@ -262,4 +262,4 @@ def test_the_check_leaves_other_states_alone():
         "    entry.status = 'booked'\n"
         "    Booking(status=BookingStatus.PENDING)\n"
     )
-    assert status_writes(source, "sharehub/booking/extras.py") == []
+    assert status_writes(source, "sharehub/booking/waitlist.py") == []

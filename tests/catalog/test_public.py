@@ -7,7 +7,7 @@ import json
 from sharehub.accounts.models import OrgKind, OrgStatus
 from sharehub.catalog.models import ListingStatus
 from sharehub.catalog.pricing import tier_for, unit_price, vat_of
-from sharehub.catalog.views import UNIQUIP_COLUMNS
+from sharehub.catalog.views.public import UNIQUIP_COLUMNS
 
 EN = {"Accept-Language": "en"}
 

@@ -6,12 +6,13 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from sharehub.accounts.session import current_org
 from sharehub.booking.models import Booking, BookingStatus
+from sharehub.calendar.blueprint import bp
 from sharehub.calendar.ics import busy_feed as busy_calendar
 from sharehub.calendar.ics import feed
 from sharehub.calendar.models import CalendarFeed
@@ -24,7 +25,6 @@ from sharehub.core.errors import PermissionDenied
 from sharehub.core.forms import ConfirmForm
 from sharehub.extensions import csrf, db
 
-bp = Blueprint("calendar", __name__)
 FEED_PAST = timedelta(days=90)
 SHOWN = (
     BookingStatus.PENDING,

@@ -9,13 +9,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from sharehub.accounts.session import current_org
-from sharehub.booking import extras
-from sharehub.booking.views import (
+from sharehub.booking import moves, series, waitlist
+from sharehub.booking.blueprint import bp
+from sharehub.booking.views.bookings import (
     MAX_BOOKING_MINUTES,
     _booking,
     _parse_start,
     _request_from_form,
-    bp,
 )
 from sharehub.calendar import imports
 from sharehub.calendar.models import ExternalCalendar
@@ -49,12 +49,12 @@ def book_series(listing_id: int):
     if booking_request is None:
         return refused(ValidationError(problem), again=calendar)
     return perform(
-        lambda: extras.book_weekly(
+        lambda: series.book_weekly(
             current_user,
             org,
             listing,
             booking_request,
-            parse_int(request.form.get("weeks"), maximum=extras.MAX_WEEKS) or 0,
+            parse_int(request.form.get("weeks"), maximum=series.MAX_WEEKS) or 0,
         ),
         done=lambda occurrences: render_template(
             "booking/series.html", listing=listing, occurrences=occurrences
@@ -74,7 +74,7 @@ def join_waitlist(listing_id: int):
     if org is None or start is None or not minutes:
         abort(400)
     return perform(
-        lambda: extras.join_waitlist(
+        lambda: waitlist.join_waitlist(
             current_user, org, listing, start, start + timedelta(minutes=minutes)
         ),
         done=url_for("catalog.listing_page", listing_id=listing.id),
@@ -105,11 +105,11 @@ def booking_extra_action(booking_id: int, action: str):
                 parse_int(request.form.get("minutes"), minimum=1, maximum=MAX_BOOKING_MINUTES)
                 or booking.minutes
             )
-            extras.propose_move(current_user, booking, start, start + timedelta(minutes=minutes))
+            moves.propose_move(current_user, booking, start, start + timedelta(minutes=minutes))
         elif action == "accept_offer":
-            extras.accept_offer(current_user, booking)
+            waitlist.accept_offer(current_user, booking)
         else:
-            extras.answer_proposal(current_user, booking, accept=action == "accept_proposal")
+            moves.answer_proposal(current_user, booking, accept=action == "accept_proposal")
 
     return perform(
         change,

@@ -8,7 +8,6 @@ import json
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import (
-    Blueprint,
     Response,
     abort,
     flash,
@@ -27,6 +26,7 @@ from sharehub.accounts.models import Organisation, OrgKind
 from sharehub.accounts.session import current_org
 from sharehub.booking.availability import free_listing_ids, week_preview
 from sharehub.catalog import queries, services
+from sharehub.catalog.blueprint import bp
 from sharehub.catalog.models import (
     FIELD_LABELS,
     KIND_LABELS,
@@ -45,7 +45,6 @@ from sharehub.core.uploads import stored_path
 from sharehub.extensions import db
 from sharehub.stats.demand import record_search_miss
 
-bp = Blueprint("catalog", __name__)
 COMPARE_KEY = "compare"
 MAX_COMPARE = 4
 
@@ -350,6 +349,3 @@ def export_json():
         yield "]}"
 
     return Response(stream_with_context(generate()), mimetype="application/json")
-
-
-from sharehub.catalog import manage_views  # noqa: E402,F401  (registers lab routes on bp)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -21,6 +21,7 @@ from sharehub.core.forms import ConfirmForm
 from sharehub.core.tx import commit
 from sharehub.extensions import db
 from sharehub.vouchers import services
+from sharehub.vouchers.blueprint import bp
 from sharehub.vouchers.forms import ApplyForm, fen
 from sharehub.vouchers.models import (
     ClaimStatus,
@@ -29,8 +30,6 @@ from sharehub.vouchers.models import (
     VoucherQuota,
     VoucherUse,
 )
-
-bp = Blueprint("vouchers", __name__, url_prefix="/vouchers")
 
 
 def _checked() -> None:
@@ -232,6 +231,3 @@ def _firm_names(claim_ids: list[int]) -> dict[int, list[str]]:
     for claim_id, name in rows:
         names.setdefault(claim_id, []).append(name)
     return names
-
-
-from sharehub.vouchers import authority_views, claim_views  # noqa: E402,F401  (routes on bp)

@@ -10,20 +10,14 @@ from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from sharehub.accounts import orgs, services
-from sharehub.accounts.forms import (
-    ConfirmForm,
-    InviteForm,
-    OrganisationForm,
-    RoleForm,
-    role_choices,
-)
+from sharehub.accounts.blueprint import bp
+from sharehub.accounts.forms import InviteForm, OrganisationForm, RoleForm, role_choices
 from sharehub.accounts.models import Invitation, Membership, OrgDocument, Role, User
 from sharehub.accounts.queries import city_choices, cluster_choices, open_invitations
 from sharehub.accounts.session import current_membership, find_user_by_email, switch_org
-from sharehub.accounts.views import bp
 from sharehub.core.actions import page, perform, refused, with_status
 from sharehub.core.errors import DomainError
-from sharehub.core.forms import safe_next
+from sharehub.core.forms import ConfirmForm, safe_next
 from sharehub.core.tx import commit
 from sharehub.core.uploads import stored_path
 from sharehub.extensions import db

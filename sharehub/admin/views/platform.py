@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -24,6 +24,7 @@ from sharehub.accounts.models import (
 from sharehub.accounts.queries import city_choices, province_choices
 from sharehub.accounts.session import admin_required, staff_required
 from sharehub.admin import queries
+from sharehub.admin.blueprint import bp
 from sharehub.admin.forms import ClusterForm, RegionForm, RejectForm
 from sharehub.core.actions import page, perform, refused
 from sharehub.core.errors import DomainError
@@ -31,8 +32,6 @@ from sharehub.core.forms import ConfirmForm
 from sharehub.core.i18n import user_zone
 from sharehub.core.tx import commit
 from sharehub.extensions import db
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def _get_or_404(model, object_id: int):
@@ -283,6 +282,3 @@ def audit_log():
         actions=queries.audit_actions(),
         object_types=queries.audit_object_types(),
     )
-
-
-from sharehub.admin import review_views  # noqa: E402,F401  (registers review routes on bp)

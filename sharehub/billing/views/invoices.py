@@ -6,7 +6,6 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import (
-    Blueprint,
     Response,
     abort,
     flash,
@@ -22,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from sharehub.accounts.session import current_org
 from sharehub.billing import payments, services
+from sharehub.billing.blueprint import bp
 from sharehub.billing.models import METHOD_LABELS, Invoice
 from sharehub.billing.pdf import invoice_pdf
 from sharehub.booking.models import AccessGrant, Booking
@@ -41,8 +41,6 @@ from sharehub.core.inputs import (
 from sharehub.core.money import format_fen
 from sharehub.core.tx import commit
 from sharehub.extensions import csrf, db
-
-bp = Blueprint("billing", __name__)
 
 
 def _checked():
@@ -99,7 +97,7 @@ def _invoice_response(invoice: Invoice, status: int = 200):
     """The invoice page; after a refusal, with the refusal's status and its message."""
     from flask import current_app
 
-    from sharehub.billing.gateway import gateway
+    from sharehub.billing.provider import gateway
     from sharehub.core.security import csp
 
     online = gateway() is not None
@@ -301,14 +299,14 @@ def pay_online(invoice_id: int):
 @bp.route("/webhooks/stripe", methods=["POST"])
 @csrf.exempt
 def stripe_webhook():
-    from sharehub.billing import gateway
+    from sharehub.billing import gateway, provider
 
-    gw = gateway.gateway()
+    gw = provider.gateway()
     if gw is None:
         abort(404)
     try:
         event = gw.verify(request.get_data(), request.headers.get("Stripe-Signature", ""))
-    except gateway.SignatureError:
+    except provider.SignatureError:
         return {"error": "invalid signature"}, 400
     try:
         outcome = gateway.handle_event(event)

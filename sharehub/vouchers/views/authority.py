@@ -15,6 +15,7 @@ from sharehub.core.forms import ConfirmForm, attach_error
 from sharehub.core.tx import commit
 from sharehub.extensions import db
 from sharehub.vouchers import queries, services
+from sharehub.vouchers.blueprint import bp
 from sharehub.vouchers.forms import GrantForm, ProgrammeForm, ReasonForm, fen
 from sharehub.vouchers.models import (
     ClaimStatus,
@@ -23,7 +24,7 @@ from sharehub.vouchers.models import (
     VoucherQuota,
     VoucherUse,
 )
-from sharehub.vouchers.views import authority_programme, bp, my_authority
+from sharehub.vouchers.views.enterprise import authority_programme, my_authority
 
 
 @bp.route("/programmes")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
@@ -18,6 +18,7 @@ from sharehub.accounts.models import (
 )
 from sharehub.accounts.session import current_org, staff_required
 from sharehub.assessment import rectification, spotchecks, status
+from sharehub.assessment.blueprint import bp
 from sharehub.assessment.forms import (
     AnswerForm,
     DecideForm,
@@ -46,7 +47,6 @@ from sharehub.core.tx import commit
 from sharehub.core.uploads import read_upload, stored_path
 from sharehub.extensions import db
 
-bp = Blueprint("assessment", __name__)
 PER_PAGE = 50
 
 
@@ -486,6 +486,3 @@ def our():
         .order_by(AssessmentRound.end_date.desc())
     ).all()
     return render_template("assessment/our.html", lab=org, notices=notices, cards=cards)
-
-
-from sharehub.assessment import round_views  # noqa: E402,F401  (registers round routes on bp)

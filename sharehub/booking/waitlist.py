@@ -1,10 +1,8 @@
-"""Weekly series, the waitlist, and moves the lab proposes — all through create_booking
-and reschedule, so they obey the same rules and the same database constraint."""
+"""The waiting list: who waits for a taken time, and the hold the first in line gets when
+the time frees (booking/signals.py `slot_freed`)."""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -14,52 +12,12 @@ from flask_babel import lazy_gettext as _l
 from sharehub.accounts.models import Organisation, User
 from sharehub.booking import notify, services
 from sharehub.booking.models import Booking, BookingStatus, WaitlistEntry
+from sharehub.booking.signals import slot_freed
 from sharehub.catalog.models import Listing
 from sharehub.core import audit
 from sharehub.core.db import utcnow
-from sharehub.core.errors import Conflict, DomainError, PermissionDenied, ValidationError
+from sharehub.core.errors import Conflict, DomainError, PermissionDenied
 from sharehub.extensions import db
-
-MAX_WEEKS = 26
-
-
-@dataclass
-class Occurrence:
-    starts_dt: datetime
-    ends_dt: datetime
-    booking: Booking | None = None
-    problem: str = ""
-
-
-def book_weekly(
-    actor: User,
-    customer: Organisation,
-    listing: Listing,
-    request: services.BookingRequest,
-    weeks: int,
-) -> list[Occurrence]:
-    """Book the same time for `weeks` weeks; occurrences that conflict are reported with
-    the reason and the others are booked (each in its own savepoint)."""
-    if not 1 <= weeks <= MAX_WEEKS:
-        raise ValidationError(_l("A series has 1 to %(n)s weeks.", n=MAX_WEEKS), field="weeks")
-    series_uid = f"{uuid.uuid4()}@sharehub.cn"
-    result = []
-    for week in range(weeks):
-        shift = timedelta(days=7 * week)
-        occurrence = Occurrence(request.starts_dt + shift, request.ends_dt + shift)
-        try:
-            with db.session.begin_nested():
-                occurrence.booking = services.create_booking(
-                    actor,
-                    customer,
-                    listing,
-                    replace(request, starts_dt=occurrence.starts_dt, ends_dt=occurrence.ends_dt),
-                    series_uid=series_uid,
-                )
-        except DomainError as exc:
-            occurrence.problem = str(exc.message)
-        result.append(occurrence)
-    return result
 
 
 def join_waitlist(
@@ -84,6 +42,7 @@ def join_waitlist(
     return entry
 
 
+@slot_freed.connect
 def offer_freed_slot(freed: Booking) -> Booking | None:
     """After a holding booking ends early (cancelled, declined, expired), the first person
     waiting for an overlapping time gets a pending booking that holds it for a while."""
@@ -135,40 +94,4 @@ def accept_offer(actor: User, booking: Booking) -> None:
     booking.decided_dt = utcnow()
     entry.status = "booked"
     notify.booking_event(booking, "confirmed")
-    db.session.flush()
-
-
-def propose_move(actor: User, booking: Booking, starts: datetime, ends: datetime) -> None:
-    """The lab proposes a new time; nothing moves until the customer accepts."""
-    services.check(actor, booking, "propose_move")
-    services.check_rules(
-        booking.listing, starts, ends, now=utcnow() - timedelta(hours=booking.listing.lead_hours)
-    )  # the lab may propose inside the lead time
-    if not services._is_free(booking.unit, starts, ends, exclude_booking_id=booking.id):
-        raise Conflict(_l("This time is not free."))
-    booking.proposed_starts_dt, booking.proposed_ends_dt = starts, ends
-    audit.record(
-        actor,
-        "booking.move_proposed",
-        booking,
-        organisation=booking.listing.lab_id,
-        starts=starts.isoformat(),
-        ends=ends.isoformat(),
-    )
-    notify.booking_event(booking, "proposed")
-    db.session.flush()
-
-
-def answer_proposal(actor: User, booking: Booking, accept: bool) -> None:
-    services.check(actor, booking, "answer_proposal")
-    starts, ends = booking.proposed_starts_dt, booking.proposed_ends_dt
-    booking.proposed_starts_dt = booking.proposed_ends_dt = None
-    if accept:
-        services.move(booking, starts, ends, actor)
-    audit.record(
-        actor,
-        "booking.move_accepted" if accept else "booking.move_refused",
-        booking,
-        organisation=booking.listing.lab_id,
-    )
     db.session.flush()

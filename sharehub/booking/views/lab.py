@@ -14,8 +14,8 @@ from flask_login import current_user, login_required
 
 from sharehub.accounts.session import current_org
 from sharehub.booking import access, usage
+from sharehub.booking.blueprint import bp
 from sharehub.booking.models import AccessGrant, ServiceWay, UsageRecord
-from sharehub.booking.views import bp
 from sharehub.catalog.models import Listing, ListingKind, Unit
 from sharehub.catalog.queries import get_listing
 from sharehub.core.actions import page, perform

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from sharehub.accounts import services
+from sharehub.accounts.blueprint import bp
 from sharehub.accounts.forms import (
     ChangePasswordForm,
     ForgotForm,
@@ -25,8 +26,6 @@ from sharehub.core.i18n import LOCALE_COOKIE
 from sharehub.core.tx import commit
 from sharehub.core.uploads import read_upload
 from sharehub.extensions import db, limiter
-
-bp = Blueprint("accounts", __name__, url_prefix="/account")
 
 
 def _signin_limit() -> str:
@@ -250,6 +249,3 @@ def change_password():
         flash(_("Your password has been changed. Other devices have been signed out."), "success")
         return redirect(url_for("accounts.profile"))
     return _form_page("accounts/password.html", form)
-
-
-from sharehub.accounts import org_views  # noqa: E402,F401  (registers routes on bp)

@@ -7,7 +7,6 @@ import os
 from datetime import timedelta
 
 from flask import (
-    Blueprint,
     Response,
     abort,
     flash,
@@ -31,11 +30,10 @@ from sharehub.core.forms import ConfirmForm
 from sharehub.core.i18n import user_zone
 from sharehub.extensions import db
 from sharehub.stats import demand, exports, queries, ratings, settings
+from sharehub.stats.blueprint import bp
 from sharehub.stats.metrics import served_by_cluster
 from sharehub.stats.models import Rating
 from sharehub.stats.sql import Filters
-
-bp = Blueprint("stats", __name__, url_prefix="")
 
 OVERVIEW_LEVELS = ("lab", "cluster", "region", "field")
 LAB_LEVELS = ("listing", "unit")

@@ -7,13 +7,14 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from sharehub.accounts.session import current_org
 from sharehub.booking import services, usage
 from sharehub.booking.availability import fitting_starts, grid_starts, holidays_between
+from sharehub.booking.blueprint import bp
 from sharehub.booking.models import HOLDING, Booking, BookingStatus, ServiceWay
 from sharehub.booking.pricing import quote
 from sharehub.catalog.models import Listing, ListingKind, Unit
@@ -29,7 +30,6 @@ from sharehub.core.models import Notification
 from sharehub.core.tx import commit
 from sharehub.extensions import db
 
-bp = Blueprint("booking", __name__)
 MAX_BOOKING_MINUTES = 60 * 24 * 31
 MAX_SAMPLES = 100_000
 
@@ -396,5 +396,3 @@ def notifications():
 
 
 __all__ = ["bp", "HOLDING"]
-
-from sharehub.booking import extra_views, lab_views  # noqa: E402,F401  (register routes on bp)

@@ -17,6 +17,7 @@ from sharehub.core.tx import commit
 from sharehub.core.uploads import read_upload, stored_path
 from sharehub.extensions import db
 from sharehub.vouchers import claims as services
+from sharehub.vouchers.blueprint import bp
 from sharehub.vouchers.forms import PaidForm, ReasonForm
 from sharehub.vouchers.models import (
     DOCUMENT_KIND_LABELS,
@@ -26,7 +27,7 @@ from sharehub.vouchers.models import (
     VoucherProgramme,
     VoucherUse,
 )
-from sharehub.vouchers.views import _checked, bp
+from sharehub.vouchers.views.enterprise import _checked
 
 
 def _my_lab():

@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from sharehub.accounts.session import admin_required
+from sharehub.admin.blueprint import bp
 from sharehub.admin.forms import ReasonForm
-from sharehub.admin.views import bp
 from sharehub.catalog import services
 from sharehub.catalog.models import Holiday, Listing, ListingRevision, ListingStatus
 from sharehub.core import audit

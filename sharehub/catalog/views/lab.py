@@ -13,6 +13,7 @@ from wtforms import SelectChoice
 from sharehub.accounts import orgs
 from sharehub.accounts.session import current_org
 from sharehub.catalog import files, services
+from sharehub.catalog.blueprint import bp
 from sharehub.catalog.forms import FileForm, ListingForm, OutageForm, UnitForm
 from sharehub.catalog.models import (
     Listing,
@@ -23,7 +24,6 @@ from sharehub.catalog.models import (
     OutageKind,
     Unit,
 )
-from sharehub.catalog.views import bp
 from sharehub.core.actions import page, perform, refused
 from sharehub.core.errors import DomainError, ValidationError
 from sharehub.core.forms import ConfirmForm

@@ -11,6 +11,7 @@ from wtforms import SelectChoice
 from sharehub.accounts.models import Power
 from sharehub.accounts.session import staff_required
 from sharehub.assessment import rounds, scoring
+from sharehub.assessment.blueprint import bp
 from sharehub.assessment.forms import IndicatorForm, ReviewForm, RoundForm
 from sharehub.assessment.models import (
     INDICATOR_GROUP_LABELS,
@@ -20,7 +21,7 @@ from sharehub.assessment.models import (
     SchemeIndicator,
     Scorecard,
 )
-from sharehub.assessment.views import bp, get_or_404, require
+from sharehub.assessment.views.labs import get_or_404, require
 from sharehub.core.actions import perform, refused
 from sharehub.core.errors import DomainError, ValidationError
 from sharehub.core.tx import commit

@@ -1,0 +1,9 @@
+"""The booking pages, one module per audience; importing the package registers
+every route on the blueprint."""
+
+from __future__ import annotations
+
+from sharehub.booking.blueprint import bp
+from sharehub.booking.views import bookings, lab, scheduling  # noqa: F401  (their routes)
+
+__all__ = ["bp"]
