@@ -13,6 +13,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from sharehub.core.db import UTCDateTime, str_enum, utcnow
+from sharehub.core.uploads import StoredFileMixin
 from sharehub.extensions import db
 
 
@@ -261,7 +262,7 @@ class Organisation(db.Model):
         return [m.user for m in self.memberships if m.role == Role.OWNER]
 
 
-class OrgDocument(db.Model):
+class OrgDocument(StoredFileMixin, db.Model):
     """An accreditation document (CNAS/CMA certificate scan) a lab uploaded."""
 
     __tablename__ = "org_document"
@@ -270,10 +271,6 @@ class OrgDocument(db.Model):
     organisation_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("organisation.id", ondelete="CASCADE"), index=True
     )
-    original_name: so.Mapped[str] = so.mapped_column(sa.String(200))
-    stored_name: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
-    content_type: so.Mapped[str] = so.mapped_column(sa.String(64))
-    size: so.Mapped[int]
     sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
     uploaded_by_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL")

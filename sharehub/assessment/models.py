@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from sharehub.core.clock import local_today
 from sharehub.core.db import UTCDateTime, str_enum, utcnow
+from sharehub.core.uploads import StoredFileMixin
 from sharehub.extensions import db
 
 # --- spot checks (随机抽查) -------------------------------------------------------------------
@@ -206,7 +207,7 @@ class RectificationNotice(db.Model):
         return user.is_authenticated and user.can_manage(self.lab)
 
 
-class RectificationEvidence(db.Model):
+class RectificationEvidence(StoredFileMixin, db.Model):
     """A document the lab sent with its answer (PDF or image, checked by content)."""
 
     __tablename__ = "rectification_evidence"
@@ -215,10 +216,6 @@ class RectificationEvidence(db.Model):
     notice_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("rectification_notice.id", ondelete="CASCADE"), index=True
     )
-    original_name: so.Mapped[str] = so.mapped_column(sa.String(200))
-    stored_name: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
-    content_type: so.Mapped[str] = so.mapped_column(sa.String(64))
-    size: so.Mapped[int]
     sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
     uploaded_by_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL")

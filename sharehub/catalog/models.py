@@ -11,6 +11,7 @@ import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from sharehub.core.db import UTCDateTime, str_enum, utcnow
+from sharehub.core.uploads import StoredFileMixin
 from sharehub.extensions import db
 
 
@@ -276,7 +277,7 @@ class Unit(db.Model):
     )
 
 
-class ListingFile(db.Model):
+class ListingFile(StoredFileMixin, db.Model):
     """A photo (with thumbnail), specification PDF or dataset sample of a listing."""
 
     __tablename__ = "listing_file"
@@ -286,11 +287,7 @@ class ListingFile(db.Model):
         sa.ForeignKey("listing.id", ondelete="CASCADE"), index=True
     )
     role: so.Mapped[str] = so.mapped_column(sa.String(16))  # photo | spec | sample
-    original_name: so.Mapped[str] = so.mapped_column(sa.String(200))
-    stored_name: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     thumb_name: so.Mapped[str | None] = so.mapped_column(sa.String(64))
-    content_type: so.Mapped[str] = so.mapped_column(sa.String(64))
-    size: so.Mapped[int]
     position: so.Mapped[int] = so.mapped_column(default=0)
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 

@@ -9,7 +9,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import current_app, send_file
 from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 
@@ -121,3 +123,26 @@ def stored_path(stored_name: str) -> Path:
     if path.parent != root:
         raise ValidationError(_l("Unknown file."))
     return path
+
+
+class StoredFileMixin:
+    """The columns of a model whose row describes a file kept in storage (documents,
+    evidence, listing photos): its name as uploaded, its random name in storage, its
+    checked type and its size. `send_stored` serves it."""
+
+    original_name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    stored_name: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    content_type: so.Mapped[str] = so.mapped_column(sa.String(64))
+    size: so.Mapped[int]
+
+
+def send_stored(record: StoredFileMixin, *, as_attachment: bool = True, max_age: int | None = None):
+    """The file a row describes, under the name it was uploaded with; a download unless
+    `as_attachment` is False (a photo shown in the page)."""
+    return send_file(
+        stored_path(record.stored_name),
+        mimetype=record.content_type,
+        download_name=record.original_name,
+        as_attachment=as_attachment,
+        max_age=max_age,
+    )

@@ -11,6 +11,7 @@ import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from sharehub.core.db import UTCDateTime, str_enum, utcnow
+from sharehub.core.uploads import StoredFileMixin
 from sharehub.extensions import db
 
 
@@ -229,7 +230,7 @@ class SettlementClaim(db.Model):
         return [kind for kind in DocumentKind if self.document_of(kind) is None]
 
 
-class ClaimDocument(db.Model):
+class ClaimDocument(StoredFileMixin, db.Model):
     """Evidence of a claim: a PDF or image checked by content, stored outside static/."""
 
     __tablename__ = "claim_document"
@@ -239,10 +240,6 @@ class ClaimDocument(db.Model):
         sa.ForeignKey("settlement_claim.id", ondelete="CASCADE"), index=True
     )
     kind: so.Mapped[DocumentKind] = so.mapped_column(str_enum(DocumentKind, 16))
-    original_name: so.Mapped[str] = so.mapped_column(sa.String(200))
-    stored_name: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
-    content_type: so.Mapped[str] = so.mapped_column(sa.String(64))
-    size: so.Mapped[int]
     sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
     uploaded_by_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL")

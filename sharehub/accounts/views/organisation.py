@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
@@ -19,7 +19,7 @@ from sharehub.core.actions import page, perform, refused, with_status
 from sharehub.core.errors import DomainError
 from sharehub.core.forms import ConfirmForm, safe_next
 from sharehub.core.tx import commit
-from sharehub.core.uploads import stored_path
+from sharehub.core.uploads import send_stored
 from sharehub.extensions import db
 
 
@@ -248,9 +248,4 @@ def document(document_id: int):
     doc = db.session.get(OrgDocument, document_id)
     if doc is None or not doc.can_view(current_user):
         abort(404)
-    return send_file(
-        stored_path(doc.stored_name),
-        mimetype=doc.content_type,
-        download_name=doc.original_name,
-        as_attachment=True,
-    )
+    return send_stored(doc)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
@@ -44,7 +44,7 @@ from sharehub.assessment.models import (
 from sharehub.core.actions import perform, refused
 from sharehub.core.errors import DomainError, ValidationError
 from sharehub.core.tx import commit
-from sharehub.core.uploads import read_upload, stored_path
+from sharehub.core.uploads import read_upload, send_stored
 from sharehub.extensions import db
 
 PER_PAGE = 50
@@ -457,12 +457,7 @@ def evidence(evidence_id: int):
     item = get_or_404(RectificationEvidence, evidence_id)
     if not item.notice.can_view(current_user):
         abort(404)
-    return send_file(
-        stored_path(item.stored_name),
-        mimetype=item.content_type,
-        download_name=item.original_name,
-        as_attachment=True,
-    )
+    return send_stored(item)
 
 
 # --- a lab's own view ------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -25,7 +25,7 @@ from sharehub.core.i18n import user_zone
 from sharehub.core.inputs import parse_datetime, parse_id
 from sharehub.core.security import CONTROL_MESSAGE, has_control_characters
 from sharehub.core.tx import commit
-from sharehub.core.uploads import human_size, read_upload, stored_path
+from sharehub.core.uploads import human_size, read_upload, send_stored
 from sharehub.extensions import db
 
 
@@ -303,9 +303,4 @@ def dataset_download(token: str):
     record = next((f for f in files if f.id == file_id), None)
     if record is None:
         return render_template("booking/access_files.html", grant=grant, files=files, token=token)
-    return send_file(
-        stored_path(record.stored_name),
-        mimetype=record.content_type,
-        download_name=record.original_name,
-        as_attachment=True,
-    )
+    return send_stored(record)

@@ -41,7 +41,7 @@ from sharehub.core.actions import page, perform
 from sharehub.core.clock import utcnow
 from sharehub.core.forms import safe_next
 from sharehub.core.tx import commit
-from sharehub.core.uploads import stored_path
+from sharehub.core.uploads import send_stored, stored_path
 from sharehub.extensions import db
 from sharehub.stats.demand import record_search_miss
 
@@ -113,13 +113,7 @@ def listing_file(file_id: int, variant: str | None = None):
     if variant == "thumb" and record.thumb_name:
         return send_file(stored_path(record.thumb_name), mimetype="image/webp", max_age=86400)
     as_attachment = record.role != "photo"
-    return send_file(
-        stored_path(record.stored_name),
-        mimetype=record.content_type,
-        download_name=record.original_name,
-        as_attachment=as_attachment,
-        max_age=3600,
-    )
+    return send_stored(record, as_attachment=as_attachment, max_age=3600)
 
 
 @bp.route("/catalog/<int:listing_id>/favourite", methods=["POST"])

@@ -4,7 +4,7 @@ publishes, approves, pays or rejects it."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -14,7 +14,7 @@ from sharehub.core.actions import page, refused
 from sharehub.core.errors import DomainError, ValidationError
 from sharehub.core.forms import ConfirmForm
 from sharehub.core.tx import commit
-from sharehub.core.uploads import read_upload, stored_path
+from sharehub.core.uploads import read_upload, send_stored
 from sharehub.extensions import db
 from sharehub.vouchers import claims as services
 from sharehub.vouchers.blueprint import bp
@@ -137,12 +137,7 @@ def document(claim_id: int, document_id: int):
     doc = db.session.get(ClaimDocument, document_id)
     if doc is None or doc.claim_id != claim.id:
         abort(404)
-    return send_file(
-        stored_path(doc.stored_name),
-        mimetype=doc.content_type,
-        download_name=doc.original_name,
-        as_attachment=True,
-    )
+    return send_stored(doc)
 
 
 LAB_ACTIONS = {"submit", "discard"}
