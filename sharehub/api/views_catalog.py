@@ -15,16 +15,15 @@ from sharehub.api.blueprint import Blueprint
 from sharehub.api.pagination import page_meta, paginate
 from sharehub.booking.availability import (
     LAB_TZ,
-    fitting_starts,
+    bookable_window,
     free_intervals,
     free_listing_ids,
-    grid_starts,
+    free_starts,
     holidays_between,
 )
 from sharehub.catalog import queries
 from sharehub.catalog.models import Listing, ListingKind, ListingStatus
 from sharehub.core.clock import local_today
-from sharehub.core.db import utcnow
 from sharehub.core.errors import NotFound, ValidationError
 from sharehub.core.inputs import check_date
 from sharehub.core.tx import commit
@@ -103,32 +102,23 @@ def availability(listing_id: int, days: int, start=None, minutes=None):
     first = check_date(start, field="from") or local_today()
     if first > local_today() + timedelta(days=queries.MAX_FREE_AHEAD_DAYS):
         raise ValidationError(queries.FREE_START_TEXT, field="from")
-    window_start = max(
-        datetime.combine(first, time(), LAB_TZ), utcnow() + timedelta(hours=listing.lead_hours)
-    )
-    window_end = min(
+    window_start, window_end = bookable_window(
+        listing,
+        datetime.combine(first, time(), LAB_TZ),
         datetime.combine(first + timedelta(days=days), time(), LAB_TZ),
-        utcnow() + timedelta(days=listing.horizon_days),
     )
-    found: set[datetime] = set()
+    starts: list[datetime] = []
     units = []
     if window_start < window_end:
         holidays = holidays_between(first - timedelta(days=1), first + timedelta(days=days + 1))
-        points = grid_starts(listing, window_start, window_end, holidays)
+        starts = free_starts(listing, window_start, window_end, minutes, holidays)
         for unit in listing.units:
-            if not unit.is_active:
-                continue
-            found.update(fitting_starts(unit, points, minutes, window_start, window_end, holidays))
-            free = free_intervals(unit, window_start, window_end, holidays)
-            units.append(
-                {"unit_id": unit.id, "free": [{"starts_at": a, "ends_at": b} for a, b in free]}
-            )
-    return {
-        "listing_id": listing.id,
-        "minutes": minutes,
-        "starts": sorted(found),
-        "units": units,
-    }
+            if unit.is_active:
+                free = free_intervals(unit, window_start, window_end, holidays)
+                units.append(
+                    {"unit_id": unit.id, "free": [{"starts_at": a, "ends_at": b} for a, b in free]}
+                )
+    return {"listing_id": listing.id, "minutes": minutes, "starts": starts, "units": units}
 
 
 PUBLIC_LAB_STATUSES = (

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 
 from sharehub.catalog.models import Holiday, Listing, Outage, Unit
-from sharehub.core.clock import LAB_TZ
+from sharehub.core.clock import LAB_TZ, utcnow
 from sharehub.extensions import db
 
 Interval = tuple[datetime, datetime]
@@ -201,12 +201,45 @@ def fitting_starts(
     return [p for p in points if any(a <= p and p + need <= b for a, b in free)]
 
 
+def bookable_window(listing: Listing, start: datetime, end: datetime) -> Interval:
+    """[start, end) cut to what the listing lets one book now: after its lead time and
+    within its horizon (empty when end <= start)."""
+    now = utcnow()
+    return (
+        max(start, now + timedelta(hours=listing.lead_hours)),
+        min(end, now + timedelta(days=listing.horizon_days)),
+    )
+
+
+def free_starts(
+    listing: Listing,
+    start: datetime,
+    end: datetime,
+    minutes: int,
+    holidays: dict[date, bool] | None = None,
+) -> list[datetime]:
+    """The times, in order, at which a booking of `minutes` may start between start and
+    end on any active unit of the listing, within its lead time and horizon: the calendar
+    page, the API's availability and the alternatives offered after a conflict."""
+    start, end = bookable_window(listing, start, end)
+    if end <= start:
+        return []
+    if holidays is None:
+        first, last = start.astimezone(LAB_TZ).date(), end.astimezone(LAB_TZ).date()
+        holidays = holidays_between(first - timedelta(days=1), last + timedelta(days=1))
+    points = grid_starts(listing, start, end, holidays)
+    found: set[datetime] = set()
+    for unit in listing.units:
+        if unit.is_active:
+            found.update(fitting_starts(unit, points, minutes, start, end, holidays))
+    return sorted(found)
+
+
 def free_listing_ids(listings, first: date, last: date, minutes: int) -> list[int]:
     """The ids of these listings (in their order) with `minutes` free in one block between
     the start of `first` and the end of `last` (Beijing days), from now on; datasets are
     always free."""
     from sharehub.catalog.models import ListingKind
-    from sharehub.core.clock import utcnow
 
     start = max(datetime.combine(first, time(), LAB_TZ), utcnow())
     end = datetime.combine(last + timedelta(days=1), time(), LAB_TZ)

@@ -20,8 +20,8 @@ from sharehub.accounts.models import Organisation, User
 from sharehub.booking import notify
 from sharehub.booking.availability import (
     LAB_TZ,
-    fitting_starts,
     free_intervals,
+    free_starts,
     grid_starts,
     opening_intervals,
 )
@@ -118,15 +118,9 @@ def alternatives(
     """Free slots of the same length on any unit, from the requested day on."""
     length = ends - starts
     day_start = datetime.combine(starts.astimezone(LAB_TZ).date(), time(), LAB_TZ)
-    window_start = max(day_start, utcnow() + timedelta(hours=listing.lead_hours))
-    window_end = day_start + timedelta(days=14)
-    points = grid_starts(listing, window_start, window_end)
     minutes = int(length.total_seconds() // 60)
-    found: set[datetime] = set()
-    for unit in listing.units:
-        if unit.is_active:
-            found.update(fitting_starts(unit, points, minutes, window_start, window_end))
-    return [(p, p + length) for p in sorted(found)[:limit]]
+    found = free_starts(listing, day_start, day_start + timedelta(days=14), minutes)
+    return [(p, p + length) for p in found[:limit]]
 
 
 def _overlap_error(exc: Exception) -> bool:

@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 
 from sharehub.accounts.session import current_org
 from sharehub.booking import services, usage
-from sharehub.booking.availability import fitting_starts, grid_starts, holidays_between
+from sharehub.booking.availability import free_starts
 from sharehub.booking.blueprint import bp
 from sharehub.booking.models import HOLDING, Booking, BookingStatus, ServiceWay
 from sharehub.booking.pricing import quote
@@ -45,23 +45,10 @@ def _parse_start(value: str) -> datetime | None:
 
 def week_slots(listing: Listing, week_start: date, zone) -> dict:
     """Free start times (for the shortest allowed booking, on any unit) per local day."""
-    start = max(
-        datetime.combine(week_start, time(), zone), utcnow() + timedelta(hours=listing.lead_hours)
-    )
-    end = min(
-        datetime.combine(week_start + timedelta(days=7), time(), zone),
-        utcnow() + timedelta(days=listing.horizon_days),
-    )
     days: dict[date, list[datetime]] = {week_start + timedelta(days=n): [] for n in range(7)}
-    if end <= start:
-        return days
-    holidays = holidays_between(week_start - timedelta(days=1), week_start + timedelta(days=8))
-    points = grid_starts(listing, start, end, holidays)
-    found: set[datetime] = set()
-    for unit in listing.units:
-        if unit.is_active:
-            found.update(fitting_starts(unit, points, listing.min_minutes, start, end, holidays))
-    for point in sorted(found):
+    start = datetime.combine(week_start, time(), zone)
+    end = datetime.combine(week_start + timedelta(days=7), time(), zone)
+    for point in free_starts(listing, start, end, listing.min_minutes):
         day = point.astimezone(zone).date()
         if day in days:
             days[day].append(point)
