@@ -110,3 +110,15 @@ def test_session_cookie_does_not_authenticate_the_api(client, firm, login, lab, 
         },
     )
     assert created.status_code == 401
+
+
+def test_credentials_are_checked_before_the_body(client):
+    """An anonymous caller learns nothing of the schema: a bad body without a token is a
+    401 problem in the caller's language, not the body's field errors."""
+    for body in ({"listing_id": "x", "starts_at": 5}, {}, []):
+        answer = client.post("/api/v1/bookings", json=body, headers={"Accept-Language": "zh-CN"})
+        assert answer.status_code == 401
+        problem = answer.get_json()
+        assert problem["type"] == "urn:sharehub:problem:unauthorized"
+        assert "errors" not in problem and "listing_id" not in answer.get_data(as_text=True)
+        assert "令牌" in problem["detail"]
