@@ -13,7 +13,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from sharehub.core.db import UTCDateTime, str_enum, utcnow
-from sharehub.extensions import db
+from sharehub.extensions import Model
 
 
 class OrgKind(enum.StrEnum):
@@ -88,7 +88,7 @@ ROLE_LABELS = {
 }
 
 
-class Region(db.Model):
+class Region(Model):
     """A province (parent is None) or a city within one, coded by GB/T 2260."""
 
     __tablename__ = "region"
@@ -126,7 +126,7 @@ class Region(db.Model):
         return ids
 
 
-class Cluster(db.Model):
+class Cluster(Model):
     """An industrial cluster (产业集聚区) whose firms the labs serve; kept by administrators."""
 
     __tablename__ = "cluster"
@@ -143,7 +143,7 @@ class Cluster(db.Model):
     region: so.Mapped[Region | None] = so.relationship()
 
 
-class Organisation(db.Model):
+class Organisation(Model):
     __tablename__ = "organisation"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -261,7 +261,7 @@ class Organisation(db.Model):
         return [m.user for m in self.memberships if m.role == Role.OWNER]
 
 
-class OrgDocument(db.Model):
+class OrgDocument(Model):
     """An accreditation document (CNAS/CMA certificate scan) a lab uploaded."""
 
     __tablename__ = "org_document"
@@ -296,7 +296,7 @@ class OrgDocument(db.Model):
         )
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "user"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -421,7 +421,7 @@ class User(UserMixin, db.Model):
         return self.role_in(org) in (Role.OWNER, Role.MANAGER)
 
 
-class Membership(db.Model):
+class Membership(Model):
     __tablename__ = "membership"
     __table_args__ = (sa.UniqueConstraint("user_id", "organisation_id"),)
 
@@ -441,7 +441,7 @@ class Membership(db.Model):
         return ROLE_LABELS[self.role]
 
 
-class Invitation(db.Model):
+class Invitation(Model):
     """An emailed invitation to join an organisation; the token is stored hashed."""
 
     __tablename__ = "invitation"

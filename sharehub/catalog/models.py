@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from sharehub.core.db import UTCDateTime, str_enum, utcnow
-from sharehub.extensions import db
+from sharehub.extensions import Model
+
+if TYPE_CHECKING:
+    from sharehub.accounts.models import Organisation
 
 
 class ListingKind(enum.StrEnum):
@@ -94,7 +98,7 @@ OUTAGE_LABELS = {OutageKind.MAINTENANCE: _l("Maintenance"), OutageKind.BREAKDOWN
 ACCESS_LABELS = {AccessMode.DOWNLOAD: _l("Download"), AccessMode.API: _l("API")}
 
 
-class InstrumentCategory(db.Model):
+class InstrumentCategory(Model):
     """The 6-digit instrument category code (仪器分类编码) of the national instrument network."""
 
     __tablename__ = "instrument_category"
@@ -104,7 +108,7 @@ class InstrumentCategory(db.Model):
     name_en: so.Mapped[str] = so.mapped_column(sa.String(150), default="")
 
 
-class Listing(db.Model):
+class Listing(Model):
     __tablename__ = "listing"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -187,7 +191,7 @@ class Listing(db.Model):
     updated_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     published_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime, index=True)
 
-    lab: so.Mapped[Organisation] = so.relationship()  # noqa: F821
+    lab: so.Mapped[Organisation] = so.relationship()
     category: so.Mapped[InstrumentCategory | None] = so.relationship()
     units: so.Mapped[list[Unit]] = so.relationship(
         back_populates="listing", cascade="all, delete-orphan", order_by="Unit.id"
@@ -256,7 +260,7 @@ class Listing(db.Model):
         )
 
 
-class Unit(db.Model):
+class Unit(Model):
     """One bookable thing: an instrument of a listing, or the expert of an expert listing."""
 
     __tablename__ = "unit"
@@ -276,7 +280,7 @@ class Unit(db.Model):
     )
 
 
-class ListingFile(db.Model):
+class ListingFile(Model):
     """A photo (with thumbnail), specification PDF or dataset sample of a listing."""
 
     __tablename__ = "listing_file"
@@ -297,7 +301,7 @@ class ListingFile(db.Model):
     listing: so.Mapped[Listing] = so.relationship(back_populates="files")
 
 
-class OpeningInterval(db.Model):
+class OpeningInterval(Model):
     """Opening hours: weekday 0 = Monday; minutes since local midnight (Asia/Shanghai)."""
 
     __tablename__ = "opening_interval"
@@ -321,7 +325,7 @@ class OpeningInterval(db.Model):
     )
 
 
-class Holiday(db.Model):
+class Holiday(Model):
     """A day of the State Council schedule: a day off, or a make-up working day (调休)."""
 
     __tablename__ = "holiday"
@@ -331,7 +335,7 @@ class Holiday(db.Model):
     name: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
 
 
-class Outage(db.Model):
+class Outage(Model):
     __tablename__ = "outage"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -350,7 +354,7 @@ class Outage(db.Model):
         return OUTAGE_LABELS[self.kind]
 
 
-class ListingRevision(db.Model):
+class ListingRevision(Model):
     """A change to a published listing, waiting for review; the listing stays as it was."""
 
     __tablename__ = "listing_revision"
@@ -374,7 +378,7 @@ class ListingRevision(db.Model):
     listing: so.Mapped[Listing] = so.relationship()
 
 
-class Favourite(db.Model):
+class Favourite(Model):
     __tablename__ = "favourite"
     __table_args__ = (sa.UniqueConstraint("user_id", "listing_id"),)
 
