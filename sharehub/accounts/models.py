@@ -398,7 +398,10 @@ class User(UserMixin, Model):
             return True
         if power == Power.PROGRAMME or lab is None or lab.kind != OrgKind.LAB:
             return False
-        return any(a.region.contains(lab.region) for a in self.supervising_authorities(power))
+        return any(
+            a.region is not None and a.region.contains(lab.region)
+            for a in self.supervising_authorities(power)
+        )
 
     def can_supervise_region(self, region: Region | None, power: Power) -> bool:
         """May exercise `power` over every lab in `region` (None: the whole platform)."""
@@ -406,7 +409,10 @@ class User(UserMixin, Model):
             return True
         if power == Power.PROGRAMME or region is None:
             return False
-        return any(a.region.contains(region) for a in self.supervising_authorities(power))
+        return any(
+            a.region is not None and a.region.contains(region)
+            for a in self.supervising_authorities(power)
+        )
 
     def has_power(self, power: Power) -> bool:
         """Has `power` somewhere (which pages show the forms that exercise it)."""

@@ -389,6 +389,7 @@ class AccessGrant(Model):
         return (
             self.status == "active"
             and self.starts_dt is not None
+            and self.ends_dt is not None
             and self.starts_dt <= now < self.ends_dt
         )
 

@@ -245,6 +245,15 @@ class Listing(Model):
     def data_files(self) -> list[ListingFile]:
         return [f for f in self.files if f.role == "data"]
 
+    def price_for(self, tier: str) -> int:
+        """The unit price at a tier of catalog.pricing.tier_for(), which gives the cluster
+        tier only to listings that have a cluster price (else the external price holds)."""
+        if tier == "internal":
+            return self.price_internal
+        if tier == "cluster" and self.price_cluster is not None:
+            return self.price_cluster
+        return self.price_external
+
     def can_edit(self, user) -> bool:
         return user.is_authenticated and user.can_manage(self.lab)
 
