@@ -51,9 +51,10 @@ test-dates: install          ## the day-dependent tests at New Year's Eve, Sprin
 	done; \
 	if [ -n "$$failed" ]; then echo "failed at:$$failed"; exit 1; fi; echo "passed at every date"
 
-lint: $(STAMP)               ## ruff (rules and formatting); the same checks run before each commit (pre-commit)
+lint: $(STAMP)               ## ruff (rules and formatting), mypy (models, services, core); the same checks run before each commit (pre-commit)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check $(FORMATTED)
+	$(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format $(FORMATTED)

@@ -1,5 +1,7 @@
 """Extension singletons, bound to the app in create_app()."""
 
+from typing import TYPE_CHECKING
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -24,6 +26,15 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The base every model subclasses. At run time it is Flask-SQLAlchemy's `db.Model` (Base
+# plus table naming, bind keys and the session); db.Model is built at run time, so a type
+# checker cannot see it and is shown the declarative Base it is made from instead.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

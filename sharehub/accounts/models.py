@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from sharehub.core.db import UTCDateTime, str_enum, utcnow
 from sharehub.core.uploads import StoredFileMixin
-from sharehub.extensions import db
+from sharehub.extensions import Model
 
 
 class OrgKind(enum.StrEnum):
@@ -89,7 +89,7 @@ ROLE_LABELS = {
 }
 
 
-class Region(db.Model):
+class Region(Model):
     """A province (parent is None) or a city within one, coded by GB/T 2260."""
 
     __tablename__ = "region"
@@ -127,7 +127,7 @@ class Region(db.Model):
         return ids
 
 
-class Cluster(db.Model):
+class Cluster(Model):
     """An industrial cluster (产业集聚区) whose firms the labs serve; kept by administrators."""
 
     __tablename__ = "cluster"
@@ -144,7 +144,7 @@ class Cluster(db.Model):
     region: so.Mapped[Region | None] = so.relationship()
 
 
-class Organisation(db.Model):
+class Organisation(Model):
     __tablename__ = "organisation"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -262,7 +262,7 @@ class Organisation(db.Model):
         return [m.user for m in self.memberships if m.role == Role.OWNER]
 
 
-class OrgDocument(StoredFileMixin, db.Model):
+class OrgDocument(StoredFileMixin, Model):
     """An accreditation document (CNAS/CMA certificate scan) a lab uploaded."""
 
     __tablename__ = "org_document"
@@ -293,7 +293,7 @@ class OrgDocument(StoredFileMixin, db.Model):
         )
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "user"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -395,7 +395,10 @@ class User(UserMixin, db.Model):
             return True
         if power == Power.PROGRAMME or lab is None or lab.kind != OrgKind.LAB:
             return False
-        return any(a.region.contains(lab.region) for a in self.supervising_authorities(power))
+        return any(
+            a.region is not None and a.region.contains(lab.region)
+            for a in self.supervising_authorities(power)
+        )
 
     def can_supervise_region(self, region: Region | None, power: Power) -> bool:
         """May exercise `power` over every lab in `region` (None: the whole platform)."""
@@ -403,7 +406,10 @@ class User(UserMixin, db.Model):
             return True
         if power == Power.PROGRAMME or region is None:
             return False
-        return any(a.region.contains(region) for a in self.supervising_authorities(power))
+        return any(
+            a.region is not None and a.region.contains(region)
+            for a in self.supervising_authorities(power)
+        )
 
     def has_power(self, power: Power) -> bool:
         """Has `power` somewhere (which pages show the forms that exercise it)."""
@@ -418,7 +424,7 @@ class User(UserMixin, db.Model):
         return self.role_in(org) in (Role.OWNER, Role.MANAGER)
 
 
-class Membership(db.Model):
+class Membership(Model):
     __tablename__ = "membership"
     __table_args__ = (sa.UniqueConstraint("user_id", "organisation_id"),)
 
@@ -438,7 +444,7 @@ class Membership(db.Model):
         return ROLE_LABELS[self.role]
 
 
-class Invitation(db.Model):
+class Invitation(Model):
     """An emailed invitation to join an organisation; the token is stored hashed."""
 
     __tablename__ = "invitation"

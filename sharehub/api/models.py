@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from sharehub.core.db import UTCDateTime, str_enum, utcnow
-from sharehub.extensions import db
+from sharehub.extensions import Model
+
+if TYPE_CHECKING:
+    from sharehub.accounts.models import Organisation, User
 
 SCOPES = {
     "bookings:read": _l("Read the organisation's bookings"),
@@ -34,7 +38,7 @@ EVENTS = {
 }
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token of one user acting for one organisation. Only its SHA-256 is kept
     (the token has 256 random bits, so a plain hash cannot be guessed back)."""
 
@@ -56,8 +60,8 @@ class ApiToken(db.Model):
     last_used_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     revoked_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
-    user: so.Mapped[User] = so.relationship()  # noqa: F821
-    organisation: so.Mapped[Organisation] = so.relationship()  # noqa: F821
+    user: so.Mapped[User] = so.relationship()
+    organisation: so.Mapped[Organisation] = so.relationship()
 
     @property
     def is_usable(self) -> bool:
@@ -73,7 +77,7 @@ class DeliveryStatus(enum.StrEnum):
     FAILED = "failed"  # gave up after the last retry
 
 
-class WebhookEndpoint(db.Model):
+class WebhookEndpoint(Model):
     """A URL an organisation registered to receive events. The secret signs each delivery
     (HMAC-SHA256), so it is kept as is; it is shown to the owner once."""
 
@@ -92,13 +96,13 @@ class WebhookEndpoint(db.Model):
     )
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
-    organisation: so.Mapped[Organisation] = so.relationship()  # noqa: F821
+    organisation: so.Mapped[Organisation] = so.relationship()
     deliveries: so.Mapped[list[WebhookDelivery]] = so.relationship(
         back_populates="endpoint", cascade="all, delete-orphan", passive_deletes=True
     )
 
 
-class WebhookDelivery(db.Model):
+class WebhookDelivery(Model):
     """One event for one endpoint, retried with exponential backoff until it is taken
     (2xx) or the last attempt failed."""
 
@@ -127,7 +131,7 @@ class WebhookDelivery(db.Model):
     __table_args__ = (sa.Index("ix_webhook_delivery_due", "status", "next_attempt_dt"),)
 
 
-class IdempotencyKey(db.Model):
+class IdempotencyKey(Model):
     """The answer to a POST sent with an `Idempotency-Key` header, kept for a day so a
     retry of the same request gets the same answer instead of acting twice.
 

@@ -52,11 +52,11 @@ def create_token(
         raise ValidationError(_l("Choose at least one permission."), "scopes")
     if days not in EXPIRY_DAYS:
         raise ValidationError(_l("Choose how long the token stays valid."), "days")
-    count = db.session.scalar(
+    count = db.session.execute(
         sa.select(sa.func.count(ApiToken.id)).where(
             ApiToken.user_id == actor.id, ApiToken.revoked_dt.is_(None)
         )
-    )
+    ).scalar_one()
     if count >= MAX_TOKENS_PER_USER:
         raise ValidationError(_l("You have too many tokens; revoke unused ones first."))
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -125,11 +125,11 @@ def create_endpoint(
     events = sorted(set(events or []))
     if not events or not set(events) <= set(EVENTS):
         raise ValidationError(_l("Choose at least one event."), "events")
-    count = db.session.scalar(
+    count = db.session.execute(
         sa.select(sa.func.count(WebhookEndpoint.id)).where(
             WebhookEndpoint.organisation_id == org.id
         )
-    )
+    ).scalar_one()
     if count >= MAX_ENDPOINTS_PER_ORG:
         raise ValidationError(_l("The organisation has too many webhook endpoints."))
     secret = "whsec_" + secrets.token_urlsafe(32)

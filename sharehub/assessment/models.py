@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -13,7 +14,10 @@ from flask_babel import lazy_gettext as _l
 from sharehub.core.clock import local_today
 from sharehub.core.db import UTCDateTime, str_enum, utcnow
 from sharehub.core.uploads import StoredFileMixin
-from sharehub.extensions import db
+from sharehub.extensions import Model
+
+if TYPE_CHECKING:
+    from sharehub.accounts.models import Cluster, Organisation, Region, User
 
 # --- spot checks (随机抽查) -------------------------------------------------------------------
 
@@ -44,7 +48,7 @@ FINDING_RESULT_LABELS = {
 }
 
 
-class SpotCheck(db.Model):
+class SpotCheck(Model):
     """A random draw: the population is ordered by id, the seed is kept, so the same seed
     over the same population gives the same sample (the digest shows the population)."""
 
@@ -73,9 +77,9 @@ class SpotCheck(db.Model):
     )
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
-    drawn_by: so.Mapped[User | None] = so.relationship()  # noqa: F821
-    cluster: so.Mapped[Cluster | None] = so.relationship()  # noqa: F821
-    region: so.Mapped[Region | None] = so.relationship()  # noqa: F821
+    drawn_by: so.Mapped[User | None] = so.relationship()
+    cluster: so.Mapped[Cluster | None] = so.relationship()
+    region: so.Mapped[Region | None] = so.relationship()
     items: so.Mapped[list[SpotCheckItem]] = so.relationship(
         back_populates="spot_check", cascade="all, delete-orphan", order_by="SpotCheckItem.position"
     )
@@ -89,7 +93,7 @@ class SpotCheck(db.Model):
         return user.is_authenticated and user.can_oversee_region(self.region)
 
 
-class SpotCheckItem(db.Model):
+class SpotCheckItem(Model):
     """One drawn lab or service record, and what the inspection found."""
 
     __tablename__ = "spot_check_item"
@@ -115,8 +119,8 @@ class SpotCheckItem(db.Model):
     inspected_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
     spot_check: so.Mapped[SpotCheck] = so.relationship(back_populates="items")
-    lab: so.Mapped[Organisation] = so.relationship()  # noqa: F821
-    inspected_by: so.Mapped[User | None] = so.relationship()  # noqa: F821
+    lab: so.Mapped[Organisation] = so.relationship()
+    inspected_by: so.Mapped[User | None] = so.relationship()
 
     @property
     def result_label(self):
@@ -141,7 +145,7 @@ NOTICE_STATUS_LABELS = {
 }
 
 
-class RectificationNotice(db.Model):
+class RectificationNotice(Model):
     __tablename__ = "rectification_notice"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -178,14 +182,12 @@ class RectificationNotice(db.Model):
     reminded_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     overdue_reported_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
-    lab: so.Mapped[Organisation] = so.relationship()  # noqa: F821
+    lab: so.Mapped[Organisation] = so.relationship()
     spot_check_item: so.Mapped[SpotCheckItem | None] = so.relationship()
     scorecard: so.Mapped[Scorecard | None] = so.relationship()
-    issued_by: so.Mapped[User | None] = so.relationship(foreign_keys=[issued_by_id])  # noqa: F821
-    responded_by: so.Mapped[User | None] = so.relationship(  # noqa: F821
-        foreign_keys=[responded_by_id]
-    )
-    decided_by: so.Mapped[User | None] = so.relationship(foreign_keys=[decided_by_id])  # noqa: F821
+    issued_by: so.Mapped[User | None] = so.relationship(foreign_keys=[issued_by_id])
+    responded_by: so.Mapped[User | None] = so.relationship(foreign_keys=[responded_by_id])
+    decided_by: so.Mapped[User | None] = so.relationship(foreign_keys=[decided_by_id])
     evidence: so.Mapped[list[RectificationEvidence]] = so.relationship(
         back_populates="notice", cascade="all, delete-orphan", order_by="RectificationEvidence.id"
     )
@@ -207,7 +209,7 @@ class RectificationNotice(db.Model):
         return user.is_authenticated and user.can_manage(self.lab)
 
 
-class RectificationEvidence(StoredFileMixin, db.Model):
+class RectificationEvidence(StoredFileMixin, Model):
     """A document the lab sent with its answer (PDF or image, checked by content)."""
 
     __tablename__ = "rectification_evidence"
@@ -241,7 +243,7 @@ INDICATOR_GROUP_LABELS = {
 }
 
 
-class AssessmentScheme(db.Model):
+class AssessmentScheme(Model):
     """Weights, formulas and grade bands are data: an administrator edits them here.
 
     `bands` is a list of {"min": points, "name": ..., "name_en": ...}; a total earns the
@@ -265,7 +267,7 @@ class AssessmentScheme(db.Model):
     )
 
 
-class SchemeIndicator(db.Model):
+class SchemeIndicator(Model):
     """One line of a scheme.
 
     Metric indicators: points = min(cap, weight × value ÷ target), never below 0; the value
@@ -312,7 +314,7 @@ ROUND_STATUS_LABELS = {
 }
 
 
-class AssessmentRound(db.Model):
+class AssessmentRound(Model):
     """An assessment of every admitted lab over a period with one scheme.
 
     `scheme_snapshot` keeps the scheme as it was when the round was opened, so editing
@@ -350,7 +352,7 @@ class AssessmentRound(db.Model):
         return ROUND_STATUS_LABELS[self.status]
 
 
-class ReviewerScore(db.Model):
+class ReviewerScore(Model):
     """A named reviewer's points for a qualitative indicator of one lab in one round."""
 
     __tablename__ = "reviewer_score"
@@ -369,11 +371,11 @@ class ReviewerScore(db.Model):
     comment: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
-    reviewer: so.Mapped[User] = so.relationship()  # noqa: F821
-    lab: so.Mapped[Organisation] = so.relationship()  # noqa: F821
+    reviewer: so.Mapped[User] = so.relationship()
+    lab: so.Mapped[Organisation] = so.relationship()
 
 
-class Scorecard(db.Model):
+class Scorecard(Model):
     """The frozen result of one lab in one round: later data does not change it."""
 
     __tablename__ = "scorecard"
@@ -395,7 +397,7 @@ class Scorecard(db.Model):
     computed_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     round: so.Mapped[AssessmentRound] = so.relationship(back_populates="scorecards")
-    lab: so.Mapped[Organisation] = so.relationship()  # noqa: F821
+    lab: so.Mapped[Organisation] = so.relationship()
     lines: so.Mapped[list[ScorecardLine]] = so.relationship(
         back_populates="scorecard", cascade="all, delete-orphan", order_by="ScorecardLine.position"
     )
@@ -411,7 +413,7 @@ class Scorecard(db.Model):
         )
 
 
-class ScorecardLine(db.Model):
+class ScorecardLine(Model):
     """How one indicator's points were earned: value, parameters, points and the working."""
 
     __tablename__ = "scorecard_line"

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from sharehub.core.db import UTCDateTime, str_enum, utcnow
-from sharehub.extensions import db
+from sharehub.extensions import Model
+
+if TYPE_CHECKING:
+    from sharehub.accounts.models import Organisation
+    from sharehub.booking.models import AccessGrant, Booking
 
 
 class InvoiceStatus(enum.StrEnum):
@@ -33,7 +38,7 @@ STATUS_LABELS = {
 LIVE_BOOKING_INVOICE = "booking_id IS NOT NULL AND NOT is_credit_note AND status <> 'void'"
 
 
-class InvoiceCounter(db.Model):
+class InvoiceCounter(Model):
     """The last number used by a lab in a year; locked while a number is taken."""
 
     __tablename__ = "invoice_counter"
@@ -45,7 +50,7 @@ class InvoiceCounter(db.Model):
     last_number: so.Mapped[int] = so.mapped_column(default=0)
 
 
-class Invoice(db.Model):
+class Invoice(Model):
     __tablename__ = "invoice"
     __table_args__ = (
         sa.UniqueConstraint("lab_id", "year", "sequence", name="uq_invoice_lab_year_sequence"),
@@ -97,12 +102,10 @@ class Invoice(db.Model):
     issued_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime, index=True)
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
-    lab: so.Mapped[Organisation] = so.relationship(foreign_keys=[lab_id])  # noqa: F821
-    customer_org: so.Mapped[Organisation] = so.relationship(  # noqa: F821
-        foreign_keys=[customer_org_id]
-    )
-    booking: so.Mapped[Booking | None] = so.relationship()  # noqa: F821
-    access_grant: so.Mapped[AccessGrant | None] = so.relationship()  # noqa: F821
+    lab: so.Mapped[Organisation] = so.relationship(foreign_keys=[lab_id])
+    customer_org: so.Mapped[Organisation] = so.relationship(foreign_keys=[customer_org_id])
+    booking: so.Mapped[Booking | None] = so.relationship()
+    access_grant: so.Mapped[AccessGrant | None] = so.relationship()
     credit_for: so.Mapped[Invoice | None] = so.relationship(
         remote_side=[id], back_populates="credit_notes"
     )
@@ -172,7 +175,7 @@ class Invoice(db.Model):
         return f"SH{self.id:08d}"
 
 
-class InvoiceLine(db.Model):
+class InvoiceLine(Model):
     __tablename__ = "invoice_line"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -207,7 +210,7 @@ METHOD_LABELS = {
 }
 
 
-class Payment(db.Model):
+class Payment(Model):
     """Money received against an invoice (a bank transfer the lab recorded, or an online
     payment confirmed by the gateway)."""
 
@@ -258,7 +261,7 @@ REFUND_LABELS = {
 }
 
 
-class Refund(db.Model):
+class Refund(Model):
     """Money going back to the customer against one payment. Online refunds are written
     here first and sent to the gateway after the commit (with the row id as idempotency
     key), so a crash between the two neither loses nor repeats a refund."""
@@ -301,7 +304,7 @@ class Refund(db.Model):
         return METHOD_LABELS[self.method]
 
 
-class GatewayEvent(db.Model):
+class GatewayEvent(Model):
     """A payment gateway event, stored by its id: a replayed or late event changes nothing
     twice."""
 

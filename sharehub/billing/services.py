@@ -150,11 +150,7 @@ def _usage_lines(booking: Booking) -> list[InvoiceLine]:
     listing = booking.listing
     run = sum(u.run_minutes for u in booking.usage)
     samples = sum(u.samples for u in booking.usage)
-    price = {
-        "internal": listing.price_internal,
-        "cluster": listing.price_cluster,
-        "external": listing.price_external,
-    }[tier_for(listing, booking.customer_org)]
+    price = listing.price_for(tier_for(listing, booking.customer_org))
     lines = []
     if listing.price_unit == PriceUnit.HOUR and run > booking.minutes:
         extra = run - booking.minutes
@@ -236,6 +232,7 @@ def _next_number(lab_id: int, year: int) -> int:
         .where(InvoiceCounter.lab_id == lab_id, InvoiceCounter.year == year)
         .execution_options(populate_existing=True)  # the locked row, never a cached copy
     )
+    counter: InvoiceCounter | None
     if db.engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
 
@@ -244,7 +241,7 @@ def _next_number(lab_id: int, year: int) -> int:
             .values(lab_id=lab_id, year=year, last_number=0)
             .on_conflict_do_nothing()
         )
-        counter = db.session.scalar(query.with_for_update())
+        counter = db.session.execute(query.with_for_update()).scalar_one()
     else:  # SQLite: the transaction already holds the write lock (BEGIN IMMEDIATE)
         counter = db.session.scalar(query)
         if counter is None:
@@ -417,7 +414,7 @@ def invoice_from_access_grant(actor: User, grant: AccessGrant) -> Invoice:
     which the lab issues and the customer pays as any other invoice."""
     lab = grant.listing.lab
     _require_lab(actor, lab)
-    if grant.starts_dt is None:
+    if grant.starts_dt is None or grant.ends_dt is None:  # both are set when access is granted
         raise Conflict(_l("Access is invoiced once it has been granted."))
     if not grant.gross_amount:
         raise Conflict(_l("Free access is not invoiced."))

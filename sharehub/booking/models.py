@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -12,7 +13,11 @@ from flask_babel import lazy_gettext as _l
 
 from sharehub.core.db import UTCDateTime, str_enum, utcnow
 from sharehub.core.errors import Conflict, DomainError, PermissionDenied
-from sharehub.extensions import db
+from sharehub.extensions import Model
+
+if TYPE_CHECKING:
+    from sharehub.accounts.models import Organisation, User
+    from sharehub.catalog.models import Listing, Unit
 
 
 class BookingStatus(enum.StrEnum):
@@ -137,7 +142,7 @@ SERVICE_WAY_LABELS = {
 }
 
 
-class Booking(db.Model):
+class Booking(Model):
     """A reservation of one unit for [starts_dt, ends_dt).
 
     `blocked_until_dt` is the end plus the listing's buffer: the range that no other
@@ -195,10 +200,10 @@ class Booking(db.Model):
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     updated_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
-    listing: so.Mapped[Listing] = so.relationship()  # noqa: F821
-    unit: so.Mapped[Unit] = so.relationship()  # noqa: F821
-    customer_org: so.Mapped[Organisation] = so.relationship()  # noqa: F821
-    customer_user: so.Mapped[User | None] = so.relationship()  # noqa: F821
+    listing: so.Mapped[Listing] = so.relationship()
+    unit: so.Mapped[Unit] = so.relationship()
+    customer_org: so.Mapped[Organisation] = so.relationship()
+    customer_user: so.Mapped[User | None] = so.relationship()
     usage: so.Mapped[list[UsageRecord]] = so.relationship(back_populates="booking")
 
     __table_args__ = (
@@ -282,7 +287,7 @@ class Booking(db.Model):
         return [action for action in TRANSITIONS if self.can(action, user)]
 
 
-class UsageRecord(db.Model):
+class UsageRecord(Model):
     """Actual use of a unit: from a booking's check-in/out, or internal use logged directly.
 
     Effective hours are preparation + run + post-processing minutes.
@@ -320,10 +325,10 @@ class UsageRecord(db.Model):
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     updated_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
-    unit: so.Mapped[Unit] = so.relationship()  # noqa: F821
+    unit: so.Mapped[Unit] = so.relationship()
     booking: so.Mapped[Booking | None] = so.relationship(back_populates="usage")
-    user_org: so.Mapped[Organisation] = so.relationship()  # noqa: F821
-    user: so.Mapped[User | None] = so.relationship(foreign_keys=[user_id])  # noqa: F821
+    user_org: so.Mapped[Organisation] = so.relationship()
+    user: so.Mapped[User | None] = so.relationship(foreign_keys=[user_id])
 
     __table_args__ = (
         sa.CheckConstraint(
@@ -342,7 +347,7 @@ class UsageRecord(db.Model):
         return SERVICE_WAY_LABELS[self.service_way]
 
 
-class AccessGrant(db.Model):
+class AccessGrant(Model):
     """Access to a dataset for a period: a secret download link (its token stored hashed).
     A grant with a price is invoiced by the lab (billing.services.invoice_from_access_grant).
 
@@ -375,8 +380,8 @@ class AccessGrant(db.Model):
     reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
-    listing: so.Mapped[Listing] = so.relationship()  # noqa: F821
-    customer_org: so.Mapped[Organisation] = so.relationship()  # noqa: F821
+    listing: so.Mapped[Listing] = so.relationship()
+    customer_org: so.Mapped[Organisation] = so.relationship()
 
     @property
     def is_usable(self) -> bool:
@@ -384,11 +389,12 @@ class AccessGrant(db.Model):
         return (
             self.status == "active"
             and self.starts_dt is not None
+            and self.ends_dt is not None
             and self.starts_dt <= now < self.ends_dt
         )
 
 
-class WaitlistEntry(db.Model):
+class WaitlistEntry(Model):
     """Someone waiting for a taken slot; when it frees, the first in line gets a hold."""
 
     __tablename__ = "waitlist_entry"
@@ -410,5 +416,5 @@ class WaitlistEntry(db.Model):
     offered_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
-    listing: so.Mapped[Listing] = so.relationship()  # noqa: F821
-    user: so.Mapped[User] = so.relationship()  # noqa: F821
+    listing: so.Mapped[Listing] = so.relationship()
+    user: so.Mapped[User] = so.relationship()

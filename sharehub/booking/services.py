@@ -420,13 +420,15 @@ def send_reminders(now: datetime | None = None, ahead: timedelta = timedelta(hou
     for booking_id, starts_dt, created_dt in due:
         if starts_dt - created_dt < ahead:
             continue
-        claimed = db.session.execute(
+        claim = db.session.execute(
             sa.update(Booking)
             .where(Booking.id == booking_id, Booking.reminder_sent_dt.is_(None))
             .values(reminder_sent_dt=now)
-        ).rowcount
-        if claimed:
-            booking = db.session.get(Booking, booking_id)
+        )
+        # an UPDATE without RETURNING answers with the cursor, which counts the rows it changed
+        assert isinstance(claim, sa.CursorResult)
+        if claim.rowcount:
+            booking = db.session.get_one(Booking, booking_id)
             db.session.refresh(booking)
             notify.booking_event(booking, "reminder")
             sent += 1

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from sharehub.core.db import UTCDateTime, utcnow
-from sharehub.extensions import db
+from sharehub.extensions import Model
 
 
-class CalendarFeed(db.Model):
+class CalendarFeed(Model):
     """A secret feed URL of a user's or a lab's bookings; revoking it makes a new one."""
 
     __tablename__ = "calendar_feed"
@@ -29,7 +29,7 @@ class CalendarFeed(db.Model):
     revoked_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
 
-class ExternalCalendar(db.Model):
+class ExternalCalendar(Model):
     """An outside calendar (URL or uploaded file) whose busy times block a unit."""
 
     __tablename__ = "external_calendar"
@@ -49,7 +49,7 @@ class ExternalCalendar(db.Model):
     )
 
 
-class ExternalBusy(db.Model):
+class ExternalBusy(Model):
     """One expanded busy interval of an external calendar (recurrences already unrolled)."""
 
     __tablename__ = "external_busy"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -12,7 +13,10 @@ from flask_babel import lazy_gettext as _l
 
 from sharehub.core.db import UTCDateTime, str_enum, utcnow
 from sharehub.core.uploads import StoredFileMixin
-from sharehub.extensions import db
+from sharehub.extensions import Model
+
+if TYPE_CHECKING:
+    from sharehub.accounts.models import Organisation
 
 
 class ListingKind(enum.StrEnum):
@@ -95,7 +99,7 @@ OUTAGE_LABELS = {OutageKind.MAINTENANCE: _l("Maintenance"), OutageKind.BREAKDOWN
 ACCESS_LABELS = {AccessMode.DOWNLOAD: _l("Download"), AccessMode.API: _l("API")}
 
 
-class InstrumentCategory(db.Model):
+class InstrumentCategory(Model):
     """The 6-digit instrument category code (仪器分类编码) of the national instrument network."""
 
     __tablename__ = "instrument_category"
@@ -105,7 +109,7 @@ class InstrumentCategory(db.Model):
     name_en: so.Mapped[str] = so.mapped_column(sa.String(150), default="")
 
 
-class Listing(db.Model):
+class Listing(Model):
     __tablename__ = "listing"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -188,7 +192,7 @@ class Listing(db.Model):
     updated_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     published_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime, index=True)
 
-    lab: so.Mapped[Organisation] = so.relationship()  # noqa: F821
+    lab: so.Mapped[Organisation] = so.relationship()
     category: so.Mapped[InstrumentCategory | None] = so.relationship()
     units: so.Mapped[list[Unit]] = so.relationship(
         back_populates="listing", cascade="all, delete-orphan", order_by="Unit.id"
@@ -242,6 +246,15 @@ class Listing(db.Model):
     def data_files(self) -> list[ListingFile]:
         return [f for f in self.files if f.role == "data"]
 
+    def price_for(self, tier: str) -> int:
+        """The unit price at a tier of catalog.pricing.tier_for(), which gives the cluster
+        tier only to listings that have a cluster price (else the external price holds)."""
+        if tier == "internal":
+            return self.price_internal
+        if tier == "cluster" and self.price_cluster is not None:
+            return self.price_cluster
+        return self.price_external
+
     def can_edit(self, user) -> bool:
         return user.is_authenticated and user.can_manage(self.lab)
 
@@ -257,7 +270,7 @@ class Listing(db.Model):
         )
 
 
-class Unit(db.Model):
+class Unit(Model):
     """One bookable thing: an instrument of a listing, or the expert of an expert listing."""
 
     __tablename__ = "unit"
@@ -277,7 +290,7 @@ class Unit(db.Model):
     )
 
 
-class ListingFile(StoredFileMixin, db.Model):
+class ListingFile(StoredFileMixin, Model):
     """A photo (with thumbnail), specification PDF or dataset sample of a listing."""
 
     __tablename__ = "listing_file"
@@ -294,7 +307,7 @@ class ListingFile(StoredFileMixin, db.Model):
     listing: so.Mapped[Listing] = so.relationship(back_populates="files")
 
 
-class OpeningInterval(db.Model):
+class OpeningInterval(Model):
     """Opening hours: weekday 0 = Monday; minutes since local midnight (Asia/Shanghai)."""
 
     __tablename__ = "opening_interval"
@@ -318,7 +331,7 @@ class OpeningInterval(db.Model):
     )
 
 
-class Holiday(db.Model):
+class Holiday(Model):
     """A day of the State Council schedule: a day off, or a make-up working day (调休)."""
 
     __tablename__ = "holiday"
@@ -328,7 +341,7 @@ class Holiday(db.Model):
     name: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
 
 
-class Outage(db.Model):
+class Outage(Model):
     __tablename__ = "outage"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -347,7 +360,7 @@ class Outage(db.Model):
         return OUTAGE_LABELS[self.kind]
 
 
-class ListingRevision(db.Model):
+class ListingRevision(Model):
     """A change to a published listing, waiting for review; the listing stays as it was."""
 
     __tablename__ = "listing_revision"
@@ -371,7 +384,7 @@ class ListingRevision(db.Model):
     listing: so.Mapped[Listing] = so.relationship()
 
 
-class Favourite(db.Model):
+class Favourite(Model):
     __tablename__ = "favourite"
     __table_args__ = (sa.UniqueConstraint("user_id", "listing_id"),)
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from flask import render_template, request
 from flask_babel import lazy_gettext as _l
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 
 class DomainError(Exception):
@@ -140,7 +146,7 @@ class TeardownGuard:
     def __init__(self, app, wsgi_app):
         self.app, self.wsgi_app = app, wsgi_app
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         started: list = []
 
         def hold(status, headers, exc_info=None):

@@ -69,7 +69,8 @@ def parse_fen(raw, *, negative: bool = False, field: str | None = None) -> int |
     if len(text) > _MAX_TEXT or not _AMOUNT.fullmatch(text):
         raise ValidationError(PRICE_TEXT, field=field)
     value = Decimal(text)
-    if value.as_tuple().exponent < -2 and value != value.quantize(Decimal("0.01")):
+    exponent = value.as_tuple().exponent  # an int: the pattern lets no NaN or Infinity through
+    if isinstance(exponent, int) and exponent < -2 and value != value.quantize(Decimal("0.01")):
         raise ValidationError(_l("An amount has at most two decimals (fen)."), field=field)
     fen = int(value * 100)
     if fen < 0 and not negative:

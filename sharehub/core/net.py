@@ -71,10 +71,10 @@ def resolve(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
         raise FetchError("unreachable", f"cannot resolve {host!r}: {exc}") from exc
-    addresses = []
+    addresses: list[str] = []
     for info in infos:
-        address = info[4][0]
-        if address not in addresses:
+        address = info[4][0]  # a host's text for IPv4 and IPv6, the stream families asked for
+        if isinstance(address, str) and address not in addresses:
             addresses.append(address)
     if not addresses:
         raise FetchError("unreachable", f"{host!r} has no address")
@@ -174,7 +174,8 @@ def fetch_public(url: str, limits: Limits, *, allow_private: bool = False) -> by
 
 
 def _read_limited(response, limits: Limits, started: float) -> bytes:
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         if time.monotonic() - started > limits.deadline:
             raise FetchError("timeout", "the body took too long")

@@ -30,11 +30,11 @@ def register_template_helpers(app: Flask) -> None:
         from sharehub.core.models import Notification
         from sharehub.extensions import db
 
-        return db.session.scalar(
+        return db.session.execute(
             sa.select(sa.func.count(Notification.id)).where(
                 Notification.user_id == current_user.id, Notification.read_dt.is_(None)
             )
-        )
+        ).scalar_one()
 
     app.jinja_env.globals["unread_notifications"] = unread_notifications
 

@@ -47,15 +47,16 @@ def sniff_document(data: bytes) -> str:
             raise ValidationError(_l("The PDF file is incomplete or damaged."))
         return "application/pdf"
     fmt = _check_image(data)
-    if fmt not in IMAGE_FORMATS:
+    if fmt is None or fmt not in IMAGE_FORMATS:
         raise ValidationError(_l("The file is not a PDF, JPEG, PNG or WebP document."))
     return IMAGE_FORMATS[fmt]
 
 
-def _check_image(data: bytes) -> str:
-    """The image's format, once its size is known to be sane and it decodes to the last
-    pixel: the header alone (verify) lets a truncated file through, and a huge picture
-    (a decompression bomb: 30000 × 30000 in a few kilobytes) would fill the memory."""
+def _check_image(data: bytes) -> str | None:
+    """The image's format (None when Pillow cannot name it), once its size is known to be
+    sane and it decodes to the last pixel: the header alone (verify) lets a truncated file
+    through, and a huge picture (a decompression bomb: 30000 × 30000 in a few kilobytes)
+    would fill the memory."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:

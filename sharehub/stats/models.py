@@ -4,15 +4,21 @@ free time); together with bookings and usage records they feed the sharing stati
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from sharehub.core.db import UTCDateTime, utcnow
-from sharehub.extensions import db
+from sharehub.extensions import Model
+
+if TYPE_CHECKING:
+    from sharehub.accounts.models import Organisation, User
+    from sharehub.booking.models import Booking
+    from sharehub.catalog.models import Listing
 
 
-class Rating(db.Model):
+class Rating(Model):
     """An enterprise's rating of one completed booking (1–5 and a comment), and the lab's
     one reply. The listing is kept beside the booking so listing pages read it directly."""
 
@@ -40,10 +46,10 @@ class Rating(db.Model):
     replied_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, index=True)
 
-    booking: so.Mapped[Booking] = so.relationship()  # noqa: F821
-    listing: so.Mapped[Listing] = so.relationship()  # noqa: F821
-    customer_org: so.Mapped[Organisation] = so.relationship()  # noqa: F821
-    author: so.Mapped[User | None] = so.relationship(foreign_keys=[author_id])  # noqa: F821
+    booking: so.Mapped[Booking] = so.relationship()
+    listing: so.Mapped[Listing] = so.relationship()
+    customer_org: so.Mapped[Organisation] = so.relationship()
+    author: so.Mapped[User | None] = so.relationship(foreign_keys=[author_id])
 
     __table_args__ = (sa.CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),)
 
@@ -52,7 +58,7 @@ class Rating(db.Model):
         return self.replied_dt is not None
 
 
-class SearchMiss(db.Model):
+class SearchMiss(Model):
     """A catalogue search with a free-time filter that found nothing: demand the labs
     could not meet. Only the filters are kept, not who searched."""
 
@@ -74,7 +80,7 @@ class SearchMiss(db.Model):
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
-class RatedHours(db.Model):
+class RatedHours(Model):
     """Rated (quota) hours a year of one class of instrument (定额机时): 1,400 for
     general-purpose, 800 for special-purpose, 1,600 where a platform counts longer
     weeks. Administrators change the figures; listings name their class."""

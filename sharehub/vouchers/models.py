@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -12,10 +13,14 @@ from flask_babel import lazy_gettext as _l
 
 from sharehub.core.db import UTCDateTime, str_enum, utcnow
 from sharehub.core.uploads import StoredFileMixin
-from sharehub.extensions import db
+from sharehub.extensions import Model
+
+if TYPE_CHECKING:
+    from sharehub.accounts.models import Organisation
+    from sharehub.billing.models import Invoice
 
 
-class VoucherProgramme(db.Model):
+class VoucherProgramme(Model):
     __tablename__ = "voucher_programme"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -41,7 +46,7 @@ class VoucherProgramme(db.Model):
     )
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
-    authority: so.Mapped[Organisation] = so.relationship()  # noqa: F821
+    authority: so.Mapped[Organisation] = so.relationship()
 
     @property
     def subsidy_percent(self) -> float:
@@ -56,7 +61,7 @@ class VoucherProgramme(db.Model):
     )
 
 
-class VoucherQuota(db.Model):
+class VoucherQuota(Model):
     """A firm's quota in a programme for one year: applied for, then granted."""
 
     __tablename__ = "voucher_quota"
@@ -85,14 +90,14 @@ class VoucherQuota(db.Model):
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     programme: so.Mapped[VoucherProgramme] = so.relationship()
-    firm: so.Mapped[Organisation] = so.relationship()  # noqa: F821
+    firm: so.Mapped[Organisation] = so.relationship()
 
     @property
     def remaining(self) -> int:
         return self.granted_amount - self.used_amount if self.status == "granted" else 0
 
 
-class VoucherUse(db.Model):
+class VoucherUse(Model):
     """An amount of a quota applied to an invoice; cancelled uses return to the quota, void
     (fraudulent) ones do not. An invoice takes one voucher use in force: the programme's
     share applies once to the invoice's amount."""
@@ -128,7 +133,7 @@ class VoucherUse(db.Model):
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     quota: so.Mapped[VoucherQuota] = so.relationship()
-    invoice: so.Mapped[Invoice] = so.relationship()  # noqa: F821
+    invoice: so.Mapped[Invoice] = so.relationship()
     claim: so.Mapped[SettlementClaim | None] = so.relationship(back_populates="uses")
 
 
@@ -166,7 +171,7 @@ DOCUMENT_KIND_LABELS = {
 }
 
 
-class SettlementClaim(db.Model):
+class SettlementClaim(Model):
     """A lab's claim (申请兑付) for the voucher amounts it received in one programme."""
 
     __tablename__ = "settlement_claim"
@@ -195,7 +200,7 @@ class SettlementClaim(db.Model):
     decided_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
     programme: so.Mapped[VoucherProgramme] = so.relationship()
-    lab: so.Mapped[Organisation] = so.relationship()  # noqa: F821
+    lab: so.Mapped[Organisation] = so.relationship()
     uses: so.Mapped[list[VoucherUse]] = so.relationship(
         back_populates="claim", order_by="VoucherUse.id"
     )
@@ -230,7 +235,7 @@ class SettlementClaim(db.Model):
         return [kind for kind in DocumentKind if self.document_of(kind) is None]
 
 
-class ClaimDocument(StoredFileMixin, db.Model):
+class ClaimDocument(StoredFileMixin, Model):
     """Evidence of a claim: a PDF or image checked by content, stored outside static/."""
 
     __tablename__ = "claim_document"

@@ -44,7 +44,7 @@ def _locked_quota(quota: VoucherQuota) -> VoucherQuota:
     )
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update()
-    return db.session.scalar(query)
+    return db.session.execute(query).scalar_one()
 
 
 def _require_authority(actor: User, org: Organisation) -> None:
