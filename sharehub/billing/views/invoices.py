@@ -22,22 +22,22 @@ from sqlalchemy.exc import IntegrityError
 from sharehub.accounts.session import current_org
 from sharehub.billing import payments, services
 from sharehub.billing.blueprint import bp
+from sharehub.billing.forms import (
+    InvoiceLineForm,
+    PaymentForm,
+    PayOnlineForm,
+    RefundSentForm,
+    VoidForm,
+)
 from sharehub.billing.models import METHOD_LABELS, Invoice
 from sharehub.billing.pdf import invoice_pdf
 from sharehub.booking.models import AccessGrant, Booking
 from sharehub.core.actions import page, perform, refused
 from sharehub.core.clock import local_date, local_today
 from sharehub.core.errors import DomainError, NotFound, ValidationError
-from sharehub.core.forms import ConfirmForm
+from sharehub.core.forms import ConfirmForm, refuse_form
 from sharehub.core.i18n import user_zone
-from sharehub.core.inputs import (
-    DATE_RANGE_TEXT,
-    PRICE_LIMIT_TEXT,
-    PRICE_TEXT,
-    check_date,
-    parse_date,
-    parse_fen,
-)
+from sharehub.core.inputs import check_date
 from sharehub.core.money import format_fen
 from sharehub.core.tx import commit
 from sharehub.extensions import csrf, db
@@ -118,69 +118,62 @@ def _invoice_response(invoice: Invoice, status: int = 200):
     return response
 
 
+ACTION_FORMS = {"line": InvoiceLineForm, "void": VoidForm}
+
+
 @bp.route("/invoices/<int:invoice_id>/<any(line, issue, void):action>", methods=["POST"])
 @login_required
 def invoice_action(invoice_id: int, action: str):
     invoice = _invoice(invoice_id)
-    _checked()
-    target = invoice
-    try:
+    form = ACTION_FORMS.get(action, ConfirmForm)()
+    again = lambda: _invoice_response(invoice)  # noqa: E731
+    if not form.validate_on_submit():
+        return refuse_form(form, again)
+
+    def change() -> Invoice:
         if action == "line":
-            price = parse_fen(request.form.get("unit_price"), field="unit_price")
-            if price is None:
-                raise ValidationError(PRICE_TEXT, field="unit_price")
             services.add_line(
                 current_user,
                 invoice,
-                request.form.get("description", ""),
-                request.form.get("quantity", "1"),
-                price,
+                form.description.data,
+                form.quantity.data,
+                form.unit_price.data,
             )
         elif action == "issue":
             services.issue(current_user, invoice)
         else:
-            target = services.void(current_user, invoice, request.form.get("reason", ""))
-    except DomainError as exc:  # nothing changed: the page again, with the refusal's status
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-        return _invoice_response(invoice, exc.status)
-    else:
-        commit()
-        flash(_("The invoice has been updated."), "success")
-    return redirect(url_for("billing.invoice_page", invoice_id=target.id))
+            return services.void(current_user, invoice, form.reason.data)
+        return invoice
+
+    return perform(
+        change,
+        done=lambda target: redirect(url_for("billing.invoice_page", invoice_id=target.id)),
+        success=_("The invoice has been updated."),
+        again=again,
+    )
 
 
 @bp.route("/invoices/<int:invoice_id>/payments", methods=["POST"])
 @login_required
 def record_payment(invoice_id: int):
     invoice = _invoice(invoice_id)
-    _checked()
-    try:
-        unreadable = ValidationError(_("Give the amount in yuan and the date as YYYY-MM-DD."))
-        try:
-            amount = parse_fen(request.form.get("amount"), field="amount")
-            paid = parse_date(request.form.get("paid_date"), field="paid_date")
-        except ValidationError as exc:
-            if exc.message in (DATE_RANGE_TEXT, PRICE_LIMIT_TEXT):
-                raise  # readable, but out of bounds: say which bound
-            raise unreadable from exc
-        if amount is None or paid is None:
-            raise unreadable
+    form = PaymentForm()
+    again = lambda: _invoice_response(invoice)  # noqa: E731
+    if not form.validate_on_submit():
+        return refuse_form(form, again)
+
+    def record() -> int:
         payment = payments.record_bank_transfer(
             current_user,
             invoice,
-            amount,
-            paid,
-            request.form.get("payer_reference", ""),
-            seen_outstanding=request.form.get("seen_outstanding", type=int),
+            form.amount.data,
+            form.paid_date.data,
+            form.payer_reference.data,
+            seen_outstanding=form.seen_outstanding.data,
         )
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-        return _invoice_response(invoice, exc.status)
-    else:
-        overpaid = sum(refund.amount for refund in payment.refunds)
-        commit()
+        return sum(refund.amount for refund in payment.refunds)
+
+    def recorded(overpaid: int):
         if overpaid:
             flash(
                 _(
@@ -192,7 +185,9 @@ def record_payment(invoice_id: int):
             )
         else:
             flash(_("The payment has been recorded."), "success")
-    return redirect(url_for("billing.invoice_page", invoice_id=invoice.id))
+        return redirect(url_for("billing.invoice_page", invoice_id=invoice.id))
+
+    return perform(record, done=recorded, again=again)
 
 
 @bp.route("/refunds/<int:refund_id>/sent", methods=["POST"])
@@ -204,20 +199,17 @@ def refund_sent(refund_id: int):
     refund = db.session.get(Refund, refund_id)
     if refund is None or not refund.invoice.can_manage(current_user):
         abort(404)
-    _checked()
-
-    def record():
-        try:
-            sent = date.fromisoformat(request.form.get("sent_date", ""))
-        except ValueError as exc:
-            raise ValidationError(_("Give the date as YYYY-MM-DD.")) from exc
-        refunds.record_refund_sent(current_user, refund, sent, request.form.get("reference", ""))
-
+    form = RefundSentForm()
+    again = lambda: _invoice_response(refund.invoice)  # noqa: E731
+    if not form.validate_on_submit():
+        return refuse_form(form, again)
     return perform(
-        record,
+        lambda: refunds.record_refund_sent(
+            current_user, refund, form.sent_date.data, form.reference.data
+        ),
         done=url_for("billing.invoice_page", invoice_id=refund.invoice_id),
         success=_("The refund has been recorded as paid."),
-        again=lambda: _invoice_response(refund.invoice),
+        again=again,
     )
 
 
@@ -280,19 +272,17 @@ def invoices():
 @login_required
 def pay_online(invoice_id: int):
     from sharehub.billing import gateway
-    from sharehub.billing.models import PaymentMethod
 
     invoice = _invoice(invoice_id)
-    _checked()
+    form = PayOnlineForm()
+    again = lambda: _invoice_response(invoice)  # noqa: E731
+    if not form.validate_on_submit():
+        return refuse_form(form, again)
     back = url_for("billing.invoice_page", invoice_id=invoice.id, _external=True)
     try:
-        try:
-            method = PaymentMethod(request.form.get("method", ""))
-        except ValueError:
-            raise ValidationError(_("Choose card, Alipay or WeChat Pay.")) from None
-        target = gateway.start_online_payment(invoice, method, back + "?paid=1", back)
+        target = gateway.start_online_payment(invoice, form.method.data, back + "?paid=1", back)
     except DomainError as exc:
-        return refused(exc, again=lambda: _invoice_response(invoice))
+        return refused(exc, again=again)
     return redirect(target, code=303)
 
 

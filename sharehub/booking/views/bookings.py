@@ -15,32 +15,29 @@ from sharehub.accounts.session import current_org
 from sharehub.booking import services, usage
 from sharehub.booking.availability import free_starts
 from sharehub.booking.blueprint import bp
+from sharehub.booking.forms import (
+    BookingRequestForm,
+    CheckInForm,
+    CheckOutForm,
+    DeclineForm,
+    MoveForm,
+    ReasonForm,
+    from_page,
+)
 from sharehub.booking.models import HOLDING, Booking, BookingStatus, ServiceWay
 from sharehub.booking.pricing import quote
 from sharehub.catalog.models import Listing, ListingKind, Unit
 from sharehub.catalog.queries import get_listing
-from sharehub.core.actions import page, refused
+from sharehub.core.actions import page, perform, refused
 from sharehub.core.clock import local_today
 from sharehub.core.db import utcnow
-from sharehub.core.errors import DomainError, PermissionDenied, ValidationError
-from sharehub.core.forms import ConfirmForm
+from sharehub.core.errors import DomainError, PermissionDenied
+from sharehub.core.forms import ConfirmForm, refuse_form, typed
 from sharehub.core.i18n import user_zone
-from sharehub.core.inputs import check_date, parse_datetime, parse_id, parse_int
+from sharehub.core.inputs import check_date
 from sharehub.core.models import Notification
 from sharehub.core.tx import commit
 from sharehub.extensions import db
-
-MAX_BOOKING_MINUTES = 60 * 24 * 31
-MAX_SAMPLES = 100_000
-
-
-def _parse_start(value: str) -> datetime | None:
-    """A date and time typed or sent (in the user's zone unless it says otherwise); None
-    when it is none, a ValidationError outside the years 2000–2100."""
-    parsed = parse_datetime(value, field="start")
-    if parsed is None:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=user_zone())
 
 
 def week_slots(listing: Listing, week_start: date, zone) -> dict:
@@ -104,23 +101,6 @@ def _month(listing: Listing, first: date, zone):
     )
 
 
-def _request_from_form(listing: Listing) -> tuple[services.BookingRequest | None, str]:
-    start = _parse_start(request.values.get("start", ""))
-    minutes = parse_int(request.values.get("minutes"), minimum=1, maximum=MAX_BOOKING_MINUTES)
-    if start is None or not minutes:
-        return None, _("Choose a start time and a duration.")
-    return services.BookingRequest(
-        starts_dt=start,
-        ends_dt=start + timedelta(minutes=minutes),
-        unit_id=parse_id(request.values.get("unit_id")),
-        purpose=request.values.get("purpose", ""),
-        sample_description=request.values.get("sample_description", ""),
-        sample_count=parse_int(request.values.get("sample_count"), maximum=MAX_SAMPLES) or 0,
-        contact_name=request.values.get("contact_name", ""),
-        contact_phone=request.values.get("contact_phone", ""),
-    ), ""
-
-
 @bp.route("/catalog/<int:listing_id>/book/review", methods=["GET", "POST"])
 @login_required
 def review(listing_id: int):
@@ -131,51 +111,45 @@ def review(listing_id: int):
             PermissionDenied(_("You need an organisation to book; ask a colleague to invite you.")),
             again=page("catalog.listing_page", listing_id=listing.id),
         )
-    booking_request, problem = _request_from_form(listing)
-    if booking_request is None:
-        return refused(
-            ValidationError(problem), again=page("booking.calendar", listing_id=listing.id)
-        )
-    minutes = int((booking_request.ends_dt - booking_request.starts_dt).total_seconds() // 60)
-    price = quote(listing, org, minutes, booking_request.sample_count)
-    alternatives, status = None, 200
-    if request.method == "POST":
-        if not ConfirmForm().validate_on_submit():
-            abort(400)
-        try:
-            booking = services.create_booking(current_user, org, listing, booking_request)
-        except services.SlotTaken as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-            alternatives, status = exc.alternatives, 409
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-            status = exc.status
-        else:
-            commit()
-            flash(
-                _("Your booking request has been sent to the laboratory.")
-                if booking.status == BookingStatus.PENDING
-                else _("Your booking is confirmed."),
-                "success",
-            )
-            return redirect(url_for("booking.booking_page", booking_id=booking.id))
-    else:
+    form = from_page(BookingRequestForm)
+    if not form.validate():
+        return refuse_form(form, page("booking.calendar", listing_id=listing.id))
+    booking_request = form.booking_request()
+    if request.method == "GET":
         try:
             services.check_rules(listing, booking_request.starts_dt, booking_request.ends_dt)
         except DomainError as exc:
             flash(str(exc.message), "warning")
+        return _review_page(listing, org, booking_request)
+    try:
+        booking = services.create_booking(current_user, org, listing, booking_request)
+    except services.SlotTaken as exc:
+        free = exc.alternatives
+        return refused(exc, again=lambda: _review_page(listing, org, booking_request, free))
+    except DomainError as exc:
+        return refused(exc, again=lambda: _review_page(listing, org, booking_request))
+    commit()
+    flash(
+        _("Your booking request has been sent to the laboratory.")
+        if booking.status == BookingStatus.PENDING
+        else _("Your booking is confirmed."),
+        "success",
+    )
+    return redirect(url_for("booking.booking_page", booking_id=booking.id))
+
+
+def _review_page(listing, org, booking_request, alternatives=None):
+    minutes = int((booking_request.ends_dt - booking_request.starts_dt).total_seconds() // 60)
     return render_template(
         "booking/review.html",
         listing=listing,
         req=booking_request,
         minutes=minutes,
-        price=price,
+        price=quote(listing, org, minutes, booking_request.sample_count),
         org=org,
         alternatives=alternatives,
         confirm_form=ConfirmForm(),
-    ), status
+    )
 
 
 def _booking(booking_id: int) -> Booking:
@@ -206,21 +180,13 @@ def _booking_page(booking: Booking, status: int = 200, values=None):
     ), status
 
 
-def _actual_time(value: str | None) -> datetime | None:
-    """An optional actual time typed on the check-in/out form; blank means now."""
-    if not (value or "").strip():
-        return None
-    parsed = _parse_start(value.strip())
-    if parsed is None:
-        raise DomainError(_("Write the time as YYYY-MM-DD HH:MM."))
-    return parsed
-
-
-def _service_way(value: str) -> ServiceWay:
-    try:
-        return ServiceWay(value)
-    except ValueError:
-        raise ValidationError(_("Choose how the service was given.")) from None
+ACTION_FORMS = {
+    "decline": DeclineForm,
+    "cancel": ReasonForm,
+    "check_in": CheckInForm,
+    "check_out": CheckOutForm,
+    "reschedule": MoveForm,
+}
 
 
 @bp.route(
@@ -231,53 +197,50 @@ def _service_way(value: str) -> ServiceWay:
 @login_required
 def booking_action(booking_id: int, action: str):
     booking = _booking(booking_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    form = request.form
-    try:
-        if action == "approve":
-            services.approve(current_user, booking)
-        elif action == "decline":
-            services.decline(
-                current_user,
-                booking,
-                form.get("reason", ""),
-                for_capacity=form.get("for_capacity") == "1",
-            )
-        elif action == "cancel":
-            services.cancel(current_user, booking, form.get("reason", ""))
-        elif action == "check_in":
-            usage.check_in(current_user, booking, _actual_time(form.get("started")))
-        elif action == "check_out":
-            usage.check_out(
-                current_user,
-                booking,
-                ended=_actual_time(form.get("ended")),
-                prep_minutes=parse_int(form.get("prep_minutes"), maximum=MAX_BOOKING_MINUTES) or 0,
-                run_minutes=parse_int(form.get("run_minutes"), maximum=MAX_BOOKING_MINUTES),
-                post_minutes=parse_int(form.get("post_minutes"), maximum=MAX_BOOKING_MINUTES) or 0,
-                samples=parse_int(form.get("samples"), maximum=MAX_SAMPLES) or 0,
-                service_way=_service_way(form.get("service_way", "on_site")),
-                notes=form.get("notes", ""),
-            )
-        elif action == "no_show":
-            services.mark_no_show(current_user, booking)
-        elif action == "reschedule":
-            start = _parse_start(form.get("start", ""))
-            minutes = (
-                parse_int(form.get("minutes"), minimum=1, maximum=MAX_BOOKING_MINUTES)
-                or booking.minutes
-            )
-            if start is None:
-                raise ValidationError(_("Choose a start time and a duration."))
-            services.reschedule(current_user, booking, start, start + timedelta(minutes=minutes))
-    except DomainError as exc:  # nothing changed: the booking page again, with what was typed
-        return refused(
-            exc, again=lambda: _booking_page(db.session.get(Booking, booking_id), values=form)
+    form = ACTION_FORMS.get(action, ConfirmForm)()
+
+    def again():  # nothing changed: the booking page again, with what was typed
+        return _booking_page(db.session.get(Booking, booking_id), values=typed(form))
+
+    if not form.validate_on_submit():
+        return refuse_form(form, again)
+    return perform(
+        lambda: _act(action, booking, form),
+        done=url_for("booking.booking_page", booking_id=booking.id),
+        success=_("The booking has been updated."),
+        again=again,
+    )
+
+
+def _act(action: str, booking: Booking, form) -> None:
+    if action == "approve":
+        services.approve(current_user, booking)
+    elif action == "decline":
+        services.decline(
+            current_user, booking, form.reason.data, for_capacity=form.for_capacity.data
         )
-    commit()
-    flash(_("The booking has been updated."), "success")
-    return redirect(url_for("booking.booking_page", booking_id=booking.id))
+    elif action == "cancel":
+        services.cancel(current_user, booking, form.reason.data)
+    elif action == "check_in":
+        usage.check_in(current_user, booking, form.started.data)
+    elif action == "check_out":
+        usage.check_out(
+            current_user,
+            booking,
+            ended=form.ended.data,
+            prep_minutes=form.prep_minutes.data,
+            run_minutes=form.run_minutes.data,
+            post_minutes=form.post_minutes.data,
+            samples=form.samples.data,
+            service_way=form.service_way.data,
+            notes=form.notes.data,
+        )
+    elif action == "no_show":
+        services.mark_no_show(current_user, booking)
+    elif action == "reschedule":
+        start = form.start.data
+        minutes = form.minutes.data or booking.minutes
+        services.reschedule(current_user, booking, start, start + timedelta(minutes=minutes))
 
 
 @bp.route("/bookings")

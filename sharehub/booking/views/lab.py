@@ -3,8 +3,6 @@ and dataset access requests and downloads."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -15,14 +13,14 @@ from flask_login import current_user, login_required
 from sharehub.accounts.session import current_org
 from sharehub.booking import access, usage
 from sharehub.booking.blueprint import bp
+from sharehub.booking.forms import AccessRequestForm, LogUsageForm, UsageForm
 from sharehub.booking.models import AccessGrant, ServiceWay, UsageRecord
 from sharehub.catalog.models import Listing, ListingKind, Unit
 from sharehub.catalog.queries import get_listing
 from sharehub.core.actions import page, perform
-from sharehub.core.errors import DomainError
-from sharehub.core.forms import ConfirmForm
+from sharehub.core.errors import DomainError, ValidationError
+from sharehub.core.forms import ConfirmForm, refuse_form, typed
 from sharehub.core.i18n import user_zone
-from sharehub.core.inputs import parse_datetime, parse_id
 from sharehub.core.security import CONTROL_MESSAGE, has_control_characters
 from sharehub.core.tx import commit
 from sharehub.core.uploads import human_size, read_upload, send_stored
@@ -34,14 +32,6 @@ def _my_lab():
     if org is None or not org.is_lab or not current_user.can_manage(org):
         abort(403)
     return org
-
-
-def _local(value: str) -> datetime:
-    """A typed local time; ValueError when it is none, ValidationError outside 2000–2100."""
-    parsed = parse_datetime(value)
-    if parsed is None:
-        raise ValueError(value)
-    return parsed.replace(tzinfo=user_zone())
 
 
 def _lab_units(lab):
@@ -59,52 +49,48 @@ def _lab_units(lab):
 def lab_usage():
     lab = _my_lab()
     units = _lab_units(lab)
-    status = 200
-    if request.method == "POST":
-        if not ConfirmForm().validate_on_submit():
-            abort(400)
-        form = request.form
-        try:
-            unit_id = parse_id(form.get("unit_id"), field="unit_id")
-            unit = next((u for u in units if u.id == unit_id), None)
-            if unit is None:
-                raise DomainError(_("Choose one of your units."))
-            served_org, served_user = usage.served(
-                lab, form.get("served_org", ""), form.get("served_user", "")
-            )
-            usage.log_usage(
-                current_user,
-                unit,
-                user_org=served_org,
-                user=served_user,
-                started=_local(form.get("started", "")),
-                ended=_local(form.get("ended", "")),
-                prep_minutes=form.get("prep_minutes", 0, type=int) or 0,
-                run_minutes=form.get("run_minutes", 0, type=int) or 0,
-                post_minutes=form.get("post_minutes", 0, type=int) or 0,
-                samples=form.get("samples", 0, type=int) or 0,
-                service_way=ServiceWay(form.get("service_way", "on_site")),
-                notes=form.get("notes", ""),
-            )
-        except (DomainError, ValueError) as exc:
-            db.session.rollback()
-            flash(
-                str(
-                    getattr(
-                        exc, "message", _("Check the times (YYYY-MM-DD HH:MM) and the minutes.")
-                    )
-                ),
-                "danger",
-            )
-            status = 400
-        else:
-            commit()
-            flash(_("The internal use has been recorded."), "success")
-            return redirect(url_for("booking.lab_usage"))
-    return _usage_page(lab, units, status)
+    if request.method == "GET":
+        return _usage_page(lab, units)
+    form = LogUsageForm()
+    again = lambda: _usage_page(lab, units, values=typed(form))  # noqa: E731
+    if not form.validate_on_submit():
+        return refuse_form(form, again)
+
+    def log():
+        unit = next((u for u in units if u.id == form.unit_id.data), None)
+        if unit is None:
+            raise ValidationError(_("Choose one of your units."))
+        served_org, served_user = usage.served(lab, form.served_org.data, form.served_user.data)
+        usage.log_usage(
+            current_user,
+            unit,
+            user_org=served_org,
+            user=served_user,
+            **_usage_fields(form),
+        )
+
+    return perform(
+        log,
+        done=url_for("booking.lab_usage"),
+        success=_("The internal use has been recorded."),
+        again=again,
+    )
 
 
-def _usage_page(lab, units, status: int = 200):
+def _usage_fields(form) -> dict:
+    return {
+        "started": form.started.data,
+        "ended": form.ended.data,
+        "prep_minutes": form.prep_minutes.data,
+        "run_minutes": form.run_minutes.data,
+        "post_minutes": form.post_minutes.data,
+        "samples": form.samples.data,
+        "service_way": form.service_way.data,
+        "notes": form.notes.data,
+    }
+
+
+def _usage_page(lab, units, status: int = 200, values=None):
     """The usage log; after a refusal the log form shows what was typed."""
     records = db.session.scalars(
         sa.select(UsageRecord)
@@ -126,7 +112,7 @@ def _usage_page(lab, units, status: int = 200):
         records=records,
         confirm_form=ConfirmForm(),
         ways=ServiceWay,
-        values=request.form if status >= 400 else {},
+        values=values or {},
         max_rows=format_number(usage.MAX_IMPORT_ROWS),
         max_size=human_size(usage.MAX_IMPORT_BYTES),
     ), status
@@ -165,35 +151,30 @@ def correct_usage(record_id: int):
     record = db.session.get(UsageRecord, record_id)
     if record is None or not current_user.can_manage(record.unit.listing.lab):
         abort(404)
-    status = 200
-    if request.method == "POST":
-        if not ConfirmForm().validate_on_submit():
-            abort(400)
-        form = request.form
-        try:
-            usage.correct_usage(
-                current_user,
-                record,
-                started_dt=_local(form.get("started", "")),
-                ended_dt=_local(form.get("ended", "")),
-                prep_minutes=form.get("prep_minutes", type=int),
-                run_minutes=form.get("run_minutes", type=int),
-                post_minutes=form.get("post_minutes", type=int),
-                samples=form.get("samples", type=int),
-                service_way=ServiceWay(form.get("service_way", "on_site")),
-                notes=form.get("notes", ""),
-            )
-        except (DomainError, ValueError, TypeError) as exc:
-            db.session.rollback()
-            flash(str(getattr(exc, "message", _("Check the times and the minutes."))), "danger")
-            status = getattr(exc, "status", 400)
-        else:
-            commit()
-            flash(_("The correction has been saved and recorded in the audit log."), "success")
-            return redirect(url_for("booking.lab_usage"))
+    if request.method == "GET":
+        return _correction_page(record)
+    form = UsageForm()
+    if not form.validate_on_submit():
+        return refuse_form(form, lambda: _correction_page(record))
+    fields = _usage_fields(form)
+    return perform(
+        lambda: usage.correct_usage(
+            current_user,
+            record,
+            started_dt=fields.pop("started"),
+            ended_dt=fields.pop("ended"),
+            **fields,
+        ),
+        done=url_for("booking.lab_usage"),
+        success=_("The correction has been saved and recorded in the audit log."),
+        again=lambda: _correction_page(db.session.get(UsageRecord, record_id)),
+    )
+
+
+def _correction_page(record: UsageRecord):
     return render_template(
         "booking/usage_edit.html", record=record, ways=ServiceWay, confirm_form=ConfirmForm()
-    ), status
+    )
 
 
 # --- dataset access ------------------------------------------------------------------------
@@ -207,7 +188,8 @@ def dataset_access(listing_id: int):
     if listing.kind != ListingKind.DATASET or org is None:
         abort(404)
     if request.method == "POST":
-        if not ConfirmForm().validate_on_submit():
+        form = AccessRequestForm()
+        if not form.validate_on_submit():
             abort(400)
 
         def requested(result):
@@ -218,9 +200,7 @@ def dataset_access(listing_id: int):
             return redirect(url_for("booking.my_access"))
 
         return perform(
-            lambda: access.request_access(
-                current_user, org, listing, request.form.get("purpose", "")
-            ),
+            lambda: access.request_access(current_user, org, listing, form.purpose.data),
             done=requested,
             again=lambda: _access_request_page(listing),
         )

@@ -11,21 +11,16 @@ from flask_login import current_user, login_required
 from sharehub.accounts.session import current_org
 from sharehub.booking import moves, series, waitlist
 from sharehub.booking.blueprint import bp
-from sharehub.booking.views.bookings import (
-    MAX_BOOKING_MINUTES,
-    _booking,
-    _parse_start,
-    _request_from_form,
-)
+from sharehub.booking.forms import ExternalCalendarForm, MoveForm, SeriesForm, SlotForm
+from sharehub.booking.views.bookings import _booking
 from sharehub.calendar import imports
 from sharehub.calendar.models import ExternalCalendar
 from sharehub.catalog.models import Unit
 from sharehub.catalog.queries import get_listing
 from sharehub.core import audit
 from sharehub.core.actions import page, perform, refused
-from sharehub.core.errors import PermissionDenied, ValidationError
-from sharehub.core.forms import ConfirmForm
-from sharehub.core.inputs import parse_int
+from sharehub.core.errors import PermissionDenied
+from sharehub.core.forms import ConfirmForm, refuse_form
 from sharehub.core.tx import commit
 from sharehub.core.uploads import read_upload
 from sharehub.extensions import db
@@ -41,20 +36,15 @@ def _checked():
 def book_series(listing_id: int):
     listing = get_listing(listing_id, current_user)
     org = current_org()
-    _checked()
-    booking_request, problem = _request_from_form(listing)
+    form = SeriesForm()
     calendar = page("booking.calendar", listing_id=listing.id)
+    if not form.validate_on_submit():
+        return refuse_form(form, calendar)
     if org is None:
         return refused(PermissionDenied(_("You need an organisation to book.")), again=calendar)
-    if booking_request is None:
-        return refused(ValidationError(problem), again=calendar)
     return perform(
         lambda: series.book_weekly(
-            current_user,
-            org,
-            listing,
-            booking_request,
-            parse_int(request.form.get("weeks"), maximum=series.MAX_WEEKS) or 0,
+            current_user, org, listing, form.booking_request(), form.weeks.data
         ),
         done=lambda occurrences: render_template(
             "booking/series.html", listing=listing, occurrences=occurrences
@@ -68,14 +58,13 @@ def book_series(listing_id: int):
 def join_waitlist(listing_id: int):
     listing = get_listing(listing_id, current_user)
     org = current_org()
-    _checked()
-    start = _parse_start(request.form.get("start", ""))
-    minutes = parse_int(request.form.get("minutes"), minimum=1, maximum=MAX_BOOKING_MINUTES)
-    if org is None or start is None or not minutes:
+    form = SlotForm()
+    if not form.validate_on_submit() or org is None:
         abort(400)
+    start = form.start.data
     return perform(
         lambda: waitlist.join_waitlist(
-            current_user, org, listing, start, start + timedelta(minutes=minutes)
+            current_user, org, listing, start, start + timedelta(minutes=form.minutes.data)
         ),
         done=url_for("catalog.listing_page", listing_id=listing.id),
         success=_(
@@ -94,17 +83,15 @@ def join_waitlist(listing_id: int):
 @login_required
 def booking_extra_action(booking_id: int, action: str):
     booking = _booking(booking_id)
-    _checked()
+    form = MoveForm() if action == "propose" else ConfirmForm()
+    again = page("booking.booking_page", booking_id=booking.id)
+    if not form.validate_on_submit():
+        return refuse_form(form, again)
 
     def change():
         if action == "propose":
-            start = _parse_start(request.form.get("start", ""))
-            if start is None:
-                raise ValidationError(_("Choose a start time and a duration."))
-            minutes = (
-                parse_int(request.form.get("minutes"), minimum=1, maximum=MAX_BOOKING_MINUTES)
-                or booking.minutes
-            )
+            start = form.start.data
+            minutes = form.minutes.data or booking.minutes
             moves.propose_move(current_user, booking, start, start + timedelta(minutes=minutes))
         elif action == "accept_offer":
             waitlist.accept_offer(current_user, booking)
@@ -115,27 +102,25 @@ def booking_extra_action(booking_id: int, action: str):
         change,
         done=url_for("booking.booking_page", booking_id=booking.id),
         success=_("The booking has been updated."),
-        again=page("booking.booking_page", booking_id=booking.id),
+        again=again,
     )
 
 
 @bp.route("/lab/calendars", methods=["POST"])
 @login_required
 def add_external_calendar():
-    unit = db.session.get(Unit, request.form.get("unit_id", 0, type=int))
+    form = ExternalCalendarForm()
+    unit = db.session.get(Unit, form.unit_id.data) if form.unit_id.data else None
     if unit is None or not current_user.can_manage(unit.listing.lab):
         abort(404)
-    _checked()
+    if not form.validate_on_submit():
+        abort(400)
     upload = request.files.get("file")
 
     def add():
         data = read_upload(upload, imports.MAX_ICS_BYTES)[0] if upload and upload.filename else None
         return imports.add_calendar(
-            current_user,
-            unit,
-            name=request.form.get("name", ""),
-            url=request.form.get("url", "").strip(),
-            data=data,
+            current_user, unit, name=form.name.data, url=form.url.data, data=data
         )
 
     def added(calendar):
