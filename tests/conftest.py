@@ -1,5 +1,5 @@
 """Test harness: one app per session on SQLite or PostgreSQL, each test in a rolled-back
-transaction, a real SMTP server on loopback, and factories.
+transaction, a real SMTP server on loopback; the factories are plugins in tests/support/.
 
 SHAREHUB_TEST_DB=sqlite|postgres picks the database (`make test` runs both). For
 PostgreSQL a throwaway cluster is started from the server binaries on the machine,
@@ -12,16 +12,22 @@ import os
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import g
 
 from tests.support import clock
+from tests.support.backend import BACKEND, require
 from tests.support.postgres import ThrowawayPostgres, find_bindir
 from tests.support.smtp import MailBox
 
-BACKEND = os.environ.get("SHAREHUB_TEST_DB", "sqlite")
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# Fixtures shared by the whole suite live in tests/support/ as plugins; test modules import
+# plain helpers from tests.support only (tests/core/test_test_layout.py keeps it so).
+pytest_plugins = [
+    "tests.support.accounts",
+    "tests.support.catalog",
+    "tests.support.stats",
+    "tests.support.billing",
+]
 
 
 # Every test runs at the suite's fixed instant (tests/support/clock.py). Started when this
@@ -47,12 +53,6 @@ def _real_clock_when_asked(request, monkeypatch):
         yield
 
 
-def _require(message: str):
-    if IN_CI:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="session")
 def postgres():
     """The PostgreSQL server of this run (None on SQLite runs)."""
@@ -64,7 +64,7 @@ def postgres():
         return
     bindir = find_bindir()
     if bindir is None:
-        _require("PostgreSQL server binaries not found (install postgresql)")
+        require("PostgreSQL server binaries not found (install postgresql)")
     server = ThrowawayPostgres(bindir).start()
     try:
         yield server
@@ -161,122 +161,6 @@ def client(app, db):
     return app.test_client()
 
 
-# --- factories ------------------------------------------------------------------------------
-
-_counter = iter(range(1, 10_000_000))
-
-
-def make_credit_code(seed: int) -> str:
-    from sharehub.core.codes import make_credit_code as complete
-
-    return complete(f"91320500MA{seed:07d}")
-
-
-@pytest.fixture
-def city(db):
-    from sharehub.accounts.models import Region
-
-    return db.session.scalar(sa.select(Region).where(Region.code == "320500"))
-
-
-@pytest.fixture
-def cluster(db, city):
-    from sharehub.accounts.models import Cluster
-
-    cluster = Cluster(name=f"测试产业集群{next(_counter)}", name_en="Test cluster", region=city)
-    db.session.add(cluster)
-    db.session.commit()
-    return cluster
-
-
-@pytest.fixture
-def make_org(db, city):
-    from sharehub.accounts.models import Organisation, OrgKind, OrgStatus
-
-    def factory(kind=OrgKind.ENTERPRISE, status=OrgStatus.ACTIVE, **fields):
-        n = next(_counter)
-        org = Organisation(
-            kind=kind,
-            status=status,
-            name=fields.pop("name", f"测试机构{n}"),
-            name_en=fields.pop("name_en", f"Test organisation {n}"),
-            credit_code=fields.pop("credit_code", make_credit_code(n)),
-            region=city,
-            contact_name="张三",
-            contact_phone="0512-12345678",
-            **fields,
-        )
-        db.session.add(org)
-        db.session.commit()
-        return org
-
-    return factory
-
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def make_user(db):
-    from sharehub.accounts.models import Membership, Role, User
-    from sharehub.core.db import utcnow
-
-    hashed = {}
-
-    def factory(org=None, role=Role.OWNER, verified=True, **fields):
-        n = next(_counter)
-        fields.setdefault("locale", "en")  # assertions read English; zh_CN has its own tests
-        user = User(
-            email=fields.pop("email", f"user{n}@example.cn"),
-            name=fields.pop("name", f"用户{n}"),
-            **fields,
-        )
-        if "pw" not in hashed:
-            user.set_password(PASSWORD)
-            hashed["pw"] = user.password_hash
-        user.password_hash = hashed["pw"]
-        if verified:
-            user.email_verified_dt = utcnow()
-        db.session.add(user)
-        if org is not None:
-            db.session.add(Membership(user=user, organisation=org, role=role))
-        db.session.commit()
-        return user
-
-    return factory
-
-
-@pytest.fixture
-def platform_admin(make_org, make_user):
-    from sharehub.accounts.models import OrgKind
-
-    return make_user(make_org(kind=OrgKind.PLATFORM, name="平台运营"), email="admin@example.cn")
-
-
-@pytest.fixture
-def login(client):
-    def do(user, password: str = PASSWORD):
-        response = client.post("/account/signin", data={"email": user.email, "password": password})
-        assert response.status_code == 302, response.get_data(as_text=True)[:500]
-        return response
-
-    return do
-
-
-def pdf_bytes() -> bytes:
-    return b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def png_bytes() -> bytes:
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), (10, 80, 120)).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def storage_dir(app) -> Path:
     return Path(app.config["STORAGE_DIR"])
@@ -284,71 +168,6 @@ def storage_dir(app) -> Path:
 
 def pytest_report_header(config):
     return f"database backend: {BACKEND}; today: {clock.suite_now().isoformat()} (suite clock)"
-
-
-@pytest.fixture
-def lab(make_org):
-    from sharehub.accounts.models import OrgKind
-
-    return make_org(
-        kind=OrgKind.LAB, name="测试实验室", name_en="Test Lab", cnas_number="CNAS L0001"
-    )
-
-
-@pytest.fixture
-def lab_manager(make_user, lab):
-    from sharehub.accounts.models import Role
-
-    return make_user(lab, role=Role.MANAGER)
-
-
-WEEKDAY_HOURS = [(d, 510, 720) for d in range(5)] + [(d, 810, 1050) for d in range(5)]
-
-
-@pytest.fixture
-def make_listing(db):
-    """A listing written straight to the database (published unless told otherwise)."""
-    from sharehub.catalog.models import (
-        Field,
-        Listing,
-        ListingKind,
-        ListingStatus,
-        OpeningInterval,
-        PriceUnit,
-        Unit,
-    )
-    from sharehub.catalog.search import index_fields
-    from sharehub.core.db import utcnow
-
-    def factory(
-        lab,
-        name="电感耦合等离子体发射光谱仪",
-        kind=ListingKind.EQUIPMENT,
-        status=ListingStatus.PUBLISHED,
-        units=1,
-        hours=WEEKDAY_HOURS,
-        **fields,
-    ):
-        fields.setdefault("field", Field.NEW_MATERIALS)
-        fields.setdefault("category_code", "020303")
-        fields.setdefault("price_unit", PriceUnit.HOUR)
-        fields.setdefault("price_external", 50000)
-        fields.setdefault("price_internal", 30000)
-        listing = Listing(
-            lab=lab, kind=kind, status=status, name=name, published_dt=utcnow(), **fields
-        )
-        for n in range(units if kind != ListingKind.DATASET else 0):
-            listing.units.append(Unit(name=f"#{n + 1}"))
-        for weekday, start, end in hours if kind != ListingKind.DATASET else []:
-            listing.opening_hours.append(
-                OpeningInterval(weekday=weekday, start_minute=start, end_minute=end)
-            )
-        index_fields(listing)
-        db.session.add(listing)
-        db.session.commit()
-        return listing
-
-    return factory
 
 
 @pytest.fixture

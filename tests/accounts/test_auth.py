@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from sharehub.accounts.models import User
 from sharehub.core.models import AuditEntry
-from tests.conftest import PASSWORD
+from tests.support.accounts import PASSWORD
 
 EN = {"Accept-Language": "en"}
 

@@ -5,7 +5,7 @@ import pytest
 
 from sharehub.accounts.models import OrgDocument, OrgKind, Role
 from sharehub.core.uploads import store_bytes
-from tests.conftest import pdf_bytes
+from tests.support.files import pdf_bytes
 
 
 def old_rule(user, doc) -> bool:

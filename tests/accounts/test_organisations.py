@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from sharehub.accounts.models import Invitation, Membership, Role, User
 from sharehub.core.models import AuditEntry
-from tests.conftest import PASSWORD
+from tests.support.accounts import PASSWORD
 
 EN = {"Accept-Language": "en"}
 
@@ -176,7 +176,7 @@ def test_member_cannot_edit_organisation(client, db, make_org, make_user, login)
 def test_lab_documents_are_private(client, db, make_org, make_user, login, storage_dir):
     from sharehub.accounts.models import OrgDocument, OrgKind
     from sharehub.core.uploads import store_bytes
-    from tests.conftest import pdf_bytes
+    from tests.support.files import pdf_bytes
 
     lab = make_org(kind=OrgKind.LAB)
     stored = store_bytes(pdf_bytes(), "cert.pdf", "application/pdf")

@@ -7,27 +7,8 @@ import sqlalchemy as sa
 
 from sharehub.accounts.models import Organisation, OrgDocument, OrgKind, OrgStatus, User
 from sharehub.core.models import AuditEntry
-from tests.conftest import make_credit_code, pdf_bytes, png_bytes
-
-
-def signup_data(city, cluster=None, **overrides):
-    data = {
-        "kind": "enterprise",
-        "org_name": "苏州精测材料科技有限公司",
-        "org_name_en": "Suzhou Precision Materials Co., Ltd.",
-        "credit_code": make_credit_code(424242),
-        "region_id": str(city.id),
-        "cluster_id": str(cluster.id) if cluster else "",
-        "contact_name": "李娜",
-        "contact_phone": "0512-66889900",
-        "name": "李娜",
-        "email": "Li.Na@Example.cn",
-        "phone": "13800000000",
-        "password": "a-long-enough-secret",
-        "password2": "a-long-enough-secret",
-    }
-    data.update(overrides)
-    return data
+from tests.support.accounts import make_credit_code, signup_data
+from tests.support.files import pdf_bytes, png_bytes
 
 
 def count(db, model):

@@ -1,4 +1,5 @@
-"""Fixtures of the API tests: two enterprises and a lab, tokens, and a JSON client."""
+"""Fixtures of the API tests: two enterprises and a lab, tokens, a JSON client, and two
+laboratories over the statistics week (tests/support/stats.py) with metrics tokens."""
 
 from __future__ import annotations
 
@@ -55,3 +56,31 @@ class JsonClient:
 @pytest.fixture
 def api(client):
     return JsonClient(client)
+
+
+@pytest.fixture
+def two_labs(week, lab, make_listing, make_usage):
+    from sharehub.catalog.models import Field
+
+    bio = make_listing(lab, field=Field.BIOMEDICINE, name="流式细胞仪")
+    make_usage(bio.units[0], week["e1"], "2026-03-03 09:00", "2026-03-03 10:30", run=90)
+    return {**week, "other": lab, "bio": bio}
+
+
+@pytest.fixture
+def tokens(two_labs, make_user, make_org, make_token):
+    from sharehub.accounts.models import OrgKind, Role
+
+    lab_a, lab_b = two_labs["lab"], two_labs["other"]
+    regulator = make_user(make_org(kind=OrgKind.AUTHORITY, name="苏州市市场监督管理局"))
+    scopes = ["metrics:read"]
+    return {
+        "lab_a": make_token(make_user(lab_a, role=Role.MANAGER), lab_a, scopes),
+        "lab_b": make_token(make_user(lab_b, role=Role.MANAGER), lab_b, scopes),
+        "member_a": make_token(make_user(lab_a, role=Role.MEMBER), lab_a, scopes),
+        "firm": make_token(make_user(two_labs["e1"]), two_labs["e1"], scopes),
+        "regulator": make_token(regulator, regulator.memberships[0].organisation, scopes),
+        "no_scope": make_token(
+            make_user(lab_a, role=Role.MANAGER), lab_a, ["usage:read", "invoices:read"]
+        ),
+    }

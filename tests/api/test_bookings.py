@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from sharehub.booking.models import Booking, BookingStatus
 from sharehub.core.models import AuditEntry
+from tests.support.api import body
 from tests.support.clock import at, workday
 
 pytestmark = pytest.mark.usefixtures("english")
@@ -18,15 +19,6 @@ pytestmark = pytest.mark.usefixtures("english")
 @pytest.fixture
 def listing(lab, make_listing):
     return make_listing(lab, approval_required=False, price_external=49999, units=1)
-
-
-def body(listing, day, start=(9, 30), end=(11, 30), **extra):
-    return {
-        "listing_id": listing.id,
-        "starts_at": at(day, *start).isoformat(),
-        "ends_at": at(day, *end).isoformat(),
-        **extra,
-    }
 
 
 def test_create_read_list_reschedule_cancel(api, db, firm, make_token, listing):

@@ -7,20 +7,11 @@ import io
 
 import pytest
 
-from tests.api.test_statistics_api import tokens, two_labs  # noqa: F401  (fixtures)
-from tests.stats.conftest import (  # noqa: F401  (fixtures)
-    make_booking,
-    make_invoice,
-    make_rating,
-    make_usage,
-    week,
-)
-
 LISTING_NAME = '=HYPERLINK("http://evil.example","ICP")'
 
 
 @pytest.mark.parametrize("who", ["lab_a", "regulator"])
-def test_national_report_csv_escapes_formulas(api, db, two_labs, tokens, who):  # noqa: F811
+def test_national_report_csv_escapes_formulas(api, db, two_labs, tokens, who):
     from sharehub.catalog.models import Listing
 
     for listing in db.session.query(Listing).filter_by(lab_id=two_labs["lab"].id):

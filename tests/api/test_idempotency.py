@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from sharehub.booking.models import Booking
-from tests.api.test_bookings import body
-from tests.conftest import BACKEND
 from tests.support import clock
+from tests.support.api import body
+from tests.support.backend import BACKEND
 from tests.support.clock import workday
 
 pytestmark = pytest.mark.usefixtures("english")
@@ -188,7 +188,8 @@ def test_concurrent_requests_with_one_key_book_once(postgres, tmp_path, monkeypa
     )
     from sharehub.core.db import utcnow
     from sharehub.extensions import db
-    from tests.conftest import WEEKDAY_HOURS, make_credit_code
+    from tests.support.accounts import make_credit_code
+    from tests.support.catalog import WEEKDAY_HOURS
 
     if postgres is None:
         pytest.skip("needs the throwaway PostgreSQL cluster")

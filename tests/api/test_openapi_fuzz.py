@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from tests.conftest import BACKEND
+from tests.support.backend import BACKEND
 from tests.support.live import live_server
 
 EXAMPLES = 15

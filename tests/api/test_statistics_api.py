@@ -19,44 +19,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.stats.conftest import (  # noqa: F401  (fixtures)
-    make_booking,
-    make_invoice,
-    make_rating,
-    make_usage,
-    week,
-)
-
 WEEK_ARGS = "from=2026-03-02&to=2026-03-09"
 RATED_UNIT = 1400 * 7 / 365
-
-
-@pytest.fixture
-def two_labs(week, lab, make_listing, make_usage):  # noqa: F811
-    from sharehub.catalog.models import Field
-
-    bio = make_listing(lab, field=Field.BIOMEDICINE, name="流式细胞仪")
-    make_usage(bio.units[0], week["e1"], "2026-03-03 09:00", "2026-03-03 10:30", run=90)
-    return {**week, "other": lab, "bio": bio}
-
-
-@pytest.fixture
-def tokens(two_labs, make_user, make_org, make_token):
-    from sharehub.accounts.models import OrgKind, Role
-
-    lab_a, lab_b = two_labs["lab"], two_labs["other"]
-    regulator = make_user(make_org(kind=OrgKind.AUTHORITY, name="苏州市市场监督管理局"))
-    scopes = ["metrics:read"]
-    return {
-        "lab_a": make_token(make_user(lab_a, role=Role.MANAGER), lab_a, scopes),
-        "lab_b": make_token(make_user(lab_b, role=Role.MANAGER), lab_b, scopes),
-        "member_a": make_token(make_user(lab_a, role=Role.MEMBER), lab_a, scopes),
-        "firm": make_token(make_user(two_labs["e1"]), two_labs["e1"], scopes),
-        "regulator": make_token(regulator, regulator.memberships[0].organisation, scopes),
-        "no_scope": make_token(
-            make_user(lab_a, role=Role.MANAGER), lab_a, ["usage:read", "invoices:read"]
-        ),
-    }
 
 
 def _lab_a_week() -> dict:

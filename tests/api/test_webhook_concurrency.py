@@ -9,8 +9,9 @@ from collections import Counter
 
 import sqlalchemy as sa
 
-from tests.api.test_webhooks import Receiver
-from tests.conftest import BACKEND, make_credit_code
+from tests.support.accounts import make_credit_code
+from tests.support.api import Receiver
+from tests.support.backend import BACKEND
 
 SENDERS, EVENTS = 4, 30
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
@@ -18,45 +16,11 @@ from sharehub.billing import payments
 from sharehub.billing import services as billing
 from sharehub.core.db import utcnow
 from tests.support import clock
+from tests.support.api import Receiver
 from tests.support.clock import at, workday
 
 pytestmark = pytest.mark.usefixtures("english")
 SIG = SIGNATURE_HEADER.lower()
-
-
-class Receiver:
-    """An HTTP server on 127.0.0.1 that records what it is sent and answers `status`."""
-
-    def __init__(self):
-        self.received: list[dict] = []
-        self.status = 200
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append(
-                    {
-                        "path": self.path,
-                        "headers": {k.lower(): v for k, v in self.headers.items()},
-                        "body": body,
-                    }
-                )
-                self.send_response(receiver.status)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def events(self, path: str) -> list[str]:
-        return [json.loads(r["body"])["type"] for r in self.received if r["path"] == path]
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.clock import at, workday  # noqa: F401  (used by the tests here)
+from tests.support.clock import at
 
 
 @pytest.fixture
@@ -35,13 +35,3 @@ def book(db):
         return booking
 
     return do
-
-
-# The statistics factories write bookings, usage, invoices and ratings at local times.
-from tests.stats.conftest import (  # noqa: E402,F401
-    local,
-    make_booking,
-    make_invoice,
-    make_rating,
-    make_usage,
-)

@@ -18,7 +18,7 @@ from sharehub.assessment.models import (
 from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
 from sharehub.core.models import AuditEntry
-from tests.conftest import pdf_bytes, png_bytes
+from tests.support.files import pdf_bytes, png_bytes
 
 pytestmark = pytest.mark.usefixtures("english")
 

@@ -9,7 +9,8 @@ import urllib.request
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import BACKEND, make_credit_code
+from tests.support.accounts import make_credit_code
+from tests.support.backend import BACKEND
 from tests.support.live import live_server
 from tests.support.stripe_servers import localstripe_server
 

@@ -11,8 +11,8 @@ from sharehub.billing import payments, refunds, services
 from sharehub.billing.models import Invoice, InvoiceStatus, PaymentMethod, Refund, RefundStatus
 from sharehub.booking import services as booking_services
 from sharehub.core.db import utcnow
-from tests.billing.test_webhooks import signed, stripe_keys  # noqa: F401  (fixture)
 from tests.support import clock
+from tests.support.billing import signed
 
 
 @pytest.fixture
@@ -228,7 +228,7 @@ def test_refund_webhooks_settle_a_submitted_refund_once(
     db,
     booked,
     lab_manager,
-    stripe_keys,  # noqa: F811
+    stripe_keys,
 ):
     invoice = card_paid(db, booked, lab_manager)
     booking_services.cancel(customer_of(booked), booked, "")
@@ -259,7 +259,7 @@ def test_a_failed_refund_leaves_the_money_counted_as_received(
     db,
     booked,
     lab_manager,
-    stripe_keys,  # noqa: F811
+    stripe_keys,
 ):
     invoice = card_paid(db, booked, lab_manager)
     booking_services.cancel(customer_of(booked), booked, "")
@@ -279,7 +279,7 @@ def test_a_refund_made_at_the_provider_is_recorded_against_its_payment(
     db,
     booked,
     lab_manager,
-    stripe_keys,  # noqa: F811
+    stripe_keys,
 ):
     invoice = card_paid(db, booked, lab_manager)
     body, headers = signed(refund_event("evt_d", "re_dash", "succeeded", amount=10000))

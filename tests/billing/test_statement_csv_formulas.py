@@ -6,7 +6,7 @@ import csv
 import io
 
 from sharehub.booking.availability import LAB_TZ
-from tests.billing.test_statements import issued_for
+from tests.support.billing import issued_for
 
 NAME = "=cmd|' /C calc'!A0"
 

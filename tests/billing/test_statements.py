@@ -6,11 +6,12 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from sharehub.billing import payments, queries, services
+from sharehub.billing import payments, queries
 from sharehub.billing.models import Payment, PaymentMethod
 from sharehub.booking import services as booking_services
 from sharehub.booking.availability import LAB_TZ
 from tests.support import clock
+from tests.support.billing import issued_for
 from tests.support.clock import at
 
 
@@ -22,12 +23,6 @@ def book(user, org, listing, day, hour):
         booking_services.BookingRequest(starts_dt=at(day, hour, 30), ends_dt=at(day, hour + 2, 30)),
     )
     return booking
-
-
-def issued_for(lab_manager, booking):
-    invoice = services.invoice_from_booking(lab_manager, booking)
-    services.issue(lab_manager, invoice)
-    return invoice
 
 
 def test_statement_of_a_month_with_exact_figures(db, booked, lab_manager, make_listing):

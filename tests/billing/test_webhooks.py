@@ -3,7 +3,6 @@ replays and out-of-order delivery change nothing twice."""
 
 import hashlib
 import hmac
-import json
 import time
 
 import pytest
@@ -11,14 +10,7 @@ import sqlalchemy as sa
 
 from sharehub.billing import services
 from sharehub.billing.models import GatewayEvent, Invoice, InvoiceStatus, Payment
-
-SECRET = "whsec_test_local"
-
-
-@pytest.fixture
-def stripe_keys(app, monkeypatch):
-    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "sk_test_local")
-    monkeypatch.setitem(app.config, "STRIPE_WEBHOOK_SECRET", SECRET)
+from tests.support.billing import SECRET, signed
 
 
 @pytest.fixture
@@ -27,16 +19,6 @@ def issued(db, booked, lab_manager):
     services.issue(lab_manager, invoice)
     db.session.commit()
     return invoice
-
-
-def signed(payload: dict, secret: str = SECRET, timestamp: int | None = None):
-    body = json.dumps(payload).encode()
-    timestamp = timestamp or int(time.time())
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return body, {
-        "Stripe-Signature": f"t={timestamp},v1={mac.hexdigest()}",
-        "Content-Type": "application/json",
-    }
 
 
 def intent_event(event_id, invoice, method="alipay", amount=None):

@@ -6,7 +6,7 @@ from icalendar import Calendar
 
 from sharehub.booking import services
 from sharehub.calendar.ics import new_calendar
-from tests.booking.test_booking_service import at, workday
+from tests.support.clock import at, workday
 
 PAYLOAD = "Evil\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:forged\r\nSUMMARY:PWNED\r\nX-INJECTED:1"
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from sharehub.accounts.models import OrgKind, OrgStatus, Role
 from sharehub.catalog.models import Listing, ListingRevision, ListingStatus, Outage, Unit
-from tests.conftest import pdf_bytes, png_bytes
+from tests.support.files import pdf_bytes, png_bytes
 
 EQUIPMENT = {
     "name": "场发射扫描电子显微镜",

@@ -17,7 +17,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import BACKEND, WEEKDAY_HOURS, make_credit_code
+from tests.support.accounts import make_credit_code
+from tests.support.backend import BACKEND
+from tests.support.catalog import WEEKDAY_HOURS
 from tests.support.clock import at, workday
 from tests.support.live import live_server
 

@@ -6,7 +6,8 @@ import sqlalchemy as sa
 
 from sharehub.billing import services
 from sharehub.billing.models import Invoice
-from tests.conftest import BACKEND, make_credit_code
+from tests.support.accounts import make_credit_code
+from tests.support.backend import BACKEND
 
 
 def test_concurrent_issues_get_gapless_unique_numbers(postgres, tmp_path):

@@ -15,7 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import BACKEND, make_credit_code
+from tests.support.accounts import make_credit_code
+from tests.support.backend import BACKEND
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgres", reason="a PostgreSQL race")
 

@@ -8,7 +8,8 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import BACKEND, make_credit_code
+from tests.support.accounts import make_credit_code
+from tests.support.backend import BACKEND
 
 TOTAL = 106000
 

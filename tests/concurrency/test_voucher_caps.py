@@ -5,8 +5,9 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from tests.conftest import BACKEND, make_credit_code
 from tests.support import clock
+from tests.support.accounts import make_credit_code
+from tests.support.backend import BACKEND
 
 
 def test_concurrent_orders_never_exceed_the_quota(postgres, tmp_path):

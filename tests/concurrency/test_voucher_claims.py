@@ -6,8 +6,9 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from tests.conftest import BACKEND, make_credit_code
 from tests.support import clock
+from tests.support.accounts import make_credit_code
+from tests.support.backend import BACKEND
 
 
 def test_concurrent_claims_take_a_use_once(postgres, tmp_path):

@@ -14,8 +14,8 @@ from sharehub.accounts.models import User
 from sharehub.booking.models import Booking, UsageRecord
 from sharehub.calendar.models import ExternalCalendar
 from sharehub.catalog.models import Listing, Outage
-from tests.accounts.test_signup import signup_data
 from tests.support import clock
+from tests.support.accounts import signup_data
 from tests.support.clock import at, workday
 
 # usage is logged after it happened

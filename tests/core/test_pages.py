@@ -176,7 +176,7 @@ def test_models_and_migrations_agree(app, db):
 
 def test_create_admin_command_makes_the_platform_organisation_once(app, db):
     from sharehub.accounts.models import User
-    from tests.conftest import make_credit_code
+    from tests.support.accounts import make_credit_code
 
     runner = app.test_cli_runner()
     args = [

@@ -22,7 +22,7 @@ from sharehub.assessment.models import (
 )
 from sharehub.catalog.models import Listing
 from sharehub.core.models import AuditEntry
-from tests.accounts.test_signup import signup_data
+from tests.support.accounts import signup_data
 from tests.support.clock import today
 
 EN = {"Accept-Language": "en"}

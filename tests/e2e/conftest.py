@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BACKEND, _require
+from tests.support.backend import BACKEND, require
 from tests.support.live import live_server as serve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +47,7 @@ def live_server(postgres, mailbox, tmp_path_factory):
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        _require(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+        require(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

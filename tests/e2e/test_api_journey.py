@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from tests.e2e.test_lab_signup_journey import DEMO_PASSWORD, sign_in
+from tests.support.e2e import DEMO_PASSWORD, sign_in
 
 pytestmark = pytest.mark.e2e
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import pdf_bytes
-from tests.e2e.test_lab_signup_journey import DEMO_PASSWORD, sign_in, sign_out
 from tests.support import clock
+from tests.support.e2e import DEMO_PASSWORD, sign_in, sign_out
+from tests.support.files import pdf_bytes
 
 pytestmark = pytest.mark.e2e
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.e2e.test_lab_signup_journey import DEMO_PASSWORD, sign_in, sign_out
+from tests.support.e2e import DEMO_PASSWORD, sign_in, sign_out
 
 pytestmark = pytest.mark.e2e
 

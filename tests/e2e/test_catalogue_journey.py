@@ -6,7 +6,7 @@ import io
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.e2e.test_lab_signup_journey import DEMO_PASSWORD, sign_in, sign_out
+from tests.support.e2e import DEMO_PASSWORD, sign_in, sign_out
 
 pytestmark = pytest.mark.e2e
 

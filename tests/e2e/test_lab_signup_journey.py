@@ -1,32 +1,12 @@
 """A laboratory signs up in Chinese, is admitted by the administrator, and signs in."""
 
-import re
-
 import pytest
 
-from tests.conftest import make_credit_code, pdf_bytes
+from tests.support.accounts import make_credit_code
+from tests.support.e2e import DEMO_PASSWORD, path_of, sign_in, sign_out
+from tests.support.files import pdf_bytes
 
 pytestmark = pytest.mark.e2e
-
-DEMO_PASSWORD = "sharehub-demo"
-
-
-def path_of(link: str) -> str:
-    return re.sub(r"^https?://[^/]+", "", link)
-
-
-def sign_in(page, base, email, password):
-    page.goto(f"{base}/account/signin")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("main form button[type=submit]")
-    page.wait_for_selector("#usermenu")
-
-
-def sign_out(page):
-    page.click("#usermenu")
-    page.click("text=退出登录")
-    page.wait_for_selector("text=登录")
 
 
 def test_lab_signs_up_in_chinese_is_admitted_and_signs_in(

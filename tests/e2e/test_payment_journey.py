@@ -7,8 +7,8 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import BACKEND
-from tests.e2e.test_lab_signup_journey import DEMO_PASSWORD, sign_in, sign_out
+from tests.support.backend import BACKEND
+from tests.support.e2e import DEMO_PASSWORD, sign_in, sign_out
 from tests.support.live import live_server as serve
 from tests.support.stripe_servers import checkout_server, localstripe_server
 

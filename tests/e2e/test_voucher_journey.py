@@ -4,9 +4,9 @@ four documents; the authority publishes, approves and pays the claim."""
 
 import pytest
 
-from tests.conftest import pdf_bytes, png_bytes
-from tests.e2e.test_lab_signup_journey import DEMO_PASSWORD, sign_in, sign_out
 from tests.support import clock
+from tests.support.e2e import DEMO_PASSWORD, sign_in, sign_out
+from tests.support.files import pdf_bytes, png_bytes
 
 pytestmark = pytest.mark.e2e
 PROGRAMME = "园区检测服务创新券（测试）"

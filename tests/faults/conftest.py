@@ -1,4 +1,4 @@
-"""One ShareHub under gunicorn (tests/faults/faulty_wsgi.py, two workers) for the fault tests.
+"""One ShareHub under gunicorn (tests/support/faulty_wsgi.py, two workers) for the fault tests.
 
 On PostgreSQL it gets a cluster of its own, so that a test may restart it without touching
 the rest of the suite. Its mail server address points at a loopback port where nothing
@@ -24,15 +24,17 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import BACKEND, WEEKDAY_HOURS, _require, make_credit_code
 from tests.support import clock
+from tests.support.accounts import make_credit_code
+from tests.support.backend import BACKEND, require
+from tests.support.catalog import WEEKDAY_HOURS
 from tests.support.clock import at, workday
+from tests.support.faults import WEBHOOK_SECRET
 from tests.support.live import ROOT, live_server
 from tests.support.postgres import ThrowawayPostgres, find_bindir
 from tests.support.smtp import MailBox
 
 PASSWORD = "faults-secret-2026"
-WEBHOOK_SECRET = "whsec_faults"
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
@@ -260,7 +262,7 @@ def faulty(tmp_path_factory):
     if BACKEND == "postgres":
         bindir = find_bindir()
         if bindir is None:
-            _require("PostgreSQL server binaries not found (install postgresql)")
+            require("PostgreSQL server binaries not found (install postgresql)")
         server = ThrowawayPostgres(bindir).start()
         url = server.create_database("sharehub_faults")
     else:
@@ -281,7 +283,7 @@ def faulty(tmp_path_factory):
             workers=2,
             seed_demo=False,
             env=extra,
-            app="tests.faults.faulty_wsgi:app",
+            app="tests.support.faulty_wsgi:app",
         ) as base:
 
             class Config(TestConfig):
@@ -312,22 +314,3 @@ def faulty(tmp_path_factory):
     finally:
         if server is not None:
             server.stop()
-
-
-def counts(db) -> dict:
-    """Rows of the tables a booking or a payment writes to."""
-    from sharehub.billing.models import GatewayEvent, Payment
-    from sharehub.booking.models import Booking
-    from sharehub.core.models import AuditEntry, Notification, OutboxMessage
-
-    return {
-        model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
-        for model in (Booking, Notification, AuditEntry, OutboxMessage, Payment, GatewayEvent)
-    }
-
-
-def no_violations(db) -> None:
-    from sharehub.admin.consistency import violations
-
-    found = violations()
-    assert not any(found.values()), found

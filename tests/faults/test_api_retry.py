@@ -10,8 +10,7 @@ import urllib.request
 
 import sqlalchemy as sa
 
-from tests.faults.conftest import no_violations
-from tests.faults.test_worker_killed import booking_at
+from tests.support.faults import booking_at, no_violations
 
 
 def api_token(faulty, email: str) -> str:

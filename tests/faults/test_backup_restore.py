@@ -12,8 +12,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import BACKEND, WEEKDAY_HOURS, make_credit_code
 from tests.support import clock
+from tests.support.accounts import make_credit_code
+from tests.support.backend import BACKEND
+from tests.support.catalog import WEEKDAY_HOURS
 from tests.support.clock import at, workday
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgres", reason="pg_dump and pg_restore")

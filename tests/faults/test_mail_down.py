@@ -8,7 +8,7 @@ import re
 
 import sqlalchemy as sa
 
-from tests.faults.conftest import no_violations
+from tests.support.faults import no_violations
 
 
 def test_bookings_confirmed_while_mail_is_down_are_kept_and_mailed_later(faulty):

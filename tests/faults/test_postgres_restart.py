@@ -8,9 +8,8 @@ import re
 
 import pytest
 
-from tests.conftest import BACKEND
-from tests.faults.conftest import counts, no_violations
-from tests.faults.test_worker_killed import booking_at
+from tests.support.backend import BACKEND
+from tests.support.faults import booking_at, counts, no_violations
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgres", reason="restarts the PostgreSQL server")
 

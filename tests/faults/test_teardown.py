@@ -2,15 +2,15 @@
 closed (teardown): the answer is the 503 page in the user's language, as on every other
 path, never the server's empty 500; and the app serves the next request normally.
 
-In-process on both databases (tests/faults/drop.py drops the connection at teardown), and
+In-process on both databases (tests/support/drop.py drops the connection at teardown), and
 under gunicorn on PostgreSQL with a server process really terminated."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.conftest import BACKEND
-from tests.faults.drop import drop_connection
+from tests.support.backend import BACKEND
+from tests.support.drop import drop_connection
 
 
 @pytest.fixture

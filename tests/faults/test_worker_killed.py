@@ -8,21 +8,14 @@ import re
 
 import sqlalchemy as sa
 
-from tests.faults.conftest import counts, no_violations
-from tests.faults.test_webhooks import deliver, issued_invoice, pay_event
-
-
-def booking_at(db, listing_id: int, start: str):
-    from datetime import datetime
-
-    from sharehub.booking.models import Booking
-
-    return db.session.scalar(
-        sa.select(Booking).where(
-            Booking.listing_id == listing_id,
-            Booking.starts_dt == datetime.fromisoformat(start),
-        )
-    )
+from tests.support.faults import (
+    booking_at,
+    counts,
+    deliver,
+    issued_invoice,
+    no_violations,
+    pay_event,
+)
 
 
 def test_worker_killed_before_the_booking_commits_leaves_nothing(faulty):

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from tests.stats.test_pages import _csv
 from tests.support import clock
+from tests.support.stats import csv_rows
 
 # a free-time search a month ahead (within the year a visitor may search), five days long
 D0 = (clock.today() + timedelta(days=30)).isoformat()
@@ -69,7 +69,7 @@ def test_unmet_demand_is_recorded_and_shown(
     assert 'id="demand-waiting">1<' in html
     assert "扫描电镜" in html
 
-    rows = _csv(client.get(f"/stats/demand.csv?{year}"))
+    rows = csv_rows(client.get(f"/stats/demand.csv?{year}"))
     assert rows[1][1:] == ["扫描电镜", lab.name, "1", "1"]
 
 

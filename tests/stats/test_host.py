@@ -20,7 +20,7 @@ from fractions import Fraction
 
 import pytest
 
-from tests.stats.conftest import WEEK
+from tests.support.stats import WEEK
 
 
 @pytest.fixture

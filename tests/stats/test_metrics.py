@@ -31,8 +31,8 @@ from __future__ import annotations
 from datetime import date
 from fractions import Fraction as F
 
-from tests.stats.conftest import WEEK
 from tests.support import clock
+from tests.support.stats import WEEK
 
 
 def test_lab_figures_of_the_week(week):
@@ -159,8 +159,8 @@ def test_make_up_day_with_own_hours_and_an_outage_over_the_holiday(db, lab, make
     08:30–10:00 (90 min): 1,260 min = 21 h."""
     from sharehub.catalog.models import Outage, OutageKind
     from sharehub.stats.metrics import lab_metrics
-    from tests.conftest import WEEKDAY_HOURS
-    from tests.stats.conftest import local
+    from tests.support.catalog import WEEKDAY_HOURS
+    from tests.support.stats import local
 
     listing = make_listing(lab, hours=[*WEEKDAY_HOURS, (6, 540, 720)])
     first = lab_metrics(date(2026, 1, 1), date(2026, 1, 8), [lab.id])[lab.id]

@@ -3,11 +3,12 @@ test_metrics.py (lab 实验室甲: 7.25 effective hours, 5.25 external, 71.5 ava
 
 from __future__ import annotations
 
-import csv
 import io
 from fractions import Fraction
 
 import pytest
+
+from tests.support.stats import csv_rows
 
 WEEK_ARGS = "period=range&from=2026-03-02&to=2026-03-08"
 
@@ -17,12 +18,6 @@ def regulator(make_org, make_user):
     from sharehub.accounts.models import OrgKind
 
     return make_user(make_org(kind=OrgKind.AUTHORITY, name="市场监督管理局"))
-
-
-def _csv(response) -> list[list[str]]:
-    text = response.get_data(as_text=True)
-    assert text.startswith("\ufeff")
-    return list(csv.reader(io.StringIO(text[1:])))
 
 
 def test_regulator_sees_labs_ranked_and_filters_by_cluster(
@@ -104,7 +99,7 @@ def test_table_exports_as_csv_and_xlsx(client, login, regulator, week):
     import openpyxl
 
     login(regulator)
-    rows = _csv(client.get(f"/stats/export.csv?{WEEK_ARGS}&level=lab&cluster="))
+    rows = csv_rows(client.get(f"/stats/export.csv?{WEEK_ARGS}&level=lab&cluster="))
     header, lab_row = rows[0], next(r for r in rows[1:] if r[1] == "实验室甲")
     figures = dict(zip(header, lab_row, strict=True))
     assert figures["Effective hours"] == "7.25"
@@ -122,7 +117,7 @@ def test_table_exports_as_csv_and_xlsx(client, login, regulator, week):
 
 def test_national_report_per_instrument(client, login, regulator, week):
     login(regulator)
-    rows = _csv(client.get(f"/stats/national.csv?year=2026&cluster={week['lab'].cluster_id}"))
+    rows = csv_rows(client.get(f"/stats/national.csv?year=2026&cluster={week['lab'].cluster_id}"))
     header = rows[0]
     by_unit = {r[header.index("Unit")]: dict(zip(header, r, strict=True)) for r in rows[1:]}
     # The whole year: all seven usage records count in full (R5 is still open).
@@ -141,7 +136,7 @@ def test_lab_exports_its_own_tables(client, login, week, make_user):
     from sharehub.accounts.models import Role
 
     login(make_user(week["lab"], role=Role.MANAGER))
-    rows = _csv(client.get(f"/stats/labs/{week['lab'].id}/export.csv?{WEEK_ARGS}&level=unit"))
+    rows = csv_rows(client.get(f"/stats/labs/{week['lab'].id}/export.csv?{WEEK_ARGS}&level=unit"))
     assert [r[0] for r in rows[1:]] == [str(week["u1"].id), str(week["u2"].id)]
     other = client.get(f"/stats/labs/{week['e1'].id}/export.csv")
     assert other.status_code == 404
@@ -182,11 +177,11 @@ def test_trend_and_served_tables_export(client, login, week, make_user, cluster)
 
     login(make_user(week["lab"], role=Role.MANAGER))
     lab_id, u2 = week["lab"].id, week["u2"].id
-    rows = _csv(client.get(f"/stats/labs/{lab_id}/trend.csv?{WEEK_ARGS}&unit={u2}"))
+    rows = csv_rows(client.get(f"/stats/labs/{lab_id}/trend.csv?{WEEK_ARGS}&unit={u2}"))
     header = rows[0]
     assert [r[0] for r in rows[1:]] == ["2026-03-02"]  # one week, one step
     assert dict(zip(header, rows[1], strict=True))["Effective hours"] == "1.50"
-    served = _csv(client.get(f"/stats/labs/{lab_id}/served.csv?{WEEK_ARGS}"))
+    served = csv_rows(client.get(f"/stats/labs/{lab_id}/served.csv?{WEEK_ARGS}"))
     assert sorted(served[1:]) == sorted(
         [[cluster.name, "0", "0", "0", "2.00"], ["", "2", "2", "1", "5.25"]]
     )

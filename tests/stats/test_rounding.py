@@ -15,7 +15,7 @@ import io
 
 import pytest
 
-from tests.stats.conftest import WEEK
+from tests.support.stats import WEEK
 
 WEEK_ARGS = "period=range&from=2026-03-02&to=2026-03-08"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from tests.stats.conftest import WEEK
+from tests.support.stats import WEEK
 
 EN = {"Accept-Language": "en"}
 

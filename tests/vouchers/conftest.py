@@ -1,21 +1,28 @@
 """Voucher fixtures: an authority with its programme, an issued invoice of the billing
-tests' booked fixture, and a served order (voucher applied, rest paid, booking completed)."""
+fixture `booked` (tests/support/billing.py), a served order (voucher applied, rest paid,
+booking completed) and a programme's history for the report."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from sharehub.accounts.models import OrgKind, Role
 from sharehub.billing import payments
 from sharehub.billing import services as billing
+from sharehub.billing.models import Invoice, InvoiceStatus
 from sharehub.booking import services as booking_services
 from sharehub.booking import usage
 from sharehub.vouchers import services
-from tests.billing.conftest import booked  # noqa: F401  (a fixture)
+from sharehub.vouchers.models import (
+    ClaimStatus,
+    SettlementClaim,
+    VoucherProgramme,
+    VoucherQuota,
+    VoucherUse,
+)
 from tests.support import clock
 from tests.support.clock import at, workday
-
-YEAR = clock.today().year
+from tests.support.vouchers import YEAR
 
 
 @pytest.fixture
@@ -47,7 +54,7 @@ def programme(db, authority):
 
 
 @pytest.fixture
-def invoice(db, booked, lab_manager):  # noqa: F811
+def invoice(db, booked, lab_manager):
     invoice = billing.invoice_from_booking(lab_manager, booked)
     billing.issue(lab_manager, invoice)
     db.session.commit()
@@ -55,7 +62,7 @@ def invoice(db, booked, lab_manager):  # noqa: F811
 
 
 @pytest.fixture
-def make_invoice(db, booked, lab_manager):  # noqa: F811
+def make_invoice(db, booked, lab_manager):
     """Another issued invoice of the same customer: one hour of the same listing (529.99)."""
 
     def factory(hour: int = 13):
@@ -76,12 +83,12 @@ def make_invoice(db, booked, lab_manager):  # noqa: F811
 
 
 @pytest.fixture
-def buyer(booked):  # noqa: F811
+def buyer(booked):
     return booked.customer_user
 
 
 @pytest.fixture
-def quota(db, programme, officer, booked):  # noqa: F811
+def quota(db, programme, officer, booked):
     quota = services.apply_for_quota(
         booked.customer_user, booked.customer_org, programme, YEAR, 10_000_00
     )
@@ -118,3 +125,99 @@ def login_as(client, login):
         return login(user)
 
     return do
+
+
+def noon(month: int, day: int) -> datetime:
+    return datetime(YEAR, month, day, 4, 0, tzinfo=UTC)  # 12:00 in Suzhou
+
+
+@pytest.fixture
+def history(db, authority, make_org):
+    authority_org = authority[0]
+    firm_a = make_org(name="甲精密制造有限公司", name_en="A Precision")
+    firm_b = make_org(name="乙新材料有限公司", name_en="B Materials")
+    firm_c = make_org(name="丙电子有限公司", name_en="C Electronics")
+    lab_x = make_org(kind=OrgKind.LAB, name="X检测实验室", name_en="X Lab")
+    lab_y = make_org(kind=OrgKind.LAB, name="Y计量实验室", name_en="Y Lab")
+
+    def programme(name):
+        p = VoucherProgramme(
+            authority=authority_org,
+            name=name,
+            subsidy_bp=5000,
+            yearly_cap=50_000_00,
+            order_cap=5_000_00,
+            valid_from=date(YEAR, 1, 1),
+            valid_to=date(YEAR, 12, 31),
+        )
+        db.session.add(p)
+        return p
+
+    p, other = programme("本计划"), programme("另一计划")
+    numbers = iter(range(1, 100))
+
+    def invoice(lab, firm):
+        n = next(numbers)
+        inv = Invoice(
+            lab=lab,
+            customer_org=firm,
+            status=InvoiceStatus.PAID,
+            year=YEAR,
+            sequence=n,
+            number=f"RPT-{lab.id}-{n:03d}",
+            net_total=100_000_00,
+            vat_total=0,
+            gross_total=100_000_00,
+            issued_dt=noon(1, 5),
+        )
+        db.session.add(inv)
+        return inv
+
+    def quota(prog, firm, granted, decided, status="granted"):
+        q = VoucherQuota(
+            programme=prog,
+            firm=firm,
+            year=YEAR,
+            requested_amount=granted,
+            granted_amount=granted if status == "granted" else 0,
+            status=status,
+            decided_dt=decided,
+        )
+        db.session.add(q)
+        return q
+
+    qa = quota(p, firm_a, 10_000_00, noon(2, 10))
+    qb = quota(p, firm_b, 5_000_00, noon(3, 5))
+    quota(p, firm_c, 3_000_00, None, status="applied")  # not granted: not counted
+    qa_other = quota(other, firm_a, 9_999_00, noon(2, 11))  # another programme
+    paid = SettlementClaim(
+        programme=p,
+        lab=lab_x,
+        status=ClaimStatus.PAID,
+        amount=700_00,
+        paid_date=date(YEAR, 5, 20),
+        payment_reference="兑付-01",
+    )
+    noticed = SettlementClaim(programme=p, lab=lab_y, status=ClaimStatus.PUBLICISED, amount=250_00)
+    db.session.add_all([paid, noticed])
+
+    def use(q, lab, amount, created, status="applied", claim=None):
+        u = VoucherUse(
+            quota=q,
+            invoice=invoice(lab, q.firm),
+            amount=amount,
+            status=status,
+            created_dt=created,
+            claim=claim,
+        )
+        db.session.add(u)
+        q.used_amount += amount if status != "cancelled" else 0
+
+    use(qa, lab_x, 400_00, noon(3, 15), claim=paid)
+    use(qa, lab_y, 250_00, noon(4, 2), claim=noticed)
+    use(qb, lab_x, 300_00, noon(4, 20), claim=paid)
+    use(qb, lab_y, 120_00, noon(4, 25), status="void")
+    use(qa, lab_x, 80_00, noon(3, 20), status="cancelled")  # returned: not counted
+    use(qa_other, lab_x, 999_00, noon(3, 21))  # another programme
+    db.session.commit()
+    return p

@@ -11,7 +11,7 @@ from sharehub.catalog.models import Field
 from sharehub.core.models import Notification, OutboxMessage
 from sharehub.vouchers import services
 from sharehub.vouchers.models import VoucherProgramme, VoucherQuota
-from tests.vouchers.conftest import YEAR
+from tests.support.vouchers import YEAR
 
 pytestmark = pytest.mark.usefixtures("english")
 

@@ -17,8 +17,8 @@ from sharehub.vouchers.models import (
     SettlementClaim,
     VoucherUse,
 )
-from tests.conftest import pdf_bytes, png_bytes
 from tests.support import clock
+from tests.support.files import pdf_bytes, png_bytes
 
 pytestmark = pytest.mark.usefixtures("english")
 

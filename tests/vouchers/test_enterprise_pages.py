@@ -11,7 +11,7 @@ from sharehub.core.models import Notification
 from sharehub.vouchers import services
 from sharehub.vouchers.models import VoucherProgramme, VoucherQuota, VoucherUse
 from tests.support import clock
-from tests.vouchers.conftest import YEAR
+from tests.support.vouchers import YEAR
 
 pytestmark = pytest.mark.usefixtures("english")
 

@@ -17,8 +17,8 @@ from sharehub.vouchers.models import (
     VoucherQuota,
     VoucherUse,
 )
-from tests.conftest import pdf_bytes
 from tests.support.clock import at, workday
+from tests.support.files import pdf_bytes
 
 pytestmark = pytest.mark.usefixtures("english")
 

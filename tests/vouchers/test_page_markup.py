@@ -7,7 +7,7 @@ import pytest
 
 from sharehub.vouchers import claims
 from sharehub.vouchers.models import DocumentKind
-from tests.conftest import pdf_bytes
+from tests.support.files import pdf_bytes
 
 pytestmark = pytest.mark.usefixtures("english")
 

@@ -8,13 +8,12 @@ import io
 import sqlalchemy as sa
 
 from sharehub.accounts.models import Organisation
-from tests.vouchers.test_report import history  # noqa: F401  (fixture)
 
 FIRM = "+SUM(1,2)精密"
 LAB = "@SUM(A1)实验室"
 
 
-def test_report_csv_escapes_formulas(client, db, history, officer, login_as):  # noqa: F811
+def test_report_csv_escapes_formulas(client, db, history, officer, login_as):
     def rename(old, new):
         org = db.session.scalar(sa.select(Organisation).where(Organisation.name == old))
         org.name = new

@@ -1,8 +1,12 @@
-"""Factories for the statistics tests: bookings, usage records, invoices and ratings
-written straight to the database at given local times (Asia/Shanghai)."""
+"""Factories of the statistics tests (a pytest plugin, see tests/conftest.py): bookings,
+usage records, invoices and ratings written straight to the database at given local times
+(Asia/Shanghai), the hand-computed week of tests/stats/test_metrics.py, and CSV exports read
+back as rows."""
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import uuid
 from datetime import date, datetime, timedelta
@@ -18,6 +22,13 @@ WEEK = (date(2026, 3, 2), date(2026, 3, 9))  # the hand-computed week of test_me
 def local(text: str) -> datetime:
     """'2026-03-02 09:00' in Asia/Shanghai as an aware datetime."""
     return datetime.fromisoformat(text).replace(tzinfo=SH)
+
+
+def csv_rows(response) -> list[list[str]]:
+    """The rows of a CSV export (written with a byte-order mark for spreadsheets)."""
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:])))
 
 
 @pytest.fixture

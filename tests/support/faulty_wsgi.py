@@ -6,7 +6,7 @@ PID to FAULT_DIR/<point>.pid and waits until the test removes the file (the requ
 goes on) or kills the worker.
 
 `X-Fault: drop_at_teardown` drops the request's database connection after the view answered,
-just before the session is closed when the request ends (tests/faults/drop.py).
+just before the session is closed when the request ends (tests/support/drop.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sqlalchemy import event
 
 from sharehub import create_app
 from sharehub.extensions import db
-from tests.faults.drop import drop_connection
+from tests.support.drop import drop_connection
 
 app = create_app()
 FAULT_DIR = Path(os.environ["FAULT_DIR"])

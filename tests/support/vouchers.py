@@ -1,0 +1,5 @@
+"""Constants of the voucher tests."""
+
+from tests.support import clock
+
+YEAR = clock.today().year  # the programme runs over the suite's current year
