@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from sharehub.accounts.models import Organisation
-from sharehub.core.actions import page, refused
+from sharehub.core.actions import page, perform, refused
 from sharehub.core.errors import DomainError, ValidationError
-from sharehub.core.forms import ConfirmForm, attach_error
+from sharehub.core.forms import ConfirmForm
 from sharehub.core.tx import commit
 from sharehub.extensions import db
 from sharehub.vouchers import queries, services
@@ -54,8 +54,13 @@ def new_programme():
     form = ProgrammeForm()
     form.fill_choices()
     if form.validate_on_submit():
-        try:
-            programme = services.create_programme(
+
+        def created(programme):
+            flash(_("The programme has been created."), "success")
+            return redirect(url_for("vouchers.programme_page", programme_id=programme.id))
+
+        return perform(
+            lambda: services.create_programme(
                 current_user,
                 authority,
                 name=form.name.data,
@@ -69,14 +74,11 @@ def new_programme():
                 cluster_ids=form.cluster_ids.data or [],
                 fields=form.fields.data or [],
                 lab_ids=form.lab_ids.data or [],
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            commit()
-            flash(_("The programme has been created."), "success")
-            return redirect(url_for("vouchers.programme_page", programme_id=programme.id))
+            ),
+            done=created,
+            again=lambda: render_template("vouchers/programme_form.html", form=form),
+            form=form,
+        )
     status = 400 if request.method == "POST" else 200
     return render_template("vouchers/programme_form.html", form=form), status
 
