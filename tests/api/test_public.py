@@ -159,3 +159,29 @@ def test_unknown_query_parameters_are_refused(api):
     response = api.get("/api/v1/listings?kindd=equipment")
     assert response.status_code == 422
     assert response.get_json()["errors"] == {"kindd": ["Unknown field."]}
+
+
+def test_the_document_states_the_bounds_the_code_keeps(client, api):
+    """Dates and times in the years the platform keeps, text without control characters,
+    amounts with two decimals up to one hundred million yuan, printable idempotency keys:
+    what the document allows is what the code accepts, and nothing else."""
+    import re
+
+    spec = client.get("/api/v1/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    time_pattern = schemas["BookingCreate"]["properties"]["starts_at"]["pattern"]
+    assert re.search(time_pattern, "2026-06-10T09:00:00+08:00")
+    assert not re.search(time_pattern, "0557-12-14T13:18:15Z")
+    text_pattern = schemas["BookingCancel"]["properties"]["reason"]["pattern"]
+    assert re.search(text_pattern, "计划变更\n") and not re.search(text_pattern, "a\x1ab")
+    listings = {
+        p["name"]: p["schema"] for p in spec["paths"]["/api/v1/listings"]["get"]["parameters"]
+    }
+    assert not re.search(listings["from"]["pattern"], "0223-12-05")
+    assert re.search(listings["price_max"]["pattern"], "100000000.00")
+    assert not re.search(listings["price_max"]["pattern"], "100000000.5")
+    approve = spec["paths"]["/api/v1/bookings/{booking_id}/approve"]["post"]
+    key = next(p for p in approve["parameters"] if p["name"] == "Idempotency-Key")["schema"]
+    assert key["minLength"] == 1 and not re.search(key["pattern"], "a\tb")
+    # From a day alone, the period runs up to today, at most three years on.
+    assert api.get("/api/v1/statistics?from=2000-01-01").status_code == 200
