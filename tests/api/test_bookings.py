@@ -117,6 +117,9 @@ def test_rules_answer_409_and_bad_input_422(api, firm, make_token, listing):
     assert unknown.status_code == 422 and "colour" in unknown.get_json()["errors"]
     nul = api.post("/api/v1/bookings", body(listing, day, purpose="a\x00b"), token=token)
     assert nul.status_code == 422
+    # A well-formed id of no listing: not found (404), as the document allows any id.
+    missing = api.post("/api/v1/bookings", body(listing, day, listing_id=2**31 - 1), token=token)
+    assert missing.status_code == 404 and missing.get_json()["field"] == "listing_id"
 
 
 def test_lab_manager_token_sees_the_labs_bookings(api, firm, lab, lab_manager, make_token, listing):
