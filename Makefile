@@ -4,6 +4,7 @@ PY     := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app wsgi
 PORT   ?= 5000
 STAMP  := $(VENV)/.installed-stamp
+FORMATTED := sharehub tests bench deploy migrations config.py wsgi.py
 # `make test` never skips: a missing PostgreSQL or Chromium fails the run (CI=true).
 PYTEST := CI=true $(VENV)/bin/pytest -q -p no:cacheprovider
 # the tests whose outcome depends on the day: run again at each instant of DATES
@@ -14,7 +15,7 @@ DATES  ?= 2026-12-31T10:00:00+08:00 2027-02-05T10:00:00+08:00 2026-09-30T10:00:0
           2026-09-20T10:00:00+08:00 2028-02-29T10:00:00+08:00 2026-12-31T23:30:00+08:00 \
           2027-01-01T00:30:00+08:00
 
-.PHONY: install translations system-packages run test test-sqlite test-postgres test-dates lint format extract-messages clean bench-catalog bench-booking load bench-stats
+.PHONY: install translations system-packages run test test-sqlite test-postgres test-dates lint format extract-messages clean bench-catalog bench-booking load bench-stats bench-usage-import
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -50,11 +51,12 @@ test-dates: install          ## the day-dependent tests at New Year's Eve, Sprin
 	done; \
 	if [ -n "$$failed" ]; then echo "failed at:$$failed"; exit 1; fi; echo "passed at every date"
 
-lint: $(STAMP)
+lint: $(STAMP)               ## ruff (rules and formatting); the same checks run before each commit (pre-commit)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check $(FORMATTED)
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format sharehub tests bench deploy config.py wsgi.py
+	$(VENV)/bin/ruff format $(FORMATTED)
 
 extract-messages: $(STAMP)   ## refresh translations/messages.pot and the .po files
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o translations/messages.pot .
@@ -74,3 +76,6 @@ load: install   ## locust against gunicorn (4 workers) on PostgreSQL, then the c
 
 bench-stats: install     ## yearly figures of 500 labs over 1,000,000 usage records; streamed exports' peak memory
 	$(PY) -m bench.stats $(BENCH_ARGS)
+
+bench-usage-import: install   ## usage CSV import of 1,000, 5,000 and 20,000 rows through the import page (BENCH_ARGS="--database sqlite")
+	$(PY) -m bench.usage_import $(BENCH_ARGS)

@@ -53,12 +53,9 @@ TARGET_S = 10.0
 
 
 def assessment_round(start: date, end: date, lab_ids: list[int]):
-    """Hook for part B (assessment): compute a round over the same period, if the package
-    provides `sharehub.assessment.bench.run_round(start, end, lab_ids)`; None otherwise."""
-    try:
-        from sharehub.assessment.bench import run_round  # type: ignore[import-not-found]
-    except ImportError:
-        return None
+    """Part B (assessment): compute a round over the same period (bench/assessment_round.py)."""
+    from bench.assessment_round import run_round
+
     return run_round(start, end, lab_ids)
 
 
@@ -435,7 +432,7 @@ def render(ctx: dict) -> str:
         )
     else:
         lines.append(
-            "- assessment round: not measured — `sharehub.assessment.bench.run_round` is not"
+            "- assessment round: not measured — `bench.assessment_round.run_round` is not"
             " there yet (hook `assessment_round()` in bench/stats.py)"
         )
     lines += [

@@ -68,6 +68,11 @@ def create_app(config_class=None) -> Flask:
     register_input_check(app)
     register_template_helpers(app)
 
+    from sharehub import accounts, catalog
+
+    accounts.init_app(app)
+    catalog.init_app(app)
+
     from sharehub.api import init_api
 
     init_api(app)  # after the error pages: API errors under /api/v1 become problem+json
@@ -105,10 +110,16 @@ def _init_extensions(app: Flask) -> None:
     # Import every model so metadata is complete for Alembic.
     import sharehub.accounts.models  # noqa: F401
     import sharehub.api.models  # noqa: F401
+
+    # Receivers of the domains' signals (booking/signals.py, billing/signals.py).
+    import sharehub.api.webhooks  # noqa: F401
     import sharehub.assessment.models  # noqa: F401
     import sharehub.billing.models  # noqa: F401
+    import sharehub.billing.refunds  # noqa: F401
     import sharehub.booking.models  # noqa: F401
+    import sharehub.calendar.models  # noqa: F401
     import sharehub.catalog.models  # noqa: F401
     import sharehub.core.models  # noqa: F401
     import sharehub.stats.models  # noqa: F401
     import sharehub.vouchers.models  # noqa: F401
+    import sharehub.vouchers.services  # noqa: F401

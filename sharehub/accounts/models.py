@@ -282,6 +282,19 @@ class OrgDocument(db.Model):
 
     organisation: so.Mapped[Organisation] = so.relationship(back_populates="documents")
 
+    def can_manage(self, user) -> bool:
+        """The organisation's owners and managers."""
+        return user.is_authenticated and user.can_manage(self.organisation)
+
+    def can_view(self, user) -> bool:
+        """The organisation's members, and the platform's administrators and regulators
+        who admit and supervise it."""
+        return user.is_authenticated and (
+            user.membership_in(self.organisation_id) is not None
+            or user.is_platform_admin
+            or user.is_regulator
+        )
+
 
 class User(UserMixin, db.Model):
     __tablename__ = "user"

@@ -21,8 +21,9 @@ from sharehub.accounts.models import Invitation, Membership, OrgDocument, Role, 
 from sharehub.accounts.queries import city_choices, cluster_choices, open_invitations
 from sharehub.accounts.session import current_membership, find_user_by_email, switch_org
 from sharehub.accounts.views import bp
+from sharehub.core.actions import page, perform, refused, with_status
 from sharehub.core.errors import DomainError
-from sharehub.core.forms import attach_error, safe_next
+from sharehub.core.forms import safe_next
 from sharehub.core.tx import commit
 from sharehub.core.uploads import stored_path
 from sharehub.extensions import db
@@ -72,6 +73,12 @@ def edit_organisation():
     form.cluster_id.choices = cluster_choices()
     if request.method == "GET" and org.host_org is not None:
         form.host_credit_code.data = org.host_org.credit_code
+
+    def again():
+        return render_template("accounts/organisation_edit.html", form=form, org=org), (
+            400 if form.errors else 200
+        )
+
     if form.validate_on_submit():
         try:
             orgs.update_organisation(
@@ -89,15 +96,11 @@ def edit_organisation():
             if org.is_lab:
                 orgs.set_host(current_user, org, form.host_credit_code.data or "")
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            commit()
-            flash(_("The organisation's details have been saved."), "success")
-            return redirect(url_for("accounts.organisation"))
-    return render_template("accounts/organisation_edit.html", form=form, org=org), (
-        400 if form.errors else 200
-    )
+            return refused(exc, again, form=form)
+        commit()
+        flash(_("The organisation's details have been saved."), "success")
+        return redirect(url_for("accounts.organisation"))
+    return again()
 
 
 @bp.route("/organisation/invite", methods=["POST"])
@@ -107,22 +110,34 @@ def invite():
     if membership is None:
         abort(403)
     form = _with_roles(InviteForm(), membership.organisation)
-    if form.validate_on_submit():
-        try:
-            orgs.invite(
-                current_user, membership.organisation, form.email.data, Role(form.role.data)
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-        else:
-            commit()
-            flash(_("The invitation has been sent to %(email)s.", email=form.email.data), "success")
-    else:
-        for errors in form.errors.values():
-            for error in errors:
-                flash(str(error), "danger")
-    return redirect(url_for("accounts.organisation"))
+    if not form.validate_on_submit():
+        return _invalid(form)
+    return perform(
+        lambda: orgs.invite(
+            current_user, membership.organisation, form.email.data, Role(form.role.data)
+        ),
+        done=url_for("accounts.organisation"),
+        success=_("The invitation has been sent to %(email)s.", email=form.email.data),
+        again=page("accounts.organisation"),
+    )
+
+
+def _invalid(form):
+    """The organisation page again with what was wrong in a form posted from it."""
+    for errors in form.errors.values():
+        for error in errors:
+            flash(str(error), "danger")
+    return with_status(organisation(), 400)
+
+
+def _done(message: str, endpoint: str = "accounts.organisation"):
+    """The answer to a change made from the organisation page: told, then back."""
+
+    def answer(_result=None):
+        flash(message, "info")
+        return redirect(url_for(endpoint))
+
+    return answer
 
 
 @bp.route("/organisation/invitations/<int:invitation_id>/revoke", methods=["POST"])
@@ -131,15 +146,11 @@ def revoke_invitation(invitation_id: int):
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None or current_user.membership_in(invitation.organisation_id) is None:
         abort(404)
-    try:
-        orgs.revoke_invitation(current_user, invitation)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    else:
-        commit()
-        flash(_("The invitation has been withdrawn."), "info")
-    return redirect(url_for("accounts.organisation"))
+    return perform(
+        lambda: orgs.revoke_invitation(current_user, invitation),
+        done=_done(_("The invitation has been withdrawn.")),
+        again=page("accounts.organisation"),
+    )
 
 
 @bp.route("/organisation/members/<int:membership_id>/role", methods=["POST"])
@@ -147,16 +158,14 @@ def revoke_invitation(invitation_id: int):
 def change_role(membership_id: int):
     membership = _membership_or_404(membership_id)
     form = _with_roles(RoleForm(), membership.organisation)
-    if form.validate_on_submit():
-        try:
-            orgs.change_role(current_user, membership, Role(form.role.data))
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-        else:
-            commit()
-            flash(_("The role has been changed."), "success")
-    return redirect(url_for("accounts.organisation"))
+    if not form.validate_on_submit():
+        return _invalid(form)
+    return perform(
+        lambda: orgs.change_role(current_user, membership, Role(form.role.data)),
+        done=url_for("accounts.organisation"),
+        success=_("The role has been changed."),
+        again=page("accounts.organisation"),
+    )
 
 
 @bp.route("/organisation/members/<int:membership_id>/remove", methods=["POST"])
@@ -164,18 +173,13 @@ def change_role(membership_id: int):
 def remove_member(membership_id: int):
     membership = _membership_or_404(membership_id)
     leaving = membership.user_id == current_user.id
-    try:
-        orgs.remove_member(current_user, membership)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-        return redirect(url_for("accounts.organisation"))
-    commit()
-    flash(
-        _("You have left the organisation.") if leaving else _("The member has been removed."),
-        "info",
+    return perform(
+        lambda: orgs.remove_member(current_user, membership),
+        done=_done(_("You have left the organisation."), "core.home")
+        if leaving
+        else _done(_("The member has been removed.")),
+        again=page("accounts.organisation"),
     )
-    return redirect(url_for("core.home" if leaving else "accounts.organisation"))
 
 
 @bp.route("/switch", methods=["POST"])
@@ -207,15 +211,22 @@ def accept_invitation(token: str):
     try:
         invitation = orgs.invitation_for_token(token)
     except DomainError as exc:
-        return render_template("accounts/link_problem.html", message=exc.message), 400
+        return render_template("accounts/link_problem.html", message=exc.message), exc.status
     existing = find_user_by_email(invitation.email)
     form = JoinForm() if existing is None and not current_user.is_authenticated else ConfirmForm()
-    failed = False
+
+    def again():
+        return render_template(
+            "accounts/accept_invitation.html", invitation=invitation, form=form, existing=existing
+        ), 400 if form.errors else 200
+
     if form.validate_on_submit():
+        if existing is not None and not current_user.is_authenticated:
+            return redirect(url_for("accounts.signin", next=request.path))
         try:
             if current_user.is_authenticated:
                 user = current_user._get_current_object()
-            elif existing is None:
+            else:
                 services.check_password_strength(form.password.data, invitation.email)
                 user = User(
                     email=invitation.email,
@@ -225,37 +236,23 @@ def accept_invitation(token: str):
                 user.set_password(form.password.data)
                 db.session.add(user)
                 db.session.flush()
-            else:
-                return redirect(url_for("accounts.signin", next=request.path))
             membership = orgs.accept_invitation(user, token)
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-            failed = True
-        else:
-            commit()
-            if not current_user.is_authenticated:
-                login_user(user)
-            switch_org(membership.organisation_id)
-            flash(_("Welcome to %(org)s.", org=membership.organisation.name), "success")
-            return redirect(url_for("accounts.organisation"))
-    return render_template(
-        "accounts/accept_invitation.html", invitation=invitation, form=form, existing=existing
-    ), 400 if failed or form.errors else 200
+            return refused(exc, again, form=form)
+        commit()
+        if not current_user.is_authenticated:
+            login_user(user)
+        switch_org(membership.organisation_id)
+        flash(_("Welcome to %(org)s.", org=membership.organisation.name), "success")
+        return redirect(url_for("accounts.organisation"))
+    return again()
 
 
 @bp.route("/documents/<int:document_id>")
 @login_required
 def document(document_id: int):
     doc = db.session.get(OrgDocument, document_id)
-    if doc is None:
-        abort(404)
-    allowed = (
-        current_user.membership_in(doc.organisation_id) is not None
-        or current_user.is_platform_admin
-        or current_user.is_regulator
-    )
-    if not allowed:
+    if doc is None or not doc.can_view(current_user):
         abort(404)
     return send_file(
         stored_path(doc.stored_name),

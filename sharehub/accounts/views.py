@@ -18,8 +18,9 @@ from sharehub.accounts.forms import (
 from sharehub.accounts.models import OrgKind
 from sharehub.accounts.queries import city_choices, cluster_choices
 from sharehub.accounts.session import find_user_by_email
+from sharehub.core.actions import refused
 from sharehub.core.errors import DomainError, ValidationError
-from sharehub.core.forms import attach_error, safe_next
+from sharehub.core.forms import safe_next
 from sharehub.core.i18n import LOCALE_COOKIE
 from sharehub.core.tx import commit
 from sharehub.core.uploads import read_upload
@@ -40,6 +41,11 @@ def _only_post(_=None) -> bool:
     return request.method != "POST"
 
 
+def _form_page(template: str, form, **context):
+    """A form's page; 400 when the form did not validate."""
+    return render_template(template, form=form, **context), 400 if form.errors else 200
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 def signup():
     if current_user.is_authenticated:
@@ -49,6 +55,10 @@ def signup():
     form.cluster_id.choices = cluster_choices()
     if request.method == "GET" and request.args.get("kind") in ("lab", "enterprise"):
         form.kind.data = request.args["kind"]
+
+    def again():
+        return _form_page("accounts/signup.html", form)
+
     if form.validate_on_submit():
         try:
             documents = [
@@ -80,15 +90,12 @@ def signup():
                 )
             )
         except DomainError as exc:
-            db.session.rollback()
-            if exc.field == "documents" or isinstance(exc, ValidationError) and not exc.field:
-                form.documents.errors = list(form.documents.errors) + [str(exc.message)]
-            else:
-                attach_error(form, exc)
-        else:
-            commit()
-            return render_template("accounts/check_email.html", email=form.email.data.lower())
-    return render_template("accounts/signup.html", form=form), 400 if form.errors else 200
+            if isinstance(exc, ValidationError) and not exc.field:  # an unreadable document
+                exc.field = "documents"
+            return refused(exc, again, form=form)
+        commit()
+        return render_template("accounts/check_email.html", email=form.email.data.lower())
+    return again()
 
 
 def _page_locale() -> str:
@@ -104,7 +111,7 @@ def verify_email(token: str):
         user = services.verify_email(token)
     except DomainError as exc:
         db.session.rollback()
-        return render_template("accounts/link_problem.html", message=exc.message), 400
+        return render_template("accounts/link_problem.html", message=exc.message), exc.status
     commit()
     flash(_("Your email address is confirmed. You can sign in now."), "success")
     if current_user.is_authenticated:
@@ -123,7 +130,7 @@ def resend_verification():
             commit()
         flash(_("If an unconfirmed account uses this address, a new link is on its way."), "info")
         return redirect(url_for("accounts.signin"))
-    return render_template("accounts/resend.html", form=form)
+    return _form_page("accounts/resend.html", form)
 
 
 @bp.route("/signin", methods=["GET", "POST"])
@@ -176,7 +183,7 @@ def forgot_password():
             "info",
         )
         return redirect(url_for("accounts.signin"))
-    return render_template("accounts/forgot.html", form=form)
+    return _form_page("accounts/forgot.html", form)
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
@@ -185,20 +192,18 @@ def reset_password(token: str):
     try:
         services.user_for_reset_token(token)
     except DomainError as exc:
-        return render_template("accounts/link_problem.html", message=exc.message), 400
+        return render_template("accounts/link_problem.html", message=exc.message), exc.status
     form = ResetForm()
     if form.validate_on_submit():
         try:
             services.reset_password(token, form.password.data)
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            commit()
-            logout_user()
-            flash(_("Your password has been changed. Sign in with the new one."), "success")
-            return redirect(url_for("accounts.signin"))
-    return render_template("accounts/reset.html", form=form), 400 if form.errors else 200
+            return refused(exc, lambda: _form_page("accounts/reset.html", form), form=form)
+        commit()
+        logout_user()
+        flash(_("Your password has been changed. Sign in with the new one."), "success")
+        return redirect(url_for("accounts.signin"))
+    return _form_page("accounts/reset.html", form)
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -215,21 +220,19 @@ def profile():
                 timezone=form.timezone.data,
             )
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            commit()
-            flash(_("Your profile has been saved."), "success")
-            response = redirect(url_for("accounts.profile"))
-            response.set_cookie(
-                LOCALE_COOKIE,
-                current_user.locale,
-                max_age=365 * 24 * 3600,
-                samesite="Lax",
-                httponly=True,
-            )
-            return response
-    return render_template("accounts/profile.html", form=form), 400 if form.errors else 200
+            return refused(exc, lambda: _form_page("accounts/profile.html", form), form=form)
+        commit()
+        flash(_("Your profile has been saved."), "success")
+        response = redirect(url_for("accounts.profile"))
+        response.set_cookie(
+            LOCALE_COOKIE,
+            current_user.locale,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            httponly=True,
+        )
+        return response
+    return _form_page("accounts/profile.html", form)
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -240,17 +243,13 @@ def change_password():
         try:
             services.change_password(current_user, form.current_password.data, form.password.data)
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            commit()
-            # The session id changed with the password: sign in again on this device only.
-            login_user(current_user._get_current_object())
-            flash(
-                _("Your password has been changed. Other devices have been signed out."), "success"
-            )
-            return redirect(url_for("accounts.profile"))
-    return render_template("accounts/password.html", form=form), 400 if form.errors else 200
+            return refused(exc, lambda: _form_page("accounts/password.html", form), form=form)
+        commit()
+        # The session id changed with the password: sign in again on this device only.
+        login_user(current_user._get_current_object())
+        flash(_("Your password has been changed. Other devices have been signed out."), "success")
+        return redirect(url_for("accounts.profile"))
+    return _form_page("accounts/password.html", form)
 
 
 from sharehub.accounts import org_views  # noqa: E402,F401  (registers routes on bp)

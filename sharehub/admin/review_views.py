@@ -17,8 +17,9 @@ from sharehub.catalog import services
 from sharehub.catalog.forms import ReasonForm
 from sharehub.catalog.models import Holiday, Listing, ListingRevision, ListingStatus
 from sharehub.core import audit
+from sharehub.core.actions import perform
 from sharehub.core.clock import local_today
-from sharehub.core.errors import DomainError
+from sharehub.core.errors import ValidationError
 from sharehub.core.tx import commit
 from sharehub.extensions import db
 
@@ -41,23 +42,25 @@ def reviews():
     return render_template("admin/reviews.html", listings=listings, revisions=revisions)
 
 
-def _decide(decide, messages) -> tuple[bool, int]:
-    """Apply the administrator's decision from the posted form: `decide(approve, reason)`.
-    Returns (done, status); a rejection needs its reason."""
+def _decide(decide, messages, again):
+    """Apply the administrator's decision from the posted form, `decide(approve, reason)`,
+    and go back to the queue; a refusal shows the review page again (`again()`) with
+    its status. A rejection needs its reason."""
     approve = request.form.get("decision") == "approve"
     form = ReasonForm()
     valid = ConfirmForm().validate_on_submit() if approve else form.validate_on_submit()
-    try:
+
+    def work():
         if not valid:
-            raise DomainError(_("Give the reason for the rejection."))
+            raise ValidationError(_("Give the reason for the rejection."))
         decide(approve, "" if approve else form.reason.data)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-        return False, 400
-    commit()
-    flash(messages[0] if approve else messages[1], "success")
-    return True, 200
+
+    return perform(
+        work,
+        done=url_for("admin.reviews"),
+        success=messages[0] if approve else messages[1],
+        again=again,
+    )
 
 
 @bp.route("/reviews/listings/<int:listing_id>", methods=["GET", "POST"])
@@ -66,9 +69,17 @@ def review_listing(listing_id: int):
     listing = db.session.get(Listing, listing_id)
     if listing is None:
         abort(404)
-    status = 200
+
+    def again():
+        return render_template(
+            "admin/review_listing.html",
+            listing=db.session.get(Listing, listing_id),
+            form=ReasonForm(),
+            confirm_form=ConfirmForm(),
+        )
+
     if request.method == "POST":
-        done, status = _decide(
+        return _decide(
             lambda approve, reason: (
                 services.approve(current_user, listing)
                 if approve
@@ -78,12 +89,9 @@ def review_listing(listing_id: int):
                 _("The listing is published."),
                 _("The listing has been sent back to the laboratory."),
             ),
+            again,
         )
-        if done:
-            return redirect(url_for("admin.reviews"))
-    return render_template(
-        "admin/review_listing.html", listing=listing, form=ReasonForm(), confirm_form=ConfirmForm()
-    ), status
+    return again()
 
 
 @bp.route("/reviews/revisions/<int:revision_id>", methods=["GET", "POST"])
@@ -92,17 +100,18 @@ def review_revision(revision_id: int):
     revision = db.session.get(ListingRevision, revision_id)
     if revision is None:
         abort(404)
-    form = ReasonForm()
-    status = 200
     if request.method == "POST":
-        done, status = _decide(
+        return _decide(
             lambda approve, reason: services.decide_revision(
                 current_user, revision, approve, reason
             ),
             (_("The change is live."), _("The change has been refused.")),
+            lambda: _revision_page(db.session.get(ListingRevision, revision_id)),
         )
-        if done:
-            return redirect(url_for("admin.reviews"))
+    return _revision_page(revision)
+
+
+def _revision_page(revision: ListingRevision):
     listing = revision.listing
     changes = [
         (key, getattr(listing, key), value)
@@ -114,9 +123,9 @@ def review_revision(revision_id: int):
         revision=revision,
         listing=listing,
         changes=changes,
-        form=form,
+        form=ReasonForm(),
         confirm_form=ConfirmForm(),
-    ), status
+    )
 
 
 def _comparable(value):

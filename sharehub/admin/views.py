@@ -26,8 +26,8 @@ from sharehub.accounts.queries import city_choices, province_choices
 from sharehub.accounts.session import admin_required, staff_required
 from sharehub.admin import queries
 from sharehub.admin.forms import ClusterForm, RegionForm, RejectForm
+from sharehub.core.actions import page, perform, refused
 from sharehub.core.errors import DomainError
-from sharehub.core.forms import attach_error
 from sharehub.core.i18n import user_zone
 from sharehub.core.tx import commit
 from sharehub.extensions import db
@@ -116,12 +116,15 @@ def organisations():
 @bp.route("/organisations/<int:org_id>")
 @staff_required
 def organisation(org_id: int):
-    org = _get_or_404(Organisation, org_id)
+    return _organisation_page(_get_or_404(Organisation, org_id))
+
+
+def _organisation_page(org: Organisation, reject_form: RejectForm | None = None):
     history = db.session.scalars(queries.audit_query(organisation_id=org.id).limit(30)).all()
     return render_template(
         "admin/organisation.html",
         org=org,
-        reject_form=RejectForm(),
+        reject_form=reject_form or RejectForm(),
         confirm_form=ConfirmForm(),
         history=history,
     )
@@ -133,18 +136,12 @@ def admit(org_id: int):
     org = _get_or_404(Organisation, org_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        orgs.admit_lab(current_user, org)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    else:
-        commit()
-        flash(
-            _("%(name)s has been admitted; its owners were told by email.", name=org.name),
-            "success",
-        )
-    return redirect(url_for("admin.organisation", org_id=org.id))
+    return perform(
+        lambda: orgs.admit_lab(current_user, org),
+        done=url_for("admin.organisation", org_id=org.id),
+        success=_("%(name)s has been admitted; its owners were told by email.", name=org.name),
+        again=page("admin.organisation", org_id=org.id),
+    )
 
 
 @bp.route("/organisations/<int:org_id>/reject", methods=["POST"])
@@ -152,24 +149,18 @@ def admit(org_id: int):
 def reject(org_id: int):
     org = _get_or_404(Organisation, org_id)
     form = RejectForm()
-    if form.validate_on_submit():
-        try:
-            orgs.reject_lab(current_user, org, form.reason.data)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-        else:
-            commit()
-            flash(_("The application has been rejected; its owners were told by email."), "info")
-            return redirect(url_for("admin.organisation", org_id=org.id))
-    history = db.session.scalars(queries.audit_query(organisation_id=org.id).limit(30)).all()
-    return render_template(
-        "admin/organisation.html",
-        org=org,
-        reject_form=form,
-        confirm_form=ConfirmForm(),
-        history=history,
-    ), 400
+    if not form.validate_on_submit():
+        return _organisation_page(org, form), 400
+
+    def rejected(_result):
+        flash(_("The application has been rejected; its owners were told by email."), "info")
+        return redirect(url_for("admin.organisation", org_id=org.id))
+
+    return perform(
+        lambda: orgs.reject_lab(current_user, org, form.reason.data),
+        done=rejected,
+        again=lambda: _organisation_page(db.session.get(Organisation, org_id), form),
+    )
 
 
 @bp.route("/users")
@@ -186,18 +177,13 @@ def set_user_state(user_id: int, action: str):
     user = _get_or_404(User, user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        orgs.set_user_disabled(current_user, user, action == "disable")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    else:
-        commit()
-        flash(_("The account of %(email)s has been updated.", email=user.email), "success")
-    return redirect(
-        request.referrer
+    return perform(
+        lambda: orgs.set_user_disabled(current_user, user, action == "disable"),
+        done=request.referrer
         if request.referrer and request.referrer.startswith(request.host_url)
-        else url_for("admin.users")
+        else url_for("admin.users"),
+        success=_("The account of %(email)s has been updated.", email=user.email),
+        again=page("admin.users"),
     )
 
 
@@ -214,6 +200,12 @@ def edit_cluster(cluster_id: int | None):
     cluster = _get_or_404(Cluster, cluster_id) if cluster_id else None
     form = ClusterForm(obj=cluster)
     form.region_id.choices = [SelectChoice("", "—"), *city_choices()]
+
+    def again():
+        return render_template("admin/cluster_form.html", form=form, cluster=cluster), (
+            400 if form.errors else 200
+        )
+
     if form.validate_on_submit():
         try:
             orgs.save_cluster(
@@ -226,15 +218,11 @@ def edit_cluster(cluster_id: int | None):
                 is_active=form.is_active.data,
             )
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            commit()
-            flash(_("The cluster has been saved."), "success")
-            return redirect(url_for("admin.clusters"))
-    return render_template("admin/cluster_form.html", form=form, cluster=cluster), (
-        400 if form.errors else 200
-    )
+            return refused(exc, again, form=form)
+        commit()
+        flash(_("The cluster has been saved."), "success")
+        return redirect(url_for("admin.clusters"))
+    return again()
 
 
 @bp.route("/regions")
@@ -250,6 +238,12 @@ def edit_region(region_id: int | None):
     region = _get_or_404(Region, region_id) if region_id else None
     form = RegionForm(obj=region)
     form.parent_id.choices = province_choices()
+
+    def again():
+        return render_template("admin/region_form.html", form=form, region=region), (
+            400 if form.errors else 200
+        )
+
     if form.validate_on_submit():
         try:
             orgs.save_region(
@@ -261,15 +255,11 @@ def edit_region(region_id: int | None):
                 parent_id=form.parent_id.data,
             )
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            commit()
-            flash(_("The region has been saved."), "success")
-            return redirect(url_for("admin.regions"))
-    return render_template("admin/region_form.html", form=form, region=region), (
-        400 if form.errors else 200
-    )
+            return refused(exc, again, form=form)
+        commit()
+        flash(_("The region has been saved."), "success")
+        return redirect(url_for("admin.regions"))
+    return again()
 
 
 @bp.route("/audit")

@@ -4,7 +4,7 @@ webhook endpoints with their delivery log."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -13,8 +13,7 @@ from sharehub.accounts.session import current_org
 from sharehub.api import services
 from sharehub.api.forms import TokenForm, WebhookForm
 from sharehub.api.models import EVENTS, SCOPES, ApiToken, WebhookDelivery, WebhookEndpoint
-from sharehub.core.errors import DomainError
-from sharehub.core.tx import commit
+from sharehub.core.actions import page, perform
 from sharehub.extensions import db
 
 bp = Blueprint("api_pages", __name__)
@@ -37,26 +36,23 @@ def _checked() -> None:
 def tokens():
     org = current_org()
     form = TokenForm()
-    created, status = None, 200
-    if request.method == "POST":
-        if org is None:
-            abort(404)
-        if form.validate_on_submit():
-            try:
-                token, plain = services.create_token(
-                    current_user, org, form.name.data, form.scopes.data, form.days.data
-                )
-            except DomainError as exc:
-                db.session.rollback()
-                flash(str(exc.message), "danger")
-                status = exc.status
-            else:
-                commit()
-                # Shown in this answer only: never put in the session or a redirect.
-                created = (token, plain)
-                form = TokenForm(formdata=None)
-        else:
-            status = 400
+    if request.method == "GET":
+        return _tokens_page(form, org)
+    if org is None:
+        abort(404)
+    if not form.validate_on_submit():
+        return _tokens_page(form, org), 400
+    return perform(
+        lambda: services.create_token(
+            current_user, org, form.name.data, form.scopes.data, form.days.data
+        ),
+        # Shown in this answer only: never put in the session or a redirect.
+        done=lambda created: _tokens_page(TokenForm(formdata=None), org, created),
+        again=lambda: _tokens_page(form, org),
+    )
+
+
+def _tokens_page(form: TokenForm, org, created=None):
     rows = db.session.scalars(
         sa.select(ApiToken)
         .where(ApiToken.user_id == current_user.id)
@@ -70,7 +66,7 @@ def tokens():
         created=created,
         scopes=SCOPES,
         confirm_form=ConfirmForm(),
-    ), status
+    )
 
 
 @bp.route("/account/api-tokens/<int:token_id>/revoke", methods=["POST"])
@@ -80,10 +76,12 @@ def revoke_token(token_id: int):
     token = db.session.get(ApiToken, token_id)
     if token is None:
         abort(404)
-    services.revoke_token(current_user, token)  # NotFound for someone else's token
-    commit()
-    flash(_("The token has been revoked; it no longer works."), "success")
-    return redirect(url_for("api_pages.tokens"))
+    return perform(
+        lambda: services.revoke_token(current_user, token),  # NotFound for someone else's
+        done=url_for("api_pages.tokens"),
+        success=_("The token has been revoked; it no longer works."),
+        again=lambda: _tokens_page(TokenForm(formdata=None), current_org()),
+    )
 
 
 def _managed_org():
@@ -105,23 +103,19 @@ def _endpoint(endpoint_id: int) -> WebhookEndpoint:
 def webhooks():
     org = _managed_org()
     form = WebhookForm()
-    created, status = None, 200
-    if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                endpoint, secret = services.create_endpoint(
-                    current_user, org, form.url.data, form.events.data
-                )
-            except DomainError as exc:
-                db.session.rollback()
-                flash(str(exc.message), "danger")
-                status = exc.status
-            else:
-                commit()
-                created = (endpoint, secret)
-                form = WebhookForm(formdata=None)
-        else:
-            status = 400
+    if request.method == "GET":
+        return _webhooks_page(form, org)
+    if not form.validate_on_submit():
+        return _webhooks_page(form, org), 400
+    return perform(
+        lambda: services.create_endpoint(current_user, org, form.url.data, form.events.data),
+        # The secret is shown in this answer only.
+        done=lambda created: _webhooks_page(WebhookForm(formdata=None), org, created),
+        again=lambda: _webhooks_page(form, org),
+    )
+
+
+def _webhooks_page(form: WebhookForm, org, created=None):
     endpoints = db.session.scalars(
         sa.select(WebhookEndpoint)
         .where(WebhookEndpoint.organisation_id == org.id)
@@ -135,7 +129,7 @@ def webhooks():
         created=created,
         events=EVENTS,
         confirm_form=ConfirmForm(),
-    ), status
+    )
 
 
 @bp.route("/account/webhooks/<int:endpoint_id>")
@@ -165,15 +159,21 @@ def deliveries(endpoint_id: int):
 def endpoint_action(endpoint_id: int, action: str):
     endpoint = _endpoint(endpoint_id)
     _checked()
-    if action == "delete":
-        services.delete_endpoint(current_user, endpoint)
-        message = _("The endpoint has been deleted.")
-    else:
-        services.set_endpoint_active(current_user, endpoint, action == "enable")
-        message = _("The endpoint has been updated.")
-    commit()
-    flash(message, "success")
-    return redirect(url_for("api_pages.webhooks"))
+
+    def change():
+        if action == "delete":
+            services.delete_endpoint(current_user, endpoint)
+        else:
+            services.set_endpoint_active(current_user, endpoint, action == "enable")
+
+    return perform(
+        change,
+        done=url_for("api_pages.webhooks"),
+        success=_("The endpoint has been deleted.")
+        if action == "delete"
+        else _("The endpoint has been updated."),
+        again=lambda: _webhooks_page(WebhookForm(formdata=None), endpoint.organisation),
+    )
 
 
 @bp.route("/account/webhooks/deliveries/<int:delivery_id>/redeliver", methods=["POST"])
@@ -183,7 +183,9 @@ def redeliver(delivery_id: int):
     if delivery is None or not current_user.can_manage(delivery.endpoint.organisation):
         abort(404)
     _checked()
-    services.redeliver(current_user, delivery)
-    commit()
-    flash(_("The event is being sent again; see the new line in the log."), "success")
-    return redirect(url_for("api_pages.deliveries", endpoint_id=delivery.endpoint_id))
+    return perform(
+        lambda: services.redeliver(current_user, delivery),
+        done=url_for("api_pages.deliveries", endpoint_id=delivery.endpoint_id),
+        success=_("The event is being sent again; see the new line in the log."),
+        again=page("api_pages.deliveries", endpoint_id=delivery.endpoint_id),
+    )

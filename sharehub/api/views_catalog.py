@@ -17,6 +17,7 @@ from sharehub.booking.availability import (
     LAB_TZ,
     fitting_starts,
     free_intervals,
+    free_listing_ids,
     grid_starts,
     holidays_between,
 )
@@ -55,7 +56,7 @@ def search_listings(**_filters):
     params = queries.SearchParams.from_args(request.args)
     if params.errors:
         raise ValidationError(params.errors[0])
-    result = queries.search(params)
+    result = queries.search(params, free=free_listing_ids)
     if record_search_miss(params, result.total):  # unmet demand, as on /catalog
         commit()
     page = result.page

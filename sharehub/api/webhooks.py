@@ -2,7 +2,7 @@
 
 `emit` writes one delivery row per subscribed endpoint in the transaction of the event,
 so an event that rolls back sends nothing and a crash loses nothing. Deliveries are sent
-right after the request that made them (when it committed) and by
+right after the request that made them commits (`core.tx.after_commit`) and by
 `flask sharehub send-webhooks` (cron), which claims rows with SKIP LOCKED on PostgreSQL,
 so several machines never send one delivery twice. A failed delivery is retried after
 1, 2, 4 ... minutes (capped at 12 hours) and given up after MAX_ATTEMPTS.
@@ -28,10 +28,13 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import current_app, g, has_request_context
+from flask import current_app, has_request_context
 
 from sharehub.api.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from sharehub.billing.signals import invoice_event
+from sharehub.booking.signals import booking_event
 from sharehub.core.db import utcnow
+from sharehub.core.tx import after_commit
 from sharehub.extensions import db
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,7 @@ MAX_BACKOFF = timedelta(hours=12)
 TIMEOUT_SECONDS = 10
 REQUEST_TIMEOUT_SECONDS = 3  # sending right after a request keeps its answer waiting
 SIGNATURE_HEADER = "ShareHub-Signature"
+WAITING_KEY = "sharehub.webhook_ids"  # deliveries written by this transaction
 BOOKING_EVENTS = {
     "created": "booking.created",
     "confirmed": "booking.confirmed",
@@ -99,8 +103,9 @@ def emit(event_type: str, organisation_ids, data: dict) -> list[WebhookDelivery]
     return deliveries
 
 
+@booking_event.connect
 def emit_booking(booking, event: str) -> None:
-    """Called on every booking state change (booking/notify.py); other events are ignored."""
+    """Every booking event (booking/notify.py) that integrators subscribe to."""
     event_type = BOOKING_EVENTS.get(event)
     if event_type is None:
         return
@@ -113,6 +118,7 @@ def emit_booking(booking, event: str) -> None:
     )
 
 
+@invoice_event.connect
 def emit_invoice(invoice, event_type: str) -> None:
     """invoice.issued / invoice.paid, to the lab and to the customer."""
     if invoice.is_credit_note:
@@ -129,21 +135,18 @@ def send_after_request(delivery_ids: list[int]) -> None:
         return
     if not current_app.config.get("WEBHOOK_SEND_AFTER_COMMIT", True):
         return
-    if "webhook_ids" not in g:
-        g.webhook_ids = []
-        from flask import after_this_request
+    waiting = db.session.info.setdefault(WAITING_KEY, [])
+    waiting.extend(delivery_ids)
 
-        @after_this_request
-        def _send(response):
-            ids, g.webhook_ids = g.webhook_ids, []
-            try:
-                deliver_due(limit=len(ids), only_ids=ids, timeout=REQUEST_TIMEOUT_SECONDS)
-            except Exception:  # sending must never break or undo the committed request
-                db.session.rollback()
-                log.exception("webhook delivery after the request failed; cron retries")
-            return response
+    def send() -> None:
+        ids = db.session.info.pop(WAITING_KEY, [])
+        try:
+            deliver_due(limit=len(ids), only_ids=ids, timeout=REQUEST_TIMEOUT_SECONDS)
+        except Exception:  # sending must never break or undo the committed request
+            db.session.rollback()
+            log.exception("webhook delivery after the request failed; cron retries")
 
-    g.webhook_ids.extend(delivery_ids)
+    after_commit("webhooks", send)
 
 
 def _refused_address(url: str) -> str:

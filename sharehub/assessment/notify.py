@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import url_for
 from flask_babel import force_locale
 
-from sharehub.booking.models import Notification
 from sharehub.core.mail import queue_mail
+from sharehub.core.models import Notification
 from sharehub.extensions import db
 
 

@@ -21,8 +21,8 @@ from sharehub.assessment.models import (
     Scorecard,
 )
 from sharehub.assessment.views import bp, get_or_404, require
-from sharehub.core.errors import DomainError
-from sharehub.core.forms import attach_error
+from sharehub.core.actions import perform, refused
+from sharehub.core.errors import DomainError, ValidationError
 from sharehub.core.tx import commit
 from sharehub.extensions import db
 
@@ -43,6 +43,10 @@ def rounds_page():
     if request.method == "POST":
         require(can_run)
     form = _round_form()
+
+    def again():
+        return _rounds_page(form, can_run)
+
     if form.validate_on_submit():
         scheme = get_or_404(AssessmentScheme, form.scheme.data)
         try:
@@ -50,15 +54,17 @@ def rounds_page():
                 current_user, scheme, form.name.data, form.start.data, form.end.data
             )
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            commit()
-            flash(
-                _("The round is open: reviewers can score the qualitative indicators."),
-                "success",
-            )
-            return redirect(url_for("assessment.round_page", round_id=round_.id))
+            return refused(exc, again, form=form)
+        commit()
+        flash(
+            _("The round is open: reviewers can score the qualitative indicators."),
+            "success",
+        )
+        return redirect(url_for("assessment.round_page", round_id=round_.id))
+    return again()
+
+
+def _rounds_page(form: RoundForm, can_run: bool):
     items = db.session.scalars(sa.select(AssessmentRound).order_by(AssessmentRound.id.desc())).all()
     schemes = db.session.scalars(sa.select(AssessmentScheme).order_by(AssessmentScheme.id)).all()
     return render_template(
@@ -148,9 +154,7 @@ def review(round_id: int):
                 form.comment.data,
             )
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-            return _round_page(db.session.get(AssessmentRound, round_id), form, exc.status)
+            return refused(exc, lambda: _round_page(round_, form), form=form)
         commit()
         flash(_("Your review has been saved."), "success")
         return redirect(url_for("assessment.round_page", round_id=round_.id))
@@ -166,27 +170,33 @@ def round_action(round_id: int, action: str):
 
     if not ConfirmForm().validate_on_submit():
         abort(400)
+
+    def again():  # the round again, with what is missing to publish
+        return _round_page(round_)
+
     if action == "publish" and request.form.get("confirm") != "1":
-        flash(_("Tick the box to confirm that the results are published."), "danger")
-        return _round_page(round_, code=400)
-    try:
-        if action == "compute":
-            n = rounds.compute(current_user, round_)
-        else:
-            rounds.publish(
-                current_user, round_, accept_missing=request.form.get("accept_missing") == "1"
-            )
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-        if action == "publish":  # the confirmation again, with what is missing
-            return _round_page(db.session.get(AssessmentRound, round_id), code=exc.status)
-    else:
-        commit()
-        if action == "compute":
-            flash(_("%(n)s scorecards computed and frozen.", n=n), "success")
-        else:
-            flash(_("The results are published; every laboratory was told."), "success")
+        return refused(
+            ValidationError(_("Tick the box to confirm that the results are published.")),
+            again=again,
+        )
+    if action == "compute":
+        return perform(
+            lambda: rounds.compute(current_user, round_),
+            done=lambda n: _computed(n, round_id),
+            again=again,
+        )
+    return perform(
+        lambda: rounds.publish(
+            current_user, round_, accept_missing=request.form.get("accept_missing") == "1"
+        ),
+        done=url_for("assessment.round_page", round_id=round_id),
+        success=_("The results are published; every laboratory was told."),
+        again=again,
+    )
+
+
+def _computed(n: int, round_id: int):
+    flash(_("%(n)s scorecards computed and frozen.", n=n), "success")
     return redirect(url_for("assessment.round_page", round_id=round_id))
 
 
@@ -225,27 +235,28 @@ def scheme(scheme_id: int):
         indicator = get_or_404(SchemeIndicator, indicator_id or 0)
         if indicator.scheme_id != scheme.id:
             abort(404)
-        if form.validate_on_submit():
-            try:
-                rounds.update_indicator(
-                    current_user,
-                    indicator,
-                    weight=float(form.weight.data),
-                    target=float(form.target.data),
-                    cap=float(form.cap.data),
-                )
-            except DomainError as exc:
-                db.session.rollback()
-                flash(str(exc.message), "danger")
-            else:
-                commit()
-                flash(
-                    _("The indicator has been saved; open rounds keep their own copy."),
-                    "success",
-                )
-                return redirect(url_for("assessment.scheme", scheme_id=scheme.id))
-        else:
-            flash(_("Weights, targets and caps are numbers."), "danger")
+
+        def again():
+            return _scheme_page(scheme, form, can_edit)
+
+        if not form.validate_on_submit():
+            return refused(ValidationError(_("Weights, targets and caps are numbers.")), again)
+        return perform(
+            lambda: rounds.update_indicator(
+                current_user,
+                indicator,
+                weight=float(form.weight.data),
+                target=float(form.target.data),
+                cap=float(form.cap.data),
+            ),
+            done=url_for("assessment.scheme", scheme_id=scheme.id),
+            success=_("The indicator has been saved; open rounds keep their own copy."),
+            again=again,
+        )
+    return _scheme_page(scheme, form, can_edit)
+
+
+def _scheme_page(scheme: AssessmentScheme, form: IndicatorForm, can_edit: bool):
     return render_template(
         "assessment/scheme.html",
         scheme=scheme,
@@ -253,4 +264,4 @@ def scheme(scheme_id: int):
         group_labels=INDICATOR_GROUP_LABELS,
         metric_labels=scoring.METRIC_LABELS,
         can_edit=can_edit,
-    ), (400 if request.method == "POST" else 200)
+    )

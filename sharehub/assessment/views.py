@@ -40,8 +40,8 @@ from sharehub.assessment.models import (
     SpotCheckItem,
     SpotCheckKind,
 )
-from sharehub.core.errors import DomainError
-from sharehub.core.forms import attach_error
+from sharehub.core.actions import perform, refused
+from sharehub.core.errors import DomainError, ValidationError
 from sharehub.core.tx import commit
 from sharehub.core.uploads import read_upload, stored_path
 from sharehub.extensions import db
@@ -174,20 +174,18 @@ def change_status(lab_id: int):
                 current_user, lab, OrgStatus(form.target.data), form.reason.data
             )
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            commit()
-            flash(
-                _(
-                    "%(lab)s is now %(status)s; %(n)s customers with bookings ahead were told.",
-                    lab=lab.name,
-                    status=lab.status_label,
-                    n=told,
-                ),
-                "success",
-            )
-            return redirect(url_for("assessment.lab", lab_id=lab.id))
+            return refused(exc, lambda: _lab_page(lab, form), form=form)
+        commit()
+        flash(
+            _(
+                "%(lab)s is now %(status)s; %(n)s customers with bookings ahead were told.",
+                lab=lab.name,
+                status=lab.status_label,
+                n=told,
+            ),
+            "success",
+        )
+        return redirect(url_for("assessment.lab", lab_id=lab.id))
     return _lab_page(lab, form, 400)
 
 
@@ -210,6 +208,10 @@ def spot_checks():
     can_draw = current_user.has_power(Power.INSPECT)
     if request.method == "POST":
         require(can_draw)
+
+    def again():
+        return _spot_checks_page(form, can_draw)
+
     if form.validate_on_submit():
         try:
             check = spotchecks.draw(
@@ -224,12 +226,14 @@ def spot_checks():
                 region=draw_region(),
             )
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            commit()
-            flash(_("The sample has been drawn with seed %(seed)s.", seed=check.seed), "success")
-            return redirect(url_for("assessment.spot_check", check_id=check.id))
+            return refused(exc, again, form=form)
+        commit()
+        flash(_("The sample has been drawn with seed %(seed)s.", seed=check.seed), "success")
+        return redirect(url_for("assessment.spot_check", check_id=check.id))
+    return again()
+
+
+def _spot_checks_page(form: DrawForm, can_draw: bool):
     query = sa.select(SpotCheck).order_by(SpotCheck.id.desc()).limit(100)
     region_ids = current_user.overseen_region_ids()
     if region_ids is not None:
@@ -255,10 +259,15 @@ def spot_check(check_id: int):
     check = get_or_404(SpotCheck, check_id)
     require(check.can_view(current_user))
     verification = spotchecks.redraw(check) if request.args.get("verify") else None
+    return _spot_check_page(check, verification=verification)
+
+
+def _spot_check_page(check: SpotCheck, form=None, failed_item=None, verification=None):
     return render_template(
         "assessment/spot_check.html",
         check=check,
-        finding_form=_finding_form(),
+        finding_form=form or _finding_form(),
+        failed_item=failed_item,
         verification=verification,
         can_inspect=lambda lab: current_user.can_supervise(lab, Power.INSPECT),
         can_issue_notice=lambda lab: current_user.can_supervise(lab, Power.NOTICE),
@@ -271,27 +280,26 @@ def record_finding(item_id: int):
     item = get_or_404(SpotCheckItem, item_id)
     require(current_user.can_supervise(item.lab, Power.INSPECT))
     form = _finding_form()
-    if form.validate_on_submit():
-        try:
-            spotchecks.record_finding(
-                current_user, item, FindingResult(form.result.data), form.findings.data
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-            return render_template(
-                "assessment/spot_check.html",
-                check=item.spot_check,
-                finding_form=form,
-                failed_item=item.id,
-                verification=None,
-                can_inspect=lambda lab: current_user.can_supervise(lab, Power.INSPECT),
-                can_issue_notice=lambda lab: current_user.can_supervise(lab, Power.NOTICE),
-            ), exc.status
-        commit()
-        flash(_("The finding has been recorded."), "success")
+
+    def again():  # the spot check with the finding's form open, as it was typed
+        return _spot_check_page(item.spot_check, form, failed_item=item.id)
+
+    if not form.validate_on_submit():
+        problem = (
+            _("Choose what the inspection found.")
+            if form.result.errors
+            else next(iter(form.errors.values()))[0]
+        )
+        return refused(ValidationError(problem), again)
     target = url_for("assessment.spot_check", check_id=item.spot_check_id)
-    return redirect(f"{target}#item-{item.id}")
+    return perform(
+        lambda: spotchecks.record_finding(
+            current_user, item, FindingResult(form.result.data), form.findings.data
+        ),
+        done=f"{target}#item-{item.id}",
+        success=_("The finding has been recorded."),
+        again=again,
+    )
 
 
 # --- rectification notices -----------------------------------------------------------------
@@ -316,7 +324,17 @@ def new_notice(lab_id: int):
             total=f"{card.total:.2f}",
             grade=card.grade,
         )
-    code = 400 if request.method == "POST" else 200
+
+    def again():
+        return render_template(
+            "assessment/notice_form.html",
+            form=form,
+            lab=lab,
+            item=item,
+            card=card,
+            can_change_status=current_user.can_supervise(lab, Power.STATUS),
+        ), 400 if request.method == "POST" else 200
+
     if form.validate_on_submit():
         try:
             notice = rectification.issue_notice(
@@ -330,21 +348,11 @@ def new_notice(lab_id: int):
                 place_under_rectification=form.place_under_rectification.data,
             )
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-            code = exc.status
-        else:
-            commit()
-            flash(_("The notice has been issued; the laboratory was told."), "success")
-            return redirect(url_for("assessment.notice", notice_id=notice.id))
-    return render_template(
-        "assessment/notice_form.html",
-        form=form,
-        lab=lab,
-        item=item,
-        card=card,
-        can_change_status=current_user.can_supervise(lab, Power.STATUS),
-    ), code
+            return refused(exc, again, form=form)
+        commit()
+        flash(_("The notice has been issued; the laboratory was told."), "success")
+        return redirect(url_for("assessment.notice", notice_id=notice.id))
+    return again()
 
 
 @bp.route("/supervision/notices")
@@ -414,10 +422,7 @@ def answer(notice_id: int):
             ]
             rectification.answer(current_user, notice, form.response.data, files)
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-            notice = db.session.get(RectificationNotice, notice_id)
-            return _notice_page(notice, form, None, exc.status)
+            return refused(exc, lambda: _notice_page(notice, form), form=form)
         commit()
         flash(_("Your answer has been sent to the supervisor."), "success")
         return redirect(url_for("assessment.notice", notice_id=notice.id))
@@ -439,10 +444,7 @@ def decide(notice_id: int, action: str):
                     current_user, notice, form.note.data or "", OrgStatus(form.target.data)
                 )
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-            notice = db.session.get(RectificationNotice, notice_id)
-            return _notice_page(notice, None, form, exc.status)
+            return refused(exc, lambda: _notice_page(notice, None, form), form=form)
         commit()
         flash(_("The decision is recorded: %(status)s.", status=notice.status_label), "success")
         return redirect(url_for("assessment.notice", notice_id=notice.id))

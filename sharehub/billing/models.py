@@ -125,6 +125,20 @@ class Invoice(db.Model):
     def is_draft(self) -> bool:
         return self.status == InvoiceStatus.DRAFT
 
+    def can_manage(self, user) -> bool:
+        """The issuing lab's managers draft, issue, void and record payments."""
+        return user.is_authenticated and user.can_manage(self.lab)
+
+    def can_view(self, user) -> bool:
+        """The lab; the customer's members once it is issued (a draft is the lab's own);
+        platform administrators."""
+        if not user.is_authenticated:
+            return False
+        is_customer = user.membership_in(self.customer_org_id) is not None
+        return (
+            self.can_manage(user) or (is_customer and not self.is_draft) or user.is_platform_admin
+        )
+
     @property
     def paid_amount(self) -> int:
         """Money received and kept: payments less refunds not failed."""

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from sharehub.accounts.models import User
-from sharehub.api import webhooks
 from sharehub.billing.models import Invoice, InvoiceStatus, Payment, PaymentMethod
+from sharehub.billing.signals import invoice_event
 from sharehub.core import audit
 from sharehub.core.clock import local_date, local_today
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
@@ -75,7 +75,7 @@ def apply_payment(
     db.session.flush()
     if was_open and invoice.outstanding == 0:
         invoice.status = InvoiceStatus.PAID
-        webhooks.emit_invoice(invoice, "invoice.paid")
+        invoice_event.send(invoice, event_type="invoice.paid")
     audit.record(
         actor,
         "payment.recorded",

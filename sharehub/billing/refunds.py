@@ -29,15 +29,17 @@ from sharehub.billing.models import (
     RefundStatus,
 )
 from sharehub.billing.services import credit
+from sharehub.billing.signals import invoice_annulled
+from sharehub.booking.signals import booking_cancelled
 from sharehub.core import audit
 from sharehub.core.clock import local_today
 from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
 from sharehub.core.mail import queue_mail
+from sharehub.core.tx import after_commit
 from sharehub.extensions import db
 
 ONLINE = (PaymentMethod.CARD, PaymentMethod.ALIPAY, PaymentMethod.WECHAT_PAY)
-PENDING_FLAG = "sharehub.refunds_pending"
 
 
 def _settle_status(invoice: Invoice) -> None:
@@ -76,17 +78,7 @@ def reverse_voucher_payment(use, actor: User | None, reason: str) -> Refund | No
 def reverse_vouchers(invoice: Invoice, actor: User | None) -> int:
     """Give the invoice's voucher amounts back to the quota and take them off what was
     received."""
-    from sharehub.vouchers.models import VoucherUse
-    from sharehub.vouchers.services import release_for_invoice
-
-    uses = db.session.scalars(
-        sa.select(VoucherUse).where(
-            VoucherUse.invoice_id == invoice.id, VoucherUse.status == "applied"
-        )
-    ).all()
-    for use in uses:
-        reverse_voucher_payment(use, actor, str(_l("Voucher returned to the quota")))
-    released = release_for_invoice(invoice, actor)
+    released = sum(given for _receiver, given in invoice_annulled.send(invoice, actor=actor))
     db.session.expire(invoice, ["refunds"])
     return released
 
@@ -116,7 +108,7 @@ def refund_overpayment(actor: User | None, invoice: Invoice, reason: str) -> lis
         created.append(refund)
         excess -= amount
         if payment.method in ONLINE and payment.provider_ref:
-            db.session.info[PENDING_FLAG] = True
+            after_commit("refunds", submit_refunds)
     db.session.flush()
     db.session.expire(invoice, ["refunds"])
     for refund in created:
@@ -160,7 +152,8 @@ def live_invoice(booking) -> Invoice | None:
     )
 
 
-def settle_cancellation(actor: User, booking, fee: int) -> Invoice | None:
+@booking_cancelled.connect
+def settle_cancellation(booking, actor: User, fee: int) -> Invoice | None:
     """After a cancellation the booking's permission rules allowed: discard drafts, keep
     the fee, credit and refund the rest. Returns the credit note, if one was needed."""
     for draft in db.session.scalars(

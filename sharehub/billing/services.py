@@ -19,8 +19,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from sharehub.accounts.models import Organisation, User
-from sharehub.api import webhooks
 from sharehub.billing.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus
+from sharehub.billing.signals import invoice_event
 from sharehub.booking.availability import LAB_TZ
 from sharehub.booking.models import AccessGrant, Booking, BookingStatus
 from sharehub.catalog.pricing import vat_of
@@ -30,14 +30,6 @@ from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
 from sharehub.core.inputs import MAX_FEN, PRICE_LIMIT_TEXT, check_length
 from sharehub.core.mail import queue_mail
 from sharehub.extensions import db
-
-INVOICEABLE = (
-    BookingStatus.CONFIRMED,
-    BookingStatus.IN_PROGRESS,
-    BookingStatus.COMPLETED,
-    BookingStatus.CANCELLED,
-    BookingStatus.NO_SHOW,
-)
 
 
 def _require_lab(actor: User, lab: Organisation) -> None:
@@ -75,7 +67,7 @@ def _recompute(invoice: Invoice) -> None:
 def invoice_from_booking(actor: User, booking: Booking) -> Invoice:
     lab = booking.listing.lab
     _require_lab(actor, lab)
-    if booking.status not in INVOICEABLE:
+    if not booking.is_invoiceable:
         raise Conflict(_l("This booking cannot be invoiced in its present state."))
     existing = db.session.scalar(
         sa.select(Invoice.id).where(
@@ -288,7 +280,7 @@ def issue(actor: User, invoice: Invoice) -> None:
         number=invoice.number,
         gross=invoice.gross_total,
     )
-    webhooks.emit_invoice(invoice, "invoice.issued")
+    invoice_event.send(invoice, event_type="invoice.issued")
     for membership in invoice.customer_org.memberships:
         user = membership.user
         queue_mail(

@@ -26,9 +26,9 @@ from sharehub.billing import payments, services
 from sharehub.billing.models import METHOD_LABELS, Invoice
 from sharehub.billing.pdf import invoice_pdf
 from sharehub.booking.models import AccessGrant, Booking
-from sharehub.catalog.pricing import format_fen
+from sharehub.core.actions import page, perform, refused
 from sharehub.core.clock import local_date, local_today
-from sharehub.core.errors import DomainError, ValidationError
+from sharehub.core.errors import DomainError, NotFound, ValidationError
 from sharehub.core.i18n import user_zone
 from sharehub.core.inputs import (
     DATE_RANGE_TEXT,
@@ -38,6 +38,7 @@ from sharehub.core.inputs import (
     parse_date,
     parse_fen,
 )
+from sharehub.core.money import format_fen
 from sharehub.core.tx import commit
 from sharehub.extensions import csrf, db
 
@@ -51,11 +52,7 @@ def _checked():
 
 def _invoice(invoice_id: int) -> Invoice:
     invoice = db.session.get(Invoice, invoice_id)
-    if invoice is None:
-        abort(404)
-    is_lab = current_user.can_manage(invoice.lab)
-    is_customer = current_user.membership_in(invoice.customer_org_id) is not None
-    if not (is_lab or is_customer and not invoice.is_draft or current_user.is_platform_admin):
+    if invoice is None or not invoice.can_view(current_user):
         abort(404)
     return invoice
 
@@ -67,14 +64,11 @@ def create_from_booking(booking_id: int):
     if booking is None or not booking.is_lab_manager(current_user):
         abort(404)
     _checked()
-    try:
-        invoice = services.invoice_from_booking(current_user, booking)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-        return redirect(url_for("booking.booking_page", booking_id=booking.id))
-    commit()
-    return redirect(url_for("billing.invoice_page", invoice_id=invoice.id))
+    return perform(
+        lambda: services.invoice_from_booking(current_user, booking),
+        done=lambda invoice: redirect(url_for("billing.invoice_page", invoice_id=invoice.id)),
+        again=page("booking.booking_page", booking_id=booking.id),
+    )
 
 
 @bp.route("/access/<int:grant_id>/invoice", methods=["POST"])
@@ -88,14 +82,11 @@ def create_from_access_grant(grant_id: int):
     existing = services.live_access_invoice(grant)
     if existing is not None:
         return redirect(url_for("billing.invoice_page", invoice_id=existing.id))
-    try:
-        invoice = services.invoice_from_access_grant(current_user, grant)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-        return redirect(url_for("booking.my_access"))
-    commit()
-    return redirect(url_for("billing.invoice_page", invoice_id=invoice.id))
+    return perform(
+        lambda: services.invoice_from_access_grant(current_user, grant),
+        done=lambda invoice: redirect(url_for("billing.invoice_page", invoice_id=invoice.id)),
+        again=page("booking.my_access"),
+    )
 
 
 @bp.route("/invoices/<int:invoice_id>")
@@ -117,7 +108,7 @@ def _invoice_response(invoice: Invoice, status: int = 200):
             "billing/invoice.html",
             invoice=invoice,
             online_payment=online,
-            is_lab=current_user.can_manage(invoice.lab),
+            is_lab=invoice.can_manage(current_user),
             confirm_form=ConfirmForm(),
         ),
         status,
@@ -213,22 +204,23 @@ def refund_sent(refund_id: int):
     from sharehub.billing.models import Refund
 
     refund = db.session.get(Refund, refund_id)
-    if refund is None or not current_user.can_manage(refund.invoice.lab):
+    if refund is None or not refund.invoice.can_manage(current_user):
         abort(404)
     _checked()
-    try:
+
+    def record():
         try:
             sent = date.fromisoformat(request.form.get("sent_date", ""))
         except ValueError as exc:
-            raise DomainError(_("Give the date as YYYY-MM-DD.")) from exc
+            raise ValidationError(_("Give the date as YYYY-MM-DD.")) from exc
         refunds.record_refund_sent(current_user, refund, sent, request.form.get("reference", ""))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    else:
-        commit()
-        flash(_("The refund has been recorded as paid."), "success")
-    return redirect(url_for("billing.invoice_page", invoice_id=refund.invoice_id))
+
+    return perform(
+        record,
+        done=url_for("billing.invoice_page", invoice_id=refund.invoice_id),
+        success=_("The refund has been recorded as paid."),
+        again=lambda: _invoice_response(refund.invoice),
+    )
 
 
 @bp.route("/lab/revenue")
@@ -296,11 +288,13 @@ def pay_online(invoice_id: int):
     _checked()
     back = url_for("billing.invoice_page", invoice_id=invoice.id, _external=True)
     try:
-        method = PaymentMethod(request.form.get("method", ""))
+        try:
+            method = PaymentMethod(request.form.get("method", ""))
+        except ValueError:
+            raise ValidationError(_("Choose card, Alipay or WeChat Pay.")) from None
         target = gateway.start_online_payment(invoice, method, back + "?paid=1", back)
-    except (ValueError, DomainError) as exc:
-        flash(str(getattr(exc, "message", _("Choose card, Alipay or WeChat Pay."))), "danger")
-        return redirect(url_for("billing.invoice_page", invoice_id=invoice.id))
+    except DomainError as exc:
+        return refused(exc, again=lambda: _invoice_response(invoice))
     return redirect(target, code=303)
 
 
@@ -458,9 +452,8 @@ def match_bank_statement():
         if len(data) > 2 * 1024 * 1024:
             raise ValidationError(_("The file is larger than 2 MB."))
         lines = queries.match_statement(lab.id, queries.parse_bank_statement(data))
-    except DomainError as exc:
-        flash(str(exc.message), "danger")
-        return redirect(url_for("billing.reconciliation", month=f"{year}-{month:02d}"))
+    except DomainError as exc:  # the month's page again (the form posts with its ?month=)
+        return refused(exc, again=page("billing.reconciliation"))
     return render_template(
         "billing/reconciliation.html",
         method_labels=METHOD_LABELS,
@@ -479,25 +472,26 @@ def record_matched():
     """Record the ticked receipts as bank transfers, all or none."""
     lab = _managed_lab()
     _checked()
-    count = 0
-    try:
+
+    def record() -> int:
+        count = 0
         for key in request.form.getlist("line"):
             invoice = db.session.get(Invoice, request.form.get(f"invoice-{key}", type=int) or 0)
             if invoice is None or invoice.lab_id != lab.id:
-                raise DomainError(_("A line refers to an invoice of another laboratory."))
+                raise NotFound(_("A line refers to an invoice of another laboratory."))
             try:
                 amount = int(request.form.get(f"amount-{key}", ""))
                 paid = date.fromisoformat(request.form.get(f"date-{key}", ""))
             except ValueError as exc:
-                raise DomainError(_("A line has no valid amount or date.")) from exc
+                raise ValidationError(_("A line has no valid amount or date.")) from exc
             payments.record_bank_transfer(
                 current_user, invoice, amount, paid, request.form.get(f"reference-{key}", "")
             )
             count += 1
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    else:
-        commit()
+        return count
+
+    def recorded(count: int):
         flash(_("%(n)s receipts recorded.", n=count), "success")
-    return redirect(url_for("billing.reconciliation"))
+        return redirect(url_for("billing.reconciliation"))
+
+    return perform(record, done=recorded, again=page("billing.reconciliation"))

@@ -96,7 +96,8 @@ def busy_intervals(
     """What blocks the unit: outages, imported busy times, and holding bookings widened by
     the buffer on both sides (a new booking keeps the buffer before and after its
     neighbours)."""
-    from sharehub.booking.models import HOLDING, Booking, ExternalBusy
+    from sharehub.booking.models import HOLDING, Booking
+    from sharehub.calendar.models import ExternalBusy
 
     buffer = timedelta(minutes=unit.listing.buffer_minutes)
     outages = db.session.execute(
@@ -198,3 +199,21 @@ def fitting_starts(
     need = timedelta(minutes=minutes)
     free = free_intervals(unit, start, end + need, holidays, exclude_booking_id)
     return [p for p in points if any(a <= p and p + need <= b for a, b in free)]
+
+
+def free_listing_ids(listings, first: date, last: date, minutes: int) -> list[int]:
+    """The ids of these listings (in their order) with `minutes` free in one block between
+    the start of `first` and the end of `last` (Beijing days), from now on; datasets are
+    always free."""
+    from sharehub.catalog.models import ListingKind
+    from sharehub.core.clock import utcnow
+
+    start = max(datetime.combine(first, time(), LAB_TZ), utcnow())
+    end = datetime.combine(last + timedelta(days=1), time(), LAB_TZ)
+    holidays = holidays_between(start.date(), end.date())
+    return [
+        listing.id
+        for listing in listings
+        if listing.kind == ListingKind.DATASET
+        or has_free_block(listing, start, end, minutes, holidays)
+    ]

@@ -108,8 +108,8 @@ def offer_freed_slot(freed: Booking) -> Booking | None:
                     freed.listing,
                     services.BookingRequest(entry.starts_dt, entry.ends_dt),
                 )
-                if booking.status == BookingStatus.CONFIRMED:
-                    booking.status = BookingStatus.PENDING  # the customer confirms the offer
+                if booking.status == BookingStatus.CONFIRMED:  # the customer confirms the offer
+                    services.transition(None, booking, "offer", waitlist_entry=entry.id)
                 booking.hold_expires_dt = min(utcnow() + timedelta(hours=hours), booking.starts_dt)
                 db.session.flush()
         except DomainError:
@@ -129,29 +129,18 @@ def accept_offer(actor: User, booking: Booking) -> None:
     entry = db.session.scalar(
         sa.select(WaitlistEntry).where(WaitlistEntry.booking_id == booking.id)
     )
-    if entry is None or not booking.is_customer(actor):
+    if entry is None:
         raise PermissionDenied(_l("You may not change this booking."))
-    if booking.listing.approval_required:
-        raise Conflict(_l("The laboratory confirms this booking."))
-    if booking.status != BookingStatus.PENDING:
-        raise Conflict(_l("This offer is no longer open."))
-    booking.status, booking.hold_expires_dt, booking.decided_dt = (
-        BookingStatus.CONFIRMED,
-        None,
-        utcnow(),
-    )
+    services.transition(actor, booking, "accept_offer")
+    booking.decided_dt = utcnow()
     entry.status = "booked"
-    audit.record(actor, "booking.offer_accepted", booking, organisation=booking.listing.lab_id)
     notify.booking_event(booking, "confirmed")
     db.session.flush()
 
 
 def propose_move(actor: User, booking: Booking, starts: datetime, ends: datetime) -> None:
     """The lab proposes a new time; nothing moves until the customer accepts."""
-    if not booking.is_lab_manager(actor):
-        raise PermissionDenied(_l("Only the laboratory proposes a new time."))
-    if booking.status not in (BookingStatus.PENDING, BookingStatus.CONFIRMED):
-        raise Conflict(_l("This booking can no longer be moved."))
+    services.check(actor, booking, "propose_move")
     services.check_rules(
         booking.listing, starts, ends, now=utcnow() - timedelta(hours=booking.listing.lead_hours)
     )  # the lab may propose inside the lead time
@@ -171,10 +160,7 @@ def propose_move(actor: User, booking: Booking, starts: datetime, ends: datetime
 
 
 def answer_proposal(actor: User, booking: Booking, accept: bool) -> None:
-    if not booking.is_customer(actor):
-        raise PermissionDenied(_l("Only the customer answers a proposed move."))
-    if booking.proposed_starts_dt is None:
-        raise Conflict(_l("There is no proposed move."))
+    services.check(actor, booking, "answer_proposal")
     starts, ends = booking.proposed_starts_dt, booking.proposed_ends_dt
     booking.proposed_starts_dt = booking.proposed_ends_dt = None
     if accept:

@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -18,15 +19,14 @@ from sharehub.booking.models import AccessGrant, ServiceWay, UsageRecord
 from sharehub.booking.views import bp
 from sharehub.catalog.models import Listing, ListingKind, Unit
 from sharehub.catalog.views import get_listing
+from sharehub.core.actions import page, perform
 from sharehub.core.errors import DomainError
 from sharehub.core.i18n import user_zone
 from sharehub.core.inputs import parse_datetime, parse_id
 from sharehub.core.security import CONTROL_MESSAGE, has_control_characters
 from sharehub.core.tx import commit
-from sharehub.core.uploads import read_upload, stored_path
+from sharehub.core.uploads import human_size, read_upload, stored_path
 from sharehub.extensions import db
-
-MAX_CSV_BYTES = 2 * 1024 * 1024
 
 
 def _my_lab():
@@ -127,6 +127,8 @@ def _usage_page(lab, units, status: int = 200):
         confirm_form=ConfirmForm(),
         ways=ServiceWay,
         values=request.form if status >= 400 else {},
+        max_rows=format_number(usage.MAX_IMPORT_ROWS),
+        max_size=human_size(usage.MAX_IMPORT_BYTES),
     ), status
 
 
@@ -140,7 +142,7 @@ def import_usage():
     try:
         if upload is None or not upload.filename:
             raise DomainError(_("Choose a CSV file."))
-        data, _name = read_upload(upload, MAX_CSV_BYTES)
+        data, _name = read_upload(upload, usage.MAX_IMPORT_BYTES)
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -207,19 +209,25 @@ def dataset_access(listing_id: int):
     if request.method == "POST":
         if not ConfirmForm().validate_on_submit():
             abort(400)
-        try:
-            grant, token = access.request_access(
-                current_user, org, listing, request.form.get("purpose", "")
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-        else:
-            commit()
+
+        def requested(result):
+            grant, token = result
             if token:
                 return render_template("booking/access_token.html", grant=grant, token=token)
             flash(_("Your request has been sent to the laboratory."), "success")
             return redirect(url_for("booking.my_access"))
+
+        return perform(
+            lambda: access.request_access(
+                current_user, org, listing, request.form.get("purpose", "")
+            ),
+            done=requested,
+            again=lambda: _access_request_page(listing),
+        )
+    return _access_request_page(listing)
+
+
+def _access_request_page(listing: Listing):
     return render_template(
         "booking/access_request.html", listing=listing, confirm_form=ConfirmForm()
     )
@@ -261,24 +269,23 @@ def access_action(grant_id: int, action: str):
         abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
+
+    def change() -> str | None:
         if action == "approve":
             access.approve_access(current_user, grant)
-            token = None  # the customer renews to see a token: secrets are shown only to them
-        elif action == "renew":
-            token = access.renew_token(current_user, grant)
-        else:
-            access.revoke(current_user, grant)
-            token = None
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
+            return None  # the customer renews to see a token: secrets are shown only to them
+        if action == "renew":
+            return access.renew_token(current_user, grant)
+        access.revoke(current_user, grant)
+        return None
+
+    def changed(token):
+        if token:
+            return render_template("booking/access_token.html", grant=grant, token=token)
+        flash(_("The access has been updated."), "success")
         return redirect(url_for("booking.my_access"))
-    commit()
-    if token:
-        return render_template("booking/access_token.html", grant=grant, token=token)
-    flash(_("The access has been updated."), "success")
-    return redirect(url_for("booking.my_access"))
+
+    return perform(change, done=changed, again=page("booking.my_access"))
 
 
 @bp.route("/datasets/<token>")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -10,6 +11,7 @@ import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from sharehub.core.db import UTCDateTime, str_enum, utcnow
+from sharehub.core.errors import Conflict, DomainError, PermissionDenied
 from sharehub.extensions import db
 
 
@@ -26,6 +28,16 @@ class BookingStatus(enum.StrEnum):
 
 HOLDING = (BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.IN_PROGRESS)
 HOLDING_SQL = "status IN ('pending', 'confirmed', 'in_progress')"
+# A booking that has not started yet can still be moved or cancelled.
+MOVABLE = frozenset({BookingStatus.PENDING, BookingStatus.CONFIRMED})
+# The lab drafts an invoice once the booking is decided (and not for a refusal or lapse).
+INVOICEABLE = (
+    BookingStatus.CONFIRMED,
+    BookingStatus.IN_PROGRESS,
+    BookingStatus.COMPLETED,
+    BookingStatus.CANCELLED,
+    BookingStatus.NO_SHOW,
+)
 
 STATUS_LABELS = {
     BookingStatus.PENDING: _l("Waiting for the laboratory"),
@@ -36,6 +48,79 @@ STATUS_LABELS = {
     BookingStatus.CANCELLED: _l("Cancelled"),
     BookingStatus.EXPIRED: _l("Expired"),
     BookingStatus.NO_SHOW: _l("No-show"),
+}
+
+
+class Side(enum.StrEnum):
+    """Who acts on a booking: the managers of its lab, the members of its customer
+    organisation, or the platform itself (cron jobs and the waiting list, no user)."""
+
+    LAB = "lab"
+    CUSTOMER = "customer"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One action of the booking state machine: the states it starts from, the state it
+    leads to (None: the booking keeps its state, e.g. a move), who may take it, and the
+    messages of a refusal where they are more precise than the general ones."""
+
+    sources: frozenset[BookingStatus]
+    target: BookingStatus | None
+    by: frozenset[Side]
+    denied: object = None  # the message of a 403; default "You may not change this booking."
+    too_late: object = None  # the message of a 409 from another state
+    audit: str = ""  # the audit action, "booking.<action>" by default
+
+
+_P, _C, _IP = BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.IN_PROGRESS
+_LAB, _CUSTOMER = frozenset({Side.LAB}), frozenset({Side.CUSTOMER})
+_SYSTEM = frozenset({Side.SYSTEM})
+_MOVED_TOO_LATE = _l("This booking can no longer be moved.")
+
+# The one table of the booking state machine. Every change of a booking's state goes
+# through booking.services.transition(), which checks it here.
+TRANSITIONS: dict[str, Transition] = {
+    "approve": Transition(frozenset({_P}), BookingStatus.CONFIRMED, _LAB),
+    "decline": Transition(frozenset({_P}), BookingStatus.DECLINED, _LAB),
+    "cancel": Transition(MOVABLE, BookingStatus.CANCELLED, _LAB | _CUSTOMER),
+    "check_in": Transition(frozenset({_C}), BookingStatus.IN_PROGRESS, _LAB),
+    "check_out": Transition(frozenset({_IP}), BookingStatus.COMPLETED, _LAB),
+    "no_show": Transition(frozenset({_C}), BookingStatus.NO_SHOW, _LAB),
+    "expire": Transition(frozenset({_P}), BookingStatus.EXPIRED, _SYSTEM),
+    # The waiting list holds a freed time for the first in line: an instant booking made
+    # for them waits (pending) until they take it.
+    "offer": Transition(frozenset({_C}), BookingStatus.PENDING, _SYSTEM),
+    "accept_offer": Transition(
+        frozenset({_P}),
+        BookingStatus.CONFIRMED,
+        _CUSTOMER,
+        too_late=_l("This offer is no longer open."),
+        audit="booking.offer_accepted",
+    ),
+    # Moves: the state stays, but only a booking that has not started moves.
+    "reschedule": Transition(
+        MOVABLE,
+        None,
+        _CUSTOMER,
+        denied=_l("Only the customer reschedules; the laboratory proposes."),
+        too_late=_MOVED_TOO_LATE,
+    ),
+    "propose_move": Transition(
+        MOVABLE,
+        None,
+        _LAB,
+        denied=_l("Only the laboratory proposes a new time."),
+        too_late=_MOVED_TOO_LATE,
+    ),
+    "answer_proposal": Transition(
+        MOVABLE,
+        None,
+        _CUSTOMER,
+        denied=_l("Only the customer answers a proposed move."),
+        too_late=_MOVED_TOO_LATE,
+    ),
 }
 
 
@@ -148,6 +233,54 @@ class Booking(db.Model):
             or (user.is_authenticated and (user.is_platform_admin or user.is_regulator))
         )
 
+    @property
+    def is_invoiceable(self) -> bool:
+        return self.status in INVOICEABLE
+
+    @property
+    def has_open_proposal(self) -> bool:
+        """The lab proposed a new time and the booking can still move."""
+        return self.proposed_starts_dt is not None and self.status in MOVABLE
+
+    # --- the state machine (TRANSITIONS) ----------------------------------------------
+
+    def sides(self, user) -> frozenset[Side]:
+        """The sides `user` acts for on this booking; None is the platform itself."""
+        if user is None:
+            return _SYSTEM
+        return frozenset(
+            side
+            for side, holds in ((Side.LAB, self.is_lab_manager), (Side.CUSTOMER, self.is_customer))
+            if holds(user)
+        )
+
+    def refusal(self, action: str, user) -> DomainError | None:
+        """Why `user` (None: the platform) may not take `action` now, as the error a
+        service raises (403 for the wrong side, 409 for the wrong state); None if they may."""
+        rule = TRANSITIONS[action]
+        if not self.sides(user) & rule.by:
+            return PermissionDenied(rule.denied or _l("You may not change this booking."))
+        if action == "accept_offer" and self.listing.approval_required:
+            return Conflict(_l("The laboratory confirms this booking."))
+        if action == "answer_proposal" and self.proposed_starts_dt is None:
+            return Conflict(_l("There is no proposed move."))
+        if self.status not in rule.sources:
+            return Conflict(
+                rule.too_late
+                or _l(
+                    "This booking is %(status)s; that is not possible now.",
+                    status=self.status_label,
+                )
+            )
+        return None
+
+    def can(self, action: str, user) -> bool:
+        return self.refusal(action, user) is None
+
+    def allowed_actions(self, user) -> list[str]:
+        """The actions of TRANSITIONS `user` may take now, in the table's order."""
+        return [action for action in TRANSITIONS if self.can(action, user)]
+
 
 class UsageRecord(db.Model):
     """Actual use of a unit: from a booking's check-in/out, or internal use logged directly.
@@ -209,21 +342,6 @@ class UsageRecord(db.Model):
         return SERVICE_WAY_LABELS[self.service_way]
 
 
-class Notification(db.Model):
-    """An in-app message; the same event is also mailed through the outbox."""
-
-    __tablename__ = "notification"
-
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    user_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True
-    )
-    text: so.Mapped[str] = so.mapped_column(sa.String(500))
-    link: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
-    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
-    read_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
-
-
 class AccessGrant(db.Model):
     """Access to a dataset for a period: a secret download link (its token stored hashed).
     A grant with a price is invoiced by the lab (billing.services.invoice_from_access_grant).
@@ -268,61 +386,6 @@ class AccessGrant(db.Model):
             and self.starts_dt is not None
             and self.starts_dt <= now < self.ends_dt
         )
-
-
-class CalendarFeed(db.Model):
-    """A secret feed URL of a user's or a lab's bookings; revoking it makes a new one."""
-
-    __tablename__ = "calendar_feed"
-
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    token: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
-    user_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True
-    )
-    organisation_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("organisation.id", ondelete="CASCADE"), index=True
-    )
-    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
-    revoked_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
-
-
-class ExternalCalendar(db.Model):
-    """An outside calendar (URL or uploaded file) whose busy times block a unit."""
-
-    __tablename__ = "external_calendar"
-
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    unit_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("unit.id", ondelete="CASCADE"), index=True
-    )
-    name: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
-    url: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
-    last_refreshed_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
-    last_error: so.Mapped[str] = so.mapped_column(sa.Text, default="")
-    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
-
-    busy: so.Mapped[list[ExternalBusy]] = so.relationship(
-        back_populates="calendar", cascade="all, delete-orphan"
-    )
-
-
-class ExternalBusy(db.Model):
-    """One expanded busy interval of an external calendar (recurrences already unrolled)."""
-
-    __tablename__ = "external_busy"
-
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    calendar_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("external_calendar.id", ondelete="CASCADE"), index=True
-    )
-    unit_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("unit.id", ondelete="CASCADE"))
-    starts_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
-    ends_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
-
-    calendar: so.Mapped[ExternalCalendar] = so.relationship(back_populates="busy")
-
-    __table_args__ = (sa.Index("ix_external_busy_unit_time", "unit_id", "starts_dt"),)
 
 
 class WaitlistEntry(db.Model):

@@ -9,9 +9,10 @@ from flask import url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from sharehub.api import webhooks
-from sharehub.booking.models import Booking, Notification
+from sharehub.booking.models import Booking
+from sharehub.booking.signals import booking_event as booking_signal
 from sharehub.core.mail import queue_mail
+from sharehub.core.models import Notification
 from sharehub.extensions import db
 
 SUBJECTS = {
@@ -76,7 +77,7 @@ def recipients(booking: Booking, event: str):
 
 def booking_event(booking: Booking, event: str) -> None:
     """Queue mail (with an ICS invite where the calendar changes) and in-app messages."""
-    webhooks.emit_booking(booking, event)
+    booking_signal.send(booking, event=event)
     link = url_for("booking.booking_page", booking_id=booking.id, _external=True)
     attachments = _invite_for(booking, event)
     for user, role in recipients(booking, event):

@@ -25,8 +25,9 @@ from sharehub.booking.availability import (
     grid_starts,
     opening_intervals,
 )
-from sharehub.booking.models import HOLDING, Booking, BookingStatus
+from sharehub.booking.models import HOLDING, TRANSITIONS, Booking, BookingStatus
 from sharehub.booking.pricing import cancellation_fee, quote
+from sharehub.booking.signals import booking_cancelled
 from sharehub.catalog.models import Holiday, Listing, ListingKind, Unit
 from sharehub.core import audit
 from sharehub.core.db import utcnow
@@ -241,53 +242,40 @@ def create_booking(
 
 # --- transitions -------------------------------------------------------------------------
 
-# action: (allowed from, to, who may do it)
-TRANSITIONS = {
-    "approve": ({BookingStatus.PENDING}, BookingStatus.CONFIRMED, "lab"),
-    "decline": ({BookingStatus.PENDING}, BookingStatus.DECLINED, "lab"),
-    "cancel": ({BookingStatus.PENDING, BookingStatus.CONFIRMED}, BookingStatus.CANCELLED, "either"),
-    "check_in": ({BookingStatus.CONFIRMED}, BookingStatus.IN_PROGRESS, "lab"),
-    "check_out": ({BookingStatus.IN_PROGRESS}, BookingStatus.COMPLETED, "lab"),
-    "no_show": ({BookingStatus.CONFIRMED}, BookingStatus.NO_SHOW, "lab"),
-    "expire": ({BookingStatus.PENDING}, BookingStatus.EXPIRED, "system"),
-}
+
+def check(actor: User | None, booking: Booking, action: str) -> None:
+    """Refuse `action` of the state machine (models.TRANSITIONS) that `actor` (None: the
+    platform) may not take on `booking` now: 403 for the wrong side, 409 for the state."""
+    error = booking.refusal(action, actor)
+    if error is not None:
+        raise error
 
 
-def _transition(actor: User | None, booking: Booking, action: str, **data) -> None:
-    allowed, target, who = TRANSITIONS[action]
-    is_lab = actor is not None and booking.is_lab_manager(actor)
-    is_customer = actor is not None and booking.is_customer(actor)
-    if (
-        who == "lab"
-        and not is_lab
-        or who == "either"
-        and not (is_lab or is_customer)
-        or who == "system"
-        and actor is not None
-    ):
-        raise PermissionDenied(_l("You may not change this booking."))
-    if booking.status not in allowed:
-        raise Conflict(
-            _l("This booking is %(status)s; that is not possible now.", status=booking.status_label)
-        )
+def transition(actor: User | None, booking: Booking, action: str, **audit_data) -> None:
+    """The one place a booking changes state: checks the table, writes the new state and
+    audits it with `audit_data`. The caller does what the action means besides."""
+    rule = TRANSITIONS[action]
+    if rule.target is None:
+        raise ValueError(f"{action} does not change the state of a booking")
+    check(actor, booking, action)
     old = booking.status
-    booking.status = target
+    booking.status = rule.target
     booking.updated_dt = utcnow()
-    if target != BookingStatus.PENDING:
+    if rule.target != BookingStatus.PENDING:
         booking.hold_expires_dt = None
     audit.record(
         actor,
-        f"booking.{action}",
+        rule.audit or f"booking.{action}",
         booking,
         organisation=booking.listing.lab_id,
         old=old.value,
-        new=target.value,
-        **data,
+        new=rule.target.value,
+        **audit_data,
     )
 
 
 def approve(actor: User, booking: Booking) -> None:
-    _transition(actor, booking, "approve")
+    transition(actor, booking, "approve")
     booking.decided_dt = utcnow()
     notify.booking_event(booking, "confirmed")
     db.session.flush()
@@ -297,7 +285,7 @@ def decline(actor: User, booking: Booking, reason: str, for_capacity: bool = Fal
     """`for_capacity`: the lab had no capacity, which the statistics count as unmet demand."""
     if not (reason or "").strip():
         raise ValidationError(_l("Give the reason, the customer will read it."), field="reason")
-    _transition(actor, booking, "decline", reason=reason.strip(), for_capacity=for_capacity)
+    transition(actor, booking, "decline", reason=reason.strip(), for_capacity=for_capacity)
     booking.reason, booking.decided_dt = reason.strip(), utcnow()
     booking.declined_for_capacity = for_capacity
     notify.booking_event(booking, "declined")
@@ -307,7 +295,7 @@ def decline(actor: User, booking: Booking, reason: str, for_capacity: bool = Fal
 def mark_no_show(actor: User, booking: Booking) -> None:
     if utcnow() < booking.starts_dt:
         raise ValidationError(_l("A no-show is recorded after the booked start."))
-    _transition(actor, booking, "no_show")
+    transition(actor, booking, "no_show")
     notify.booking_event(booking, "no_show")
     db.session.flush()
 
@@ -326,12 +314,10 @@ def cancellation_terms(booking: Booking, by_lab: bool, now: datetime | None = No
 def cancel(actor: User, booking: Booking, reason: str = "") -> int:
     by_lab = booking.is_lab_manager(actor) and not booking.is_customer(actor)
     fee = cancellation_terms(booking, by_lab)
-    _transition(actor, booking, "cancel", fee=fee, by="lab" if by_lab else "customer")
+    transition(actor, booking, "cancel", fee=fee, by="lab" if by_lab else "customer")
     booking.cancel_fee, booking.reason = fee, (reason or "").strip()
     booking.sequence += 1
-    from sharehub.billing.refunds import settle_cancellation
-
-    settle_cancellation(actor, booking, fee)
+    booking_cancelled.send(booking, actor=actor, fee=fee)  # billing settles the money
     notify.booking_event(booking, "cancelled")
     _freed(booking)
     return fee
@@ -340,10 +326,7 @@ def cancel(actor: User, booking: Booking, reason: str = "") -> int:
 def reschedule(actor: User, booking: Booking, starts: datetime, ends: datetime) -> None:
     """The customer moves a booking within the policy; the lab's approval stays needed
     for approval listings. The slot is checked like a new booking."""
-    if not booking.is_customer(actor):
-        raise PermissionDenied(_l("Only the customer reschedules; the laboratory proposes."))
-    if booking.status not in (BookingStatus.PENDING, BookingStatus.CONFIRMED):
-        raise Conflict(_l("This booking can no longer be moved."))
+    check(actor, booking, "reschedule")
     if cancellation_terms(booking, by_lab=False):
         raise Conflict(
             _l(
@@ -415,7 +398,7 @@ def expire_holds(now: datetime | None = None) -> int:
         query = query.with_for_update(skip_locked=True)
     expired = 0
     for booking in db.session.scalars(query):
-        _transition(None, booking, "expire")
+        transition(None, booking, "expire")
         notify.booking_event(booking, "expired")
         _freed(booking)
         expired += 1

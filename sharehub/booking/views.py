@@ -15,15 +15,17 @@ from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.session import current_org
 from sharehub.booking import services, usage
 from sharehub.booking.availability import fitting_starts, grid_starts, holidays_between
-from sharehub.booking.models import HOLDING, Booking, BookingStatus, Notification, ServiceWay
+from sharehub.booking.models import HOLDING, Booking, BookingStatus, ServiceWay
 from sharehub.booking.pricing import quote
 from sharehub.catalog.models import Listing, ListingKind, Unit
 from sharehub.catalog.views import get_listing
+from sharehub.core.actions import page, refused
 from sharehub.core.clock import local_today
 from sharehub.core.db import utcnow
-from sharehub.core.errors import DomainError
+from sharehub.core.errors import DomainError, PermissionDenied, ValidationError
 from sharehub.core.i18n import user_zone
 from sharehub.core.inputs import check_date, parse_datetime, parse_id, parse_int
+from sharehub.core.models import Notification
 from sharehub.core.tx import commit
 from sharehub.extensions import db
 
@@ -138,12 +140,15 @@ def review(listing_id: int):
     listing = get_listing(listing_id)
     org = current_org()
     if org is None:
-        flash(_("You need an organisation to book; ask a colleague to invite you."), "warning")
-        return redirect(url_for("catalog.listing_page", listing_id=listing.id))
+        return refused(
+            PermissionDenied(_("You need an organisation to book; ask a colleague to invite you.")),
+            again=page("catalog.listing_page", listing_id=listing.id),
+        )
     booking_request, problem = _request_from_form(listing)
     if booking_request is None:
-        flash(problem, "danger")
-        return redirect(url_for("booking.calendar", listing_id=listing.id))
+        return refused(
+            ValidationError(problem), again=page("booking.calendar", listing_id=listing.id)
+        )
     minutes = int((booking_request.ends_dt - booking_request.starts_dt).total_seconds() // 60)
     price = quote(listing, org, minutes, booking_request.sample_count)
     alternatives, status = None, 200
@@ -207,7 +212,6 @@ def _booking_page(booking: Booking, status: int = 200, values=None):
         "booking/booking.html",
         booking=booking,
         is_lab=is_lab,
-        is_customer=booking.is_customer(current_user),
         fee=fee,
         confirm_form=ConfirmForm(),
         ways=ServiceWay,
@@ -223,6 +227,13 @@ def _actual_time(value: str | None) -> datetime | None:
     if parsed is None:
         raise DomainError(_("Write the time as YYYY-MM-DD HH:MM."))
     return parsed
+
+
+def _service_way(value: str) -> ServiceWay:
+    try:
+        return ServiceWay(value)
+    except ValueError:
+        raise ValidationError(_("Choose how the service was given.")) from None
 
 
 @bp.route(
@@ -255,34 +266,30 @@ def booking_action(booking_id: int, action: str):
                 current_user,
                 booking,
                 ended=_actual_time(form.get("ended")),
-                prep_minutes=form.get("prep_minutes", 0, type=int) or 0,
-                run_minutes=form.get("run_minutes", type=int),
-                post_minutes=form.get("post_minutes", 0, type=int) or 0,
-                samples=form.get("samples", 0, type=int) or 0,
-                service_way=ServiceWay(form.get("service_way", "on_site")),
+                prep_minutes=parse_int(form.get("prep_minutes"), maximum=MAX_BOOKING_MINUTES) or 0,
+                run_minutes=parse_int(form.get("run_minutes"), maximum=MAX_BOOKING_MINUTES),
+                post_minutes=parse_int(form.get("post_minutes"), maximum=MAX_BOOKING_MINUTES) or 0,
+                samples=parse_int(form.get("samples"), maximum=MAX_SAMPLES) or 0,
+                service_way=_service_way(form.get("service_way", "on_site")),
                 notes=form.get("notes", ""),
             )
         elif action == "no_show":
             services.mark_no_show(current_user, booking)
         elif action == "reschedule":
             start = _parse_start(form.get("start", ""))
-            minutes = form.get("minutes", type=int) or booking.minutes
-            if start is None:
-                raise DomainError(_("Choose a start time and a duration."))
-            services.reschedule(current_user, booking, start, start + timedelta(minutes=minutes))
-    except services.SlotTaken as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    except (DomainError, ValueError) as exc:
-        db.session.rollback()
-        flash(str(getattr(exc, "message", _("The values are not valid."))), "danger")
-        if action in ("check_in", "check_out"):  # the form again, with what was typed
-            return _booking_page(
-                db.session.get(Booking, booking_id), getattr(exc, "status", 400), form
+            minutes = (
+                parse_int(form.get("minutes"), minimum=1, maximum=MAX_BOOKING_MINUTES)
+                or booking.minutes
             )
-    else:
-        commit()
-        flash(_("The booking has been updated."), "success")
+            if start is None:
+                raise ValidationError(_("Choose a start time and a duration."))
+            services.reschedule(current_user, booking, start, start + timedelta(minutes=minutes))
+    except DomainError as exc:  # nothing changed: the booking page again, with what was typed
+        return refused(
+            exc, again=lambda: _booking_page(db.session.get(Booking, booking_id), values=form)
+        )
+    commit()
+    flash(_("The booking has been updated."), "success")
     return redirect(url_for("booking.booking_page", booking_id=booking.id))
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from icalendar import Calendar, Event, Timezone, TimezoneStandard, vCalAddress, vText
 
-from sharehub.booking.availability import LAB_TZ
+from sharehub.core.clock import LAB_TZ
 from sharehub.core.db import utcnow
 
 PRODID = "-//ShareHub//Open sharing of quality-testing resources//ZH"

@@ -14,10 +14,10 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from icalendar import Calendar
 
-from sharehub.booking.availability import LAB_TZ
-from sharehub.booking.models import ExternalBusy, ExternalCalendar
+from sharehub.calendar.models import ExternalBusy, ExternalCalendar
 from sharehub.catalog.models import Unit
 from sharehub.core import audit
+from sharehub.core.clock import LAB_TZ
 from sharehub.core.db import utcnow
 from sharehub.core.errors import PermissionDenied, ValidationError
 from sharehub.core.net import FetchError, Limits, fetch_public

@@ -6,20 +6,22 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.session import current_org
-from sharehub.booking.models import Booking, BookingStatus, CalendarFeed
+from sharehub.booking.models import Booking, BookingStatus
 from sharehub.calendar.ics import busy_feed as busy_calendar
 from sharehub.calendar.ics import feed
+from sharehub.calendar.models import CalendarFeed
 from sharehub.catalog.models import Listing
 from sharehub.catalog.views import get_listing
 from sharehub.core import audit
+from sharehub.core.actions import perform, refused
 from sharehub.core.db import utcnow
-from sharehub.core.tx import commit
+from sharehub.core.errors import PermissionDenied
 from sharehub.extensions import csrf, db
 
 bp = Blueprint("calendar", __name__)
@@ -91,14 +93,30 @@ def _feed_for(user_id=None, org_id=None) -> CalendarFeed | None:
 def manage_feeds():
     org = current_org()
     lab = org if org is not None and org.is_lab and current_user.can_manage(org) else None
-    if request.method == "POST":
-        if not ConfirmForm().validate_on_submit():
-            abort(400)
-        scope = request.form.get("scope")
-        if scope == "lab" and lab is None:
-            abort(403)
-        if scope not in ("user", "lab"):
-            abort(400)
+
+    def feeds_page():
+        return render_template(
+            "calendar/feeds.html",
+            user_feed=_feed_for(user_id=current_user.id),
+            lab_feed=_feed_for(org_id=lab.id) if lab else None,
+            lab=lab,
+            confirm_form=ConfirmForm(),
+        )
+
+    if request.method == "GET":
+        return feeds_page()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    scope = request.form.get("scope")
+    if scope not in ("user", "lab"):
+        abort(400)
+    if scope == "lab" and lab is None:
+        return refused(
+            PermissionDenied(_("Only managers of a laboratory change its calendar link.")),
+            again=feeds_page,
+        )
+
+    def change():
         kwargs = {"organisation_id": lab.id} if scope == "lab" else {"user_id": current_user.id}
         old = _feed_for(org_id=lab.id) if scope == "lab" else _feed_for(user_id=current_user.id)
         if old is not None:
@@ -112,13 +130,9 @@ def manage_feeds():
             object_type="calendar_feed",
             scope=scope,
         )
-        commit()
-        flash(_("The calendar link has been updated; the old one no longer works."), "success")
-        return redirect(url_for("calendar.manage_feeds"))
-    return render_template(
-        "calendar/feeds.html",
-        user_feed=_feed_for(user_id=current_user.id),
-        lab_feed=_feed_for(org_id=lab.id) if lab else None,
-        lab=lab,
-        confirm_form=ConfirmForm(),
+
+    return perform(
+        change,
+        done=url_for("calendar.manage_feeds"),
+        success=_("The calendar link has been updated; the old one no longer works."),
     )

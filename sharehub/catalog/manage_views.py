@@ -25,8 +25,8 @@ from sharehub.catalog.models import (
     Unit,
 )
 from sharehub.catalog.views import bp
-from sharehub.core.errors import DomainError
-from sharehub.core.forms import attach_error
+from sharehub.core.actions import page, perform, refused
+from sharehub.core.errors import DomainError, ValidationError
 from sharehub.core.i18n import user_zone
 from sharehub.core.tx import commit
 from sharehub.core.uploads import read_upload
@@ -51,7 +51,7 @@ def _managed(model, object_id: int, lab_of):
 
 
 def unit_calendars(listing: Listing) -> dict:
-    from sharehub.booking.models import ExternalCalendar
+    from sharehub.calendar.models import ExternalCalendar
 
     calendars: dict[int, list] = {}
     for calendar in db.session.scalars(
@@ -67,9 +67,10 @@ def _listing(listing_id: int) -> Listing:
     return _managed(Listing, listing_id, lambda li: li.lab)
 
 
-def _fail(exc: DomainError) -> None:
-    db.session.rollback()
-    flash(str(exc.message), "danger")
+def _listing_form(form: ListingForm, kind: ListingKind, listing: Listing | None):
+    return render_template("catalog/manage/form.html", form=form, kind=kind, listing=listing), (
+        400 if form.errors else 200
+    )
 
 
 @bp.route("/lab/listings")
@@ -105,29 +106,25 @@ def new_listing():
             form.price_unit.data, form.category_code.data = "session", "080101"
         elif kind == ListingKind.DATASET:
             form.price_unit.data, form.category_code.data = "period", "070101"
-    if form.validate_on_submit():
-        try:
-            listing = services.create_listing(
-                current_user, lab, kind, form.to_data(), units=form.units.data or 1
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            if kind != ListingKind.DATASET:
-                services.set_opening_hours(current_user, listing, DEFAULT_HOURS)
-            commit()
-            flash(
-                _(
-                    "The listing is saved as a draft. Add photos and check the opening hours, "
-                    "then submit it for review."
-                ),
-                "success",
-            )
-            return redirect(url_for("catalog.manage_listing", listing_id=listing.id))
-    return render_template("catalog/manage/form.html", form=form, kind=kind, listing=None), (
-        400 if form.errors else 200
+    if not form.validate_on_submit():
+        return _listing_form(form, kind, None)
+    try:
+        listing = services.create_listing(
+            current_user, lab, kind, form.to_data(), units=form.units.data or 1
+        )
+        if kind != ListingKind.DATASET:
+            services.set_opening_hours(current_user, listing, DEFAULT_HOURS)
+    except DomainError as exc:
+        return refused(exc, lambda: _listing_form(form, kind, None), form=form)
+    commit()
+    flash(
+        _(
+            "The listing is saved as a draft. Add photos and check the opening hours, "
+            "then submit it for review."
+        ),
+        "success",
     )
+    return redirect(url_for("catalog.manage_listing", listing_id=listing.id))
 
 
 DEFAULT_HOURS = [(d, 510, 720) for d in range(5)] + [(d, 810, 1050) for d in range(5)]
@@ -140,27 +137,23 @@ def edit_listing(listing_id: int):
     form = ListingForm()
     if request.method == "GET":
         form.load(listing)
-    if form.validate_on_submit():
-        try:
-            revision = services.update_listing(current_user, listing, form.to_data())
-        except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            commit()
-            flash(
-                _(
-                    "Your change waits for an administrator's review; the listing stays as it "
-                    "was until then."
-                )
-                if revision
-                else _("The listing has been saved."),
-                "success",
-            )
-            return redirect(url_for("catalog.manage_listing", listing_id=listing.id))
-    return render_template(
-        "catalog/manage/form.html", form=form, kind=listing.kind, listing=listing
-    ), 400 if form.errors else 200
+    if not form.validate_on_submit():
+        return _listing_form(form, listing.kind, listing)
+    try:
+        revision = services.update_listing(current_user, listing, form.to_data())
+    except DomainError as exc:
+        return refused(exc, lambda: _listing_form(form, listing.kind, listing), form=form)
+    commit()
+    flash(
+        _(
+            "Your change waits for an administrator's review; the listing stays as it "
+            "was until then."
+        )
+        if revision
+        else _("The listing has been saved."),
+        "success",
+    )
+    return redirect(url_for("catalog.manage_listing", listing_id=listing.id))
 
 
 @bp.route("/lab/listings/<int:listing_id>")
@@ -169,7 +162,9 @@ def manage_listing(listing_id: int):
     return _manage_page(_listing(listing_id))
 
 
-def _manage_page(listing: Listing, status: int = 200, hours_text=None, outage_form=None):
+def _manage_page(
+    listing: Listing, status: int = 200, hours_text=None, outage_form=None, unit_form=None
+):
     """The lab's page of a listing; after a refusal, with its status (nothing changed)."""
     revision = db.session.scalar(
         sa.select(ListingRevision)
@@ -181,7 +176,7 @@ def _manage_page(listing: Listing, status: int = 200, hours_text=None, outage_fo
         "catalog/manage/listing.html",
         listing=listing,
         confirm_form=ConfirmForm(),
-        unit_form=UnitForm(),
+        unit_form=unit_form or UnitForm(),
         outage_form=outage_form or _outage_form(listing),
         file_form=FileForm(),
         revision=revision,
@@ -195,19 +190,14 @@ def _manage_page(listing: Listing, status: int = 200, hours_text=None, outage_fo
 @login_required
 def listing_action(listing_id: int, action: str):
     listing = _listing(listing_id)
-    try:
-        getattr(services, action)(current_user, listing)
-    except DomainError as exc:
-        _fail(exc)
-    else:
-        commit()
-        flash(
-            _("Submitted for review.")
-            if action == "submit"
-            else _("The listing has been withdrawn from the catalogue."),
-            "success",
-        )
-    return redirect(url_for("catalog.manage_listing", listing_id=listing.id))
+    return perform(
+        lambda: getattr(services, action)(current_user, listing),
+        done=url_for("catalog.manage_listing", listing_id=listing.id),
+        success=_("Submitted for review.")
+        if action == "submit"
+        else _("The listing has been withdrawn from the catalogue."),
+        again=page("catalog.manage_listing", listing_id=listing.id),
+    )
 
 
 @bp.route("/lab/listings/<int:listing_id>/units", methods=["POST"])
@@ -215,33 +205,34 @@ def listing_action(listing_id: int, action: str):
 def add_unit(listing_id: int):
     listing = _listing(listing_id)
     form = UnitForm()
-    if form.validate_on_submit():
-        try:
-            services.add_unit(
-                current_user,
-                listing,
-                form.name.data,
-                form.serial_number.data or "",
-                form.location.data or "",
-            )
-        except DomainError as exc:
-            _fail(exc)
-        else:
-            commit()
-    return redirect(url_for("catalog.manage_listing", listing_id=listing.id))
+
+    def again():
+        return _manage_page(listing, unit_form=form)
+
+    if not form.validate_on_submit():
+        return refused(ValidationError(_("Name the unit.")), again)
+    return perform(
+        lambda: services.add_unit(
+            current_user,
+            listing,
+            form.name.data,
+            form.serial_number.data or "",
+            form.location.data or "",
+        ),
+        done=url_for("catalog.manage_listing", listing_id=listing.id),
+        again=again,
+    )
 
 
 @bp.route("/lab/units/<int:unit_id>/toggle", methods=["POST"])
 @login_required
 def toggle_unit(unit_id: int):
     unit = _managed(Unit, unit_id, lambda u: u.listing.lab)
-    try:
-        services.set_unit_active(current_user, unit, not unit.is_active)
-    except DomainError as exc:
-        _fail(exc)
-    else:
-        commit()
-    return redirect(url_for("catalog.manage_listing", listing_id=unit.listing_id))
+    return perform(
+        lambda: services.set_unit_active(current_user, unit, not unit.is_active),
+        done=url_for("catalog.manage_listing", listing_id=unit.listing_id),
+        again=page("catalog.manage_listing", listing_id=unit.listing_id),
+    )
 
 
 def hours_as_text(listing: Listing) -> list[str]:
@@ -261,7 +252,7 @@ def parse_hours(texts: list[str]) -> list[tuple[int, int, int]]:
         for part in filter(None, (p.strip() for p in re.split(r"[,，;；]", text or ""))):
             match = _SPAN.match(part)
             if not match:
-                raise DomainError(
+                raise ValidationError(
                     _(
                         "Write opening hours like 08:30-12:00, 13:30-17:30 "
                         "(%(part)s is not understood).",
@@ -270,7 +261,7 @@ def parse_hours(texts: list[str]) -> list[tuple[int, int, int]]:
                 )
             h1, m1, h2, m2 = map(int, match.groups())
             if m1 > 59 or m2 > 59 or h1 > 24 or h2 > 24:
-                raise DomainError(_("%(part)s is not a time of day.", part=part))
+                raise ValidationError(_("%(part)s is not a time of day.", part=part))
             intervals.append((weekday, h1 * 60 + m1, h2 * 60 + m2))
     return intervals
 
@@ -282,15 +273,12 @@ def set_hours(listing_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     texts = [request.form.get(f"day{d}", "") for d in range(7)]
-    try:
-        services.set_opening_hours(current_user, listing, parse_hours(texts))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-        return _manage_page(listing, 400, hours_text=texts)
-    commit()
-    flash(_("The opening hours have been saved."), "success")
-    return redirect(url_for("catalog.manage_listing", listing_id=listing.id))
+    return perform(
+        lambda: services.set_opening_hours(current_user, listing, parse_hours(texts)),
+        done=url_for("catalog.manage_listing", listing_id=listing.id),
+        success=_("The opening hours have been saved."),
+        again=lambda: _manage_page(listing, hours_text=texts),
+    )
 
 
 def _outage_form(listing: Listing) -> OutageForm:
@@ -304,29 +292,30 @@ def _outage_form(listing: Listing) -> OutageForm:
 def add_outage(listing_id: int):
     listing = _listing(listing_id)
     form = _outage_form(listing)
-    if form.validate_on_submit():
-        unit = next((u for u in listing.units if u.id == form.unit_id.data), None)
-        if unit is None:
-            abort(404)
-        try:
-            services.add_outage(
-                current_user,
-                unit,
-                OutageKind(form.kind.data),
-                form.starts.data.replace(tzinfo=user_zone()),
-                form.ends.data.replace(tzinfo=user_zone()),
-                form.note.data or "",
-            )
-        except DomainError as exc:
-            _fail(exc)
-            return _manage_page(listing, exc.status, outage_form=form)
-        else:
-            commit()
-            flash(_("The outage has been recorded."), "success")
-    else:
-        flash(_("Give the unit, the start and the end of the outage."), "danger")
-        return _manage_page(listing, 400, outage_form=form)
-    return redirect(url_for("catalog.manage_listing", listing_id=listing.id))
+
+    def again():
+        return _manage_page(listing, outage_form=form)
+
+    if not form.validate_on_submit():
+        return refused(
+            ValidationError(_("Give the unit, the start and the end of the outage.")), again
+        )
+    unit = next((u for u in listing.units if u.id == form.unit_id.data), None)
+    if unit is None:
+        abort(404)
+    return perform(
+        lambda: services.add_outage(
+            current_user,
+            unit,
+            OutageKind(form.kind.data),
+            form.starts.data.replace(tzinfo=user_zone()),
+            form.ends.data.replace(tzinfo=user_zone()),
+            form.note.data or "",
+        ),
+        done=url_for("catalog.manage_listing", listing_id=listing.id),
+        success=_("The outage has been recorded."),
+        again=again,
+    )
 
 
 @bp.route("/lab/outages/<int:outage_id>/delete", methods=["POST"])
@@ -334,9 +323,11 @@ def add_outage(listing_id: int):
 def delete_outage(outage_id: int):
     outage = _managed(Outage, outage_id, lambda o: o.unit.listing.lab)
     listing_id = outage.unit.listing_id
-    services.remove_outage(current_user, outage)
-    commit()
-    return redirect(url_for("catalog.manage_listing", listing_id=listing_id))
+    return perform(
+        lambda: services.remove_outage(current_user, outage),
+        done=url_for("catalog.manage_listing", listing_id=listing_id),
+        again=page("catalog.manage_listing", listing_id=listing_id),
+    )
 
 
 @bp.route("/lab/listings/<int:listing_id>/files", methods=["POST"])
@@ -344,20 +335,20 @@ def delete_outage(outage_id: int):
 def upload_file(listing_id: int):
     listing = _listing(listing_id)
     form = FileForm()
-    if form.validate_on_submit():
-        try:
-            data, name = read_upload(form.file.data, files.MAX_DOC_BYTES)
-            files.add_file(current_user, listing, form.role.data, data, name)
-        except DomainError as exc:
-            _fail(exc)
-            return _manage_page(listing, exc.status)
-        else:
-            commit()
-            flash(_("The file has been added."), "success")
-    else:
-        flash(_("Choose a file to upload."), "danger")
-        return _manage_page(listing, 400)
-    return redirect(url_for("catalog.manage_listing", listing_id=listing.id))
+    again = page("catalog.manage_listing", listing_id=listing.id)
+    if not form.validate_on_submit():
+        return refused(ValidationError(_("Choose a file to upload.")), again)
+
+    def add():
+        data, name = read_upload(form.file.data, files.MAX_DOC_BYTES)
+        files.add_file(current_user, listing, form.role.data, data, name)
+
+    return perform(
+        add,
+        done=url_for("catalog.manage_listing", listing_id=listing.id),
+        success=_("The file has been added."),
+        again=again,
+    )
 
 
 @bp.route("/lab/files/<int:file_id>/delete", methods=["POST"])
@@ -365,9 +356,11 @@ def upload_file(listing_id: int):
 def delete_file(file_id: int):
     record = _managed(ListingFile, file_id, lambda f: f.listing.lab)
     listing_id = record.listing_id
-    files.remove_file(current_user, record)
-    commit()
-    return redirect(url_for("catalog.manage_listing", listing_id=listing_id))
+    return perform(
+        lambda: files.remove_file(current_user, record),
+        done=url_for("catalog.manage_listing", listing_id=listing_id),
+        again=page("catalog.manage_listing", listing_id=listing_id),
+    )
 
 
 @bp.route("/lab/settings", methods=["GET", "POST"])
@@ -375,25 +368,28 @@ def delete_file(file_id: int):
 def lab_settings():
     lab = _my_lab()
     rates = {600: "6 %", 300: "3 %", 100: "1 %", 0: "0 %"}
-    if request.method == "POST":
-        if not ConfirmForm().validate_on_submit():
-            abort(400)
-        rate = request.form.get("vat_rate_bp", type=int)
-        if rate not in rates:
-            flash(_("Choose one of the VAT rates."), "danger")
-            return render_template(
-                "catalog/manage/settings.html", lab=lab, rates=rates, confirm_form=ConfirmForm()
-            ), 400
-        orgs.update_organisation(
+
+    def settings_page():
+        return render_template(
+            "catalog/manage/settings.html", lab=lab, rates=rates, confirm_form=ConfirmForm()
+        )
+
+    if request.method == "GET":
+        return settings_page()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    rate = request.form.get("vat_rate_bp", type=int)
+    if rate not in rates:
+        return refused(ValidationError(_("Choose one of the VAT rates.")), settings_page)
+    return perform(
+        lambda: orgs.update_organisation(
             current_user,
             lab,
             vat_rate_bp=rate,
             bank_name=request.form.get("bank_name", "").strip()[:200],
             bank_account=request.form.get("bank_account", "").strip()[:64],
-        )
-        commit()
-        flash(_("The settings have been saved."), "success")
-        return redirect(url_for("catalog.lab_settings"))
-    return render_template(
-        "catalog/manage/settings.html", lab=lab, rates=rates, confirm_form=ConfirmForm()
+        ),
+        done=url_for("catalog.lab_settings"),
+        success=_("The settings have been saved."),
+        again=settings_page,
     )

@@ -58,14 +58,3 @@ def unit_price(listing: Listing, buyer_org=None) -> Quote:
     rate = listing.lab.vat_rate_bp
     vat = vat_of(net, rate)
     return Quote(tier=tier, net=net, vat_rate_bp=rate, vat=vat, gross=net + vat)
-
-
-def format_fen(fen: int | None) -> str:
-    """¥1,234.50 in either language (Babel formats with the page locale)."""
-    from decimal import Decimal
-
-    from flask_babel import format_currency
-
-    if fen is None:
-        return "—"
-    return format_currency(Decimal(fen) / 100, "CNY")

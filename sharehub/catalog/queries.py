@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -13,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sharehub.accounts.models import Cluster, Organisation, Region
 from sharehub.catalog.models import Field, Listing, ListingKind, ListingStatus
 from sharehub.catalog.search import normalize, text_condition
-from sharehub.core.clock import local_today, utcnow
+from sharehub.core.clock import local_today
 from sharehub.core.errors import ValidationError
 from sharehub.core.inputs import parse_date, parse_fen, parse_id, parse_page
 from sharehub.extensions import db
@@ -175,15 +176,7 @@ def _order(p: SearchParams):
     return [Listing.published_dt.desc(), Listing.id.desc()]
 
 
-def _available_ids(p: SearchParams, conditions: list) -> list[int]:
-    from zoneinfo import ZoneInfo
-
-    from sharehub.booking.availability import has_free_block, holidays_between
-
-    tz = ZoneInfo("Asia/Shanghai")
-    start = datetime.combine(p.free_from, time(), tz)
-    end = datetime.combine((p.free_to or p.free_from) + timedelta(days=1), time(), tz)
-    start = max(start, utcnow())
+def _available_ids(p: SearchParams, conditions: list, free: FreeFilter) -> list[int]:
     candidates = db.session.scalars(
         base_query()
         .where(*conditions)
@@ -191,14 +184,7 @@ def _available_ids(p: SearchParams, conditions: list) -> list[int]:
         .options(so.selectinload(Listing.units), so.selectinload(Listing.opening_hours))
         .limit(MAX_AVAILABILITY_CANDIDATES)
     ).all()
-    holidays = holidays_between(start.date(), end.date())
-    found = []
-    for listing in candidates:
-        if listing.kind == ListingKind.DATASET or has_free_block(
-            listing, start, end, p.hours * 60, holidays
-        ):
-            found.append(listing.id)
-    return found
+    return free(candidates, p.free_from, p.free_to or p.free_from, p.hours * 60)
 
 
 @dataclass
@@ -246,13 +232,21 @@ def _facet_conditions(p: SearchParams, columns) -> dict:
     }
 
 
-def search(p: SearchParams) -> SearchResult:
+# Which of these listings have so many minutes free in one block between two days (the
+# booking domain answers: `booking.availability.free_listing_ids`).
+FreeFilter = Callable[[list[Listing], date, date, int], list[int]]
+
+
+def search(p: SearchParams, free: FreeFilter | None = None) -> SearchResult:
     """Two statements: one computes the matching set once and derives the total and every
-    facet's counts from it (each facet ignoring its own filter); one fetches the page."""
+    facet's counts from it (each facet ignoring its own filter); one fetches the page.
+    A search for free time needs `free`, the booking domain's answer."""
     dialect = db.engine.dialect.name
     shared = _conditions(p, dialect, skip="facets")
     if p.wants_availability:
-        shared.append(Listing.id.in_(_available_ids(p, _conditions(p, dialect))))
+        if free is None:
+            raise TypeError("a search for free time needs the booking domain's filter")
+        shared.append(Listing.id.in_(_available_ids(p, _conditions(p, dialect), free)))
     matched = (
         sa.select(
             Listing.id.label("id"),

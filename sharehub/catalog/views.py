@@ -25,7 +25,7 @@ from flask_login import current_user, login_required
 
 from sharehub.accounts.models import Organisation, OrgKind
 from sharehub.accounts.session import current_org
-from sharehub.booking.availability import week_preview
+from sharehub.booking.availability import free_listing_ids, week_preview
 from sharehub.catalog import queries, services
 from sharehub.catalog.models import (
     FIELD_LABELS,
@@ -37,6 +37,7 @@ from sharehub.catalog.models import (
 )
 from sharehub.catalog.pricing import unit_price
 from sharehub.core import csvfile
+from sharehub.core.actions import page, perform
 from sharehub.core.clock import utcnow
 from sharehub.core.forms import safe_next
 from sharehub.core.tx import commit
@@ -61,7 +62,7 @@ def search():
     params = queries.SearchParams.from_args(request.args)
     for error in params.errors:
         flash(str(error), "warning")
-    result = queries.search(params)
+    result = queries.search(params, free=free_listing_ids)
     if record_search_miss(params, result.total):  # unmet demand for the statistics
         commit()
     favourites = set()
@@ -133,12 +134,19 @@ def listing_file(file_id: int, variant: str | None = None):
 @login_required
 def toggle_favourite(listing_id: int):
     listing = get_listing(listing_id)
-    added = services.toggle_favourite(current_user, listing)
-    commit()
-    flash(
-        _("Saved to your favourites.") if added else _("Removed from your favourites."), "success"
+
+    def toggled(added: bool):
+        flash(
+            _("Saved to your favourites.") if added else _("Removed from your favourites."),
+            "success",
+        )
+        return redirect(safe_next())
+
+    return perform(
+        lambda: services.toggle_favourite(current_user, listing),
+        done=toggled,
+        again=page("catalog.listing_page", listing_id=listing.id),
     )
-    return redirect(safe_next())
 
 
 @bp.route("/catalog/favourites")

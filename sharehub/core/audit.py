@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from flask import has_request_context, request
 
+from sharehub.core.db import utcnow
 from sharehub.core.models import AuditEntry
 from sharehub.extensions import db
 
@@ -36,6 +38,29 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+def record_many(actor, action: str, object_type: str, entries) -> int:
+    """Append one entry per (object id, organisation id, data) in a single INSERT: the
+    same entries as `record` for each object, for operations on many objects at once
+    (imports). Returns how many were written."""
+    ip, now, actor_id = _remote_ip(), utcnow(), getattr(actor, "id", None)
+    rows = [
+        dict(
+            created_dt=now,
+            actor_id=actor_id,
+            organisation_id=org_id,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            data={k: v for k, v in data.items() if v is not None},
+            ip=ip,
+        )
+        for object_id, org_id, data in entries
+    ]
+    if rows:
+        db.session.execute(sa.insert(AuditEntry), rows)
+    return len(rows)
 
 
 def _remote_ip() -> str | None:

@@ -82,6 +82,20 @@ COMMITTED_PLAIN_TEXT = (
 )
 
 
+def came_from() -> str | None:
+    """The page of this site the request was sent from (a form's page), to link back to
+    after a refusal; never another site's address."""
+    from urllib.parse import urlsplit
+
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host or referrer.scheme not in ("http", "https"):
+        return None
+    back = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    if not back.startswith("/") or back.startswith("//") or back == request.full_path.rstrip("?"):
+        return None
+    return back
+
+
 def _database_errors() -> tuple[type[Exception], ...]:
     from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -174,6 +188,7 @@ def register_error_handlers(app) -> None:
                 code=code,
                 title=ERROR_TITLES.get(code, ERROR_TITLES[400]),
                 text=message or ERROR_TEXTS.get(code, ERROR_TEXTS[400]),
+                back=came_from(),
             ),
             code,
         )

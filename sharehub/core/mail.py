@@ -1,7 +1,7 @@
 """Mail through an outbox: queued in the caller's transaction, delivered after commit.
 
 A crash or an SMTP outage therefore loses nothing: undelivered rows stay in the
-outbox and `flask sharehub send-mail` (cron) or the next request retries them.
+outbox and `flask sharehub send-mail` (cron) retries them.
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from flask_babel import force_locale
 
 from sharehub.core.db import utcnow
 from sharehub.core.models import OutboxMessage
+from sharehub.core.tx import after_commit
 from sharehub.extensions import db
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
+QUEUED_KEY = "sharehub.mail_queued"  # messages written by this transaction
 
 
 def queue_mail(
@@ -45,7 +47,17 @@ def queue_mail(
         attachments=attachments or [],
     )
     db.session.add(message)
+    if current_app.config.get("MAIL_SEND_AFTER_COMMIT") and current_app.config.get("MAIL_SERVER"):
+        db.session.info.setdefault(QUEUED_KEY, []).append(message)
+        after_commit("mail", _send_queued)
     return message
+
+
+def _send_queued() -> None:
+    """After the commit, try the messages this transaction queued (older ones wait for
+    `send-mail`, so a backlog never delays a fresh confirmation)."""
+    ids = [message.id for message in db.session.info.pop(QUEUED_KEY, [])]
+    deliver_outbox(limit=len(ids), only_ids=ids)
 
 
 def _build(message: OutboxMessage, sender: str) -> EmailMessage:
@@ -70,7 +82,9 @@ def _build(message: OutboxMessage, sender: str) -> EmailMessage:
     return email
 
 
-def deliver_outbox(limit: int = 100, retry_now: bool = False) -> tuple[int, int]:
+def deliver_outbox(
+    limit: int = 100, retry_now: bool = False, only_ids: list[int] | None = None
+) -> tuple[int, int]:
     """Send due messages; returns (sent, failed). Commits each row on its own.
 
     Rows are claimed with SKIP LOCKED on PostgreSQL so several machines running the
@@ -88,6 +102,7 @@ def deliver_outbox(limit: int = 100, retry_now: bool = False) -> tuple[int, int]
                 OutboxMessage.sent_dt.is_(None),
                 OutboxMessage.attempts < MAX_ATTEMPTS,
                 sa.true() if retry_now else OutboxMessage.next_attempt_dt <= utcnow(),
+                sa.true() if only_ids is None else OutboxMessage.id.in_(only_ids),
             )
             .order_by(OutboxMessage.id)
             .limit(1)

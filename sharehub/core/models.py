@@ -1,4 +1,4 @@
-"""Tables every domain shares: the audit log and the mail outbox."""
+"""Tables every domain shares: the audit log, the mail outbox and in-app notifications."""
 
 from __future__ import annotations
 
@@ -53,3 +53,18 @@ class OutboxMessage(db.Model):
     attempts: so.Mapped[int] = so.mapped_column(default=0)
     last_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
     next_attempt_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+class Notification(db.Model):
+    """An in-app message; the same event is also mailed through the outbox."""
+
+    __tablename__ = "notification"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    text: so.Mapped[str] = so.mapped_column(sa.String(500))
+    link: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    read_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)

@@ -1,4 +1,5 @@
-"""Template filters and the values every page needs (navigation, languages)."""
+"""Template filters and the values every page needs (languages, notifications); each domain
+adds its own (the signed-in organisation, a listing's price for this viewer) in its `init_app`."""
 
 from __future__ import annotations
 
@@ -9,13 +10,8 @@ from flask_babel import format_datetime, get_locale
 from flask_login import current_user
 
 from sharehub.core.i18n import localized
+from sharehub.core.money import format_fen
 from sharehub.core.uploads import human_size
-
-
-def format_fen(fen):
-    from sharehub.catalog.pricing import format_fen as fmt
-
-    return fmt(fen)
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -26,20 +22,12 @@ def register_template_helpers(app: Flask) -> None:
         format_datetime(value, fmt) if value else "—"
     )
 
-    def buyer_price(listing):
-        """The price this viewer pays per unit (their tier, VAT included)."""
-        from sharehub.accounts.session import current_org
-        from sharehub.catalog.pricing import unit_price
-
-        return unit_price(listing, current_org() if current_user.is_authenticated else None)
-
-    app.jinja_env.globals["buyer_price"] = buyer_price
     app.jinja_env.globals["timedelta"] = timedelta
 
     def unread_notifications() -> int:
         import sqlalchemy as sa
 
-        from sharehub.booking.models import Notification
+        from sharehub.core.models import Notification
         from sharehub.extensions import db
 
         return db.session.scalar(
@@ -52,18 +40,13 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def inject():
-        from sharehub.accounts.session import current_membership
-
         locale = get_locale()
         lang = "en" if locale is not None and locale.language == "en" else "zh_CN"
         if not has_request_context():  # mail rendered by a command or a service
             return {"page_lang": lang}
-        membership = current_membership() if current_user.is_authenticated else None
         return {
             "page_lang": lang,
             "html_lang": "en" if lang == "en" else "zh-CN",
             "languages": app.config["LANGUAGES"],
-            "current_membership": membership,
-            "current_org": membership.organisation if membership else None,
             "request_path": request.full_path.rstrip("?"),
         }

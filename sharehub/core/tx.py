@@ -1,10 +1,27 @@
-"""The one commit of a request or command, followed by delivery of what it queued."""
+"""The one commit of a request or command, and the work that waits for it.
+
+What a change must send out (mail from the outbox, webhook deliveries, refunds to a payment
+gateway) is written as rows in the change's own transaction and registered here with
+`after_commit`; `commit()` commits, then runs each registered piece once. Nothing goes out
+for a transaction that rolled back: its rows are gone, so the work finds nothing to send,
+and cron commands send whatever a crash left behind.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from flask import current_app, has_request_context, request
 
 from sharehub.extensions import db
+
+AFTER_COMMIT = "sharehub.after_commit"
+
+
+def after_commit(key: str, work: Callable[[], object]) -> None:
+    """Run `work` after the current transaction commits; one piece per `key`, so a
+    request that queues twenty mails delivers the outbox once."""
+    db.session.info.setdefault(AFTER_COMMIT, {})[key] = work
 
 
 def commit() -> None:
@@ -15,22 +32,13 @@ def commit() -> None:
         from sharehub.core.errors import COMMITTED_KEY
 
         request.environ[COMMITTED_KEY] = True
-    if current_app.config.get("MAIL_SEND_AFTER_COMMIT") and current_app.config.get("MAIL_SERVER"):
-        from sharehub.core.mail import deliver_outbox
-
+    waiting = db.session.info.pop(AFTER_COMMIT, {})
+    for key, work in waiting.items():
         try:
-            deliver_outbox(limit=20)
-        except Exception:  # delivery must never undo or hide a committed change
+            work()
+        except Exception:  # sending must never undo or hide a committed change
             _rollback_quietly()
-            current_app.logger.exception("outbox delivery failed; it will be retried")
-    if db.session.info.pop("sharehub.refunds_pending", False):
-        from sharehub.billing.refunds import submit_refunds
-
-        try:
-            submit_refunds()
-        except Exception:  # the refund rows stay requested; `send-refunds` retries them
-            _rollback_quietly()
-            current_app.logger.exception("refund sending failed; it will be retried")
+            current_app.logger.exception("%s after the commit failed; it will be retried", key)
 
 
 def _rollback_quietly() -> None:

@@ -26,10 +26,9 @@ from sharehub.accounts.models import Cluster, Organisation, Region
 from sharehub.accounts.session import admin_required, current_org, staff_required
 from sharehub.booking.models import Booking
 from sharehub.catalog.models import FIELD_LABELS, Field, Unit
+from sharehub.core.actions import page, perform
 from sharehub.core.clock import local_today
-from sharehub.core.errors import DomainError
 from sharehub.core.i18n import user_zone
-from sharehub.core.tx import commit
 from sharehub.extensions import db
 from sharehub.stats import demand, exports, queries, ratings, settings
 from sharehub.stats.metrics import served_by_cluster
@@ -257,26 +256,30 @@ def unmet_demand():
 @bp.route("/stats/rated-hours", methods=["GET", "POST"])
 @admin_required
 def rated_hours():
-    if request.method == "POST":
-        if not ConfirmForm().validate_on_submit():
-            abort(400)
-        try:
-            for row in settings.rated_hours():
-                settings.set_rated_hours(
-                    current_user, row.usage_class, request.form.get(row.usage_class)
-                )
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "danger")
-        else:
-            commit()
-            flash(_("The rated hours have been saved."), "success")
-            return redirect(url_for("stats.rated_hours"))
-    return render_template(
-        "stats/rated_hours.html",
-        rows=settings.rated_hours(),
-        labels=settings.CLASS_LABELS,
-        confirm_form=ConfirmForm(),
+    def rated_hours_page():  # shows what was typed (request.form) over the stored figures
+        return render_template(
+            "stats/rated_hours.html",
+            rows=settings.rated_hours(),
+            labels=settings.CLASS_LABELS,
+            confirm_form=ConfirmForm(),
+        )
+
+    if request.method == "GET":
+        return rated_hours_page()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+
+    def save():
+        for row in settings.rated_hours():
+            settings.set_rated_hours(
+                current_user, row.usage_class, request.form.get(row.usage_class)
+            )
+
+    return perform(
+        save,
+        done=url_for("stats.rated_hours"),
+        success=_("The rated hours have been saved."),
+        again=rated_hours_page,
     )
 
 
@@ -448,17 +451,14 @@ def rate_booking(booking_id: int):
         abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        ratings.rate(
+    return perform(
+        lambda: ratings.rate(
             current_user, booking, request.form.get("score"), request.form.get("comment", "")
-        )
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-        return redirect(url_for("booking.booking_page", booking_id=booking.id)), 303
-    commit()
-    flash(_("Thank you: your rating has been published."), "success")
-    return redirect(url_for("booking.booking_page", booking_id=booking.id))
+        ),
+        done=url_for("booking.booking_page", booking_id=booking.id),
+        success=_("Thank you: your rating has been published."),
+        again=page("booking.booking_page", booking_id=booking.id),
+    )
 
 
 @bp.route("/ratings/<int:rating_id>/reply", methods=["POST"])
@@ -469,15 +469,12 @@ def reply_rating(rating_id: int):
         abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        ratings.reply(current_user, rating, request.form.get("reply", ""))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    else:
-        commit()
-        flash(_("Your reply has been published."), "success")
-    return redirect(url_for("booking.booking_page", booking_id=rating.booking_id))
+    return perform(
+        lambda: ratings.reply(current_user, rating, request.form.get("reply", "")),
+        done=url_for("booking.booking_page", booking_id=rating.booking_id),
+        success=_("Your reply has been published."),
+        again=page("booking.booking_page", booking_id=rating.booking_id),
+    )
 
 
 @bp.app_template_global()
@@ -520,7 +517,7 @@ def format_stat(value, fmt: str = "int"):
     (sharehub.stats.figures: an already rounded figure is shown as it is)."""
     from flask_babel import format_decimal, format_percent
 
-    from sharehub.catalog.pricing import format_fen
+    from sharehub.core.money import format_fen
     from sharehub.stats.figures import round_half_up
 
     if value is None:

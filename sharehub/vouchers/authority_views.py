@@ -10,7 +10,8 @@ from flask_login import current_user, login_required
 
 from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.models import Organisation
-from sharehub.core.errors import DomainError
+from sharehub.core.actions import page, refused
+from sharehub.core.errors import DomainError, ValidationError
 from sharehub.core.forms import attach_error
 from sharehub.core.tx import commit
 from sharehub.extensions import db
@@ -134,23 +135,23 @@ def decide_quota(quota_id: int, action: str):
     authority_programme(quota.programme_id)
     form = GrantForm() if action == "grant" else ReasonForm()
     back = redirect(url_for("vouchers.programme_page", programme_id=quota.programme_id))
+    again = page("vouchers.programme_page", programme_id=quota.programme_id)
     if not form.validate_on_submit():
-        flash(
-            _("Give the amount in yuan, e.g. 50000.")
-            if action == "grant"
-            else _("Give the reason for the refusal."),
-            "danger",
+        return refused(
+            ValidationError(
+                _("Give the amount in yuan, e.g. 50000.")
+                if action == "grant"
+                else _("Give the reason for the refusal.")
+            ),
+            again=again,
         )
-        return back
     try:
         if action == "grant":
             services.grant_quota(current_user, quota, fen(form.amount.data))
         else:
             services.reject_quota(current_user, quota, form.reason.data)
     except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-        return back
+        return refused(exc, again=again)
     commit()
     flash(
         _("The quota has been granted.") if action == "grant" else _("The application is refused."),
@@ -169,16 +170,14 @@ def mark_fraud(use_id: int):
         abort(404)
     programme = authority_programme(use.quota.programme_id)
     back = redirect(url_for("vouchers.programme_page", programme_id=programme.id))
+    again = page("vouchers.programme_page", programme_id=programme.id)
     form = ReasonForm()
     if not form.validate_on_submit():
-        flash(_("Give the reason."), "danger")
-        return back
+        return refused(ValidationError(_("Give the reason.")), again=again)
     try:
         claims.mark_fraudulent(current_user, use, form.reason.data)
     except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-        return back
+        return refused(exc, again=again)
     commit()
     flash(_("The voucher use is void, its claim refused and the laboratory barred."), "success")
     return back

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.models import OrgKind
 from sharehub.accounts.session import current_org
+from sharehub.core.actions import page, refused
 from sharehub.core.errors import DomainError, ValidationError
 from sharehub.core.tx import commit
 from sharehub.core.uploads import read_upload, stored_path
@@ -20,7 +21,6 @@ from sharehub.vouchers.forms import PaidForm, ReasonForm
 from sharehub.vouchers.models import (
     DOCUMENT_KIND_LABELS,
     ClaimDocument,
-    ClaimStatus,
     DocumentKind,
     SettlementClaim,
     VoucherProgramme,
@@ -39,13 +39,9 @@ def _my_lab():
 def _claim(claim_id: int) -> tuple[SettlementClaim, str]:
     """The claim and the viewer's side ('lab' or 'authority'); anyone else: not found."""
     claim = db.session.get(SettlementClaim, claim_id)
-    if claim is None:
+    if claim is None or not claim.can_view(current_user):
         abort(404)
-    if current_user.can_manage(claim.lab):
-        return claim, "lab"
-    if current_user.can_manage(claim.programme.authority) and claim.status != ClaimStatus.DRAFT:
-        return claim, "authority"
-    abort(404)
+    return claim, "lab" if claim.can_manage(current_user) else "authority"
 
 
 @bp.route("/claims")
@@ -82,9 +78,7 @@ def new_claim():
     try:
         claim = services.create_claim(current_user, lab, programme, use_ids)
     except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-        return redirect(url_for("vouchers.lab_claims"))
+        return refused(exc, again=page("vouchers.lab_claims"))
     commit()
     flash(_("Attach the four documents, then submit the claim."), "info")
     return redirect(url_for("vouchers.claim_page", claim_id=claim.id))
@@ -116,6 +110,7 @@ def upload_document(claim_id: int):
         abort(403)
     _checked()
     back = redirect(url_for("vouchers.claim_page", claim_id=claim.id))
+    again = page("vouchers.claim_page", claim_id=claim.id)
     try:
         try:
             kind = DocumentKind(request.form.get("kind", ""))
@@ -127,12 +122,8 @@ def upload_document(claim_id: int):
         data, name = read_upload(upload, current_app.config["MAX_DOCUMENT_BYTES"])
         services.add_document(current_user, claim, kind, services.Upload(data, name))
     except DomainError as exc:
-        db.session.rollback()
-        flash(
-            _("The file was not saved: %(reason)s", reason=str(exc.message)),
-            "danger",
-        )
-        return back
+        exc.message = _("The file was not saved: %(reason)s", reason=str(exc.message))
+        return refused(exc, again=again)
     commit()
     flash(_("The document has been attached."), "success")
     return back
@@ -167,6 +158,7 @@ def claim_action(claim_id: int, action: str):
     if action not in (LAB_ACTIONS if side == "lab" else AUTHORITY_ACTIONS):
         abort(403)
     back = redirect(url_for("vouchers.claim_page", claim_id=claim.id))
+    again = page("vouchers.claim_page", claim_id=claim.id)
     try:
         if action in ("reject", "pay"):
             form = ReasonForm() if action == "reject" else PaidForm()
@@ -191,9 +183,7 @@ def claim_action(claim_id: int, action: str):
             else:
                 services.approve_claim(current_user, claim)
     except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-        return back
+        return refused(exc, again=again)
     commit()
     if action == "discard":
         flash(_("The draft claim has been discarded."), "success")

@@ -16,11 +16,11 @@ from flask_babel import lazy_gettext as _l
 from sharehub.accounts.models import Organisation, OrgKind, User
 from sharehub.billing.models import Invoice, InvoiceStatus
 from sharehub.booking.models import Booking, BookingStatus
-from sharehub.catalog.pricing import format_fen
 from sharehub.core import audit
 from sharehub.core.clock import local_today
 from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
+from sharehub.core.money import format_fen
 from sharehub.core.uploads import sniff_document, store_bytes
 from sharehub.extensions import db
 from sharehub.vouchers import notify

@@ -206,6 +206,21 @@ class SettlementClaim(db.Model):
     def status_label(self):
         return CLAIM_STATUS_LABELS[self.status]
 
+    def can_manage(self, user) -> bool:
+        """The claiming lab's managers prepare, submit and discard it."""
+        return user.is_authenticated and user.can_manage(self.lab)
+
+    def can_review(self, user) -> bool:
+        """The programme's authority reviews it once submitted (a draft is the lab's own)."""
+        return (
+            user.is_authenticated
+            and self.status != ClaimStatus.DRAFT
+            and user.can_manage(self.programme.authority)
+        )
+
+    def can_view(self, user) -> bool:
+        return self.can_manage(user) or self.can_review(user)
+
     def document_of(self, kind: DocumentKind) -> ClaimDocument | None:
         return next((d for d in reversed(self.documents) if d.kind == kind), None)
 

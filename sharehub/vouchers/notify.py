@@ -9,8 +9,8 @@ from collections.abc import Callable
 from flask import current_app, has_request_context, request
 from flask_babel import force_locale
 
-from sharehub.booking.models import Notification
 from sharehub.core.mail import queue_mail
+from sharehub.core.models import Notification
 from sharehub.extensions import db
 
 

@@ -20,13 +20,15 @@ from sqlalchemy.exc import IntegrityError
 from sharehub.accounts.models import Organisation, OrgKind, User
 from sharehub.billing.models import Invoice, InvoiceStatus, PaymentMethod
 from sharehub.billing.payments import apply_payment
+from sharehub.billing.refunds import reverse_voucher_payment
 from sharehub.billing.services import lock as lock_invoice
+from sharehub.billing.signals import invoice_annulled
 from sharehub.booking.availability import LAB_TZ
-from sharehub.catalog.pricing import format_fen
 from sharehub.core import audit
 from sharehub.core.clock import local_today
 from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
+from sharehub.core.money import format_fen
 from sharehub.extensions import db
 from sharehub.vouchers import notify
 from sharehub.vouchers.models import VoucherProgramme, VoucherQuota, VoucherUse
@@ -306,6 +308,19 @@ def use_voucher(actor: User, quota: VoucherQuota, invoice: Invoice) -> VoucherUs
     )
     db.session.flush()
     return use
+
+
+@invoice_annulled.connect
+def give_back(invoice: Invoice, actor=None) -> int:
+    """A voided invoice or a cancelled order: each voucher's payment comes off what the
+    invoice received, and its amount goes back to the quota. Returns the fen given back."""
+    for use in db.session.scalars(
+        sa.select(VoucherUse).where(
+            VoucherUse.invoice_id == invoice.id, VoucherUse.status == "applied"
+        )
+    ).all():
+        reverse_voucher_payment(use, actor, str(_l("Voucher returned to the quota")))
+    return release_for_invoice(invoice, actor)
 
 
 def release_for_invoice(invoice: Invoice, actor=None) -> int:

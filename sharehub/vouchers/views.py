@@ -15,8 +15,9 @@ from sharehub.accounts.forms import ConfirmForm
 from sharehub.accounts.models import Organisation, OrgKind
 from sharehub.accounts.session import current_org
 from sharehub.billing.models import Invoice
+from sharehub.core.actions import page, refused
 from sharehub.core.clock import local_today
-from sharehub.core.errors import DomainError
+from sharehub.core.errors import DomainError, ValidationError
 from sharehub.core.tx import commit
 from sharehub.extensions import db
 from sharehub.vouchers import services
@@ -168,15 +169,13 @@ def apply_to_invoice(invoice_id: int):
     _checked()
     quota = db.session.get(VoucherQuota, request.form.get("quota_id", type=int) or 0)
     back = redirect(url_for("billing.invoice_page", invoice_id=invoice.id))
+    again = page("billing.invoice_page", invoice_id=invoice.id)
     if quota is None or quota.firm_id != invoice.customer_org_id:
-        flash(_("Choose one of your granted quotas."), "danger")
-        return back
+        return refused(ValidationError(_("Choose one of your granted quotas.")), again=again)
     try:
         use = services.use_voucher(current_user, quota, invoice)
     except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-        return back
+        return refused(exc, again=again)
     commit()
     flash(
         _(
@@ -190,7 +189,7 @@ def apply_to_invoice(invoice_id: int):
 
 
 def _money(fen_amount: int) -> str:
-    from sharehub.catalog.pricing import format_fen
+    from sharehub.core.money import format_fen
 
     return format_fen(fen_amount)
 

@@ -81,7 +81,7 @@ def test_invitation_for_someone_else_is_refused(client, db, make_org, make_user,
     intruder = make_user(make_org())
     login(intruder)
     response = client.post(link, headers=EN)
-    assert response.status_code == 400
+    assert response.status_code == 403  # the invitation page again, refused
     assert "Sign in with that address" in response.get_data(as_text=True)
     assert intruder.membership_in(org) is None
 

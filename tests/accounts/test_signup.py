@@ -116,14 +116,14 @@ def test_duplicate_email_and_credit_code_are_refused(client, db, city, make_org,
     response = client.post(
         "/account/signup", headers=headers, data=signup_data(city, email="TAKEN@example.cn")
     )
-    assert response.status_code == 400
+    assert response.status_code == 409  # the form again, with the conflict beside the field
     assert "already exists" in response.get_data(as_text=True)
     response = client.post(
         "/account/signup",
         headers=headers,
         data=signup_data(city, credit_code=make_credit_code(777)),
     )
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "already registered" in response.get_data(as_text=True)
     assert count(db, Organisation) == 1
 

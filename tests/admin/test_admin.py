@@ -40,6 +40,7 @@ def test_admin_admits_a_lab_and_the_owner_is_told(
     assert entry.actor_id == platform_admin.id and entry.organisation_id == lab.id
     # admitting twice is refused without change
     response = client.post(f"/admin/organisations/{lab.id}/admit", follow_redirects=True)
+    assert response.status_code == 409  # the organisation page again, with the refusal
     assert "not awaiting admission" in response.get_data(as_text=True)
 
 
@@ -133,7 +134,7 @@ def test_admin_manages_clusters(client, db, platform_admin, city, login):
     assert client.post("/admin/clusters/new", data=data).status_code == 302
     cluster = db.session.scalar(sa.select(Cluster).where(Cluster.name == "无锡物联网产业集群"))
     assert cluster.is_active
-    assert client.post("/admin/clusters/new", data=data).status_code == 400  # duplicate name
+    assert client.post("/admin/clusters/new", data=data).status_code == 409  # duplicate name
     client.post(f"/admin/clusters/{cluster.id}", data=dict(data, is_active=""))
     db.session.expire_all()
     assert not db.session.get(Cluster, cluster.id).is_active
@@ -150,7 +151,7 @@ def test_admin_manages_regions(client, db, platform_admin, login):
     assert (
         db.session.scalar(sa.select(Region).where(Region.code == "320583")).parent_id == province.id
     )
-    assert client.post("/admin/regions/new", data=data).status_code == 400  # duplicate code
+    assert client.post("/admin/regions/new", data=data).status_code == 409  # duplicate code
     bad = dict(data, code="32058")
     assert client.post("/admin/regions/new", data=bad).status_code == 400
 

@@ -214,7 +214,7 @@ def test_demo_invoices_are_consistent_and_can_be_voided(
 ):
     """The demo's year of history goes through the billing service's lines: the checks find
     nothing, and voiding a demo invoice credits all of it."""
-    from sharehub.stats.demo import seed_demo_activity
+    from sharehub.demo.activity import seed_demo_activity
 
     firm = make_org(name="苏州精密制造有限公司")
     make_user(firm)

@@ -6,9 +6,8 @@ import sqlalchemy as sa
 
 from sharehub.accounts.models import OrgStatus
 from sharehub.assessment import status
-from sharehub.booking.models import Notification
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
-from sharehub.core.models import AuditEntry
+from sharehub.core.models import AuditEntry, Notification
 from tests.support.clock import workday, workdays
 
 pytestmark = pytest.mark.usefixtures("english")

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sharehub.booking.availability import LAB_TZ, free_intervals
-from sharehub.booking.models import Booking, BookingStatus, ExternalBusy, ExternalCalendar
+from sharehub.booking.models import Booking, BookingStatus
+from sharehub.calendar.models import ExternalBusy, ExternalCalendar
 from sharehub.catalog.models import (
     Field,
     Holiday,

@@ -7,10 +7,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from sharehub.booking import services
-from sharehub.booking.models import Booking, BookingStatus, Notification
+from sharehub.booking.models import Booking, BookingStatus
 from sharehub.booking.services import BookingRequest, SlotTaken
 from sharehub.core.clock import LAB_TZ
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
+from sharehub.core.models import Notification
 from tests.support import clock
 from tests.support.clock import at, is_workday, workday
 

@@ -9,8 +9,9 @@ import sqlalchemy as sa
 
 from sharehub.booking import extras, services
 from sharehub.booking.availability import free_intervals
-from sharehub.booking.models import Booking, BookingStatus, ExternalBusy, WaitlistEntry
+from sharehub.booking.models import Booking, BookingStatus, WaitlistEntry
 from sharehub.calendar import imports
+from sharehub.calendar.models import ExternalBusy
 from sharehub.core.errors import Conflict, ValidationError
 from sharehub.core.tx import commit
 from tests.support.clock import at, is_workday, weekly_workdays, workday

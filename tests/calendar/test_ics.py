@@ -9,8 +9,9 @@ import vobject
 from icalendar import Calendar
 
 from sharehub.booking import services
-from sharehub.booking.models import Booking, CalendarFeed
+from sharehub.booking.models import Booking
 from sharehub.calendar.ics import invite
+from sharehub.calendar.models import CalendarFeed
 from tests.support.clock import at, workday
 
 

@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from config import ConfigurationError, ProductionConfig, TestConfig, check_settings
-from sharehub.booking.models import ExternalBusy
 from sharehub.calendar import imports
+from sharehub.calendar.models import ExternalBusy
 from sharehub.core import net
 from sharehub.core.db import utcnow
 from sharehub.core.errors import ValidationError

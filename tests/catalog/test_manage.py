@@ -152,7 +152,8 @@ def test_suspended_or_pending_lab_cannot_publish(client, db, lab, lab_manager, l
         lab.status = status
         db.session.commit()
         login(lab_manager)
-        response = client.post(f"/lab/listings/{listing.id}/submit", follow_redirects=True)
+        response = client.post(f"/lab/listings/{listing.id}/submit")
+        assert response.status_code == 409  # the listing's page, with the reason
         assert "must be admitted" in response.get_data(as_text=True)
         db.session.expire_all()
         assert db.session.get(Listing, listing.id).status == ListingStatus.DRAFT
@@ -208,7 +209,7 @@ def test_units_and_outages(client, db, lab, lab_manager, login, make_listing):
         "ends": "2026-12-01T08:00",
         "note": "激光器故障",
     }
-    client.post(f"/lab/listings/{listing.id}/outages", data=data)
+    assert client.post(f"/lab/listings/{listing.id}/outages", data=data).status_code == 400
     assert db.session.scalar(sa.select(sa.func.count(Outage.id))) == 0
     client.post(f"/lab/listings/{listing.id}/outages", data=dict(data, ends="2026-12-03T17:00"))
     outage = db.session.scalar(sa.select(Outage))

@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from sharehub.accounts.models import User
-from sharehub.booking.models import Booking, ExternalCalendar, UsageRecord
+from sharehub.booking.models import Booking, UsageRecord
+from sharehub.calendar.models import ExternalCalendar
 from sharehub.catalog.models import Listing, Outage
 from tests.accounts.test_signup import signup_data
 from tests.support import clock

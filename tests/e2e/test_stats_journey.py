@@ -1,6 +1,6 @@
 """A regulator reads the sharing statistics: the overview, filtered by an industrial
 cluster, drilled down to a lab and one of its units; the lab manager reads the lab's own
-figures. The demo data carries a year of activity (sharehub/stats/demo.py)."""
+figures. The demo data carries a year of activity (sharehub/demo/activity.py)."""
 
 from datetime import timedelta
 

@@ -317,8 +317,8 @@ def faulty(tmp_path_factory):
 def counts(db) -> dict:
     """Rows of the tables a booking or a payment writes to."""
     from sharehub.billing.models import GatewayEvent, Payment
-    from sharehub.booking.models import Booking, Notification
-    from sharehub.core.models import AuditEntry, OutboxMessage
+    from sharehub.booking.models import Booking
+    from sharehub.core.models import AuditEntry, Notification, OutboxMessage
 
     return {
         model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))

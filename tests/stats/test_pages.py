@@ -165,6 +165,7 @@ def test_administrator_sets_rated_hours_per_class(
     bad = client.post(
         "/stats/rated-hours", data={"general": "1400", "special": "abc", "extended": "1600"}
     )
+    assert bad.status_code == 400
     assert "Rated hours are 1 to 8,760 a year." in bad.get_data(as_text=True)
     assert db.session.get(RatedHours, "special").hours == 800
     client.post(

@@ -45,10 +45,10 @@ def test_customer_rates_once_and_the_listing_shows_it(client, login, db, done):
     assert "数据准确，出报告快" in html and "★★★★☆" in html
 
     again = client.post(f"/bookings/{booking.id}/rating", data={"score": "1"})
-    assert again.status_code == 303
-    assert "This booking has already been rated." in client.get(f"/bookings/{booking.id}").get_data(
-        as_text=True
-    )
+    assert again.status_code == 409  # a conflict, shown on the booking page
+    page = again.get_data(as_text=True)
+    assert "This booking has already been rated." in page
+    assert 'id="booking-status"' in page and 'id="booking-rating"' in page
     assert [r.score for r in _ratings(db)] == [4]
 
 
@@ -58,8 +58,8 @@ def test_a_score_outside_one_to_five_is_refused(client, login, db, done, score):
     response = client.post(
         f"/bookings/{done['booking'].id}/rating", data={"score": score, "comment": "留着"}
     )
-    assert response.status_code == 303
-    page = client.get(f"/bookings/{done['booking'].id}").get_data(as_text=True)
+    assert response.status_code == 400  # the booking page again, with the reason
+    page = response.get_data(as_text=True)
     assert "Choose from 1 to 5 stars." in page
     assert _ratings(db) == []
 

@@ -8,8 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from sharehub.accounts.models import OrgKind, Role
-from sharehub.booking.models import Notification
-from sharehub.core.models import OutboxMessage
+from sharehub.core.models import Notification, OutboxMessage
 from sharehub.vouchers import claims
 from sharehub.vouchers.models import (
     ClaimDocument,

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from sharehub.billing.models import InvoiceStatus, Payment, PaymentMethod
-from sharehub.booking.models import Notification
+from sharehub.core.models import Notification
 from sharehub.vouchers import services
 from sharehub.vouchers.models import VoucherProgramme, VoucherQuota, VoucherUse
 from tests.support import clock

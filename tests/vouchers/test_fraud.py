@@ -62,7 +62,7 @@ def test_fraud_voids_refuses_the_claim_and_bars_the_lab(
     page = client.get(f"/vouchers/programmes/{quota.programme_id}").get_data(as_text=True)
     assert f'action="/vouchers/uses/{served_use.id}/fraud"' in page
     response = client.post(f"/vouchers/uses/{served_use.id}/fraud", data={"reason": ""})
-    assert response.status_code == 302
+    assert response.status_code == 400
     assert db.session.get(VoucherUse, served_use.id).status == "applied"
     client.post(f"/vouchers/uses/{served_use.id}/fraud", data={"reason": "虚构服务合同"})
     db.session.expire_all()

@@ -21,13 +21,13 @@ from sharehub.accounts.models import (
     User,
 )
 from sharehub.accounts.regions_data import REGIONS
-from sharehub.catalog.demo_listings import seed_demo_listings
 from sharehub.catalog.reference import seed_categories, seed_holidays
 from sharehub.core import audit
 from sharehub.core.codes import CREDIT_CODE_ALPHABET, make_credit_code
 from sharehub.core.db import utcnow
+from sharehub.demo.listings import seed_demo_listings
+from sharehub.demo.vouchers import seed_demo_vouchers
 from sharehub.extensions import db
-from sharehub.vouchers.demo import seed_demo_vouchers
 
 DEMO_PASSWORD = "sharehub-demo"
 ADMIN_EMAIL = "admin@demo.sharehub.cn"
@@ -552,7 +552,7 @@ def seed_demo() -> bool:
         if row[-1] == "buyer@demo.sharehub.cn"
     )
     seed_demo_vouchers(operators[OrgKind.AUTHORITY], buyer_firm)
-    from sharehub.stats.demo import seed_demo_activity  # a year of use for the statistics
+    from sharehub.demo.activity import seed_demo_activity  # a year of use for the statistics
 
     seed_demo_activity()
     from sharehub.assessment.rounds import ensure_default_scheme
