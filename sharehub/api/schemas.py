@@ -486,22 +486,34 @@ class Day(f.Date):
 
 
 class PeriodQuery(PageQuery):
-    """Local days [from, to); default 1 January of this year up to and including today
-    (at most three years after `from`). A reversed, empty or longer than three years range
-    is refused."""
+    """Local days [from, to); default 1 January of this year up to and including today.
+    Without `to`, the period is one calendar year from `from`, or up to today if that is
+    earlier: a day long ago alone asks for one year, not three. A reversed, empty or
+    longer than three years range is refused."""
 
-    start = Day(data_key="from", metadata={"description": "First day (Asia/Shanghai), included"})
+    start = Day(
+        data_key="from",
+        metadata={
+            "description": "First day (Asia/Shanghai), included; default 1 January of this "
+            "year. Without `to` it must be today or earlier."
+        },
+    )
     end = Day(
         data_key="to",
-        metadata={"description": "Day after the last one (Asia/Shanghai): [from, to)"},
+        metadata={
+            "description": "Day after the last one (Asia/Shanghai): [from, to). It must be "
+            "after `from` and at most three years after it (the same day three years on; "
+            "from 29 February, 1 March). Default: one year after `from` (29 February: "
+            "1 March) or tomorrow, whichever is earlier (so up to today included). A "
+            "period that breaks these rules is answered 422."
+        },
     )
 
     @ma.post_load
     def period(self, data, **_kwargs):
         today = local_today()
         start = data.get("start") or date(today.year, 1, 1)
-        # Without `to`, up to today included, within the three years a period may cover.
-        end = data.get("end") or min(today + timedelta(days=1), years_after(start, MAX_YEARS))
+        end = data.get("end") or min(today + timedelta(days=1), years_after(start, 1))
         if end <= start:
             raise ma.ValidationError("`to` must be after `from`.", "to")
         if end > years_after(start, MAX_YEARS):
