@@ -139,8 +139,22 @@ class SearchQuery(Query):
     price_min = f.String(validate=v.Regexp(YUAN_PATTERN), metadata={"description": "yuan"})
     price_max = f.String(validate=v.Regexp(YUAN_PATTERN), metadata={"description": "yuan"})
     rating = f.Float(validate=v.Range(1, 5))
-    free_from = Year(data_key="from")
-    free_to = Year(data_key="to")
+    free_from = Year(
+        data_key="from",
+        metadata={
+            "description": "First day of the free-time search (Asia/Shanghai): from today "
+            "up to 365 days after today; with `hours`, only listings free that long in one "
+            "piece between `from` and `to`. Another day is answered 400."
+        },
+    )
+    free_to = Year(
+        data_key="to",
+        metadata={
+            "description": "Last day of the free-time search, included (default `from`): "
+            "not before `from` and at most 30 days after it (31 days in all); ignored "
+            "without `from`. Another day is answered 400."
+        },
+    )
     hours = f.Integer(validate=v.Range(1, 24 * 14))
     sort = f.String(validate=v.OneOf(["relevance", "price_asc", "price_desc", "newest", "rating"]))
     page = f.Integer(load_default=1, validate=v.Range(1, 10000))
@@ -229,7 +243,13 @@ class SearchResultSchema(ma.Schema):
 
 
 class AvailabilityQuery(Query):
-    start = Year(data_key="from", metadata={"description": "First day (lab time); default today"})
+    start = Year(
+        data_key="from",
+        metadata={
+            "description": "First day (Asia/Shanghai); default today. At most 365 days after "
+            "today (a later day is answered 400); free time starts from now on."
+        },
+    )
     days = f.Integer(load_default=7, validate=v.Range(1, 31))
     minutes = f.Integer(
         validate=v.Range(1, 60 * 24),

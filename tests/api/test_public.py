@@ -183,5 +183,47 @@ def test_the_document_states_the_bounds_the_code_keeps(client, api):
     approve = spec["paths"]["/api/v1/bookings/{booking_id}/approve"]["post"]
     key = next(p for p in approve["parameters"] if p["name"] == "Idempotency-Key")["schema"]
     assert key["minLength"] == 1 and not re.search(key["pattern"], "a\tb")
-    # From a day alone, the period runs up to today, at most three years on.
+    # From a day alone, the period runs one year on, or up to today if earlier.
     assert api.get("/api/v1/statistics?from=2000-01-01").status_code == 200
+
+
+def test_the_free_time_window_is_written_in_the_document(client, api, lab, make_listing):
+    """The free-time search looks from today up to 365 days ahead over at most 31 days:
+    a rule relative to today that a JSON schema cannot state, so the parameters'
+    descriptions state it, and the code answers exactly that."""
+    from tests.support import clock
+
+    today = clock.today()
+    spec = client.get("/api/v1/openapi.json").get_json()
+
+    def described(path: str) -> dict:
+        parameters = spec["paths"][path]["get"]["parameters"]
+        return {p["name"]: p.get("description", "") for p in parameters}
+
+    search = described("/api/v1/listings")
+    assert "from today up to 365 days after today" in search["from"]
+    assert "at most 30 days after it (31 days in all)" in search["to"]
+    free = described("/api/v1/listings/{listing_id}/availability")
+    assert "At most 365 days after today" in free["from"]
+
+    def listings(first, last=None):
+        query = f"from={first}&hours=1" + (f"&to={last}" if last else "")
+        return api.get(f"/api/v1/listings?{query}")
+
+    last_start = today + timedelta(days=365)
+    assert listings(today, today + timedelta(days=30)).status_code == 200
+    assert listings(last_start).status_code == 200
+    for refused, detail in (
+        (listings(today - timedelta(days=1)), "starts today or later, at most a year ahead"),
+        (listings(last_start + timedelta(days=1)), "starts today or later, at most a year"),
+        (listings(today, today + timedelta(days=31)), "covers at most 31 days"),
+    ):
+        assert refused.status_code == 400
+        assert detail in refused.get_json()["detail"]
+    listing = make_listing(lab)
+    path = f"/api/v1/listings/{listing.id}/availability"
+    assert api.get(f"{path}?from={last_start}&days=31").status_code == 200
+    assert api.get(f"{path}?from={today - timedelta(days=10)}").status_code == 200
+    late = api.get(f"{path}?from={last_start + timedelta(days=1)}")
+    assert late.status_code == 400
+    assert "at most a year ahead" in late.get_json()["detail"]
