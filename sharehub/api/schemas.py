@@ -15,6 +15,7 @@ from marshmallow import validate as v
 from sharehub.accounts.models import OrgStatus
 from sharehub.billing.models import InvoiceStatus
 from sharehub.booking.models import BookingStatus, ServiceWay
+from sharehub.booking.usage import MAX_MINUTES
 from sharehub.catalog.models import Field, ListingKind, PriceUnit
 from sharehub.core.clock import local_today
 
@@ -414,13 +415,27 @@ class UsageQuery(PageQuery):
 
 
 class UsageCreate(Input):
+    """Use that already happened: its times are not in the future, and its minutes add up
+    to at most the time of use plus a day (sharehub.booking.usage); a record that breaks
+    these rules is answered 400."""
+
     unit_id = Id(required=True)
     user_org_id = Id(metadata={"description": "The organisation that used it; default: the lab"})
-    started_at = When(required=True)
-    ended_at = When(required=True, metadata={"description": "After `started_at`"})
-    prep_minutes = f.Integer(load_default=0, validate=v.Range(0, 100000))
-    run_minutes = f.Integer(required=True, validate=v.Range(0, 100000))
-    post_minutes = f.Integer(load_default=0, validate=v.Range(0, 100000))
+    started_at = When(required=True, metadata={"description": "Not in the future"})
+    ended_at = When(
+        required=True,
+        metadata={"description": "Not before `started_at`, not in the future"},
+    )
+    prep_minutes = f.Integer(load_default=0, validate=v.Range(0, MAX_MINUTES))
+    run_minutes = f.Integer(
+        required=True,
+        validate=v.Range(0, MAX_MINUTES),
+        metadata={
+            "description": "With `prep_minutes` and `post_minutes`, at most the minutes "
+            "from `started_at` to `ended_at` plus 1,440 (a day)"
+        },
+    )
+    post_minutes = f.Integer(load_default=0, validate=v.Range(0, MAX_MINUTES))
     samples = f.Integer(load_default=0, validate=v.Range(0, 100000))
     service_way = f.String(load_default="on_site", validate=v.OneOf([w.value for w in ServiceWay]))
     notes = Text(load_default="", validate=v.Length(max=5000))
