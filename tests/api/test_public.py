@@ -227,3 +227,12 @@ def test_the_free_time_window_is_written_in_the_document(client, api, lab, make_
     late = api.get(f"{path}?from={last_start + timedelta(days=1)}")
     assert late.status_code == 400
     assert "at most a year ahead" in late.get_json()["detail"]
+
+
+def test_a_datasets_free_time_is_a_conflict_with_its_kind(api, lab, make_listing):
+    """A dataset is not booked by time: the request is well formed, the listing cannot
+    serve it, 409 with the message."""
+    dataset = make_listing(lab, kind=ListingKind.DATASET)
+    response = api.get(f"/api/v1/listings/{dataset.id}/availability")
+    assert response.status_code == 409
+    assert response.get_json()["detail"] == "Datasets are not booked by time."
