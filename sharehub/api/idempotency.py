@@ -47,7 +47,13 @@ PARAMETER = {
     "in": "header",
     "name": HEADER,
     "required": False,
-    "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+    # Printable ASCII; no space at either end, which HTTP would strip from the value.
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_KEY_LENGTH,
+        "pattern": r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$",
+    },
     "description": (
         "A unique value per operation (a UUID), to retry safely: the same key with the same "
         "request answers the first answer again (status and body, with header "

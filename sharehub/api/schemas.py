@@ -6,48 +6,74 @@ Money is integer fen (CNY); times are ISO 8601 with an offset, in UTC.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 
 import marshmallow as ma
+from flask_babel import gettext as _
 from marshmallow import fields as f
 from marshmallow import validate as v
 
 from sharehub.accounts.models import OrgStatus
 from sharehub.billing.models import InvoiceStatus
 from sharehub.booking.models import BookingStatus, ServiceWay
+from sharehub.booking.usage import MAX_MINUTES
 from sharehub.catalog.models import Field, ListingKind, PriceUnit
 from sharehub.core.clock import local_today
 
 MAX_ID = 2**31 - 1
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+# What the code accepts, written into the document as patterns (OpenAPI 3.0 has no bounds
+# for dates): days and times in the years the platform keeps, text without the control
+# characters no input may carry (sharehub.core.security), amounts of yuan with at most two
+# decimals up to one hundred million (sharehub.core.inputs).
+_MONTH_DAY = r"(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+_CLOCK = (
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+)
+TIME_PATTERN = rf"^20[0-9]{{2}}-{_MONTH_DAY}{_CLOCK}$"
+YEARS_PATTERN = rf"^(20[0-9]{{2}}|2100)-{_MONTH_DAY}$"  # 2000-01-01 … 2100-12-31
+DAYS_PATTERN = rf"^(20[0-9]{{2}}-{_MONTH_DAY}|2100-01-01)$"  # 2000-01-01 … 2100-01-01
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+YUAN_PATTERN = r"^([0-9]{1,8}(\.[0-9]{1,2})?|100000000(\.0{1,2})?)$"
 
 
 class Text(f.String):
-    """A string a database can store: no NUL character, no lone surrogate."""
+    """A string a database can store: no control character (but tab, line feed and
+    carriage return), no lone surrogate."""
+
+    def __init__(self, **kwargs):
+        metadata = {"pattern": TEXT_PATTERN, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         if "\x00" in text:
-            raise ma.ValidationError("Text may not contain NUL characters.")
+            raise ma.ValidationError(_("Text may not contain NUL characters."))
         try:
             text.encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise ma.ValidationError("Text must be valid Unicode.") from exc
+            raise ma.ValidationError(_("Text must be valid Unicode.")) from exc
         return text
 
 
 class When(f.AwareDateTime):
-    """An ISO 8601 time with an offset, between 2000 and 2100."""
+    """An ISO 8601 time with an offset, written in the years 2000 to 2099 (the year as
+    written, in the time's own offset, as the document's pattern says)."""
 
     def __init__(self, **kwargs):
-        super().__init__(format="iso", **kwargs)
+        metadata = {"pattern": TIME_PATTERN, **kwargs.pop("metadata", {})}
+        super().__init__(format="iso", metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         parsed = super()._deserialize(value, attr, data, **kwargs)
-        if not EARLIEST <= parsed < LATEST:
-            raise ma.ValidationError("Give a time between 2000 and 2100.")
+        if not 2000 <= parsed.year <= 2099:
+            raise ma.ValidationError(_("Give a time between 2000 and 2100."))
         return parsed.astimezone(UTC)
+
+
+def Year(**kwargs):  # noqa: N802  (a field factory)
+    """A day of the years 2000 to 2100 (sharehub.core.inputs.check_date)."""
+    return f.Date(metadata={"pattern": YEARS_PATTERN, **kwargs.pop("metadata", {})}, **kwargs)
 
 
 class Inline(f.Nested):
@@ -112,11 +138,25 @@ class SearchQuery(Query):
     cluster = Id()
     lab = Id()
     accr = f.String(validate=v.OneOf(["cnas", "cma"]))
-    price_min = f.Float(validate=v.Range(0, 10**9), metadata={"description": "yuan"})
-    price_max = f.Float(validate=v.Range(0, 10**9), metadata={"description": "yuan"})
+    price_min = f.String(validate=v.Regexp(YUAN_PATTERN), metadata={"description": "yuan"})
+    price_max = f.String(validate=v.Regexp(YUAN_PATTERN), metadata={"description": "yuan"})
     rating = f.Float(validate=v.Range(1, 5))
-    free_from = f.Date(data_key="from")
-    free_to = f.Date(data_key="to")
+    free_from = Year(
+        data_key="from",
+        metadata={
+            "description": "First day of the free-time search (Asia/Shanghai): from today "
+            "up to 365 days after today; with `hours`, only listings free that long in one "
+            "piece between `from` and `to`. Another day is answered 400."
+        },
+    )
+    free_to = Year(
+        data_key="to",
+        metadata={
+            "description": "Last day of the free-time search, included (default `from`): "
+            "not before `from` and at most 30 days after it (31 days in all); ignored "
+            "without `from`. Another day is answered 400."
+        },
+    )
     hours = f.Integer(validate=v.Range(1, 24 * 14))
     sort = f.String(validate=v.OneOf(["relevance", "price_asc", "price_desc", "newest", "rating"]))
     page = f.Integer(load_default=1, validate=v.Range(1, 10000))
@@ -205,7 +245,13 @@ class SearchResultSchema(ma.Schema):
 
 
 class AvailabilityQuery(Query):
-    start = f.Date(data_key="from", metadata={"description": "First day (lab time); default today"})
+    start = Year(
+        data_key="from",
+        metadata={
+            "description": "First day (Asia/Shanghai); default today. At most 365 days after "
+            "today (a later day is answered 400); free time starts from now on."
+        },
+    )
     days = f.Integer(load_default=7, validate=v.Range(1, 31))
     minutes = f.Integer(
         validate=v.Range(1, 60 * 24),
@@ -317,7 +363,7 @@ class BookingCreate(Input):
     listing_id = Id(required=True)
     unit_id = Id(metadata={"description": "A unit of the listing; any free unit if absent"})
     starts_at = When(required=True)
-    ends_at = When(required=True)
+    ends_at = When(required=True, metadata={"description": "After `starts_at`"})
     purpose = Text(load_default="", validate=v.Length(max=5000))
     sample_description = Text(load_default="", validate=v.Length(max=5000))
     sample_count = f.Integer(load_default=0, validate=v.Range(0, 100000))
@@ -335,7 +381,7 @@ class BookingDecline(Input):
 
 class BookingReschedule(Input):
     starts_at = When(required=True)
-    ends_at = When(required=True)
+    ends_at = When(required=True, metadata={"description": "After `starts_at`"})
 
 
 # --- usage -------------------------------------------------------------------------------------
@@ -370,13 +416,27 @@ class UsageQuery(PageQuery):
 
 
 class UsageCreate(Input):
+    """Use that already happened: its times are not in the future, and its minutes add up
+    to at most the time of use plus a day (sharehub.booking.usage); a record that breaks
+    these rules is answered 400."""
+
     unit_id = Id(required=True)
     user_org_id = Id(metadata={"description": "The organisation that used it; default: the lab"})
-    started_at = When(required=True)
-    ended_at = When(required=True)
-    prep_minutes = f.Integer(load_default=0, validate=v.Range(0, 100000))
-    run_minutes = f.Integer(required=True, validate=v.Range(0, 100000))
-    post_minutes = f.Integer(load_default=0, validate=v.Range(0, 100000))
+    started_at = When(required=True, metadata={"description": "Not in the future"})
+    ended_at = When(
+        required=True,
+        metadata={"description": "Not before `started_at`, not in the future"},
+    )
+    prep_minutes = f.Integer(load_default=0, validate=v.Range(0, MAX_MINUTES))
+    run_minutes = f.Integer(
+        required=True,
+        validate=v.Range(0, MAX_MINUTES),
+        metadata={
+            "description": "With `prep_minutes` and `post_minutes`, at most the minutes "
+            "from `started_at` to `ended_at` plus 1,440 (a day)"
+        },
+    )
+    post_minutes = f.Integer(load_default=0, validate=v.Range(0, MAX_MINUTES))
     samples = f.Integer(load_default=0, validate=v.Range(0, 100000))
     service_way = f.String(load_default="on_site", validate=v.OneOf([w.value for w in ServiceWay]))
     notes = Text(load_default="", validate=v.Length(max=5000))
@@ -450,32 +510,50 @@ def years_after(day: date, years: int) -> date:
 class Day(f.Date):
     """A local day (Asia/Shanghai) between 2000-01-01 and 2100-01-01."""
 
+    def __init__(self, **kwargs):
+        metadata = {"pattern": DAYS_PATTERN, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
         day = super()._deserialize(value, attr, data, **kwargs)
         if not FIRST_DAY <= day <= LAST_DAY:
-            raise ma.ValidationError("Give a day between 2000-01-01 and 2100-01-01.")
+            raise ma.ValidationError(_("Give a day between 2000-01-01 and 2100-01-01."))
         return day
 
 
 class PeriodQuery(PageQuery):
     """Local days [from, to); default 1 January of this year up to and including today.
-    A reversed, empty or longer than three years range is refused."""
+    Without `to`, the period is one calendar year from `from`, or up to today if that is
+    earlier: a day long ago alone asks for one year, not three. A reversed, empty or
+    longer than three years range is refused."""
 
-    start = Day(data_key="from", metadata={"description": "First day (Asia/Shanghai), included"})
+    start = Day(
+        data_key="from",
+        metadata={
+            "description": "First day (Asia/Shanghai), included; default 1 January of this "
+            "year. Without `to` it must be today or earlier."
+        },
+    )
     end = Day(
         data_key="to",
-        metadata={"description": "Day after the last one (Asia/Shanghai): [from, to)"},
+        metadata={
+            "description": "Day after the last one (Asia/Shanghai): [from, to). It must be "
+            "after `from` and at most three years after it (the same day three years on; "
+            "from 29 February, 1 March). Default: one year after `from` (29 February: "
+            "1 March) or tomorrow, whichever is earlier (so up to today included). A "
+            "period that breaks these rules is answered 422."
+        },
     )
 
     @ma.post_load
     def period(self, data, **_kwargs):
         today = local_today()
         start = data.get("start") or date(today.year, 1, 1)
-        end = data.get("end") or today + timedelta(days=1)
+        end = data.get("end") or min(today + timedelta(days=1), years_after(start, 1))
         if end <= start:
-            raise ma.ValidationError("`to` must be after `from`.", "to")
+            raise ma.ValidationError(_("`to` must be after `from`."), "to")
         if end > years_after(start, MAX_YEARS):
-            raise ma.ValidationError("A period covers at most three years.", "to")
+            raise ma.ValidationError(_("A period covers at most three years."), "to")
         data["start"], data["end"] = start, end
         return data
 

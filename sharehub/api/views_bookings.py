@@ -20,7 +20,7 @@ from sharehub.api.pagination import page_of
 from sharehub.booking import services
 from sharehub.booking.models import Booking
 from sharehub.catalog.models import Listing
-from sharehub.core.errors import NotFound, PermissionDenied, ValidationError
+from sharehub.core.errors import NotFound, PermissionDenied
 from sharehub.extensions import db
 
 bookings = Blueprint(
@@ -91,7 +91,7 @@ def create_booking(data: dict):
     token = require("bookings:write")
     listing = db.session.get(Listing, data["listing_id"])
     if listing is None:
-        raise ValidationError(_l("No such listing."), "listing_id")
+        raise NotFound(_l("No such listing."), "listing_id")
     booking = services.create_booking(
         token.user,
         token.organisation,

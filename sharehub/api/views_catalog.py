@@ -24,7 +24,7 @@ from sharehub.booking.availability import (
 from sharehub.catalog import queries
 from sharehub.catalog.models import Listing, ListingKind, ListingStatus
 from sharehub.core.clock import local_today
-from sharehub.core.errors import NotFound, ValidationError
+from sharehub.core.errors import Conflict, NotFound, ValidationError
 from sharehub.core.inputs import check_date
 from sharehub.core.tx import commit
 from sharehub.extensions import db
@@ -96,8 +96,8 @@ def availability(listing_id: int, days: int, start=None, minutes=None):
     and horizon all counted), and each unit's free intervals, for `days` days from `from`.
     """
     listing = public_listing(listing_id)
-    if listing.kind == ListingKind.DATASET:
-        raise ValidationError(_l("Datasets are not booked by time."))
+    if listing.kind == ListingKind.DATASET:  # a well-formed request this listing cannot serve
+        raise Conflict(_l("Datasets are not booked by time."))
     minutes = minutes or listing.min_minutes
     first = check_date(start, field="from") or local_today()
     if first > local_today() + timedelta(days=queries.MAX_FREE_AHEAD_DAYS):

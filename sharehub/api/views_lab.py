@@ -27,7 +27,7 @@ from sharehub.booking import usage as usage_service
 from sharehub.booking.availability import LAB_TZ
 from sharehub.booking.models import ServiceWay, UsageRecord
 from sharehub.catalog.models import Listing, Unit
-from sharehub.core.errors import NotFound, PermissionDenied, ValidationError
+from sharehub.core.errors import NotFound, PermissionDenied
 from sharehub.extensions import db
 
 usage = Blueprint(
@@ -96,7 +96,7 @@ def create_usage(data: dict):
     if data.get("user_org_id"):
         user_org = db.session.get(Organisation, data["user_org_id"])
         if user_org is None:
-            raise ValidationError(_l("No such organisation."), "user_org_id")
+            raise NotFound(_l("No such organisation."))
     record = usage_service.log_usage(
         token.user,
         unit,

@@ -56,10 +56,19 @@ class SlotTaken(Conflict):
         self.alternatives = alternatives
 
 
+class RuleBroken(ValidationError):
+    """A well-formed time the listing's rules refuse as things stand (off its slot grid, a
+    closed day or holiday, too short or long, inside the lead time or past the horizon):
+    a conflict with the current state, 409."""
+
+    status = 409
+
+
 def check_rules(
     listing: Listing, starts: datetime, ends: datetime, now: datetime | None = None
 ) -> None:
-    """The listing's booking rules; raises ValidationError with a message for the buyer."""
+    """The listing's booking rules; raises ValidationError with a message for the buyer
+    (RuleBroken, 409, for the rules of the listing and the clock)."""
     now = now or utcnow()
     if starts.tzinfo is None or ends.tzinfo is None:
         raise ValidationError(_l("Times must carry a time zone."))
@@ -70,11 +79,11 @@ def check_rules(
         listing, starts, starts + timedelta(minutes=1)
     ):
         _refuse_closed_day(listing, starts)
-        raise ValidationError(
+        raise RuleBroken(
             _l("Bookings start and end on %(n)s-minute slots.", n=listing.slot_minutes)
         )
     if not listing.min_minutes <= minutes <= listing.max_minutes:
-        raise ValidationError(
+        raise RuleBroken(
             _l(
                 "A booking lasts from %(min)s to %(max)s minutes.",
                 min=listing.min_minutes,
@@ -82,9 +91,9 @@ def check_rules(
             )
         )
     if starts < now + timedelta(hours=listing.lead_hours):
-        raise ValidationError(_l("Book at least %(h)s hours ahead.", h=listing.lead_hours))
+        raise RuleBroken(_l("Book at least %(h)s hours ahead.", h=listing.lead_hours))
     if starts > now + timedelta(days=listing.horizon_days):
-        raise ValidationError(_l("Book at most %(d)s days ahead.", d=listing.horizon_days))
+        raise RuleBroken(_l("Book at most %(d)s days ahead.", d=listing.horizon_days))
 
 
 def _refuse_closed_day(listing: Listing, starts: datetime) -> None:
@@ -93,12 +102,12 @@ def _refuse_closed_day(listing: Listing, starts: datetime) -> None:
     day = starts.astimezone(LAB_TZ).date()
     special = db.session.get(Holiday, day)
     if special is not None and not special.is_workday:
-        raise ValidationError(
+        raise RuleBroken(
             _l("%(day)s is a public holiday; the laboratory is closed.", day=day.isoformat())
         )
     start_of_day = datetime.combine(day, time(), LAB_TZ)
     if not opening_intervals(listing, start_of_day, start_of_day + timedelta(days=1)):
-        raise ValidationError(
+        raise RuleBroken(
             _l("The laboratory is closed on %(day)s; choose another day.", day=day.isoformat())
         )
 

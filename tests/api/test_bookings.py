@@ -89,11 +89,14 @@ def test_taken_slot_is_409_with_alternatives(api, firm, rival, make_token, listi
     assert starts == [at(day, *hm) for hm in hours]
 
 
-def test_rules_answer_400_and_bad_input_422(api, firm, make_token, listing):
+def test_rules_answer_409_and_bad_input_422(api, firm, make_token, listing):
+    """A start off the listing's grid is well formed but conflicts with the listing as it
+    is (409); a body that breaks the document is unprocessable (422)."""
     token = make_token(*reversed(firm))
     day = workday()
     off_grid = api.post("/api/v1/bookings", body(listing, day, start=(9, 45)), token=token)
-    assert off_grid.status_code == 400
+    assert off_grid.status_code == 409
+    assert off_grid.get_json()["type"] == "urn:sharehub:problem:conflict"
     assert off_grid.get_json()["detail"] == "Bookings start and end on 60-minute slots."
     naive = api.post(
         "/api/v1/bookings",
@@ -106,6 +109,9 @@ def test_rules_answer_400_and_bad_input_422(api, firm, make_token, listing):
     assert unknown.status_code == 422 and "colour" in unknown.get_json()["errors"]
     nul = api.post("/api/v1/bookings", body(listing, day, purpose="a\x00b"), token=token)
     assert nul.status_code == 422
+    # A well-formed id of no listing: not found (404), as the document allows any id.
+    missing = api.post("/api/v1/bookings", body(listing, day, listing_id=2**31 - 1), token=token)
+    assert missing.status_code == 404 and missing.get_json()["field"] == "listing_id"
 
 
 def test_lab_manager_token_sees_the_labs_bookings(api, firm, lab, lab_manager, make_token, listing):

@@ -98,7 +98,7 @@ def test_errors_are_not_stored_and_the_retry_runs_again(api, db, firm, make_toke
     token = make_token(*reversed(firm))
     day = workday()
     off_grid = post(api, "/api/v1/bookings", body(listing, day, start=(9, 45)), token, "k-2")
-    assert off_grid.status_code == 400
+    assert off_grid.status_code == 409  # off the slot grid: a conflict with the listing
     bad = post(api, "/api/v1/bookings", {"listing_id": listing.id}, token, "k-2")
     assert bad.status_code == 422 and "errors" in bad.get_json()
     from sharehub.api.models import IdempotencyKey

@@ -73,6 +73,31 @@ def test_lab_logs_and_lists_usage(api, db, lab, lab_manager, listing, firm, make
     assert bad.status_code == 400 and bad.get_json()["field"] == "ended"
 
 
+def test_usage_bounds_are_the_documents(client, api, db, lab, lab_manager, listing, make_token):
+    """The minutes of one use go up to a month (as the service keeps them), and an unknown
+    organisation served is an unknown id: 404, as for an unknown unit."""
+    token = make_token(lab_manager, lab, scopes=["usage:read", "usage:write"])
+    spec = client.get("/api/v1/openapi.json").get_json()
+    body = spec["components"]["schemas"]["UsageCreate"]["properties"]
+    month = 60 * 24 * 31
+    assert {body[k]["maximum"] for k in ("prep_minutes", "run_minutes", "post_minutes")} == {month}
+    assert "plus 1,440" in body["run_minutes"]["description"]
+    day = workday(-60)
+    over = api.post(
+        "/api/v1/usage-records",
+        usage_body(listing.units[0], day, run_minutes=month + 1),
+        token=token,
+    )
+    assert over.status_code == 422 and "run_minutes" in over.get_json()["errors"]
+    nobody = api.post(
+        "/api/v1/usage-records",
+        usage_body(listing.units[0], day, user_org_id=2147483647),
+        token=token,
+    )
+    assert nobody.status_code == 404
+    assert nobody.get_json()["type"] == "urn:sharehub:problem:not-found"
+
+
 def test_usage_is_for_the_labs_own_managers_only(
     api, db, lab, lab_manager, listing, firm, rival_lab, make_token
 ):

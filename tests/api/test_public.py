@@ -159,3 +159,80 @@ def test_unknown_query_parameters_are_refused(api):
     response = api.get("/api/v1/listings?kindd=equipment")
     assert response.status_code == 422
     assert response.get_json()["errors"] == {"kindd": ["Unknown field."]}
+
+
+def test_the_document_states_the_bounds_the_code_keeps(client, api):
+    """Dates and times in the years the platform keeps, text without control characters,
+    amounts with two decimals up to one hundred million yuan, printable idempotency keys:
+    what the document allows is what the code accepts, and nothing else."""
+    import re
+
+    spec = client.get("/api/v1/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    time_pattern = schemas["BookingCreate"]["properties"]["starts_at"]["pattern"]
+    assert re.search(time_pattern, "2026-06-10T09:00:00+08:00")
+    assert not re.search(time_pattern, "0557-12-14T13:18:15Z")
+    text_pattern = schemas["BookingCancel"]["properties"]["reason"]["pattern"]
+    assert re.search(text_pattern, "计划变更\n") and not re.search(text_pattern, "a\x1ab")
+    listings = {
+        p["name"]: p["schema"] for p in spec["paths"]["/api/v1/listings"]["get"]["parameters"]
+    }
+    assert not re.search(listings["from"]["pattern"], "0223-12-05")
+    assert re.search(listings["price_max"]["pattern"], "100000000.00")
+    assert not re.search(listings["price_max"]["pattern"], "100000000.5")
+    approve = spec["paths"]["/api/v1/bookings/{booking_id}/approve"]["post"]
+    key = next(p for p in approve["parameters"] if p["name"] == "Idempotency-Key")["schema"]
+    assert key["minLength"] == 1 and not re.search(key["pattern"], "a\tb")
+    # From a day alone, the period runs one year on, or up to today if earlier.
+    assert api.get("/api/v1/statistics?from=2000-01-01").status_code == 200
+
+
+def test_the_free_time_window_is_written_in_the_document(client, api, lab, make_listing):
+    """The free-time search looks from today up to 365 days ahead over at most 31 days:
+    a rule relative to today that a JSON schema cannot state, so the parameters'
+    descriptions state it, and the code answers exactly that."""
+    from tests.support import clock
+
+    today = clock.today()
+    spec = client.get("/api/v1/openapi.json").get_json()
+
+    def described(path: str) -> dict:
+        parameters = spec["paths"][path]["get"]["parameters"]
+        return {p["name"]: p.get("description", "") for p in parameters}
+
+    search = described("/api/v1/listings")
+    assert "from today up to 365 days after today" in search["from"]
+    assert "at most 30 days after it (31 days in all)" in search["to"]
+    free = described("/api/v1/listings/{listing_id}/availability")
+    assert "At most 365 days after today" in free["from"]
+
+    def listings(first, last=None):
+        query = f"from={first}&hours=1" + (f"&to={last}" if last else "")
+        return api.get(f"/api/v1/listings?{query}")
+
+    last_start = today + timedelta(days=365)
+    assert listings(today, today + timedelta(days=30)).status_code == 200
+    assert listings(last_start).status_code == 200
+    for refused, detail in (
+        (listings(today - timedelta(days=1)), "starts today or later, at most a year ahead"),
+        (listings(last_start + timedelta(days=1)), "starts today or later, at most a year"),
+        (listings(today, today + timedelta(days=31)), "covers at most 31 days"),
+    ):
+        assert refused.status_code == 400
+        assert detail in refused.get_json()["detail"]
+    listing = make_listing(lab)
+    path = f"/api/v1/listings/{listing.id}/availability"
+    assert api.get(f"{path}?from={last_start}&days=31").status_code == 200
+    assert api.get(f"{path}?from={today - timedelta(days=10)}").status_code == 200
+    late = api.get(f"{path}?from={last_start + timedelta(days=1)}")
+    assert late.status_code == 400
+    assert "at most a year ahead" in late.get_json()["detail"]
+
+
+def test_a_datasets_free_time_is_a_conflict_with_its_kind(api, lab, make_listing):
+    """A dataset is not booked by time: the request is well formed, the listing cannot
+    serve it, 409 with the message."""
+    dataset = make_listing(lab, kind=ListingKind.DATASET)
+    response = api.get(f"/api/v1/listings/{dataset.id}/availability")
+    assert response.status_code == 409
+    assert response.get_json()["detail"] == "Datasets are not booked by time."

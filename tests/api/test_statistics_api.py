@@ -153,6 +153,27 @@ def test_statistics_default_to_this_year_so_far(api, two_labs):
     }
 
 
+def test_a_first_day_alone_asks_for_one_year_or_up_to_today(api, db):
+    """Without `to`, one calendar year from `from`, or up to today when that comes first:
+    a day long ago alone is not a three-year computation; a day after today alone is an
+    empty period, refused."""
+    from tests.support import clock
+
+    today = clock.today()
+    long_ago = api.get("/api/v1/statistics?from=2000-01-01").json
+    assert long_ago["period"] == {"from": "2000-01-01", "to": "2001-01-01"}
+    leap = api.get("/api/v1/statistics?from=2024-02-29").json
+    assert leap["period"] == {"from": "2024-02-29", "to": "2025-03-01"}
+    recent = (today - timedelta(days=40)).isoformat()
+    assert api.get(f"/api/v1/statistics?from={recent}").json["period"] == {
+        "from": recent,
+        "to": (today + timedelta(days=1)).isoformat(),
+    }
+    later = api.get(f"/api/v1/statistics?from={today + timedelta(days=1)}")
+    assert later.status_code == 422
+    assert "to" in later.json["errors"]
+
+
 def test_a_later_period_has_only_the_record_of_10_march(api, two_labs):
     body = api.get("/api/v1/statistics?level=cluster&from=2026-03-09&to=2026-03-11").json
     a = body["items"][0]
@@ -433,3 +454,16 @@ def test_bad_national_parameters_are_422(api, two_labs, tokens, query, field):
     response = api.get(f"/api/v1/metrics/national-report?{query}", token=tokens["lab_a"])
     assert response.status_code == 422
     assert field in response.json["errors"]
+
+
+def test_period_errors_speak_the_callers_language(client):
+    answer = client.get(
+        "/api/v1/statistics?from=2026-05-01&to=2026-04-01", headers={"Accept-Language": "zh-CN"}
+    )
+    assert answer.status_code == 422
+    assert "必须晚于" in str(answer.get_json()["errors"])
+    answer = client.get(
+        "/api/v1/statistics?from=2020-01-01&to=2026-01-01", headers={"Accept-Language": "en"}
+    )
+    assert answer.status_code == 422
+    assert "at most three years" in str(answer.get_json()["errors"])

@@ -183,7 +183,7 @@ def test_no_event_leaves_for_a_refused_booking(
         },
         token=make_token(*reversed(firm)),
     )
-    assert off_grid.status_code == 400
+    assert off_grid.status_code == 409  # off the slot grid
     assert receiver.received == []
     assert db.session.scalar(sa.select(sa.func.count(WebhookDelivery.id))) == 0
 

@@ -137,7 +137,7 @@ def test_bad_booking_input_gets_a_clear_message(client, db, lab, make_listing, b
         headers=EN,
         data={"start": at(workday(), 9, 0).isoformat(), "minutes": 60},
     )
-    assert response.status_code == 400 and "slots" in response.get_data(as_text=True)
+    assert response.status_code == 409 and "slots" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 0
 
 
