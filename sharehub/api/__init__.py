@@ -51,8 +51,8 @@ def _rate_limit() -> str:
 
 
 def init_api(app: Flask) -> None:
-    from sharehub.api import views_bookings, views_catalog, views_lab, views_stats
-    from sharehub.api.pages import bp as pages_bp
+    from sharehub.api.views import bookings, catalog, lab, stats
+    from sharehub.api.views.pages import bp as pages_bp
     from sharehub.extensions import csrf, limiter
 
     app.config.setdefault("API_TITLE", "ShareHub API")
@@ -89,7 +89,7 @@ def init_api(app: Flask) -> None:
     api.init_app(app)
     from sharehub.api.auth import rate_limit_key
 
-    for module in (views_catalog, views_bookings, views_lab, views_stats):
+    for module in (catalog, bookings, lab, stats):
         for blp in module.BLUEPRINTS:
             csrf.exempt(blp)
             # The same limit object each time, so a second app (tests) does not stack it.

@@ -20,7 +20,7 @@ from sharehub.api.blueprint import Blueprint
 from sharehub.api.idempotency import write
 from sharehub.api.models import ApiToken
 from sharehub.api.pagination import page_of
-from sharehub.api.views_bookings import TOKEN, acts_as_lab
+from sharehub.api.views.bookings import TOKEN, acts_as_lab
 from sharehub.billing.models import Invoice, InvoiceStatus
 from sharehub.billing.pdf import invoice_pdf
 from sharehub.booking import usage as usage_service

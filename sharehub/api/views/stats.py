@@ -18,7 +18,7 @@ from sharehub.api.auth import require
 from sharehub.api.blueprint import Blueprint
 from sharehub.api.models import ApiToken
 from sharehub.api.pagination import page_meta
-from sharehub.api.views_bookings import TOKEN, acts_as_lab
+from sharehub.api.views.bookings import TOKEN, acts_as_lab
 from sharehub.catalog.models import Field
 from sharehub.core.errors import NotFound, PermissionDenied
 from sharehub.extensions import db
