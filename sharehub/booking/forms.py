@@ -8,6 +8,7 @@ from datetime import timedelta
 from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import CombinedMultiDict
 from wtforms import BooleanField, StringField
 
 from sharehub.booking.models import ServiceWay
@@ -78,9 +79,10 @@ class BookingRequestForm(SlotForm):
 
 
 def from_page(form_class):
-    """The form posted, or on GET the one in the address (a link from the calendar)."""
+    """The form posted (its address may carry the request too, as the review page's link
+    does), or on GET the one in the address (a link from the calendar)."""
     if request.method == "POST":
-        return form_class()
+        return form_class(formdata=CombinedMultiDict([request.form, request.args]))
     return form_class(formdata=request.args, meta={"csrf": False})
 
 
