@@ -15,7 +15,7 @@ DATES  ?= 2026-12-31T10:00:00+08:00 2027-02-05T10:00:00+08:00 2026-09-30T10:00:0
           2026-09-20T10:00:00+08:00 2028-02-29T10:00:00+08:00 2026-12-31T23:30:00+08:00 \
           2027-01-01T00:30:00+08:00
 
-.PHONY: install translations system-packages run test test-sqlite test-postgres test-dates lint format extract-messages clean bench-catalog bench-booking load bench-stats bench-usage-import
+.PHONY: install translations system-packages run test test-sqlite test-postgres suite-sqlite suite-postgres test-dates lint format extract-messages clean bench-catalog bench-booking load bench-stats bench-usage-import
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -36,12 +36,19 @@ run: install                 ## migrate the SQLite database, load the demo once,
 system-packages:             ## Chromium, PostgreSQL, Pango, CJK fonts: installed as root, else the command to run
 	bash deploy/system-packages.sh
 
-test: system-packages install lint test-sqlite test-postgres   ## the whole suite, on both databases
+test: system-packages install lint   ## the whole suite, on both databases at once (each its own servers and ports)
+	$(MAKE) -j2 --output-sync=target suite-sqlite suite-postgres
 
 test-sqlite: install
 	SHAREHUB_TEST_DB=sqlite $(PYTEST) tests
 
 test-postgres: install
+	SHAREHUB_TEST_DB=postgres $(PYTEST) tests
+
+suite-sqlite:                # what test-sqlite runs, once install is done
+	SHAREHUB_TEST_DB=sqlite $(PYTEST) tests
+
+suite-postgres:
 	SHAREHUB_TEST_DB=postgres $(PYTEST) tests
 
 test-dates: install          ## the day-dependent tests at New Year's Eve, Spring Festival eve, 调休 Sunday, 29 Feb, 23:30/00:30 Beijing
