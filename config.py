@@ -82,6 +82,9 @@ class Config:
     # end); usage times are never in the future.
     CHECK_IN_MARGIN_MINUTES = int(os.environ.get("CHECK_IN_MARGIN_MINUTES", "60"))
 
+    # Seals labs' merchant credentials in the database (core/sealed.py); comma-separated for
+    # rotation, the first one seals. Production must set it; other modes derive one.
+    CREDENTIALS_KEY = os.environ.get("SHAREHUB_CREDENTIALS_KEY", "")
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
     STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
