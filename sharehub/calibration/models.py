@@ -44,9 +44,9 @@ class Fitness(enum.StrEnum):
 
 
 KIND_LABELS = {
-    CertificateKind.VERIFICATION: _l("Verification (检定)"),
-    CertificateKind.CALIBRATION: _l("Calibration (校准)"),
-    CertificateKind.CHECK: _l("Intermediate check (期间核查)"),
+    CertificateKind.VERIFICATION: _l("Verification"),
+    CertificateKind.CALIBRATION: _l("Calibration"),
+    CertificateKind.CHECK: _l("Intermediate check"),
 }
 RESULT_LABELS = {
     CertificateResult.PASS: _l("Pass"),
