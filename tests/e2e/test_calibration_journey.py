@@ -1,8 +1,11 @@
 """The lab renews an overdue (flagged) instrument's certificate and plans its next
 calibration; a customer sees the status on the listing page and the warning when booking."""
 
+from datetime import timedelta
+
 import pytest
 
+from tests.support import clock
 from tests.support.e2e import DEMO_PASSWORD, sign_in, sign_out
 from tests.support.files import pdf_bytes
 
@@ -43,7 +46,7 @@ def test_lab_renews_a_certificate_customer_sees_status(live_server, page_in, sho
     assert "早于出具日期" in page.content()
     shots(page, "refused-dates")
 
-    page.fill("#issued_date", page.evaluate("new Date(Date.now()-864e5).toISOString().slice(0,10)"))
+    page.fill("#issued_date", (clock.today() - timedelta(days=1)).isoformat())
     page.fill(
         "#due_date", page.evaluate("new Date(Date.now()+365*864e5).toISOString().slice(0,10)")
     )
