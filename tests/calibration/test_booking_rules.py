@@ -174,3 +174,18 @@ def test_a_planned_calibration_is_an_outage_the_unit_takes_no_booking_in(
     with pytest.raises(SlotTaken):
         book(buyer, listing, day)
     assert db.session.scalar(sa.select(sa.func.count(Outage.id))) == 1
+
+
+def test_a_booking_cannot_be_moved_onto_a_blocked_unit_s_overdue_days(
+    db, lab, lab_manager, make_listing, buyer
+):
+    listing = make_listing(lab, approval_required=False)
+    early, late = workday(3), workday(20)
+    certify(lab_manager, listing.units[0], -100, (early - clock.today()).days)
+    services.set_policy(lab_manager, listing, block=True)
+    made = book(buyer, listing, early)
+    db.session.commit()
+    with pytest.raises(booking.SlotTaken):
+        booking.reschedule(buyer[1], made, at(late, 8, 30), at(late, 10, 30))
+    db.session.rollback()
+    assert db.session.get(Booking, made.id).starts_dt == at(early, 8, 30)
