@@ -43,6 +43,7 @@ def create_app(config_class=None) -> Flask:
     from sharehub.billing.views import bp as billing_bp
     from sharehub.booking.views import bp as booking_bp
     from sharehub.calendar.views import bp as calendar_bp
+    from sharehub.calibration.views import bp as calibration_bp
     from sharehub.catalog.views import bp as catalog_bp
     from sharehub.core.views import bp as core_bp
     from sharehub.stats.views import bp as stats_bp
@@ -58,6 +59,7 @@ def create_app(config_class=None) -> Flask:
     app.register_blueprint(vouchers_bp)
     app.register_blueprint(stats_bp)
     app.register_blueprint(assessment_bp)
+    app.register_blueprint(calibration_bp)
 
     from sharehub.core.errors import register_error_handlers
     from sharehub.core.security import register_input_check, register_security_headers

@@ -194,14 +194,28 @@ def create_admin_command(email: str, name: str, org_name: str, org_credit_code: 
     click.echo(f"Administrator {user.email} created.")
 
 
+@group.command("send-calibration-reminders")
+@with_site_url
+def send_calibration_reminders_command():
+    """Tell labs' managers 30 and 7 days before a unit's certificate falls due (cron, daily;
+    safe to run twice or on several machines: each reminder is sent once)."""
+    from sharehub.calibration.services import send_reminders
+    from sharehub.core.tx import commit
+
+    sent = send_reminders()
+    commit()
+    click.echo(f"{sent} calibration reminders queued.")
+
+
 @group.command("check-consistency")
 def check_consistency_command():
     """Check the stored data (after an incident, a restore or a load test); exit 1 on any
     overlapping booking, invoice-number gap, stray or mismatched payment, usage without its
     unit, invoice lines not adding up to the totals, a booking with more than one live
     invoice, credit notes beyond their invoice, a negative invoice marked paid, voucher uses
-    above the programme's share, and money received that is neither recorded nor being
-    refunded (sharehub/admin/consistency.py)."""
+    above the programme's share, money received that is neither recorded nor being
+    refunded, a booking made on a blocked unit while its certificate was overdue, and a
+    certificate due before it was issued (sharehub/admin/consistency.py)."""
     from sharehub.admin.consistency import violations
 
     found = violations()

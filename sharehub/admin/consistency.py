@@ -348,6 +348,45 @@ def unrecorded_or_unrefunded_money() -> list[dict]:
     return found
 
 
+def bookings_of_blocked_unfit_units() -> list[int]:
+    """Bookings made on a listing that blocks unfit units, since it blocks them, that start
+    while their unit's certificate (as recorded when the booking was made) was overdue or
+    failed: the booking service refuses them, so each is a hole in that rule."""
+    from sharehub.calibration.models import CalibrationPolicy
+    from sharehub.calibration.queries import certificates_of, unfit_intervals
+
+    rows = db.session.execute(
+        sa.select(Booking)
+        .join(CalibrationPolicy, CalibrationPolicy.listing_id == Booking.listing_id)
+        .where(
+            CalibrationPolicy.blocks_unfit.is_(True),
+            CalibrationPolicy.blocked_since_dt.is_not(None),
+            Booking.created_dt >= CalibrationPolicy.blocked_since_dt,
+        )
+        .order_by(Booking.id)
+    ).scalars()
+    found = []
+    for booking in rows:
+        known = certificates_of(booking.unit_id, recorded_before=booking.created_dt)
+        if any(a <= booking.starts_dt < b for a, b in unfit_intervals(booking.unit, known)):
+            found.append(booking.id)
+    return found
+
+
+def certificate_dates_disordered() -> list[int]:
+    """Certificates due before they were issued (the table refuses them; a restore or a
+    hand edit might not)."""
+    from sharehub.calibration.models import Certificate
+
+    return list(
+        db.session.scalars(
+            sa.select(Certificate.id)
+            .where(Certificate.due_date < Certificate.issued_date)
+            .order_by(Certificate.id)
+        )
+    )
+
+
 def violations() -> dict[str, list]:
     """Every invariant by name with what breaks it; all lists empty means consistent."""
     return {
@@ -362,6 +401,8 @@ def violations() -> dict[str, list]:
         "negative_invoices_marked_paid": negative_invoices_marked_paid(),
         "voucher_uses_above_share": voucher_uses_above_share(),
         "unrecorded_or_unrefunded_money": unrecorded_or_unrefunded_money(),
+        "bookings_of_blocked_unfit_units": bookings_of_blocked_unfit_units(),
+        "certificate_dates_disordered": certificate_dates_disordered(),
     }
 
 

@@ -1,5 +1,6 @@
 """Free time of a unit: opening hours, minus public holidays (with make-up working days),
-minus outages. Bookings and imported busy times are subtracted here too once they exist.
+minus outages, bookings, imported busy times and, on listings that block them, the days
+a unit's certificate is overdue or failed (sharehub/calibration).
 
 All arithmetic is on aware datetimes; days are local days in the lab's zone.
 """
@@ -11,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from sharehub.calibration.queries import blocked_intervals
 from sharehub.catalog.models import Holiday, Listing, Outage, Unit
 from sharehub.core.clock import LAB_TZ, utcnow
 from sharehub.extensions import db
@@ -93,9 +95,9 @@ def merge(intervals: list[Interval]) -> list[Interval]:
 def busy_intervals(
     unit: Unit, start: datetime, end: datetime, exclude_booking_id: int | None = None
 ) -> list[Interval]:
-    """What blocks the unit: outages, imported busy times, and holding bookings widened by
-    the buffer on both sides (a new booking keeps the buffer before and after its
-    neighbours)."""
+    """What blocks the unit: outages, imported busy times, the days a blocking listing's
+    unit is unfit for its certificates, and holding bookings widened by the buffer on both
+    sides (a new booking keeps the buffer before and after its neighbours)."""
     from sharehub.booking.models import HOLDING, Booking
     from sharehub.calendar.models import ExternalBusy
 
@@ -125,6 +127,7 @@ def busy_intervals(
         [(a, b) for a, b in outages]
         + [(a - buffer, b) for a, b in bookings]
         + [(a, b) for a, b in imported]
+        + blocked_intervals(unit, start, end)
     )
 
 

@@ -28,6 +28,7 @@ from sharehub.booking.availability import (
 from sharehub.booking.models import HOLDING, TRANSITIONS, Booking, BookingStatus
 from sharehub.booking.pricing import cancellation_fee, quote
 from sharehub.booking.signals import booking_cancelled, slot_freed
+from sharehub.calibration import queries as calibration
 from sharehub.catalog.models import Holiday, Listing, ListingKind, Unit
 from sharehub.core import audit
 from sharehub.core.db import utcnow
@@ -147,6 +148,24 @@ def check_request_texts(request: BookingRequest) -> None:
     check_length(request.contact_phone.strip(), 32, _l("The contact phone"), "contact_phone")
 
 
+def _fit_units(listing: Listing, units: list[Unit], request: BookingRequest) -> list[Unit]:
+    """The units the listing's calibration policy lets one book for the request: all of
+    them when it only flags unfit units; else those whose certificate is neither overdue
+    nor failed at any instant of the booking. None left: a clear refusal (409)."""
+    if not calibration.blocks_unfit(listing):
+        return units
+    unfit = calibration.unfit_units(listing, request.starts_dt, request.ends_dt)
+    fit = [u for u in units if u not in unfit]
+    if not fit:
+        raise Conflict(
+            _l(
+                "The instrument's calibration certificate is overdue or failed for this "
+                "time; the laboratory takes no bookings of it until it is recalibrated."
+            )
+        )
+    return fit
+
+
 def create_booking(
     actor: User,
     customer: Organisation,
@@ -170,6 +189,7 @@ def create_booking(
     ]
     if not units:
         raise ValidationError(_l("Choose one of the listing's units."))
+    units = _fit_units(listing, units, request)
     unit = next((u for u in units if _is_free(u, request.starts_dt, request.ends_dt)), None)
     if unit is None:
         raise SlotTaken(

@@ -57,6 +57,7 @@ class PriceUnit(enum.StrEnum):
 class OutageKind(enum.StrEnum):
     MAINTENANCE = "maintenance"
     BREAKDOWN = "breakdown"
+    CALIBRATION = "calibration"  # planned from a certificate (sharehub/calibration)
 
 
 class AccessMode(enum.StrEnum):
@@ -95,7 +96,11 @@ PRICE_UNIT_LABELS = {
     PriceUnit.SAMPLE: _l("per sample"),
     PriceUnit.PERIOD: _l("per access period"),
 }
-OUTAGE_LABELS = {OutageKind.MAINTENANCE: _l("Maintenance"), OutageKind.BREAKDOWN: _l("Breakdown")}
+OUTAGE_LABELS = {
+    OutageKind.MAINTENANCE: _l("Maintenance"),
+    OutageKind.BREAKDOWN: _l("Breakdown"),
+    OutageKind.CALIBRATION: _l("Calibration"),
+}
 ACCESS_LABELS = {AccessMode.DOWNLOAD: _l("Download"), AccessMode.API: _l("API")}
 
 

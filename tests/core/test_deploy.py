@@ -82,6 +82,7 @@ def test_timers_and_cron_run_the_same_real_commands(app):
         "send-webhooks",
         "send-refunds",
         "send-notice-reminders",
+        "send-calibration-reminders",
     }
     assert found["timers"] == found["cron"] == expected
     assert expected <= set(group.commands)
