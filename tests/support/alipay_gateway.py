@@ -180,6 +180,11 @@ class Gateway:
             "qr_code": trade["qr"],
         }
 
+    def _alipay_trade_page_pay(self, params, biz):
+        """The customer's browser arrived with the signed order: the cashier page."""
+        trade = self._new_trade(params, biz, scanned=True)
+        return {"code": "10000", "msg": "Success", "total_amount": trade["total_amount"]}
+
     def _trade(self, params, biz):
         trade = self.trades.get(biz.get("out_trade_no", ""))
         if trade is None or trade["app_id"] != params["app_id"] or not trade["scanned"]:
