@@ -38,7 +38,7 @@ def start_qr(client, login, buyer, statement) -> OnlinePayment:
     answer = client.post(f"/invoices/{statement.id}/online/alipay", data={"channel": "qr"})
     assert answer.status_code == 303, answer.text
     attempt_id = int(answer.headers["Location"].rsplit("/", 1)[1])
-    client.get("/logout")
+    client.post("/account/signout")
     return _attempt(attempt_id)
 
 
@@ -71,7 +71,7 @@ def test_qr_payment_is_recorded_once_from_the_signed_notification(
     page = client.get(f"/payments/online/{attempt.id}")
     assert "<svg" in page.text and "online-qr" in page.text
     assert client.get(f"/payments/online/{attempt.id}/status").json["status"] == "pending"
-    client.get("/logout")
+    client.post("/account/signout")
 
     params = customer_pays(alipay_url, attempt.out_trade_no)["params"]
     answers = [notify(client, alipay_account, params) for _ in range(10)]
@@ -294,7 +294,7 @@ def test_expired_code_is_closed_and_its_late_close_notice_changes_nothing(
     again = client.post(f"/invoices/{statement.id}/online/alipay", data={"channel": "qr"})
     assert again.status_code == 303
     assert not again.headers["Location"].endswith(f"/{attempt.id}")
-    client.get("/logout")
+    client.post("/account/signout")
     nothing_recorded(db, statement)
 
 
