@@ -361,3 +361,24 @@ def test_a_statement_shows_the_methods_its_lab_accepts(
     refused = client.post(f"/invoices/{statement.id}/online/alipay", data={"channel": "qr"})
     assert refused.status_code == 409
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OnlinePayment)) == 0
+
+
+def test_check_consistency_finds_a_paid_attempt_without_its_payment_and_a_payment_without_event(
+    db, client, login, buyer, statement, alipay_account, alipay_url
+):
+    from sharehub.admin import consistency
+
+    attempt = start_qr(client, login, buyer, statement)
+    params = customer_pays(alipay_url, attempt.out_trade_no)["params"]
+    assert notify(client, alipay_account, params).text == "success"
+    assert consistency.online_payments_without_their_payment() == []
+    assert consistency.gateway_payments_without_event() == []
+    attempt = _attempt(attempt.id)
+    payment_id = attempt.payment_id
+    db.session.execute(sa.delete(GatewayEvent))
+    attempt.payment_id = None
+    db.session.commit()
+    assert consistency.gateway_payments_without_event() == [payment_id]
+    assert [
+        row["online_payment_id"] for row in consistency.online_payments_without_their_payment()
+    ] == [attempt.id]
