@@ -105,6 +105,7 @@ def create_booking(data: dict):
             sample_count=data["sample_count"],
             contact_name=data["contact_name"],
             contact_phone=data["contact_phone"],
+            assisted=data["assisted"],
         ),
     )
     return booking
