@@ -19,6 +19,11 @@ from tests.support.clock import at, today, travel, workday
 pytestmark = pytest.mark.usefixtures("english")
 
 
+@pytest.fixture
+def world(competence_world):
+    return competence_world
+
+
 def _request(day, assisted=False):
     """09:30–11:30, two slots of the listing's opening hours (08:30–12:00)."""
     return services.BookingRequest(

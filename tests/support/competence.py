@@ -1,5 +1,6 @@
-"""A lab whose ICP spectrometer needs an authorisation (a course and a test, 12 months),
-its staff calendar with one operator, its trainers' calendar, and a buyer."""
+"""Competence fixtures (a pytest plugin, see tests/conftest.py): a lab whose ICP spectrometer needs
+an authorisation (a course and a test, 12 months), its staff calendar with one operator, its
+trainers' calendar, and a buyer."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 
 @pytest.fixture
-def world(db, lab, lab_manager, make_listing, make_org, make_user):
+def competence_world(db, lab, lab_manager, make_listing, make_org, make_user):
     from sharehub.catalog.models import ListingKind
     from sharehub.competence.services import save_requirement
 
