@@ -6,7 +6,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, SelectChoice, SelectField, SelectMultipleField, StringField
+
 
 from sharehub.competence.models import LEVEL_LABELS, Level
 from sharehub.core.forms import (
@@ -43,7 +44,7 @@ class RequirementForm(FlaskForm):
     trainer_listing_id = IdField(_l("Trainers' calendar (expert-time listing)"))
 
 
-LEVEL_CHOICES = [(level.value, label) for level, label in LEVEL_LABELS.items()]
+LEVEL_CHOICES = [SelectChoice(level.value, label) for level, label in LEVEL_LABELS.items()]
 
 
 class GrantForm(FlaskForm):
@@ -57,7 +58,7 @@ class RecordForm(FlaskForm):
     score = StringField(_l("Test score (0–100)"), default="")
     level = SelectField(
         _l("Authorise at level"),
-        choices=[("", _l("No authorisation yet")), *LEVEL_CHOICES],
+        choices=[SelectChoice("", _l("No authorisation yet")), *LEVEL_CHOICES],
         default=Level.INDEPENDENT.value,
         validate_choice=False,
     )
