@@ -8,7 +8,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectChoice, SelectField, SelectMultipleField, StringField
 
-
 from sharehub.competence.models import LEVEL_LABELS, Level
 from sharehub.core.forms import (
     IdField,

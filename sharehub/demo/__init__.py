@@ -555,6 +555,9 @@ def seed_demo() -> bool:
     from sharehub.demo.activity import seed_demo_activity  # a year of use for the statistics
 
     seed_demo_activity()
+    from sharehub.demo.competence import seed_demo_competence  # after the past bookings
+
+    seed_demo_competence()
     from sharehub.assessment.rounds import ensure_default_scheme
 
     ensure_default_scheme()
