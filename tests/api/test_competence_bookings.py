@@ -42,6 +42,8 @@ def test_an_assisted_booking_books_the_operator_and_charges_the_rate(
     assert booking["price"]["net_fen"] == 124000
     stored = db.session.get(Booking, booking["id"])
     assert [op.unit.listing_id for op in stored.operators] == [world.staff.id]
+    listed = api.get("/api/v1/bookings", token=token).get_json()["items"]
+    assert [item["id"] for item in listed] == [booking["id"]]  # not the operator's time
 
 
 def test_an_authorised_user_books_alone_through_the_api(

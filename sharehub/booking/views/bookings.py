@@ -252,6 +252,8 @@ def my_bookings():
     bookings = db.session.scalars(
         sa.select(Booking)
         .where(Booking.customer_org_id == (org.id if org else -1))
+        # a staff operator's time shows on the booking it assists
+        .where(Booking.assists_booking_id.is_(None))
         .options(so.joinedload(Booking.listing), so.joinedload(Booking.unit))
         .order_by(Booking.starts_dt.desc())
         .limit(200)
