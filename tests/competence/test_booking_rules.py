@@ -194,3 +194,31 @@ def test_the_invoice_shows_the_operator_on_its_own_line(db, world):
     assert "Staff operator" in operator.description and operator.unit_price == 12000
     assert service.vat + operator.vat == booking.vat_amount
     assert invoice.gross_total == booking.gross_amount
+
+
+def test_the_operator_follows_its_booking_through_approval_and_moves(db, world):
+    world.instrument.approval_required = True
+    db.session.commit()
+    booking = services.create_booking(
+        world.buyer, world.firm, world.instrument, _request(workday(), True)
+    )
+    [operator] = booking.operators
+    assert booking.status == operator.status == BookingStatus.PENDING
+    services.approve(world.manager, booking)
+    assert operator.status == BookingStatus.CONFIRMED
+    later = workday(12)
+    services.reschedule(world.buyer, booking, at(later, 13, 30), at(later, 15, 30))
+    db.session.commit()
+    assert (operator.starts_dt, operator.ends_dt) == (at(later, 13, 30), at(later, 15, 30))
+    assert booking.assisted_amount == 24000
+
+
+def test_an_expired_request_expires_its_operator_with_it(db, world):
+    world.instrument.approval_required = True
+    db.session.commit()
+    booking = services.create_booking(
+        world.buyer, world.firm, world.instrument, _request(workday(), True)
+    )
+    db.session.commit()
+    assert services.expire_holds(booking.hold_expires_dt + timedelta(minutes=1)) == 1
+    assert booking.status == booking.operators[0].status == BookingStatus.EXPIRED
