@@ -69,7 +69,7 @@ def test_the_review_page_books_with_a_staff_operator(client, db, world, login):
     assert 'id="operator"' in detail and "¥240.00" in detail
     listed = client.get("/bookings").get_data(as_text=True)
     assert f"/bookings/{booking.id}" in listed
-    assert f"/bookings/{booking.operators[0].id}\"" not in listed  # shown on its booking
+    assert f'/bookings/{booking.operators[0].id}"' not in listed  # shown on its booking
 
 
 def test_the_user_sees_authorisations_of_all_labs(
