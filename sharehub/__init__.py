@@ -45,6 +45,7 @@ def create_app(config_class=None) -> Flask:
     from sharehub.calendar.views import bp as calendar_bp
     from sharehub.calibration.views import bp as calibration_bp
     from sharehub.catalog.views import bp as catalog_bp
+    from sharehub.competence.views import bp as competence_bp
     from sharehub.core.views import bp as core_bp
     from sharehub.stats.views import bp as stats_bp
     from sharehub.vouchers.views import bp as vouchers_bp
@@ -60,6 +61,8 @@ def create_app(config_class=None) -> Flask:
     app.register_blueprint(stats_bp)
     app.register_blueprint(assessment_bp)
     app.register_blueprint(calibration_bp)
+
+    app.register_blueprint(competence_bp)
 
     from sharehub.core.errors import register_error_handlers
     from sharehub.core.security import register_input_check, register_security_headers
@@ -122,6 +125,7 @@ def _init_extensions(app: Flask) -> None:
     import sharehub.booking.waitlist  # noqa: F401
     import sharehub.calendar.models  # noqa: F401
     import sharehub.catalog.models  # noqa: F401
+    import sharehub.competence.models  # noqa: F401
     import sharehub.core.models  # noqa: F401
     import sharehub.stats.models  # noqa: F401
     import sharehub.vouchers.models  # noqa: F401

@@ -248,5 +248,18 @@ def figures_command():
     click.echo(json.dumps(figures(), sort_keys=True, ensure_ascii=False, indent=1))
 
 
+@group.command("send-authorisation-reminders")
+@with_site_url
+def send_authorisation_reminders_command():
+    """Remind users 30 and 7 days before an authorisation to operate an instrument
+    expires, by mail and in the app (cron; running it twice sends each reminder once)."""
+    from sharehub.competence.notify import send_expiry_reminders
+    from sharehub.core.tx import commit
+
+    sent = send_expiry_reminders()
+    commit()
+    click.echo(f"{sent} authorisation reminders queued.")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(group)

@@ -22,8 +22,9 @@ from sharehub.billing.models import (
     InvoiceStatus,
     Payment,
 )
-from sharehub.booking.models import HOLDING, Booking, UsageRecord
+from sharehub.booking.models import HOLDING, Booking, BookingStatus, UsageRecord
 from sharehub.catalog.models import Listing, Unit
+from sharehub.competence.models import Authorisation, Level, Requirement, requirement_listing
 from sharehub.extensions import db
 from sharehub.vouchers.models import VoucherProgramme, VoucherQuota, VoucherUse
 
@@ -432,6 +433,38 @@ def certificate_dates_disordered() -> list[int]:
     )
 
 
+def unauthorised_self_operated_bookings() -> list[int]:
+    """Bookings operated by their customer (not assisted) of a listing that requires an
+    authorisation, made after the listing came under the rule, whose customer held no
+    authorisation to operate alone valid at the booking's start."""
+    valid = (
+        sa.select(Authorisation.id)
+        .where(
+            Authorisation.requirement_id == Requirement.id,
+            Authorisation.user_id == Booking.customer_user_id,
+            Authorisation.level.in_((Level.INDEPENDENT, Level.TRAINER)),
+            Authorisation.starts_dt <= Booking.starts_dt,
+            Authorisation.expires_dt > Booking.starts_dt,
+        )
+        .exists()
+    )
+    return list(
+        db.session.scalars(
+            sa.select(Booking.id)
+            .join(requirement_listing, requirement_listing.c.listing_id == Booking.listing_id)
+            .join(Requirement, Requirement.id == requirement_listing.c.requirement_id)
+            .where(
+                Booking.assisted.is_(False),
+                Booking.assists_booking_id.is_(None),
+                Booking.created_dt >= Requirement.created_dt,
+                Booking.status.in_((*HOLDING, BookingStatus.COMPLETED)),
+                ~valid,
+            )
+            .order_by(Booking.id)
+        )
+    )
+
+
 def violations() -> dict[str, list]:
     """Every invariant by name with what breaks it; all lists empty means consistent."""
     return {
@@ -446,6 +479,7 @@ def violations() -> dict[str, list]:
         "negative_invoices_marked_paid": negative_invoices_marked_paid(),
         "voucher_uses_above_share": voucher_uses_above_share(),
         "unrecorded_or_unrefunded_money": unrecorded_or_unrefunded_money(),
+        "unauthorised_self_operated_bookings": unauthorised_self_operated_bookings(),
         "bookings_of_blocked_unfit_units": bookings_of_blocked_unfit_units(),
         "certificate_dates_disordered": certificate_dates_disordered(),
         "online_payments_without_their_payment": online_payments_without_their_payment(),

@@ -340,6 +340,10 @@ class BookingSchema(ma.Schema):
     contact_name = f.String(required=True)
     contact_phone = f.String(required=True)
     price = Inline(BookingPrice, required=True)
+    assisted = f.Boolean(required=True)
+    assisted_amount = f.Integer(
+        required=True, metadata={"description": "The staff operator's time (fen, before VAT)"}
+    )
     reason = f.String(required=True)
     created_at = f.DateTime(attribute="created_dt", required=True)
     updated_at = f.DateTime(attribute="updated_dt", required=True)
@@ -369,6 +373,13 @@ class BookingCreate(Input):
     sample_count = f.Integer(load_default=0, validate=v.Range(0, 100000))
     contact_name = Text(load_default="", validate=v.Length(max=100))
     contact_phone = Text(load_default="", validate=v.Length(max=32))
+    assisted = f.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Book with a staff operator of the lab; a self-operated booking "
+            "of a listing that requires an authorisation needs one valid at its start (403)"
+        },
+    )
 
 
 class BookingCancel(Input):

@@ -122,17 +122,37 @@ def booking_lines(booking: Booking) -> list[InvoiceLine]:
             )
         )
     else:
+        # An assisted booking shows the staff operator's time on its own line; the VAT of
+        # the two lines adds up to the booking's.
+        service_net = booking.net_amount - booking.assisted_amount
+        service_vat = (
+            vat_of(service_net, booking.vat_rate_bp)
+            if booking.assisted_amount
+            else booking.vat_amount
+        )
         lines.append(
             InvoiceLine(
                 position=0,
                 description=service,
                 quantity=f"{booking.minutes / 60:g} h",
-                unit_price=booking.net_amount,
-                net=booking.net_amount,
+                unit_price=service_net,
+                net=service_net,
                 vat_rate_bp=booking.vat_rate_bp,
-                vat=booking.vat_amount,
+                vat=service_vat,
             )
         )
+        if booking.assisted_amount:
+            lines.append(
+                InvoiceLine(
+                    position=1,
+                    description=f"{_l('Staff operator')}: {service}"[:300],
+                    quantity=f"{booking.minutes / 60:g} h",
+                    unit_price=booking.listing.assisted_rate,
+                    net=booking.assisted_amount,
+                    vat_rate_bp=booking.vat_rate_bp,
+                    vat=booking.vat_amount - service_vat,
+                )
+            )
     if booking.status == BookingStatus.COMPLETED:
         for line in _usage_lines(booking):
             line.position = len(lines)

@@ -63,6 +63,7 @@ class BookingRequestForm(SlotForm):
     sample_count = Samples(_l("Number of samples"), empty=0)
     contact_name = StringField(_l("Contact person"), default="")
     contact_phone = StringField(_l("Contact phone"), default="")
+    assisted = BooleanField(_l("With a staff operator"), false_values=("", "0", "false"))
 
     def booking_request(self) -> BookingRequest:
         start = self.start.data
@@ -75,6 +76,7 @@ class BookingRequestForm(SlotForm):
             sample_count=self.sample_count.data,
             contact_name=self.contact_name.data,
             contact_phone=self.contact_phone.data,
+            assisted=bool(self.assisted.data),
         )
 
 

@@ -184,6 +184,14 @@ class Booking(Model):
     vat_amount: so.Mapped[int] = so.mapped_column(sa.BigInteger)
     gross_amount: so.Mapped[int] = so.mapped_column(sa.BigInteger)
     cancel_fee: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    # Booked with a staff operator (a user without an authorisation to operate alone, or a
+    # listing operated by staff only): the operator's time is a booking of a unit of the
+    # lab's staff calendar that `assists` this one; its charge is part of net_amount.
+    assisted: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    assisted_amount: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0, server_default="0")
+    # (No foreign key: SQLite adds none to an existing table without copying it, which
+    # would drop the overlap triggers; an operator's time is never deleted apart.)
+    assists_booking_id: so.Mapped[int | None] = so.mapped_column(index=True)
 
     series_uid: so.Mapped[str | None] = so.mapped_column(sa.String(64), index=True)
     # A move the lab proposes; it happens only when the customer accepts it.
@@ -205,6 +213,15 @@ class Booking(Model):
     customer_org: so.Mapped[Organisation] = so.relationship()
     customer_user: so.Mapped[User | None] = so.relationship()
     usage: so.Mapped[list[UsageRecord]] = so.relationship(back_populates="booking")
+    assists: so.Mapped[Booking | None] = so.relationship(
+        primaryjoin="foreign(Booking.assists_booking_id) == Booking.id",
+        remote_side=[id],
+        back_populates="operators",
+    )
+    operators: so.Mapped[list[Booking]] = so.relationship(
+        primaryjoin="foreign(Booking.assists_booking_id) == Booking.id",
+        back_populates="assists",
+    )
 
     __table_args__ = (
         sa.CheckConstraint(
@@ -263,6 +280,13 @@ class Booking(Model):
         """Why `user` (None: the platform) may not take `action` now, as the error a
         service raises (403 for the wrong side, 409 for the wrong state); None if they may."""
         rule = TRANSITIONS[action]
+        if self.assists_booking_id is not None and user is not None:
+            return Conflict(
+                _l(
+                    "This is the staff operator's time of booking #%(id)s; act on that booking.",
+                    id=self.assists_booking_id,
+                )
+            )
         if not self.sides(user) & rule.by:
             return PermissionDenied(rule.denied or _l("You may not change this booking."))
         if action == "accept_offer" and self.listing.approval_required:

@@ -20,11 +20,20 @@ class BookingQuote:
     vat_rate_bp: int
     vat: int
     gross: int
+    assisted_rate: int = 0  # fen per hour of the staff operator
+    assisted_net: int = 0  # the staff operator's time, included in `net`
+
+    @property
+    def service_net(self) -> int:
+        return self.net - self.assisted_net
 
 
-def quote(listing: Listing, buyer_org, minutes: int, samples: int = 0) -> BookingQuote:
+def quote(
+    listing: Listing, buyer_org, minutes: int, samples: int = 0, assisted: bool = False
+) -> BookingQuote:
     """Hours are charged pro rata (rounded half up to the fen); half-days and days are
-    charged per started period; sessions and access periods once; samples per sample."""
+    charged per started period; sessions and access periods once; samples per sample.
+    With a staff operator, the listing's assisted rate is added per hour, pro rata."""
     tier = tier_for(listing, buyer_org)
     price = {
         "internal": listing.price_internal,
@@ -44,6 +53,8 @@ def quote(listing: Listing, buyer_org, minutes: int, samples: int = 0) -> Bookin
         net, quantity = price, f"1 × {unit.value}"
     minimum_applied = net < listing.min_charge
     net = max(net, listing.min_charge)
+    assisted_net = (listing.assisted_rate * minutes + 30) // 60 if assisted else 0
+    net += assisted_net
     rate = listing.lab.vat_rate_bp
     vat = vat_of(net, rate)
     return BookingQuote(
@@ -55,6 +66,8 @@ def quote(listing: Listing, buyer_org, minutes: int, samples: int = 0) -> Bookin
         vat_rate_bp=rate,
         vat=vat,
         gross=net + vat,
+        assisted_rate=listing.assisted_rate if assisted else 0,
+        assisted_net=assisted_net,
     )
 
 

@@ -30,6 +30,7 @@ from sharehub.booking.pricing import cancellation_fee, quote
 from sharehub.booking.signals import booking_cancelled, slot_freed
 from sharehub.calibration import queries as calibration
 from sharehub.catalog.models import Holiday, Listing, ListingKind, Unit
+from sharehub.competence.services import check_operator
 from sharehub.core import audit
 from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
@@ -47,6 +48,7 @@ class BookingRequest:
     sample_count: int = 0
     contact_name: str = ""
     contact_phone: str = ""
+    assisted: bool = False  # with a staff operator of the lab
 
 
 class SlotTaken(Conflict):
@@ -182,6 +184,21 @@ def create_booking(
         raise ValidationError(_l("Datasets are not booked by time."))
     check_rules(listing, request.starts_dt, request.ends_dt)
     check_request_texts(request)
+    # Who may operate it: an authorisation valid at the start, or a staff operator.
+    requirement = check_operator(actor, listing, request.starts_dt, request.assisted)
+    staff_units = []
+    if request.assisted:
+        assert requirement is not None and requirement.staff_listing is not None
+        staff_units = [
+            u
+            for u in requirement.staff_listing.units
+            if u.is_active and _is_free(u, request.starts_dt, request.ends_dt)
+        ]
+        if not staff_units:
+            raise OperatorTaken(
+                _l("No staff operator is free at this time; choose another time."),
+                alternatives(listing, request.starts_dt, request.ends_dt),
+            )
     units = [
         u
         for u in listing.units
@@ -197,7 +214,7 @@ def create_booking(
             alternatives(listing, request.starts_dt, request.ends_dt),
         )
     minutes = int((request.ends_dt - request.starts_dt).total_seconds() // 60)
-    price = quote(listing, customer, minutes, request.sample_count)
+    price = quote(listing, customer, minutes, request.sample_count, assisted=request.assisted)
     now = utcnow()
     hold_hours = current_app.config.get("BOOKING_HOLD_HOURS", 48)
     booking = Booking(
@@ -225,11 +242,15 @@ def create_booking(
         gross_amount=price.gross,
         series_uid=series_uid,
         decided_dt=None if listing.approval_required else now,
+        assisted=request.assisted,
+        assisted_amount=price.assisted_net,
     )
     try:
         with db.session.begin_nested():
             db.session.add(booking)
             db.session.flush()
+            if request.assisted:
+                _book_operator(booking, staff_units[0])
     except (IntegrityError, OperationalError) as exc:
         if not _overlap_error(exc):
             raise
@@ -257,6 +278,49 @@ def create_booking(
 # --- transitions -------------------------------------------------------------------------
 
 
+class OperatorTaken(SlotTaken):
+    """No staff operator of the lab's staff calendar is free for an assisted booking."""
+
+
+def _book_operator(booking: Booking, staff_unit: Unit) -> Booking:
+    """The staff operator's time: a booking of a unit of the lab's staff calendar (an
+    expert-time listing) over the same time, so the booking engine's overlap rule (the
+    exclusion constraint, the trigger on SQLite) keeps a staff member from being booked
+    twice. It follows its booking's state; its charge is on the booking."""
+    operator = Booking(
+        uid=f"{uuid.uuid4()}@sharehub.cn",
+        listing=staff_unit.listing,
+        unit=staff_unit,
+        customer_org=booking.customer_org,
+        customer_user=booking.customer_user,
+        starts_dt=booking.starts_dt,
+        ends_dt=booking.ends_dt,
+        blocked_until_dt=booking.ends_dt + timedelta(minutes=staff_unit.listing.buffer_minutes),
+        status=booking.status,
+        hold_expires_dt=booking.hold_expires_dt,
+        purpose=f"#{booking.id} {booking.listing.name}"[:5000],
+        price_tier=booking.price_tier,
+        net_amount=0,
+        vat_rate_bp=booking.vat_rate_bp,
+        vat_amount=0,
+        gross_amount=0,
+        decided_dt=booking.decided_dt,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(operator)
+            operator.assists = booking
+            db.session.flush()
+    except (IntegrityError, OperationalError) as exc:
+        if not _overlap_error(exc):
+            raise
+        raise OperatorTaken(
+            _l("The staff operator has just been booked by someone else; choose another time."),
+            [],
+        ) from exc
+    return operator
+
+
 def check(actor: User | None, booking: Booking, action: str) -> None:
     """Refuse `action` of the state machine (models.TRANSITIONS) that `actor` (None: the
     platform) may not take on `booking` now: 403 for the wrong side, 409 for the state."""
@@ -277,6 +341,10 @@ def transition(actor: User | None, booking: Booking, action: str, **audit_data) 
     booking.updated_dt = utcnow()
     if rule.target != BookingStatus.PENDING:
         booking.hold_expires_dt = None
+    for operator in booking.operators:  # the staff operator's time follows its booking
+        operator.status, operator.updated_dt = booking.status, booking.updated_dt
+        operator.hold_expires_dt = booking.hold_expires_dt
+        operator.decided_dt = operator.decided_dt or booking.decided_dt
     audit.record(
         actor,
         rule.audit or f"booking.{action}",
@@ -349,6 +417,8 @@ def reschedule(actor: User, booking: Booking, starts: datetime, ends: datetime) 
             )
         )
     check_rules(booking.listing, starts, ends)
+    if not booking.assisted and booking.customer_user is not None:
+        check_operator(booking.customer_user, booking.listing, starts, assisted=False)
     move(booking, starts, ends, actor)
 
 
@@ -357,12 +427,21 @@ def move(booking: Booking, starts: datetime, ends: datetime, actor: User | None)
     listing = booking.listing
     if not _is_free(booking.unit, starts, ends, exclude_booking_id=booking.id):
         raise SlotTaken(_l("This time is not free."), alternatives(listing, starts, ends))
+    for operator in booking.operators:
+        if operator.is_holding and not _is_free(
+            operator.unit, starts, ends, exclude_booking_id=operator.id
+        ):
+            raise OperatorTaken(
+                _l("The staff operator is not free at that time; choose another time."),
+                alternatives(listing, starts, ends),
+            )
     old = (booking.starts_dt.isoformat(), booking.ends_dt.isoformat())
     price = quote(
         listing,
         booking.customer_org,
         int((ends - starts).total_seconds() // 60),
         booking.sample_count,
+        assisted=booking.assisted,
     )
     try:
         with db.session.begin_nested():
@@ -373,13 +452,22 @@ def move(booking: Booking, starts: datetime, ends: datetime, actor: User | None)
                 price.vat,
                 price.gross,
             )
+            booking.assisted_amount = price.assisted_net
             booking.sequence += 1
             booking.updated_dt = utcnow()
+            for operator in booking.operators:
+                operator.starts_dt, operator.ends_dt = starts, ends
+                operator.blocked_until_dt = ends + timedelta(
+                    minutes=operator.listing.buffer_minutes
+                )
+                operator.sequence += 1
             db.session.flush()
     except (IntegrityError, OperationalError) as exc:
         if not _overlap_error(exc):
             raise
         db.session.refresh(booking)
+        for operator in booking.operators:
+            db.session.refresh(operator)
         raise SlotTaken(
             _l("Someone else has just booked this time."), alternatives(listing, starts, ends)
         ) from exc
@@ -404,7 +492,9 @@ def expire_holds(now: datetime | None = None) -> int:
     """Pending bookings whose hold ran out free their slot (cron; safe on several machines)."""
     now = now or utcnow()
     query = sa.select(Booking).where(
-        Booking.status == BookingStatus.PENDING, Booking.hold_expires_dt <= now
+        Booking.status == BookingStatus.PENDING,
+        Booking.hold_expires_dt <= now,
+        Booking.assists_booking_id.is_(None),  # a staff operator's time follows its booking
     )
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
@@ -441,6 +531,7 @@ def send_reminders(now: datetime | None = None, ahead: timedelta = timedelta(hou
         sa.select(Booking.id, Booking.starts_dt, Booking.created_dt).where(
             Booking.status == BookingStatus.CONFIRMED,
             Booking.reminder_sent_dt.is_(None),
+            Booking.assists_booking_id.is_(None),
             Booking.starts_dt > now,
             Booking.starts_dt <= now + ahead,
         )

@@ -83,6 +83,9 @@ class ListingForm(FlaskForm):
         description=_l("For firms of your laboratory's cluster; leave empty if none."),
     )
     min_charge = DecimalField(_l("Minimum charge (CNY)"), **YUAN)
+    assisted_rate = DecimalField(
+        _l("Staff operator, per hour of an assisted booking (CNY)"), **YUAN
+    )
 
     slot_minutes = IntegerField(
         _l("Slot length (minutes)"),
@@ -194,10 +197,11 @@ class ListingForm(FlaskForm):
                 "price_external",
                 "price_cluster",
                 "min_charge",
+                "assisted_rate",
                 "original_value",
             )
         }
-        for key in ("price_internal", "price_external", "min_charge"):
+        for key in ("price_internal", "price_external", "min_charge", "assisted_rate"):
             fen[key] = fen[key] or 0
         text = {
             k: (getattr(self, k).data or "").strip()
@@ -266,6 +270,7 @@ class ListingForm(FlaskForm):
                 "price_external",
                 "price_cluster",
                 "min_charge",
+                "assisted_rate",
                 "original_value",
             ):
                 value = fen_to_yuan(value)

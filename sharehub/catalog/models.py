@@ -143,6 +143,8 @@ class Listing(Model):
     price_external: so.Mapped[int] = so.mapped_column(sa.BigInteger, index=True)
     price_cluster: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
     min_charge: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    # A staff operator's time on a booking made with assistance, per hour (fen, before VAT).
+    assisted_rate: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0, server_default="0")
 
     # Booking rules (minutes and hours as named)
     slot_minutes: so.Mapped[int] = so.mapped_column(default=60)

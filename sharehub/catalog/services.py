@@ -48,6 +48,7 @@ EDITABLE = (
     "price_external",
     "price_cluster",
     "min_charge",
+    "assisted_rate",
     "slot_minutes",
     "min_minutes",
     "max_minutes",
@@ -109,6 +110,7 @@ def validate(kind: ListingKind, data: dict) -> dict:
         "price_external",
         "price_cluster",
         "min_charge",
+        "assisted_rate",
         "original_value",
     ):
         value = data.get(key)

@@ -558,6 +558,10 @@ def seed_demo() -> bool:
     from sharehub.demo.calibration import seed_demo_calibration  # certificates of the units
 
     seed_demo_calibration()
+
+    from sharehub.demo.competence import seed_demo_competence  # after the past bookings
+
+    seed_demo_competence()
     from sharehub.assessment.rounds import ensure_default_scheme
 
     ensure_default_scheme()

@@ -62,7 +62,10 @@ def list_bookings(page: int, per_page: int, side: str, status=None):
             raise PermissionDenied(_l("Only a laboratory's managers list its bookings."))
         query = query.join(Booking.listing).where(Listing.lab_id == token.organisation_id)
     else:
-        query = query.where(Booking.customer_org_id == token.organisation_id)
+        query = query.where(
+            Booking.customer_org_id == token.organisation_id,
+            Booking.assists_booking_id.is_(None),  # shown on the booking it assists
+        )
     if status:
         query = query.where(Booking.status == status)
     return page_of(query.order_by(Booking.starts_dt.desc(), Booking.id.desc()), page, per_page)
@@ -105,6 +108,7 @@ def create_booking(data: dict):
             sample_count=data["sample_count"],
             contact_name=data["contact_name"],
             contact_phone=data["contact_phone"],
+            assisted=data["assisted"],
         ),
     )
     return booking

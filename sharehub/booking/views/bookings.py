@@ -28,6 +28,7 @@ from sharehub.booking.models import HOLDING, Booking, BookingStatus, ServiceWay
 from sharehub.booking.pricing import quote
 from sharehub.catalog.models import Listing, ListingKind, Unit
 from sharehub.catalog.queries import get_listing
+from sharehub.competence.services import requirement_for
 from sharehub.core.actions import page, perform, refused
 from sharehub.core.clock import local_today
 from sharehub.core.db import utcnow
@@ -145,7 +146,8 @@ def _review_page(listing, org, booking_request, alternatives=None):
         listing=listing,
         req=booking_request,
         minutes=minutes,
-        price=quote(listing, org, minutes, booking_request.sample_count),
+        price=quote(listing, org, minutes, booking_request.sample_count, booking_request.assisted),
+        requirement=requirement_for(listing),
         org=org,
         alternatives=alternatives,
         confirm_form=ConfirmForm(),
@@ -250,6 +252,8 @@ def my_bookings():
     bookings = db.session.scalars(
         sa.select(Booking)
         .where(Booking.customer_org_id == (org.id if org else -1))
+        # a staff operator's time shows on the booking it assists
+        .where(Booking.assists_booking_id.is_(None))
         .options(so.joinedload(Booking.listing), so.joinedload(Booking.unit))
         .order_by(Booking.starts_dt.desc())
         .limit(200)

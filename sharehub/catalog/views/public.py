@@ -36,6 +36,7 @@ from sharehub.catalog.models import (
     ListingStatus,
 )
 from sharehub.catalog.pricing import unit_price
+from sharehub.competence.services import requirement_for
 from sharehub.core import csvfile
 from sharehub.core.actions import page, perform
 from sharehub.core.clock import utcnow
@@ -99,6 +100,7 @@ def listing_page(listing_id: int):
         is_favourite=is_favourite,
         compare=session.get(COMPARE_KEY, []),
         can_edit=listing.can_edit(current_user),
+        requirement=requirement_for(listing),
     )
 
 
