@@ -200,8 +200,9 @@ def check_consistency_command():
     overlapping booking, invoice-number gap, stray or mismatched payment, usage without its
     unit, invoice lines not adding up to the totals, a booking with more than one live
     invoice, credit notes beyond their invoice, a negative invoice marked paid, voucher uses
-    above the programme's share, and money received that is neither recorded nor being
-    refunded (sharehub/admin/consistency.py)."""
+    above the programme's share, money received that is neither recorded nor being
+    refunded, and a broken or incomplete chain of usage records
+    (sharehub/admin/consistency.py)."""
     from sharehub.admin.consistency import violations
 
     found = violations()
@@ -221,6 +222,35 @@ def figures_command():
     from sharehub.admin.consistency import figures
 
     click.echo(json.dumps(figures(), sort_keys=True, ensure_ascii=False, indent=1))
+
+
+@group.command("verify-usage-chain")
+def verify_usage_chain_command():
+    """Walk every lab's chain of usage records; name the first broken link of each lab
+    whose chain is broken (exit 1), and the complete records outside any chain."""
+    from sharehub.booking import chain
+
+    breaks = chain.verify_all()
+    outside = chain.unsealed_closed()
+    for found in breaks:
+        click.echo(f"Broken: {found}")
+    if outside:
+        click.echo(f"Outside the chain ({len(outside)}; run seal-usage): {outside[:10]}")
+    if breaks or outside:
+        raise SystemExit(1)
+    click.echo("Every lab's chain of usage records is intact.")
+
+
+@group.command("seal-usage")
+def seal_usage_command():
+    """Put complete usage records that are in no chain yet (records from before the
+    chain) into their lab's chain, in id order. Safe to run again."""
+    from sharehub.booking import chain
+    from sharehub.extensions import db
+
+    count = chain.backfill()
+    db.session.commit()
+    click.echo(f"{count} usage records sealed.")
 
 
 def register_cli(app: Flask) -> None:

@@ -22,6 +22,7 @@ from sharehub.billing.models import (
     InvoiceStatus,
     Payment,
 )
+from sharehub.booking import chain
 from sharehub.booking.models import HOLDING, Booking, UsageRecord
 from sharehub.catalog.models import Listing, Unit
 from sharehub.extensions import db
@@ -362,7 +363,14 @@ def violations() -> dict[str, list]:
         "negative_invoices_marked_paid": negative_invoices_marked_paid(),
         "voucher_uses_above_share": voucher_uses_above_share(),
         "unrecorded_or_unrefunded_money": unrecorded_or_unrefunded_money(),
+        "usage_chain_breaks": usage_chain_breaks(),
+        "usage_outside_chain": chain.unsealed_closed(),
     }
+
+
+def usage_chain_breaks() -> list[str]:
+    """The first broken link of each lab's chain of usage records (booking/chain.py)."""
+    return [str(found) for found in chain.verify_all()]
 
 
 def figures() -> dict:

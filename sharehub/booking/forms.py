@@ -135,6 +135,12 @@ class UsageForm(FlaskForm):
     notes = StringField(_l("Notes"), default="")
 
 
+class CorrectUsageForm(UsageForm):
+    """A correction: the record as it should be, and why (kept with the new record)."""
+
+    reason = StringField(_l("Reason for the correction"), default="")
+
+
 class LogUsageForm(UsageForm):
     unit_id = IdField(_l("Unit"), [Required(_l("Choose one of your units."))])
     served_org = StringField(_l("Organisation served (credit code)"), default="")
