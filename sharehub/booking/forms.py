@@ -155,3 +155,20 @@ class ExternalCalendarForm(FlaskForm):
     unit_id = IdField(_l("Unit"))
     name = StringField(_l("Name"), default="")
     url = StringField(_l("Address (URL)"), default="", filters=[lambda v: (v or "").strip()])
+
+
+class DeviceForm(FlaskForm):
+    """A kiosk or device issued for one of the lab's units."""
+
+    unit_id = IdField(_l("Unit"), [Required(_l("Choose one of your units."))])
+    kind = StringField(_l("Kind"), default="kiosk")
+    name = StringField(_l("Name"), default="")
+
+
+class KioskTokenForm(FlaskForm):
+    token = StringField(_l("Device token"), default="")
+
+
+class KioskScanForm(FlaskForm):
+    code = StringField(_l("Booking code"), default="")
+    pin = StringField(_l("PIN"), default="")
