@@ -271,6 +271,51 @@ def verify_all() -> list[Break]:
     return [found for lab_id in labs if (found := verify_lab(lab_id)) is not None]
 
 
+@dataclass(frozen=True)
+class LabChain:
+    lab_id: int
+    records: int  # records in the chain
+    broken: Break | None
+    outside: int  # complete records in no chain
+
+
+def summary() -> list[LabChain]:
+    """Every lab with usage records: its chain's length, first broken link and the
+    complete records outside it (for the administrators' page)."""
+    from sharehub.catalog.models import Listing, Unit
+
+    lab_of = (
+        sa.select(Listing.lab_id)
+        .join(Unit, Unit.listing_id == Listing.id)
+        .where(Unit.id == UsageRecord.unit_id)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        sa.select(
+            lab_of.label("lab"),
+            sa.func.count(UsageRecord.chain_seq),
+            sa.func.sum(
+                sa.case(
+                    (
+                        sa.and_(
+                            UsageRecord.record_hash.is_(None), UsageRecord.ended_dt.is_not(None)
+                        ),
+                        1,
+                    ),
+                    else_=0,
+                )
+            ),
+        )
+        .group_by("lab")
+        .order_by("lab")
+    ).all()
+    return [
+        LabChain(lab_id, int(count or 0), verify_lab(lab_id), int(outside or 0))
+        for lab_id, count, outside in rows
+        if lab_id is not None
+    ]
+
+
 # --- append-only ---------------------------------------------------------------------------
 
 
