@@ -10,7 +10,8 @@ five-minute step, so a kiosk finds the booking by trying the unit's bookings of 
 Devices post start and stop events with an event id and a session id. The same event id
 again is answered as before (idempotent); a start and a stop of one session pair into a
 usage record whichever arrives first (a stop that comes before its start is kept and
-waits); a stop earlier than its session's start is refused.
+waits); a stop earlier than its session's start, or more than a month after it, is
+refused (409, a conflict with the stored event).
 """
 
 from __future__ import annotations
@@ -335,10 +336,14 @@ def post_event(
     )
     if other is not None:
         start_at, stop_at = (at, other.at_dt) if kind == "start" else (other.at_dt, at)
+        # The other event is stored: a pair that cannot be is a conflict with it (409).
         if stop_at < start_at:
-            raise ValidationError(
-                _l("The session's stop lies before its start: check the device's clock."),
-                field="at",
+            raise Conflict(
+                _l("The session's stop lies before its start: check the device's clock.")
+            )
+        if (stop_at - start_at).total_seconds() > usage.MAX_MINUTES * 60:
+            raise Conflict(
+                _l("The session's start and stop lie more than a month apart: check them.")
             )
     event = DeviceEvent(
         device_id=device.id, event_id=event_id, session=session, kind=kind, at_dt=at

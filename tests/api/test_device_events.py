@@ -66,7 +66,7 @@ def test_a_stop_before_its_start_waits_and_a_stop_earlier_than_the_start_is_refu
     late = _post(client, token, **_event("c2", "s3", "stop", at(day, 13)))
     assert late.status_code == 201
     wrong = _post(client, token, **_event("c1", "s3", "start", at(day, 14)))
-    assert wrong.status_code == 400 and "before its start" in wrong.json["detail"]
+    assert wrong.status_code == 409 and "before its start" in wrong.json["detail"]
     assert (
         db.session.scalar(
             sa.select(sa.func.count()).select_from(DeviceEvent).where(DeviceEvent.session == "s3")

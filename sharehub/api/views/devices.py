@@ -7,8 +7,9 @@ device token is refused everywhere else (it is no API token).
 Ordering rules: an event id seen before is answered as before (200, `duplicate`), or 409
 when sent again with other content. A start and a stop of one `session` pair into a usage
 record whichever arrives first: a stop that arrives before its start is kept (`waiting`)
-and paired when the start comes. A stop earlier than its session's start is refused
-(400), and so is a second start or stop of a session (409).
+and paired when the start comes. A stop earlier than its session's start (or more than a
+month after it) is refused as a conflict with the stored event (409), and so is a second
+start or stop of a session. An event in the future is refused (400).
 """
 
 from __future__ import annotations
@@ -56,8 +57,12 @@ def _device():
 @devices.alt_response(200, schema=s.DeviceEventSchema, description="Received before")
 @devices.alt_response(401, description="No usable device token")
 @devices.alt_response(403, description="Another unit's event")
-@devices.alt_response(409, description="Event id reused, or the session has this event")
-@devices.alt_response(400, description="The stop lies before the start, or lies in the future")
+@devices.alt_response(
+    409,
+    description="Event id reused with other content; the session has this event already; "
+    "its stop lies before its start or more than a month after it",
+)
+@devices.alt_response(400, description="The event lies in the future")
 def post_event(data: dict):
     """Post a start or stop of a session on the device's unit"""
     device = _device()
