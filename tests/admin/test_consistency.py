@@ -133,9 +133,8 @@ def test_each_kind_of_damage_is_reported(db, lab, lab_manager, make_org, make_us
         {"invoice_id": draft.id, "status": "draft", "gross_total": 0, "paid": 100},
     ]
     assert found["usage_without_valid_unit"] == [usage.id]
-    assert found["usage_chain_breaks"] == [
-        f"lab {lab.id}, record {usage.id} (position 1): Its content differs from what was sealed."
-    ]
+    [broken] = found["usage_chain_breaks"]
+    assert broken.startswith(f"lab {lab.id}, record {usage.id} (position 1): ")
 
 
 def test_each_kind_of_damage_to_the_money_chain_is_reported(

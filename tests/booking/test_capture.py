@@ -98,7 +98,7 @@ def test_only_the_lab_manages_its_devices(client, db, world, make_org, make_user
 # --- the kiosk (service) -----------------------------------------------------------------------
 
 
-def test_the_kiosk_starts_and_ends_the_session_through_check_in_and_out(db, world):
+def test_the_kiosk_starts_and_ends_the_session_through_check_in_and_out(db, world, english):
     booking, buyer, kiosk = world["booking"], world["buyer"], world["kiosk"]
     code = capture.booking_code(buyer, booking)
     start = booking.starts_dt + timedelta(minutes=3)
@@ -117,7 +117,7 @@ def test_the_kiosk_starts_and_ends_the_session_through_check_in_and_out(db, worl
         capture.kiosk_scan(kiosk, code=code, now=end)
 
 
-def test_the_pin_starts_the_session_too(db, world):
+def test_the_pin_starts_the_session_too(db, world, english):
     booking, buyer, kiosk = world["booking"], world["buyer"], world["kiosk"]
     start = booking.starts_dt + timedelta(minutes=1)
     pin = capture.booking_pin(buyer, booking, now=start)

@@ -27,6 +27,14 @@ def _sign_in_phone(page, base, email) -> None:
     page.wait_for_url(lambda url: "/account/signin" not in url)
 
 
+def _language(page, lang: str) -> None:
+    """Choose the language from the folded menu of a phone."""
+    page.click(".navbar-toggler")
+    button = "button[name=lang][value=en]" if lang == "en" else "button[name=lang]:not([value=en])"
+    page.locator(button).click()
+    page.wait_for_load_state()
+
+
 def _scan(kiosk, code: str) -> None:
     kiosk.fill("#kiosk-scan-code", code)
     kiosk.click("#kiosk-submit-code")
@@ -97,8 +105,11 @@ def test_the_kiosk_starts_and_ends_the_session_from_the_booking_pages_code(
     phone.on("pageerror", lambda e: errors.append(str(e)))
     _sign_in_phone(phone, base, "buyer@demo.sharehub.cn")
     phone.goto(booking_url)
+    _language(phone, "en")  # the buyer's profile says Chinese; English for this phone
+    assert phone.locator("html").get_attribute("lang") == "en"
     shots(phone, "booking-page-with-code-phone-en")
     code = _code(phone)
+    _language(phone, "zh")  # back to the profile's Chinese, which the other journeys read
     kiosk_phone_context = browser.new_context(
         locale="zh-CN", viewport={"width": 390, "height": 844}
     )
