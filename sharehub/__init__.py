@@ -85,6 +85,10 @@ def create_app(config_class=None) -> Flask:
     from sharehub.cli import register_cli
 
     register_cli(app)
+
+    from sharehub.booking.chain import install_guard
+
+    install_guard()  # sealed usage records are never updated or deleted
     return app
 
 

@@ -225,8 +225,10 @@ def check_consistency_command():
     unit, invoice lines not adding up to the totals, a booking with more than one live
     invoice, credit notes beyond their invoice, a negative invoice marked paid, voucher uses
     above the programme's share, money received that is neither recorded nor being
-    refunded, a booking made on a blocked unit while its certificate was overdue, and a
-    certificate due before it was issued (sharehub/admin/consistency.py)."""
+    refunded, a booking made on a blocked unit while its certificate was overdue, a
+    certificate due before it was issued, a self-operated booking without a valid
+    authorisation, a broken or incomplete chain of usage records, and online payments
+    without their payment or event (sharehub/admin/consistency.py)."""
     from sharehub.admin.consistency import violations
 
     found = violations()
@@ -259,6 +261,35 @@ def send_authorisation_reminders_command():
     sent = send_expiry_reminders()
     commit()
     click.echo(f"{sent} authorisation reminders queued.")
+
+
+@group.command("verify-usage-chain")
+def verify_usage_chain_command():
+    """Walk every lab's chain of usage records; name the first broken link of each lab
+    whose chain is broken (exit 1), and the complete records outside any chain."""
+    from sharehub.booking import chain
+
+    breaks = chain.verify_all()
+    outside = chain.unsealed_closed()
+    for found in breaks:
+        click.echo(f"Broken: {found}")
+    if outside:
+        click.echo(f"Outside the chain ({len(outside)}; run seal-usage): {outside[:10]}")
+    if breaks or outside:
+        raise SystemExit(1)
+    click.echo("Every lab's chain of usage records is intact.")
+
+
+@group.command("seal-usage")
+def seal_usage_command():
+    """Put complete usage records that are in no chain yet (records from before the
+    chain) into their lab's chain, in id order. Safe to run again."""
+    from sharehub.booking import chain
+    from sharehub.extensions import db
+
+    count = chain.backfill()
+    db.session.commit()
+    click.echo(f"{count} usage records sealed.")
 
 
 def register_cli(app: Flask) -> None:

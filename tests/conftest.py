@@ -29,6 +29,7 @@ pytest_plugins = [
     "tests.support.billing",
     "tests.support.alipay",
     "tests.support.competence",
+    "tests.support.capture",
 ]
 
 

@@ -22,6 +22,7 @@ from sharehub.billing.models import (
     InvoiceStatus,
     Payment,
 )
+from sharehub.booking import chain
 from sharehub.booking.models import HOLDING, Booking, BookingStatus, UsageRecord
 from sharehub.catalog.models import Listing, Unit
 from sharehub.competence.models import Authorisation, Level, Requirement, requirement_listing
@@ -484,7 +485,14 @@ def violations() -> dict[str, list]:
         "certificate_dates_disordered": certificate_dates_disordered(),
         "online_payments_without_their_payment": online_payments_without_their_payment(),
         "gateway_payments_without_event": gateway_payments_without_event(),
+        "usage_chain_breaks": usage_chain_breaks(),
+        "usage_outside_chain": chain.unsealed_closed(),
     }
+
+
+def usage_chain_breaks() -> list[str]:
+    """The first broken link of each lab's chain of usage records (booking/chain.py)."""
+    return [str(found) for found in chain.verify_all()]
 
 
 def figures() -> dict:

@@ -51,7 +51,7 @@ def _rate_limit() -> str:
 
 
 def init_api(app: Flask) -> None:
-    from sharehub.api.views import bookings, catalog, lab, stats
+    from sharehub.api.views import bookings, catalog, devices, lab, stats
     from sharehub.api.views.pages import bp as pages_bp
     from sharehub.extensions import csrf, limiter
 
@@ -81,7 +81,8 @@ def init_api(app: Flask) -> None:
             "servers": [{"url": "/"}],
             "components": {
                 "securitySchemes": {
-                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "shr_…"}
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "shr_…"},
+                    "deviceToken": {"type": "http", "scheme": "bearer", "bearerFormat": "shd_…"},
                 }
             },
         },
@@ -89,7 +90,7 @@ def init_api(app: Flask) -> None:
     api.init_app(app)
     from sharehub.api.auth import rate_limit_key
 
-    for module in (catalog, bookings, lab, stats):
+    for module in (catalog, bookings, lab, stats, devices):
         for blp in module.BLUEPRINTS:
             csrf.exempt(blp)
             # The same limit object each time, so a second app (tests) does not stack it.

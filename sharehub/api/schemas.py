@@ -413,6 +413,16 @@ class UsageSchema(ma.Schema):
     samples = f.Integer(required=True)
     service_way = Value(ServiceWay)
     notes = f.String(required=True)
+    source = f.String(
+        attribute="source.value",
+        required=True,
+        metadata={"description": "kiosk, device, lab_staff, csv_import or api"},
+    )
+    corrects_id = f.Integer(
+        allow_none=True,
+        required=True,
+        metadata={"description": "The record this one corrects (which then no longer counts)"},
+    )
 
 
 class UsagePage(ma.Schema):
@@ -694,3 +704,46 @@ class NationalPage(ma.Schema):
     year = f.Integer(required=True)
     items = f.List(f.Nested(NationalRow), required=True)
     meta = f.Nested(PageMeta, required=True)
+
+
+# --- device events -----------------------------------------------------------------------------
+
+Key = f.String  # an identifier a device chooses
+
+
+class DeviceEventCreate(Input):
+    """A start or stop of a session on the device's unit. The device's token names the
+    unit; `unit_id`, when sent, must be that unit (403 otherwise)."""
+
+    event_id = Key(
+        required=True,
+        validate=[v.Length(1, 100), v.Regexp(r"^[A-Za-z0-9._:-]+$")],
+        metadata={"description": "Unique per device; the same id again is answered as before"},
+    )
+    session = Key(
+        required=True,
+        validate=[v.Length(1, 100), v.Regexp(r"^[A-Za-z0-9._:-]+$")],
+        metadata={"description": "The device's id of the session a start and a stop share"},
+    )
+    kind = f.String(required=True, validate=v.OneOf(["start", "stop"]))
+    at = When(required=True, metadata={"description": "When it happened; not in the future"})
+    unit_id = Id(metadata={"description": "Optional: the token's unit"})
+
+
+class DeviceEventSchema(ma.Schema):
+    event_id = f.String(required=True)
+    session = f.String(required=True)
+    kind = f.String(required=True)
+    at = f.DateTime(required=True)
+    unit_id = f.Integer(required=True)
+    duplicate = f.Boolean(
+        required=True, metadata={"description": "True: this event id was received before"}
+    )
+    status = f.String(
+        required=True,
+        metadata={
+            "description": "paired: the session's usage record exists; waiting: the other "
+            "event of the session has not arrived yet"
+        },
+    )
+    usage_record_id = f.Integer(allow_none=True, required=True)

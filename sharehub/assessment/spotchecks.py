@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import random
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -19,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sharehub.accounts.models import Cluster, Organisation, OrgKind, Power, Region, User
 from sharehub.assessment.models import FindingResult, SpotCheck, SpotCheckItem, SpotCheckKind
 from sharehub.assessment.status import require_power, require_power_in
-from sharehub.booking.models import Booking, BookingStatus, UsageRecord
+from sharehub.booking.models import CAPTURED, Booking, BookingStatus, UsageRecord
 from sharehub.catalog.models import Listing, Unit
 from sharehub.core import audit
 from sharehub.core.db import utcnow
@@ -87,6 +89,65 @@ def population(
     if region_ids is not None:
         query = query.where(Organisation.region_id.in_(region_ids))
     return [tuple(row) for row in db.session.execute(query)]
+
+
+@dataclass(frozen=True)
+class CaptureShare:
+    """A lab's usage records of a period by how they came: typed by people (the lab's
+    staff on the usage page, a CSV import, the API) or captured at the instrument (kiosk,
+    device). Only records that count (the latest of each line of corrections)."""
+
+    typed: int
+    captured: int
+
+    @property
+    def total(self) -> int:
+        return self.typed + self.captured
+
+    @property
+    def typed_share(self) -> Fraction | None:
+        return Fraction(self.typed, self.total) if self.total else None
+
+    @property
+    def typed_percent(self):
+        """The typed share in percent, rounded once (1 decimal) for display."""
+        from sharehub.stats.figures import round_half_up
+
+        share = self.typed_share
+        return None if share is None else round_half_up(share * 100, 1)
+
+
+def capture_period(check: SpotCheck) -> tuple[date, date]:
+    """The period the check looks at: its own, or the year before its draw."""
+    if check.period_start_date and check.period_end_date:
+        return check.period_start_date, check.period_end_date
+    drawn = check.created_dt.astimezone(PERIOD_ZONE).date()
+    return drawn - timedelta(days=365), drawn
+
+
+def capture_shares(lab_ids: list[int], start: date, end: date) -> dict[int, CaptureShare]:
+    """Per lab, typed against captured usage records started in [start, end] (lab days)."""
+    lower, upper = _utc_bounds(start, end)
+    captured = UsageRecord.source.in_([s.value for s in CAPTURED])
+    rows = db.session.execute(
+        sa.select(
+            Listing.lab_id,
+            sa.func.sum(sa.case((captured, 0), else_=1)),
+            sa.func.sum(sa.case((captured, 1), else_=0)),
+        )
+        .select_from(UsageRecord)
+        .join(Unit, UsageRecord.unit_id == Unit.id)
+        .join(Listing, Unit.listing_id == Listing.id)
+        .where(
+            Listing.lab_id.in_(lab_ids),
+            UsageRecord.is_current(),
+            UsageRecord.started_dt >= lower,
+            UsageRecord.started_dt < upper,
+        )
+        .group_by(Listing.lab_id)
+    )
+    found = {lab_id: CaptureShare(int(t or 0), int(c or 0)) for lab_id, t, c in rows}
+    return {lab_id: found.get(lab_id, CaptureShare(0, 0)) for lab_id in lab_ids}
 
 
 def digest(members: list[tuple[int, int]]) -> str:

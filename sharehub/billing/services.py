@@ -168,8 +168,8 @@ def _usage_lines(booking: Booking) -> list[InvoiceLine]:
     from sharehub.catalog.pricing import tier_for
 
     listing = booking.listing
-    run = sum(u.run_minutes for u in booking.usage)
-    samples = sum(u.samples for u in booking.usage)
+    run = sum(u.run_minutes for u in booking.current_usage)
+    samples = sum(u.samples for u in booking.current_usage)
     price = listing.price_for(tier_for(listing, booking.customer_org))
     lines = []
     if listing.price_unit == PriceUnit.HOUR and run > booking.minutes:

@@ -137,6 +137,12 @@ class UsageForm(FlaskForm):
     notes = StringField(_l("Notes"), default="")
 
 
+class CorrectUsageForm(UsageForm):
+    """A correction: the record as it should be, and why (kept with the new record)."""
+
+    reason = StringField(_l("Reason for the correction"), default="")
+
+
 class LogUsageForm(UsageForm):
     unit_id = IdField(_l("Unit"), [Required(_l("Choose one of your units."))])
     served_org = StringField(_l("Organisation served (credit code)"), default="")
@@ -151,3 +157,20 @@ class ExternalCalendarForm(FlaskForm):
     unit_id = IdField(_l("Unit"))
     name = StringField(_l("Name"), default="")
     url = StringField(_l("Address (URL)"), default="", filters=[lambda v: (v or "").strip()])
+
+
+class DeviceForm(FlaskForm):
+    """A kiosk or device issued for one of the lab's units."""
+
+    unit_id = IdField(_l("Unit"), [Required(_l("Choose one of your units."))])
+    kind = StringField(_l("Kind"), default="kiosk")
+    name = StringField(_l("Name"), default="")
+
+
+class KioskTokenForm(FlaskForm):
+    token = StringField(_l("Device token"), default="")
+
+
+class KioskScanForm(FlaskForm):
+    code = StringField(_l("Booking code"), default="")
+    pin = StringField(_l("PIN"), default="")

@@ -90,8 +90,9 @@ TRANSITIONS: dict[str, Transition] = {
     "approve": Transition(frozenset({_P}), BookingStatus.CONFIRMED, _LAB),
     "decline": Transition(frozenset({_P}), BookingStatus.DECLINED, _LAB),
     "cancel": Transition(MOVABLE, BookingStatus.CANCELLED, _LAB | _CUSTOMER),
-    "check_in": Transition(frozenset({_C}), BookingStatus.IN_PROGRESS, _LAB),
-    "check_out": Transition(frozenset({_IP}), BookingStatus.COMPLETED, _LAB),
+    # The platform checks in and out on a kiosk's word, after checking the user's code.
+    "check_in": Transition(frozenset({_C}), BookingStatus.IN_PROGRESS, _LAB | _SYSTEM),
+    "check_out": Transition(frozenset({_IP}), BookingStatus.COMPLETED, _LAB | _SYSTEM),
     "no_show": Transition(frozenset({_C}), BookingStatus.NO_SHOW, _LAB),
     "expire": Transition(frozenset({_P}), BookingStatus.EXPIRED, _SYSTEM),
     # The waiting list holds a freed time for the first in line: an instant booking made
@@ -139,6 +140,28 @@ SERVICE_WAY_LABELS = {
     ServiceWay.ON_SITE: _l("On site"),
     ServiceWay.REMOTE: _l("Remote"),
     ServiceWay.SAMPLES_SENT: _l("Samples sent"),
+}
+
+
+class UsageSource(enum.StrEnum):
+    """Where a usage record comes from: captured at the instrument (kiosk, device) or
+    entered by people (lab staff on the usage page, a CSV import, the API)."""
+
+    KIOSK = "kiosk"
+    DEVICE = "device"
+    LAB_STAFF = "lab_staff"
+    CSV_IMPORT = "csv_import"
+    API = "api"
+
+
+CAPTURED = frozenset({UsageSource.KIOSK, UsageSource.DEVICE})
+
+USAGE_SOURCE_LABELS = {
+    UsageSource.KIOSK: _l("Kiosk"),
+    UsageSource.DEVICE: _l("Device"),
+    UsageSource.LAB_STAFF: _l("Lab staff"),
+    UsageSource.CSV_IMPORT: _l("CSV import"),
+    UsageSource.API: _l("API"),
 }
 
 
@@ -241,6 +264,12 @@ class Booking(Model):
     @property
     def minutes(self) -> int:
         return int((self.ends_dt - self.starts_dt).total_seconds() // 60)
+
+    @property
+    def current_usage(self) -> list[UsageRecord]:
+        """The booking's usage records that count: those no later record corrects."""
+        corrected = {record.corrects_id for record in self.usage}
+        return [record for record in self.usage if record.id not in corrected]
 
     def is_customer(self, user) -> bool:
         return user.is_authenticated and user.membership_in(self.customer_org_id) is not None
@@ -348,10 +377,34 @@ class UsageRecord(Model):
     )
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     updated_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    source: so.Mapped[UsageSource] = so.mapped_column(
+        str_enum(UsageSource, 16), default=UsageSource.LAB_STAFF, index=True
+    )
+    # The kiosk or device that captured the use (kiosk, device records).
+    device_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("capture_device.id", ondelete="RESTRICT"), index=True
+    )
+    # A correction is a new record naming the one it corrects (at most one correction
+    # each, so corrections form a line and the last one counts).
+    corrects_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("usage_record.id", ondelete="RESTRICT"), unique=True
+    )
+    correction_reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    # The lab's hash chain (booking/chain.py): set once, when the record is complete.
+    lab_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="RESTRICT"), index=True
+    )
+    chain_seq: so.Mapped[int | None] = so.mapped_column()
+    prev_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    record_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64))
 
     unit: so.Mapped[Unit] = so.relationship()
     booking: so.Mapped[Booking | None] = so.relationship(back_populates="usage")
-    user_org: so.Mapped[Organisation] = so.relationship()
+    recorded_by: so.Mapped[User | None] = so.relationship(foreign_keys=[recorded_by_id])
+    corrects: so.Mapped[UsageRecord | None] = so.relationship(
+        remote_side=[id], foreign_keys=[corrects_id]
+    )
+    user_org: so.Mapped[Organisation] = so.relationship(foreign_keys=[user_org_id])
     user: so.Mapped[User | None] = so.relationship(foreign_keys=[user_id])
 
     __table_args__ = (
@@ -360,11 +413,30 @@ class UsageRecord(Model):
             name="non_negative",
         ),
         sa.CheckConstraint("ended_dt IS NULL OR started_dt <= ended_dt", name="valid_range"),
+        sa.UniqueConstraint("lab_id", "chain_seq", name="uq_usage_record_chain_position"),
     )
 
     @property
     def effective_minutes(self) -> int:
         return self.prep_minutes + self.run_minutes + self.post_minutes
+
+    @property
+    def is_sealed(self) -> bool:
+        return self.record_hash is not None
+
+    @property
+    def source_label(self):
+        return USAGE_SOURCE_LABELS[self.source]
+
+    @property
+    def is_captured(self) -> bool:
+        return self.source in CAPTURED
+
+    @classmethod
+    def is_current(cls):
+        """SQL: the record counts (no later record corrects it)."""
+        later = so.aliased(cls)
+        return ~sa.exists().where(later.corrects_id == cls.id)
 
     @property
     def service_way_label(self):
@@ -442,3 +514,85 @@ class WaitlistEntry(Model):
 
     listing: so.Mapped[Listing] = so.relationship()
     user: so.Mapped[User] = so.relationship()
+
+
+class UsageChainHead(Model):
+    """The end of one lab's chain of usage records. Its row is locked while a record is
+    appended, so concurrent inserts of one lab queue up and keep a single chain."""
+
+    __tablename__ = "usage_chain_head"
+
+    lab_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="RESTRICT"), primary_key=True
+    )
+    seq: so.Mapped[int] = so.mapped_column(default=0)
+    head_hash: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    updated_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeviceKind(enum.StrEnum):
+    KIOSK = "kiosk"  # a tablet beside the unit: users start and end their sessions
+    METER = "meter"  # an instrument PC or power meter posting start/stop events
+
+
+DEVICE_KIND_LABELS = {
+    DeviceKind.KIOSK: _l("Kiosk"),
+    DeviceKind.METER: _l("Instrument PC or power meter"),
+}
+
+
+class CaptureDevice(Model):
+    """A kiosk or device of one unit, with its token. Only the token's SHA-256 is kept
+    (256 random bits); the token is shown once, when it is issued."""
+
+    __tablename__ = "capture_device"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    unit_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("unit.id", ondelete="RESTRICT"), index=True
+    )
+    kind: so.Mapped[DeviceKind] = so.mapped_column(str_enum(DeviceKind, 16))
+    name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    prefix: so.Mapped[str] = so.mapped_column(sa.String(16))
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    last_used_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    revoked_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    unit: so.Mapped[Unit] = so.relationship()
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_dt is None
+
+    @property
+    def kind_label(self):
+        return DEVICE_KIND_LABELS[self.kind]
+
+
+class DeviceEvent(Model):
+    """A start or stop posted by a device, kept as sent. A start and a stop of the same
+    session pair into one usage record, whichever arrives first."""
+
+    __tablename__ = "device_event"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    device_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("capture_device.id", ondelete="RESTRICT"), index=True
+    )
+    event_id: so.Mapped[str] = so.mapped_column(sa.String(100))
+    session: so.Mapped[str] = so.mapped_column(sa.String(100))
+    kind: so.Mapped[str] = so.mapped_column(sa.String(8))  # start | stop
+    at_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    received_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    usage_record_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("usage_record.id", ondelete="RESTRICT")
+    )
+
+    __table_args__ = (
+        sa.UniqueConstraint("device_id", "event_id", name="uq_device_event_once"),
+        sa.UniqueConstraint("device_id", "session", "kind", name="uq_device_event_one_per_session"),
+    )

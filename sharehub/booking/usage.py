@@ -14,12 +14,18 @@ from flask_babel import format_number
 from flask_babel import lazy_gettext as _l
 
 from sharehub.accounts.models import Organisation, User
-from sharehub.booking import notify, services
-from sharehub.booking.models import Booking, ServiceWay, UsageRecord
+from sharehub.booking import chain, notify, services
+from sharehub.booking.models import (
+    Booking,
+    CaptureDevice,
+    ServiceWay,
+    UsageRecord,
+    UsageSource,
+)
 from sharehub.catalog.models import Listing, Unit
 from sharehub.core import audit
 from sharehub.core.db import utcnow
-from sharehub.core.errors import PermissionDenied, ValidationError
+from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
 from sharehub.core.inputs import check_date, check_length
 from sharehub.extensions import db
 
@@ -50,8 +56,9 @@ def _check_in_margin() -> timedelta:
     return timedelta(minutes=current_app.config.get("CHECK_IN_MARGIN_MINUTES", 60))
 
 
-def _shown(actor: User, moment: datetime) -> str:
-    return f"{moment.astimezone(ZoneInfo(actor.timezone)):%Y-%m-%d %H:%M}"
+def _shown(actor: User | None, moment: datetime) -> str:
+    zone = actor.timezone if actor is not None else "Asia/Shanghai"
+    return f"{moment.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}"
 
 
 MAX_MINUTES = 60 * 24 * 31  # minutes of one use: a month at most
@@ -97,11 +104,20 @@ def _validate(
 
 
 def check_in(
-    actor: User, booking: Booking, at: datetime | None = None, *, now: datetime | None = None
+    actor: User | None,
+    booking: Booking,
+    at: datetime | None = None,
+    *,
+    now: datetime | None = None,
+    device: CaptureDevice | None = None,
+    entered_by: User | None = None,
 ) -> UsageRecord:
     """The use starts at `at` (by default now). It must have happened and lie near the
     booking: from the check-in margin before its start until its end, so a booking is not
-    checked in days ahead and the usage record carries the real date."""
+    checked in days ahead and the usage record carries the real date.
+
+    `actor` is a lab manager, or None when a kiosk (`device`) checks in on the word of
+    `entered_by`, the booking's user whose signed code it read."""
     now = now or utcnow()
     at = at or now
     if at > now + CLOCK_SKEW:
@@ -125,13 +141,18 @@ def check_in(
             ),
             field="started",
         )
-    services.transition(actor, booking, "check_in")
+    services.transition(
+        actor, booking, "check_in", **({"device": device.id} if device is not None else {})
+    )
     record = UsageRecord(
         unit=booking.unit,
         booking=booking,
         user_org_id=booking.customer_org_id,
         started_dt=at,
-        recorded_by_id=actor.id,
+        recorded_by_id=(entered_by or actor).id if (entered_by or actor) else None,
+        source=UsageSource.KIOSK if device is not None else UsageSource.LAB_STAFF,
+        device_id=device.id if device is not None else None,
+        lab_id=booking.listing.lab_id,
     )
     db.session.add(record)
     notify.booking_event(booking, "checked_in")
@@ -140,7 +161,7 @@ def check_in(
 
 
 def check_out(
-    actor: User,
+    actor: User | None,
     booking: Booking,
     *,
     ended: datetime | None = None,
@@ -151,9 +172,12 @@ def check_out(
     service_way: ServiceWay = ServiceWay.ON_SITE,
     notes: str = "",
     now: datetime | None = None,
+    device: CaptureDevice | None = None,
 ) -> UsageRecord:
     """The use ends at `ended` (by default now): not in the future, and at most the
-    check-in margin after the booking's end (a later check-out names the real end)."""
+    check-in margin after the booking's end (a later check-out names the real end).
+    The record is complete then and joins the lab's chain; it never changes again.
+    `actor` None: a kiosk (`device`) checks out."""
     record = next((r for r in booking.usage if r.ended_dt is None), None)
     if record is None:
         raise ValidationError(_l("Check the booking in first."))
@@ -170,7 +194,9 @@ def check_out(
     if run_minutes is None:
         run_minutes = max(0, int((ended - record.started_dt).total_seconds() // 60))
     _validate(record.started_dt, ended, (prep_minutes, run_minutes, post_minutes), samples, now=now)
-    services.transition(actor, booking, "check_out")
+    services.transition(
+        actor, booking, "check_out", **({"device": device.id} if device is not None else {})
+    )
     record.ended_dt, record.prep_minutes, record.run_minutes = ended, prep_minutes, run_minutes
     record.post_minutes, record.samples, record.service_way = post_minutes, samples, service_way
     record.notes, record.updated_dt = _notes(notes), utcnow()
@@ -181,9 +207,10 @@ def check_out(
         organisation=booking.listing.lab_id,
         booking=booking.id,
         effective=record.effective_minutes,
+        source=record.source.value,
     )
     notify.booking_event(booking, "completed")
-    db.session.flush()
+    chain.seal(record)
     return record
 
 
@@ -229,9 +256,11 @@ def log_usage(
     samples: int = 0,
     service_way: ServiceWay = ServiceWay.ON_SITE,
     notes: str = "",
+    source: UsageSource = UsageSource.LAB_STAFF,
 ) -> UsageRecord:
     """Use that never went through a booking (internal use by default); it may name the
-    person served (`user`), who then counts among the users served."""
+    person served (`user`), who then counts among the users served. `source` says how it
+    came (typed on the usage page, or through the API)."""
     _require_lab(actor, unit)
     _validate(started, ended, (prep_minutes, run_minutes, post_minutes), samples)
     record = UsageRecord(
@@ -247,6 +276,8 @@ def log_usage(
         service_way=service_way,
         notes=_notes(notes),
         recorded_by_id=actor.id,
+        source=source,
+        lab_id=unit.listing.lab_id,
     )
     db.session.add(record)
     db.session.flush()
@@ -257,37 +288,74 @@ def log_usage(
         organisation=unit.listing.lab_id,
         unit=unit.id,
         effective=record.effective_minutes,
+        source=source.value,
     )
-    db.session.flush()
+    chain.seal(record)
     return record
 
 
-def correct_usage(actor: User, record: UsageRecord, **fields) -> None:
+def correct_usage(actor: User, record: UsageRecord, *, reason: str, **fields) -> UsageRecord:
+    """A correction is a new record naming the one it corrects and why; the corrected
+    record stays as it was (usage records are append-only). Only the latest record of a
+    line of corrections is corrected, and counts in the figures."""
     _require_lab(actor, record.unit)
-    changes = {}
+    reason = check_length((reason or "").strip(), 2000, _l("The reason"), "reason")
+    if not reason:
+        raise ValidationError(_l("Give the reason for the correction."), field="reason")
+    if not record.is_sealed:
+        raise Conflict(_l("This use has not ended yet: check it out before correcting it."))
+    if db.session.scalar(sa.select(UsageRecord.id).where(UsageRecord.corrects_id == record.id)):
+        raise Conflict(_l("This record has been corrected already: correct its latest correction."))
+    values = {key: getattr(record, key) for key in CORRECTABLE}
     for key, value in fields.items():
         if key not in CORRECTABLE:
             raise ValidationError(_l("Unknown field."))
-        old = getattr(record, key)
-        if old != value:
-            changes[key] = [str(old), str(value)]
-            setattr(record, key, value)
+        values[key] = value
+    values["notes"] = _notes(values["notes"])
     _validate(
-        record.started_dt,
-        record.ended_dt,
-        (record.prep_minutes, record.run_minutes, record.post_minutes),
-        record.samples,
+        values["started_dt"],
+        values["ended_dt"],
+        (values["prep_minutes"], values["run_minutes"], values["post_minutes"]),
+        values["samples"],
     )
-    if changes:
-        record.updated_dt = utcnow()
-        audit.record(
-            actor,
-            "usage.corrected",
-            record,
-            organisation=record.unit.listing.lab_id,
-            changes=changes,
-        )
-    db.session.flush()
+    changes = {
+        key: [str(getattr(record, key)), str(value)]
+        for key, value in values.items()
+        if getattr(record, key) != value
+    }
+    if not changes:
+        raise ValidationError(_l("The correction changes nothing."))
+    correction = UsageRecord(
+        unit_id=record.unit_id,
+        booking_id=record.booking_id,
+        user_org_id=record.user_org_id,
+        user_id=record.user_id,
+        recorded_by_id=actor.id,
+        source=UsageSource.LAB_STAFF,
+        corrects_id=record.id,
+        correction_reason=reason,
+        lab_id=record.lab_id,
+        **values,
+    )
+    try:
+        with db.session.begin_nested():  # two corrections at once: the second is refused
+            db.session.add(correction)
+            db.session.flush()
+    except sa.exc.IntegrityError as exc:
+        raise Conflict(
+            _l("This record has been corrected already: correct its latest correction.")
+        ) from exc
+    audit.record(
+        actor,
+        "usage.corrected",
+        correction,
+        organisation=record.unit.listing.lab_id,
+        corrects=record.id,
+        reason=reason,
+        changes=changes,
+    )
+    chain.seal(correction)
+    return correction
 
 
 CSV_COLUMNS = [
@@ -431,6 +499,8 @@ def import_csv(actor: User, lab: Organisation, text: str, zone) -> list[int]:
                 recorded_by_id=actor.id,
                 created_dt=now,
                 updated_dt=now,
+                source=UsageSource.CSV_IMPORT,
+                lab_id=lab.id,
             )
         )
     if not rows:
@@ -446,4 +516,6 @@ def import_csv(actor: User, lab: Organisation, text: str, zone) -> list[int]:
         ],
     )
     db.session.flush()
-    return [record_id for record_id, _unit, _minutes in inserted]
+    ids = [record_id for record_id, _unit, _minutes in inserted]
+    chain.seal_ids(ids)
+    return ids

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from sharehub.accounts.models import Membership, Organisation, OrgKind, OrgStatus
 from sharehub.billing.models import Invoice, InvoiceCounter, InvoiceStatus
+from sharehub.booking import chain
 from sharehub.booking.models import Booking, BookingStatus, UsageRecord
 from sharehub.catalog.models import Listing, ListingKind, Outage, OutageKind, Unit
 from sharehub.core.clock import local_today
@@ -164,6 +165,7 @@ def seed_demo_activity(today: date | None = None, seed: int = 20261124) -> int:
             )
         )
     db.session.execute(sa.insert(UsageRecord), usage)
+    chain.backfill()  # each lab's usage records form its hash chain
     _invoices(invoices, today)
     db.session.add_all(ratings)
     db.session.flush()
@@ -188,6 +190,12 @@ def _usage(unit, org_id, booking_id, start, end, minutes) -> dict:
         "notes": "",
         "created_dt": end.astimezone(UTC),
         "updated_dt": end.astimezone(UTC),
+        # Most booked use is captured at the kiosk; internal use typed or imported.
+        "source": (
+            ("lab_staff" if start.day % 3 == 0 else "kiosk")
+            if booking_id is not None
+            else ("csv_import" if start.day % 2 else "lab_staff")
+        ),
     }
 
 

@@ -625,7 +625,10 @@ def served_by_cluster(start: date, end: date, filters: Filters | None = None) ->
 
 
 def _usage_in(period: Period) -> list:
+    """Complete records of the period that count: a corrected record gives way to the
+    latest record of its line of corrections."""
     return [
+        UsageRecord.is_current(),
         UsageRecord.ended_dt.is_not(None),
         UsageRecord.started_dt < period.end_dt,
         sa.or_(

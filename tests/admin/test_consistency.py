@@ -10,6 +10,7 @@ from sharehub.admin import consistency
 from sharehub.billing import payments
 from sharehub.billing import services as billing
 from sharehub.billing.models import Invoice, InvoiceLine, InvoiceStatus, Payment, PaymentMethod
+from sharehub.booking import chain
 from sharehub.booking import services as booking_services
 from sharehub.booking.models import Booking, ServiceWay, UsageRecord
 from sharehub.vouchers.models import VoucherProgramme, VoucherQuota, VoucherUse
@@ -52,6 +53,7 @@ def world(db, lab, lab_manager, make_org, make_user, make_listing):
         service_way=ServiceWay.ON_SITE,
     )
     db.session.add(usage)
+    chain.seal(usage)
     db.session.commit()
     return listing, bookings, invoices, usage
 
@@ -77,6 +79,8 @@ def test_a_consistent_database_has_no_violations_and_exact_figures(
         "online_payments_without_their_payment": [],
         "gateway_payments_without_event": [],
         "unauthorised_self_operated_bookings": [],
+        "usage_chain_breaks": [],
+        "usage_outside_chain": [],
     }
     figures = consistency.figures()
     # 2 h at 500.00 yuan, 6 % VAT: 1,060.00 yuan per booking and invoice.
@@ -110,8 +114,11 @@ def test_each_kind_of_damage_is_reported(db, lab, lab_manager, make_org, make_us
     stray = Payment(invoice_id=draft.id, method=PaymentMethod.BANK_TRANSFER, amount=100)
     extra = Payment(invoice_id=first.id, method=PaymentMethod.BANK_TRANSFER, amount=60000)
     db.session.add_all([stray, extra])
-    # Usage that names the other unit than its booking's.
-    usage.unit_id = listing.units[1].id
+    # Usage that names the other unit than its booking's (changed behind the application's
+    # back: a sealed record is never updated through it), which also breaks its lab's chain.
+    db.session.execute(
+        sa.update(UsageRecord).where(UsageRecord.id == usage.id).values(unit_id=listing.units[1].id)
+    )
     db.session.flush()
     found = consistency.violations()
     assert found["overlapping_holding_bookings"] == []
@@ -131,6 +138,8 @@ def test_each_kind_of_damage_is_reported(db, lab, lab_manager, make_org, make_us
         {"invoice_id": draft.id, "status": "draft", "gross_total": 0, "paid": 100},
     ]
     assert found["usage_without_valid_unit"] == [usage.id]
+    [broken] = found["usage_chain_breaks"]
+    assert broken.startswith(f"lab {lab.id}, record {usage.id} (position 1): ")
 
 
 def test_each_kind_of_damage_to_the_money_chain_is_reported(

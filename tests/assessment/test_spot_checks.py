@@ -175,3 +175,44 @@ def test_findings_are_recorded_through_the_page(client, db, labs, platform_admin
     assert (item.result, item.findings) == (FindingResult.FAILED, "公示的开放时间与实际不符")
     page = client.get(f"/supervision/spot-checks/{check.id}").get_data(as_text=True)
     assert f'id="result-{item.id}"' in page and f"item={item.id}" in page
+
+
+def test_the_spot_check_shows_each_labs_share_of_typed_records(
+    client, db, lab, make_listing, make_org, platform_admin, login
+):
+    from sharehub.booking.models import UsageSource
+
+    unit = make_listing(lab).units[0]
+    other_lab = make_org(kind=OrgKind.LAB, name="另一实验室")
+    firm = make_org()
+    march = datetime(2026, 3, 10, 9, 0, tzinfo=LAB_TZ)
+    sources = [UsageSource.KIOSK] * 5 + [UsageSource.DEVICE] * 2 + [UsageSource.LAB_STAFF] * 2
+    sources += [UsageSource.CSV_IMPORT]
+    records = [_usage(unit, firm, march + timedelta(hours=n)) for n in range(len(sources))]
+    for record, source in zip(records, sources, strict=True):
+        record.source = source
+    db.session.add_all(records)
+    db.session.flush()
+    # a kiosk record corrected by the staff counts as typed: the correction is what counts
+    correction = _usage(unit, firm, march)
+    correction.corrects_id, correction.correction_reason = records[0].id, "漏记"
+    db.session.add(correction)
+    db.session.add(_usage(unit, firm, datetime(2026, 4, 2, 9, 0, tzinfo=LAB_TZ)))  # outside
+    db.session.commit()
+    shares = spotchecks.capture_shares([lab.id, other_lab.id], date(2026, 3, 1), date(2026, 3, 31))
+    # by hand: current records 11 - 1 corrected = 10; captured 4 + 2 = 6; typed 2 + 1 + 1 = 4
+    assert (shares[lab.id].typed, shares[lab.id].captured) == (4, 6)
+    assert str(shares[lab.id].typed_percent) == "40.0"
+    assert shares[other_lab.id].total == 0 and shares[other_lab.id].typed_percent is None
+    check = spotchecks.draw(
+        platform_admin,
+        SpotCheckKind.USAGE,
+        3,
+        seed="三月",
+        start=date(2026, 3, 1),
+        end=date(2026, 3, 31),
+    )
+    db.session.commit()
+    login(platform_admin)
+    page = client.get(f"/supervision/spot-checks/{check.id}").get_data(as_text=True)
+    assert f'id="capture-lab-{lab.id}"' in page and 'data-share="40.0"' in page

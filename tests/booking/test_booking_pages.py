@@ -230,6 +230,7 @@ def test_internal_usage_form_csv_import_and_audited_correction(
             "samples": 1,
             "service_way": "on_site",
             "notes": "更正",
+            "reason": "准备时间漏记",
         },
     )
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "usage.corrected"))

@@ -27,10 +27,10 @@ EXPECTED: dict[tuple[BookingStatus, str], set[str]] = {
     (S.PENDING, "system"): {"expire"},
     (S.CONFIRMED, "lab"): {"cancel", "check_in", "no_show", "propose_move"},
     (S.CONFIRMED, "customer"): {"cancel", "reschedule", "answer_proposal"},
-    (S.CONFIRMED, "system"): {"offer"},
+    (S.CONFIRMED, "system"): {"offer", "check_in"},
     (S.IN_PROGRESS, "lab"): {"check_out"},
     (S.IN_PROGRESS, "customer"): set(),
-    (S.IN_PROGRESS, "system"): set(),
+    (S.IN_PROGRESS, "system"): {"check_out"},
 }
 for _state in (S.COMPLETED, S.DECLINED, S.CANCELLED, S.EXPIRED, S.NO_SHOW):
     for _side in ("lab", "customer", "system"):

@@ -45,7 +45,7 @@ def test_correction_page_opens_with_the_record_in_local_time(
     assert 'value="原始"' in page
 
 
-def test_correction_is_saved_audited_and_bad_values_answer_400(
+def test_correction_is_a_new_record_naming_the_old_one_and_bad_values_answer_400(
     client, db, lab, lab_manager, make_listing, login
 ):
     record = _record(db, lab_manager, make_listing(lab))
@@ -59,18 +59,36 @@ def test_correction_is_saved_audited_and_bad_values_answer_400(
         "samples": 1,
         "service_way": "remote",
         "notes": "更正",
+        "reason": "称量时间漏记",
     }
     response = client.post(f"/lab/usage/{record.id}", data={**good, "ended": f"{DAY}T08:00"})
     assert response.status_code == 400
+    response = client.post(f"/lab/usage/{record.id}", data={**good, "reason": " "})
+    assert response.status_code == 400
+    assert count_records(db) == 1
     response = client.post(f"/lab/usage/{record.id}", data=good)
     assert response.status_code == 302
     db.session.expire_all()
-    record = db.session.get(UsageRecord, record.id)
-    assert record.prep_minutes == 20 and record.service_way == ServiceWay.REMOTE
+    original = db.session.get(UsageRecord, record.id)
+    assert original.prep_minutes == 10 and original.service_way == ServiceWay.ON_SITE
+    correction = db.session.scalar(
+        sa.select(UsageRecord).where(UsageRecord.corrects_id == record.id)
+    )
+    assert correction.prep_minutes == 20 and correction.service_way == ServiceWay.REMOTE
+    assert correction.correction_reason == "称量时间漏记"
+    assert correction.recorded_by_id == lab_manager.id
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "usage.corrected"))
     assert entry.data["changes"]["prep_minutes"] == ["10", "20"]
-    page = client.get(f"/lab/usage/{record.id}", headers=EN).get_data(as_text=True)
+    page = client.get(f"/lab/usage/{correction.id}", headers=EN).get_data(as_text=True)
     assert f'value="{DAY}T11:30"' in page
+    # the corrected record is corrected once; its correction is corrected next
+    again = client.post(f"/lab/usage/{record.id}", data=good, headers=EN)
+    assert again.status_code == 409
+    assert count_records(db) == 2
+
+
+def count_records(db):
+    return db.session.scalar(sa.select(sa.func.count()).select_from(UsageRecord))
 
 
 def test_correction_page_is_not_for_other_labs(

@@ -25,7 +25,7 @@ from sharehub.billing.models import Invoice, InvoiceStatus
 from sharehub.billing.pdf import invoice_pdf
 from sharehub.booking import usage as usage_service
 from sharehub.booking.availability import LAB_TZ
-from sharehub.booking.models import ServiceWay, UsageRecord
+from sharehub.booking.models import ServiceWay, UsageRecord, UsageSource
 from sharehub.catalog.models import Listing, Unit
 from sharehub.core.errors import NotFound, PermissionDenied
 from sharehub.extensions import db
@@ -109,6 +109,7 @@ def create_usage(data: dict):
         samples=data["samples"],
         service_way=ServiceWay(data["service_way"]),
         notes=data["notes"],
+        source=UsageSource.API,
     )
     return record
 

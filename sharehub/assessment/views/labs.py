@@ -263,9 +263,13 @@ def spot_check(check_id: int):
 
 
 def _spot_check_page(check: SpotCheck, form=None, failed_item=None, verification=None):
+    start, end = spotchecks.capture_period(check)
+    labs = sorted({item.lab_id for item in check.items})
     return render_template(
         "assessment/spot_check.html",
         check=check,
+        capture=spotchecks.capture_shares(labs, start, end),
+        capture_period=(start, end),
         finding_form=form or _finding_form(),
         failed_item=failed_item,
         verification=verification,

@@ -171,10 +171,13 @@ def _booking_page(booking: Booking, status: int = 200, values=None):
     """The booking page; `values` re-fills the check-in/out form after a refusal."""
     is_lab = booking.is_lab_manager(current_user)
     fee = services.cancellation_terms(booking, by_lab=is_lab) if booking.is_holding else 0
+    from sharehub.booking.views.kiosk import kiosk_qr
+
     return render_template(
         "booking/booking.html",
         booking=booking,
         is_lab=is_lab,
+        kiosk=kiosk_qr(booking, current_user),
         fee=fee,
         confirm_form=ConfirmForm(),
         ways=ServiceWay,

@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from sharehub.accounts.session import current_org
 from sharehub.booking import access, usage
 from sharehub.booking.blueprint import bp
-from sharehub.booking.forms import AccessRequestForm, LogUsageForm, UsageForm
+from sharehub.booking.forms import AccessRequestForm, CorrectUsageForm, LogUsageForm
 from sharehub.booking.models import AccessGrant, ServiceWay, UsageRecord
 from sharehub.catalog.models import Listing, ListingKind, Unit
 from sharehub.catalog.queries import get_listing
@@ -101,15 +101,24 @@ def _usage_page(lab, units, status: int = 200, values=None):
             so.joinedload(UsageRecord.unit).joinedload(Unit.listing),
             so.joinedload(UsageRecord.user_org),
             so.joinedload(UsageRecord.user),
+            so.joinedload(UsageRecord.recorded_by),
         )
-        .order_by(UsageRecord.started_dt.desc())
+        .order_by(UsageRecord.started_dt.desc(), UsageRecord.id.desc())
         .limit(200)
     ).all()
+    superseded = set(
+        db.session.scalars(
+            sa.select(UsageRecord.corrects_id).where(
+                UsageRecord.corrects_id.in_([r.id for r in records])
+            )
+        )
+    )
     return render_template(
         "booking/usage.html",
         lab=lab,
         units=units,
         records=records,
+        superseded=superseded,
         confirm_form=ConfirmForm(),
         ways=ServiceWay,
         values=values or {},
@@ -153,7 +162,7 @@ def correct_usage(record_id: int):
         abort(404)
     if request.method == "GET":
         return _correction_page(record)
-    form = UsageForm()
+    form = CorrectUsageForm()
     if not form.validate_on_submit():
         return refuse_form(form, lambda: _correction_page(record))
     fields = _usage_fields(form)
@@ -161,19 +170,27 @@ def correct_usage(record_id: int):
         lambda: usage.correct_usage(
             current_user,
             record,
+            reason=form.reason.data,
             started_dt=fields.pop("started"),
             ended_dt=fields.pop("ended"),
             **fields,
         ),
         done=url_for("booking.lab_usage"),
-        success=_("The correction has been saved and recorded in the audit log."),
+        success=_("The correction has been saved as a new record; the corrected record is kept."),
         again=lambda: _correction_page(db.session.get(UsageRecord, record_id)),
     )
 
 
 def _correction_page(record: UsageRecord):
+    corrected_by = db.session.scalar(
+        sa.select(UsageRecord).where(UsageRecord.corrects_id == record.id)
+    )
     return render_template(
-        "booking/usage_edit.html", record=record, ways=ServiceWay, confirm_form=ConfirmForm()
+        "booking/usage_edit.html",
+        record=record,
+        corrected_by=corrected_by,
+        ways=ServiceWay,
+        confirm_form=ConfirmForm(),
     )
 
 

@@ -4,6 +4,6 @@ every route on the blueprint."""
 from __future__ import annotations
 
 from sharehub.stats.blueprint import bp
-from sharehub.stats.views import reports  # noqa: F401  (their routes)
+from sharehub.stats.views import openness, reports  # noqa: F401  (their routes)
 
 __all__ = ["bp"]
