@@ -200,8 +200,9 @@ def check_consistency_command():
     overlapping booking, invoice-number gap, stray or mismatched payment, usage without its
     unit, invoice lines not adding up to the totals, a booking with more than one live
     invoice, credit notes beyond their invoice, a negative invoice marked paid, voucher uses
-    above the programme's share, and money received that is neither recorded nor being
-    refunded (sharehub/admin/consistency.py)."""
+    above the programme's share, money received that is neither recorded nor being
+    refunded, several open fapiao requests for one statement, and an issued fapiao whose
+    amount is not its statement's total (sharehub/admin/consistency.py)."""
     from sharehub.admin.consistency import violations
 
     found = violations()

@@ -25,6 +25,7 @@ from sharehub.billing.signals import invoice_event
 from sharehub.booking.availability import LAB_TZ
 from sharehub.booking.models import AccessGrant, Booking, BookingStatus
 from sharehub.booking.signals import booking_cancelled
+from sharehub.catalog.models import DEFAULT_TAX_CODES, ListingKind
 from sharehub.catalog.pricing import vat_of
 from sharehub.core import audit
 from sharehub.core.db import utcnow
@@ -102,6 +103,12 @@ def booking_lines(booking: Booking) -> list[InvoiceLine]:
     """The lines a booking is invoiced with: the booked service (or the cancellation fee)
     and, once completed, what the usage records show beyond it."""
     lines: list[InvoiceLine] = []
+    listing = booking.listing
+    fapiao_fields = {
+        "tax_code": listing.fapiao_tax_code,
+        "spec": listing.model[:200],
+        "unit": listing.fapiao_unit,
+    }
     start = booking.starts_dt.astimezone(LAB_TZ)
     service = f"{booking.listing.name} · {booking.unit.name} · {start:%Y-%m-%d %H:%M}"
     if booking.status == BookingStatus.CANCELLED:
@@ -119,6 +126,7 @@ def booking_lines(booking: Booking) -> list[InvoiceLine]:
                 net=net,
                 vat_rate_bp=booking.vat_rate_bp,
                 vat=booking.cancel_fee - net,
+                **(fapiao_fields | {"unit": "次"}),
             )
         )
     else:
@@ -131,6 +139,7 @@ def booking_lines(booking: Booking) -> list[InvoiceLine]:
                 net=booking.net_amount,
                 vat_rate_bp=booking.vat_rate_bp,
                 vat=booking.vat_amount,
+                **fapiao_fields,
             )
         )
     if booking.status == BookingStatus.COMPLETED:
@@ -167,6 +176,9 @@ def _usage_lines(booking: Booking) -> list[InvoiceLine]:
             net=net,
             vat_rate_bp=booking.vat_rate_bp,
             vat=vat_of(net, booking.vat_rate_bp),
+            tax_code=listing.fapiao_tax_code,
+            spec=listing.model[:200],
+            unit=listing.fapiao_unit,
         )
         for description, quantity, net in lines
         if net > 0
@@ -202,6 +214,7 @@ def add_line(
         )
     net = int((amount * unit_price).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
     rate = invoice.lab.vat_rate_bp
+    first = invoice.lines[0] if invoice.lines else None
     line = InvoiceLine(
         position=len(invoice.lines),
         description=description,
@@ -210,6 +223,9 @@ def add_line(
         net=net,
         vat_rate_bp=rate,
         vat=vat_of(net, rate),
+        # An extra line of the same service: its tax classification (the lab may differ).
+        tax_code=first.tax_code if first else DEFAULT_TAX_CODES[ListingKind.EQUIPMENT],
+        unit="项",
     )
     invoice.lines.append(line)
     _recompute(invoice)
@@ -340,6 +356,9 @@ def credit(actor: User | None, invoice: Invoice, amount: int, reason: str) -> In
                     net=-line.net,
                     vat_rate_bp=line.vat_rate_bp,
                     vat=-line.vat,
+                    tax_code=line.tax_code,
+                    spec=line.spec,
+                    unit=line.unit,
                 )
             )
     else:
@@ -354,6 +373,7 @@ def credit(actor: User | None, invoice: Invoice, amount: int, reason: str) -> In
                     net=-net,
                     vat_rate_bp=rate,
                     vat=-(gross - net),
+                    tax_code=invoice.lines[0].tax_code if invoice.lines else "",
                 )
             )
     _recompute(credit_note)
@@ -433,6 +453,8 @@ def invoice_from_access_grant(actor: User, grant: AccessGrant) -> Invoice:
             net=grant.net_amount,
             vat_rate_bp=grant.vat_rate_bp,
             vat=grant.vat_amount,
+            tax_code=grant.listing.fapiao_tax_code,
+            unit=grant.listing.fapiao_unit,
         )
     )
     _recompute(invoice)
