@@ -19,19 +19,15 @@ OPEN_REQUEST = "status IN ('requested', 'exported', 'issued')"
 
 
 def upgrade():
-    with op.batch_alter_table("listing", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("tax_code", sa.String(length=19), server_default="", nullable=False)
-        )
-    with op.batch_alter_table("invoice_line", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("tax_code", sa.String(length=19), server_default="", nullable=False)
-        )
-        batch_op.add_column(
-            sa.Column("spec", sa.String(length=200), server_default="", nullable=False)
-        )
-        batch_op.add_column(
-            sa.Column("unit", sa.String(length=20), server_default="", nullable=False)
+    # Plain ADD/DROP COLUMN (both databases have them), no batch copy: a copied listing
+    # table would lose its search triggers on SQLite.
+    op.add_column(
+        "listing", sa.Column("tax_code", sa.String(length=19), server_default="", nullable=False)
+    )
+    for name, length in (("tax_code", 19), ("spec", 200), ("unit", 20)):
+        op.add_column(
+            "invoice_line",
+            sa.Column(name, sa.String(length=length), server_default="", nullable=False),
         )
 
     op.create_table(
@@ -208,9 +204,6 @@ def downgrade():
     op.drop_table("fapiao")
     op.drop_table("fapiao_request")
     op.drop_table("fapiao_profile")
-    with op.batch_alter_table("invoice_line", schema=None) as batch_op:
-        batch_op.drop_column("unit")
-        batch_op.drop_column("spec")
-        batch_op.drop_column("tax_code")
-    with op.batch_alter_table("listing", schema=None) as batch_op:
-        batch_op.drop_column("tax_code")
+    for name in ("unit", "spec", "tax_code"):
+        op.drop_column("invoice_line", name)
+    op.drop_column("listing", "tax_code")
