@@ -5,6 +5,7 @@ issues it (outside ShareHub) and attaches the issued fapiao; the enterprise, in 
 is told and downloads it."""
 
 import io
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -93,7 +94,7 @@ def test_enterprise_asks_for_the_fapiao_and_downloads_it(live_server, page_in, s
     shots(page, "lab-fapiao-requests")
     with page.expect_download() as download:
         page.click("#export-requests")
-    data = open(download.value.path(), "rb").read()
+    data = Path(download.value.path()).read_bytes()
     book = load_workbook(io.BytesIO(data))
     assert book.sheetnames == ["1-发票基本信息", "2-发票明细信息"]
     row = [cell.value for cell in book["1-发票基本信息"][4]]
@@ -132,7 +133,7 @@ def test_enterprise_asks_for_the_fapiao_and_downloads_it(live_server, page_in, s
     shots(page, "fapiao-request-en")
     with page.expect_download() as download:
         page.locator("#fapiaos a[id^=download-]").first.click()
-    assert open(download.value.path(), "rb").read() == fapiao_pdf()
+    assert Path(download.value.path()).read_bytes() == fapiao_pdf()
     page.goto(f"{base}/fapiao/requests")
     shots(page, "our-fapiao-requests-en")
     page.click("button[name=lang][value=zh_CN]")
