@@ -335,7 +335,9 @@ def credit(actor: User | None, invoice: Invoice, amount: int, reason: str) -> In
     if not (reason or "").strip():
         raise ValidationError(_l("Give the reason for the correction."), field="reason")
     if not 0 < amount <= invoice.effective_total:
-        raise ValidationError(_l("A credit note cannot exceed what the statement still counts for."))
+        raise ValidationError(
+            _l("A credit note cannot exceed what the statement still counts for.")
+        )
     credit_note = Invoice(
         lab_id=invoice.lab_id,
         customer_org_id=invoice.customer_org_id,
@@ -378,7 +380,9 @@ def credit(actor: User | None, invoice: Invoice, amount: int, reason: str) -> In
             )
     _recompute(credit_note)
     if credit_note.gross_total != -amount:  # never a credit note for another amount
-        raise Conflict(_l("The statement's lines do not add up to its total; it cannot be credited."))
+        raise Conflict(
+            _l("The statement's lines do not add up to its total; it cannot be credited.")
+        )
     db.session.add(credit_note)
     now = utcnow()
     _number(credit_note, now)
