@@ -45,8 +45,12 @@ def fapiao_pdf() -> bytes:
 def fapiao_ofd() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as package:
-        package.writestr("OFD.xml", '<?xml version="1.0" encoding="UTF-8"?><ofd:OFD/>')
-        package.writestr("Doc_0/Document.xml", "<ofd:Document/>")
+        # Fixed timestamps: the same bytes on every call.
+        for name, body in (
+            ("OFD.xml", '<?xml version="1.0" encoding="UTF-8"?><ofd:OFD/>'),
+            ("Doc_0/Document.xml", "<ofd:Document/>"),
+        ):
+            package.writestr(zipfile.ZipInfo(name, (2026, 12, 1, 0, 0, 0)), body)
     return buffer.getvalue()
 
 
