@@ -47,6 +47,7 @@ def create_app(config_class=None) -> Flask:
     from sharehub.catalog.views import bp as catalog_bp
     from sharehub.competence.views import bp as competence_bp
     from sharehub.core.views import bp as core_bp
+    from sharehub.fapiao.views import bp as fapiao_bp
     from sharehub.stats.views import bp as stats_bp
     from sharehub.vouchers.views import bp as vouchers_bp
 
@@ -63,6 +64,8 @@ def create_app(config_class=None) -> Flask:
     app.register_blueprint(calibration_bp)
 
     app.register_blueprint(competence_bp)
+
+    app.register_blueprint(fapiao_bp)
 
     from sharehub.core.errors import register_error_handlers
     from sharehub.core.security import register_input_check, register_security_headers
@@ -131,6 +134,8 @@ def _init_extensions(app: Flask) -> None:
     import sharehub.catalog.models  # noqa: F401
     import sharehub.competence.models  # noqa: F401
     import sharehub.core.models  # noqa: F401
+    import sharehub.fapiao.models  # noqa: F401
+    import sharehub.fapiao.services  # noqa: F401
     import sharehub.stats.models  # noqa: F401
     import sharehub.vouchers.models  # noqa: F401
     import sharehub.vouchers.services  # noqa: F401

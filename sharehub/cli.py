@@ -227,8 +227,10 @@ def check_consistency_command():
     above the programme's share, money received that is neither recorded nor being
     refunded, a booking made on a blocked unit while its certificate was overdue, a
     certificate due before it was issued, a self-operated booking without a valid
-    authorisation, a broken or incomplete chain of usage records, and online payments
-    without their payment or event (sharehub/admin/consistency.py)."""
+    authorisation, a broken or incomplete chain of usage records, online payments
+    without their payment or event, several open fapiao requests for one statement, and
+    an issued fapiao whose amount is not its statement's total
+    (sharehub/admin/consistency.py)."""
     from sharehub.admin.consistency import violations
 
     found = violations()

@@ -5,7 +5,9 @@ restarted database, a load test): no two holding bookings of a unit overlap, inv
 numbers run without gaps per lab and year, every payment belongs to an issued invoice it
 does not exceed, every usage record is tied to a real unit, an invoice's lines add up to
 its totals, a booking has one live invoice, credit notes never exceed their invoice, no
-invoice below zero is marked paid, and a voucher pays at most its programme's share.
+invoice below zero is marked paid, a voucher pays at most its programme's share, a
+statement has at most one open fapiao request, and an issued fapiao (less its red ones)
+is for its statement's total less credit notes.
 `figures()` gathers the counts and sums that must come out equal after a pg_dump is
 restored into an empty database.
 """
@@ -27,6 +29,7 @@ from sharehub.booking.models import HOLDING, Booking, BookingStatus, UsageRecord
 from sharehub.catalog.models import Listing, Unit
 from sharehub.competence.models import Authorisation, Level, Requirement, requirement_listing
 from sharehub.extensions import db
+from sharehub.fapiao import queries as fapiao_queries
 from sharehub.vouchers.models import VoucherProgramme, VoucherQuota, VoucherUse
 
 
@@ -487,6 +490,10 @@ def violations() -> dict[str, list]:
         "gateway_payments_without_event": gateway_payments_without_event(),
         "usage_chain_breaks": usage_chain_breaks(),
         "usage_outside_chain": chain.unsealed_closed(),
+        "statements_with_several_open_fapiao_requests": (
+            fapiao_queries.statements_with_several_open_requests()
+        ),
+        "fapiao_amounts_off_statement": fapiao_queries.fapiao_amounts_off_statement(),
     }
 
 

@@ -22,7 +22,7 @@ SCOPES = {
     "bookings:write": _l("Book, cancel and reschedule"),
     "usage:read": _l("Read the laboratory's usage records"),
     "usage:write": _l("Record usage for the laboratory"),
-    "invoices:read": _l("Read invoices and download their PDFs"),
+    "invoices:read": _l("Read statements of charges and download their PDFs"),
     "metrics:read": _l("Read sharing metrics and the national report"),
 }
 
@@ -33,8 +33,8 @@ EVENTS = {
     "booking.cancelled": _l("Booking cancelled"),
     "booking.rescheduled": _l("Booking rescheduled"),
     "booking.completed": _l("Booking completed"),
-    "invoice.issued": _l("Invoice issued"),
-    "invoice.paid": _l("Invoice paid"),
+    "invoice.issued": _l("Statement issued"),
+    "invoice.paid": _l("Statement paid"),
 }
 
 

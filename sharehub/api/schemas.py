@@ -473,6 +473,11 @@ class InvoiceLineSchema(ma.Schema):
     net_fen = f.Integer(attribute="net", required=True)
     vat_rate_bp = f.Integer(required=True)
     vat_fen = f.Integer(attribute="vat", required=True)
+    tax_code = f.String(
+        required=True, metadata={"description": "税收分类编码 (19 digits) for the fapiao"}
+    )
+    spec = f.String(required=True, metadata={"description": "规格型号"})
+    unit = f.String(required=True, metadata={"description": "单位"})
 
 
 class InvoiceSchema(ma.Schema):
@@ -504,7 +509,7 @@ class InvoiceQuery(PageQuery):
     side = f.String(
         load_default="customer",
         validate=v.OneOf(["customer", "lab"]),
-        metadata={"description": "customer: invoices to the organisation; lab: issued by it"},
+        metadata={"description": "customer: statements to the organisation; lab: issued by it"},
     )
     status = f.String(validate=v.OneOf(["draft", "issued", "paid", "void"]))
 

@@ -25,7 +25,7 @@ def start_online_payment(
     if method not in ONLINE_METHODS:
         raise ValidationError(_l("Choose card, Alipay or WeChat Pay."))
     if invoice.status != InvoiceStatus.ISSUED or not invoice.outstanding:
-        raise Conflict(_l("Only an issued, unpaid invoice takes payments."))
+        raise Conflict(_l("Only an issued, unpaid statement takes payments."))
     return gw.start_checkout(invoice, method, success_url, cancel_url)
 
 

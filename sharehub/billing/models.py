@@ -190,8 +190,17 @@ class InvoiceLine(Model):
     net: so.Mapped[int] = so.mapped_column(sa.BigInteger)
     vat_rate_bp: so.Mapped[int]
     vat: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    # What a fapiao line needs besides the amounts: the 税收分类编码 copied from the
+    # listing, its 规格型号 and the unit (单位) it is sold by.
+    tax_code: so.Mapped[str] = so.mapped_column(sa.String(19), default="", server_default="")
+    spec: so.Mapped[str] = so.mapped_column(sa.String(200), default="", server_default="")
+    unit: so.Mapped[str] = so.mapped_column(sa.String(20), default="", server_default="")
 
     invoice: so.Mapped[Invoice] = so.relationship(back_populates="lines")
+
+    @property
+    def gross(self) -> int:
+        return self.net + self.vat
 
 
 class PaymentMethod(enum.StrEnum):

@@ -44,7 +44,7 @@ def apply_payment(
     caller then refunds the excess with `settle_overpayment`."""
     db.session.refresh(invoice, with_for_update=True)
     if invoice.is_credit_note or invoice.status == InvoiceStatus.DRAFT:
-        raise Conflict(_l("Only an issued, unpaid invoice takes payments."))
+        raise Conflict(_l("Only an issued, unpaid statement takes payments."))
     if amount <= 0:
         raise ValidationError(_l("The amount is positive."), field="amount")
     if seen_outstanding is not None and amount <= seen_outstanding:
@@ -52,7 +52,7 @@ def apply_payment(
         arrived = arrived or invoice.outstanding < seen_outstanding
     if not arrived:
         if invoice.status != InvoiceStatus.ISSUED:
-            raise Conflict(_l("Only an issued, unpaid invoice takes payments."))
+            raise Conflict(_l("Only an issued, unpaid statement takes payments."))
         if amount > invoice.outstanding:
             raise ValidationError(
                 _l(
@@ -90,7 +90,7 @@ def apply_payment(
         user = membership.user
         queue_mail(
             user.email,
-            _l("Payment received for invoice %(number)s", number=invoice.number),
+            _l("Payment received for statement %(number)s", number=invoice.number),
             "mail/payment_received.txt",
             locale=user.locale,
             user=user,
@@ -109,7 +109,7 @@ def settle_overpayment(actor: User | None, invoice: Invoice) -> int:
         return 0
     from sharehub.billing.refunds import refund_overpayment
 
-    created = refund_overpayment(actor, invoice, str(_l("Paid beyond what the invoice is owed")))
+    created = refund_overpayment(actor, invoice, str(_l("Paid beyond what the statement is owed")))
     return sum(refund.amount for refund in created)
 
 

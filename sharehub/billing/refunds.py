@@ -131,7 +131,7 @@ def _tell_customer(invoice: Invoice, refunds: list[Refund]) -> None:
         user = membership.user
         queue_mail(
             user.email,
-            _l("Refund for invoice %(number)s", number=invoice.number),
+            _l("Refund for statement %(number)s", number=invoice.number),
             "mail/refund.txt",
             locale=user.locale,
             user=user,

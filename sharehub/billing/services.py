@@ -25,6 +25,7 @@ from sharehub.billing.signals import invoice_event
 from sharehub.booking.availability import LAB_TZ
 from sharehub.booking.models import AccessGrant, Booking, BookingStatus
 from sharehub.booking.signals import booking_cancelled
+from sharehub.catalog.models import DEFAULT_TAX_CODES, ListingKind
 from sharehub.catalog.pricing import vat_of
 from sharehub.core import audit
 from sharehub.core.db import utcnow
@@ -70,7 +71,7 @@ def invoice_from_booking(actor: User, booking: Booking) -> Invoice:
     lab = booking.listing.lab
     _require_lab(actor, lab)
     if not booking.is_invoiceable:
-        raise Conflict(_l("This booking cannot be invoiced in its present state."))
+        raise Conflict(_l("This booking cannot be billed in its present state."))
     existing = db.session.scalar(
         sa.select(Invoice.id).where(
             Invoice.booking_id == booking.id,
@@ -79,7 +80,7 @@ def invoice_from_booking(actor: User, booking: Booking) -> Invoice:
         )
     )
     if existing is not None:
-        raise Conflict(_l("This booking already has an invoice."))
+        raise Conflict(_l("This booking already has a statement."))
     invoice = Invoice(lab_id=lab.id, customer_org_id=booking.customer_org_id, booking=booking)
     invoice.lines.extend(booking_lines(booking))
     _recompute(invoice)
@@ -92,7 +93,7 @@ def invoice_from_booking(actor: User, booking: Booking) -> Invoice:
     except IntegrityError as exc:
         if not any(key in str(exc.orig) for key in ("uq_invoice_live_booking", "booking_id")):
             raise
-        raise Conflict(_l("This booking already has an invoice.")) from exc
+        raise Conflict(_l("This booking already has a statement.")) from exc
     audit.record(actor, "invoice.drafted", invoice, organisation=lab.id, booking=booking.id)
     db.session.flush()
     return invoice
@@ -102,11 +103,17 @@ def booking_lines(booking: Booking) -> list[InvoiceLine]:
     """The lines a booking is invoiced with: the booked service (or the cancellation fee)
     and, once completed, what the usage records show beyond it."""
     lines: list[InvoiceLine] = []
+    listing = booking.listing
+    fapiao_fields = {
+        "tax_code": listing.fapiao_tax_code,
+        "spec": listing.model[:200],
+        "unit": listing.fapiao_unit,
+    }
     start = booking.starts_dt.astimezone(LAB_TZ)
     service = f"{booking.listing.name} · {booking.unit.name} · {start:%Y-%m-%d %H:%M}"
     if booking.status == BookingStatus.CANCELLED:
         if not booking.cancel_fee:
-            raise Conflict(_l("A cancellation without fee is not invoiced."))
+            raise Conflict(_l("A cancellation without fee is not billed."))
         net = (booking.cancel_fee * 10000 + (10000 + booking.vat_rate_bp) // 2) // (
             10000 + booking.vat_rate_bp
         )
@@ -119,6 +126,7 @@ def booking_lines(booking: Booking) -> list[InvoiceLine]:
                 net=net,
                 vat_rate_bp=booking.vat_rate_bp,
                 vat=booking.cancel_fee - net,
+                **(fapiao_fields | {"unit": "次"}),
             )
         )
     else:
@@ -139,6 +147,7 @@ def booking_lines(booking: Booking) -> list[InvoiceLine]:
                 net=service_net,
                 vat_rate_bp=booking.vat_rate_bp,
                 vat=service_vat,
+                **fapiao_fields,
             )
         )
         if booking.assisted_amount:
@@ -151,6 +160,7 @@ def booking_lines(booking: Booking) -> list[InvoiceLine]:
                     net=booking.assisted_amount,
                     vat_rate_bp=booking.vat_rate_bp,
                     vat=booking.vat_amount - service_vat,
+                    **(fapiao_fields | {"unit": "小时"}),
                 )
             )
     if booking.status == BookingStatus.COMPLETED:
@@ -187,6 +197,9 @@ def _usage_lines(booking: Booking) -> list[InvoiceLine]:
             net=net,
             vat_rate_bp=booking.vat_rate_bp,
             vat=vat_of(net, booking.vat_rate_bp),
+            tax_code=listing.fapiao_tax_code,
+            spec=listing.model[:200],
+            unit=listing.fapiao_unit,
         )
         for description, quantity, net in lines
         if net > 0
@@ -203,7 +216,7 @@ def add_line(
     _require_lab(actor, invoice.lab)
     lock(invoice)  # never a line on an invoice another session has just issued
     if not invoice.is_draft:
-        raise Conflict(_l("An issued invoice never changes; void it with a credit note."))
+        raise Conflict(_l("An issued statement never changes; void it with a credit note."))
     description = (description or "").strip()
     if not description:
         raise ValidationError(_l("Describe the line."), field="description")
@@ -222,6 +235,7 @@ def add_line(
         )
     net = int((amount * unit_price).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
     rate = invoice.lab.vat_rate_bp
+    first = invoice.lines[0] if invoice.lines else None
     line = InvoiceLine(
         position=len(invoice.lines),
         description=description,
@@ -230,6 +244,9 @@ def add_line(
         net=net,
         vat_rate_bp=rate,
         vat=vat_of(net, rate),
+        # An extra line of the same service: its tax classification (the lab may differ).
+        tax_code=first.tax_code if first else DEFAULT_TAX_CODES[ListingKind.EQUIPMENT],
+        unit="项",
     )
     invoice.lines.append(line)
     _recompute(invoice)
@@ -284,9 +301,9 @@ def issue(actor: User, invoice: Invoice) -> None:
     _require_lab(actor, invoice.lab)
     lock(invoice)
     if not invoice.is_draft:
-        raise Conflict(_l("This invoice has already been issued."))
+        raise Conflict(_l("This statement has already been issued."))
     if not invoice.lines:
-        raise ValidationError(_l("An invoice needs at least one line."))
+        raise ValidationError(_l("A statement needs at least one line."))
     now = utcnow()
     _number(invoice, now)
     invoice.status, invoice.issued_dt = InvoiceStatus.ISSUED, now
@@ -304,7 +321,7 @@ def issue(actor: User, invoice: Invoice) -> None:
         user = membership.user
         queue_mail(
             user.email,
-            _l("Invoice %(number)s from %(lab)s", number=invoice.number, lab=invoice.lab.name),
+            _l("Statement %(number)s from %(lab)s", number=invoice.number, lab=invoice.lab.name),
             "mail/invoice_issued.txt",
             locale=user.locale,
             user=user,
@@ -335,11 +352,13 @@ def credit(actor: User | None, invoice: Invoice, amount: int, reason: str) -> In
     the caller's: a lab's void, or a cancellation the booking rules allowed."""
     lock(invoice)
     if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.PAID) or invoice.is_credit_note:
-        raise Conflict(_l("Only an issued invoice can be corrected."))
+        raise Conflict(_l("Only an issued statement can be corrected."))
     if not (reason or "").strip():
         raise ValidationError(_l("Give the reason for the correction."), field="reason")
     if not 0 < amount <= invoice.effective_total:
-        raise ValidationError(_l("A credit note cannot exceed what the invoice still counts for."))
+        raise ValidationError(
+            _l("A credit note cannot exceed what the statement still counts for.")
+        )
     credit_note = Invoice(
         lab_id=invoice.lab_id,
         customer_org_id=invoice.customer_org_id,
@@ -360,6 +379,9 @@ def credit(actor: User | None, invoice: Invoice, amount: int, reason: str) -> In
                     net=-line.net,
                     vat_rate_bp=line.vat_rate_bp,
                     vat=-line.vat,
+                    tax_code=line.tax_code,
+                    spec=line.spec,
+                    unit=line.unit,
                 )
             )
     else:
@@ -374,11 +396,14 @@ def credit(actor: User | None, invoice: Invoice, amount: int, reason: str) -> In
                     net=-net,
                     vat_rate_bp=rate,
                     vat=-(gross - net),
+                    tax_code=invoice.lines[0].tax_code if invoice.lines else "",
                 )
             )
     _recompute(credit_note)
     if credit_note.gross_total != -amount:  # never a credit note for another amount
-        raise Conflict(_l("The invoice's lines do not add up to its total; it cannot be credited."))
+        raise Conflict(
+            _l("The statement's lines do not add up to its total; it cannot be credited.")
+        )
     db.session.add(credit_note)
     now = utcnow()
     _number(credit_note, now)
@@ -410,7 +435,7 @@ def void(actor: User, invoice: Invoice, reason: str) -> Invoice:
     _require_lab(actor, invoice.lab)
     lock(invoice)
     if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.PAID) or invoice.is_credit_note:
-        raise Conflict(_l("Only an issued invoice can be voided."))
+        raise Conflict(_l("Only an issued statement can be voided."))
     if not (reason or "").strip():
         raise ValidationError(_l("Give the reason for the correction."), field="reason")
     refunds.reverse_vouchers(invoice, actor)
@@ -435,11 +460,11 @@ def invoice_from_access_grant(actor: User, grant: AccessGrant) -> Invoice:
     lab = grant.listing.lab
     _require_lab(actor, lab)
     if grant.starts_dt is None or grant.ends_dt is None:  # both are set when access is granted
-        raise Conflict(_l("Access is invoiced once it has been granted."))
+        raise Conflict(_l("Access is billed once it has been granted."))
     if not grant.gross_amount:
-        raise Conflict(_l("Free access is not invoiced."))
+        raise Conflict(_l("Free access is not billed."))
     if live_access_invoice(grant) is not None:
-        raise Conflict(_l("This access already has an invoice."))
+        raise Conflict(_l("This access already has a statement."))
     invoice = Invoice(lab_id=lab.id, customer_org_id=grant.customer_org_id, access_grant=grant)
     start, end = grant.starts_dt.astimezone(LAB_TZ), grant.ends_dt.astimezone(LAB_TZ)
     invoice.lines.append(
@@ -453,6 +478,8 @@ def invoice_from_access_grant(actor: User, grant: AccessGrant) -> Invoice:
             net=grant.net_amount,
             vat_rate_bp=grant.vat_rate_bp,
             vat=grant.vat_amount,
+            tax_code=grant.listing.fapiao_tax_code,
+            unit=grant.listing.fapiao_unit,
         )
     )
     _recompute(invoice)

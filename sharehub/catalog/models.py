@@ -96,6 +96,24 @@ PRICE_UNIT_LABELS = {
     PriceUnit.SAMPLE: _l("per sample"),
     PriceUnit.PERIOD: _l("per access period"),
 }
+# 商品和服务税收分类编码 (19 digits) a listing's lines carry on the fapiao unless the lab sets
+# its own: 现代服务 › 研发和技术服务 › 研发服务 for instrument time and data, 现代服务 ›
+# 鉴证咨询服务 › 咨询服务 for expert consultations. Defaults only: the lab's tax adviser
+# confirms them (a testing lab may prefer its 检验检测 code), and the listing keeps its own.
+DEFAULT_TAX_CODES = {
+    ListingKind.EQUIPMENT: "3040101000000000000",
+    ListingKind.EXPERT: "3040603000000000000",
+    ListingKind.DATASET: "3040101000000000000",
+}
+# The unit (单位) a fapiao line names for a price unit.
+FAPIAO_UNITS = {
+    PriceUnit.HOUR: "小时",
+    PriceUnit.HALF_DAY: "半天",
+    PriceUnit.DAY: "天",
+    PriceUnit.SESSION: "次",
+    PriceUnit.SAMPLE: "样品",
+    PriceUnit.PERIOD: "期",
+}
 OUTAGE_LABELS = {
     OutageKind.MAINTENANCE: _l("Maintenance"),
     OutageKind.BREAKDOWN: _l("Breakdown"),
@@ -161,6 +179,8 @@ class Listing(Model):
     # Equipment: fields of the national instrument registry
     instrument_number: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
     model: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    # 税收分类编码 of the listing's fapiao lines; empty: the default of its kind.
+    tax_code: so.Mapped[str] = so.mapped_column(sa.String(19), default="", server_default="")
     main_indicators: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     test_fields: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     manufacturer: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
@@ -235,6 +255,14 @@ class Listing(Model):
     @property
     def field_label(self):
         return FIELD_LABELS[self.field]
+
+    @property
+    def fapiao_tax_code(self) -> str:
+        return self.tax_code or DEFAULT_TAX_CODES[self.kind]
+
+    @property
+    def fapiao_unit(self) -> str:
+        return FAPIAO_UNITS[self.price_unit]
 
     @property
     def price_unit_label(self):

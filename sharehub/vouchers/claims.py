@@ -176,7 +176,7 @@ def submit_claim(actor: User, claim: SettlementClaim) -> None:
         raise Conflict(_l("This claim has already been submitted."))
     if claim.missing_kinds:
         raise ValidationError(
-            _l("Attach the contract, the invoice, the payment proof and the service report.")
+            _l("Attach the contract, the fapiao, the payment proof and the service report.")
         )
     claim.status, claim.submitted_dt = ClaimStatus.SUBMITTED, utcnow()
     audit.record(actor, "voucher.claim_submitted", claim, organisation=claim.lab_id)
@@ -366,7 +366,7 @@ def mark_fraudulent(actor: User, use: VoucherUse, reason: str) -> None:
     notify.managers(
         lab,
         lambda: _l(
-            "A voucher use of %(amount)s (invoice %(number)s) was found fraudulent and voided; "
+            "A voucher use of %(amount)s (statement %(number)s) was found fraudulent and voided; "
             "your laboratory is barred from %(programme)s",
             amount=format_fen(use.amount),
             number=use.invoice.number,

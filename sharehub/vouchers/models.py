@@ -165,7 +165,7 @@ class DocumentKind(enum.StrEnum):
 
 DOCUMENT_KIND_LABELS = {
     DocumentKind.CONTRACT: _l("Contract"),
-    DocumentKind.INVOICE: _l("Invoice"),
+    DocumentKind.INVOICE: _l("Fapiao"),
     DocumentKind.PAYMENT_PROOF: _l("Payment proof"),
     DocumentKind.SERVICE_REPORT: _l("Service report"),
 }

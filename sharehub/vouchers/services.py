@@ -241,15 +241,15 @@ def voucher_amount(quota: VoucherQuota, invoice: Invoice) -> int:
     if quota.status != "granted":
         raise Conflict(_l("The quota has not been granted."))
     if invoice.status != InvoiceStatus.ISSUED or not invoice.outstanding:
-        raise Conflict(_l("Only an issued, unpaid invoice takes payments."))
+        raise Conflict(_l("Only an issued, unpaid statement takes payments."))
     if applied_use(invoice) is not None:
-        raise Conflict(_l("A voucher has already been applied to this invoice."))
+        raise Conflict(_l("A voucher has already been applied to this statement."))
     if (
         issued_day is None
         or not programme.valid_from <= issued_day <= programme.valid_to
         or issued_day.year != quota.year
     ):
-        raise Conflict(_l("The invoice falls outside the programme's period."))
+        raise Conflict(_l("The statement falls outside the programme's period."))
     if not _eligible(programme, invoice):
         raise Conflict(_l("This laboratory or service is not covered by the programme."))
     share = (invoice.effective_total * programme.subsidy_bp + 5000) // 10000
@@ -281,7 +281,7 @@ def checkout_options(actor: User, invoice: Invoice) -> list[tuple[VoucherQuota, 
 def use_voucher(actor: User, quota: VoucherQuota, invoice: Invoice) -> VoucherUse:
     """Pay part of an invoice with the firm's voucher quota; returns the use."""
     if actor.membership_in(quota.firm_id) is None or invoice.customer_org_id != quota.firm_id:
-        raise PermissionDenied(_l("Only the firm that holds the quota uses it on its invoices."))
+        raise PermissionDenied(_l("Only the firm that holds the quota uses it on its statements."))
     # Lock the invoice, then the quota, and read both fresh: applications to one invoice
     # and orders on one quota queue here.
     lock_invoice(invoice)

@@ -81,6 +81,8 @@ def test_a_consistent_database_has_no_violations_and_exact_figures(
         "unauthorised_self_operated_bookings": [],
         "usage_chain_breaks": [],
         "usage_outside_chain": [],
+        "statements_with_several_open_fapiao_requests": [],
+        "fapiao_amounts_off_statement": [],
     }
     figures = consistency.figures()
     # 2 h at 500.00 yuan, 6 % VAT: 1,060.00 yuan per booking and invoice.

@@ -1,4 +1,5 @@
-"""Usage records and invoices through the API, and what other organisations' tokens get."""
+"""Usage records and statements of charges through the API (at /statements and at the
+deprecated /invoices), and what other organisations' tokens get."""
 
 from __future__ import annotations
 
@@ -141,20 +142,21 @@ def invoice(db, lab, lab_manager, listing, firm):
     return invoice
 
 
-def test_customer_reads_issued_invoices_and_pdf(
-    api, db, invoice, lab, lab_manager, firm, make_token
+@pytest.mark.parametrize("path", ["statements", "invoices"])
+def test_customer_reads_issued_statements_and_pdf(
+    api, db, invoice, lab, lab_manager, firm, make_token, path
 ):
     customer = make_token(*reversed(firm), scopes=["invoices:read"])
     lab_token = make_token(lab_manager, lab, scopes=["invoices:read"])
-    assert api.get(f"/api/v1/invoices/{invoice.id}", token=customer).status_code == 404  # draft
-    assert api.get("/api/v1/invoices", token=customer).get_json()["items"] == []
-    assert api.get(f"/api/v1/invoices/{invoice.id}", token=lab_token).get_json()["status"] == (
+    assert api.get(f"/api/v1/{path}/{invoice.id}", token=customer).status_code == 404  # draft
+    assert api.get(f"/api/v1/{path}", token=customer).get_json()["items"] == []
+    assert api.get(f"/api/v1/{path}/{invoice.id}", token=lab_token).get_json()["status"] == (
         "draft"
     )
     billing.issue(lab_manager, invoice)
     db.session.commit()
 
-    body = api.get(f"/api/v1/invoices/{invoice.id}", token=customer).get_json()
+    body = api.get(f"/api/v1/{path}/{invoice.id}", token=customer).get_json()
     assert body["number"] == f"SH{lab.id:04d}-{invoice.year}-000001"
     assert (body["net_total_fen"], body["vat_total_fen"], body["gross_total_fen"]) == (
         99998,
@@ -163,26 +165,41 @@ def test_customer_reads_issued_invoices_and_pdf(
     )
     assert (body["paid_fen"], body["outstanding_fen"]) == (0, 105998)
     assert body["lines"][0]["quantity"] == "2 h"
-    listed = api.get("/api/v1/invoices", token=customer).get_json()
+    assert body["lines"][0]["tax_code"] == "3040101000000000000"
+    assert body["lines"][0]["unit"] == "小时"
+    listed = api.get(f"/api/v1/{path}", token=customer).get_json()
     assert [i["id"] for i in listed["items"]] == [invoice.id]
-    assert api.get("/api/v1/invoices?side=lab", token=customer).status_code == 403
-    issued = api.get("/api/v1/invoices?side=lab&status=issued", token=lab_token).get_json()
+    assert api.get(f"/api/v1/{path}?side=lab", token=customer).status_code == 403
+    issued = api.get(f"/api/v1/{path}?side=lab&status=issued", token=lab_token).get_json()
     assert [i["id"] for i in issued["items"]] == [invoice.id]
 
-    pdf = api.get(f"/api/v1/invoices/{invoice.id}/pdf?lang=en", token=customer)
+    pdf = api.get(f"/api/v1/{path}/{invoice.id}/pdf?lang=en", token=customer)
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     assert pdf.data.startswith(b"%PDF")
     assert body["number"] in pdf.headers["Content-Disposition"]
 
 
-def test_other_organisations_get_404_for_invoices(
-    api, db, invoice, lab_manager, rival, rival_lab, make_token
+@pytest.mark.parametrize("path", ["statements", "invoices"])
+def test_other_organisations_get_404_for_statements(
+    api, db, invoice, lab_manager, rival, rival_lab, make_token, path
 ):
     billing.issue(lab_manager, invoice)
     db.session.commit()
     for token in (make_token(*reversed(rival)), make_token(rival_lab[1], rival_lab[0])):
-        assert api.get(f"/api/v1/invoices/{invoice.id}", token=token).status_code == 404
-        assert api.get(f"/api/v1/invoices/{invoice.id}/pdf", token=token).status_code == 404
-        assert api.get("/api/v1/invoices", token=token).get_json()["items"] == []
-    lab_side = api.get("/api/v1/invoices?side=lab", token=make_token(rival_lab[1], rival_lab[0]))
+        assert api.get(f"/api/v1/{path}/{invoice.id}", token=token).status_code == 404
+        assert api.get(f"/api/v1/{path}/{invoice.id}/pdf", token=token).status_code == 404
+        assert api.get(f"/api/v1/{path}", token=token).get_json()["items"] == []
+    lab_side = api.get(f"/api/v1/{path}?side=lab", token=make_token(rival_lab[1], rival_lab[0]))
     assert lab_side.get_json()["items"] == []
+
+
+def test_the_invoices_paths_are_documented_as_deprecated_aliases(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    for old, new in (
+        ("/api/v1/invoices", "/api/v1/statements"),
+        ("/api/v1/invoices/{invoice_id}", "/api/v1/statements/{invoice_id}"),
+        ("/api/v1/invoices/{invoice_id}/pdf", "/api/v1/statements/{invoice_id}/pdf"),
+    ):
+        assert paths[old]["get"]["deprecated"] is True
+        assert not paths[new]["get"].get("deprecated")
+        assert paths[old]["get"]["responses"]["200"] == paths[new]["get"]["responses"]["200"]

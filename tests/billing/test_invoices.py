@@ -26,7 +26,7 @@ def test_invoice_from_booking_with_exact_figures(db, booked, lab_manager):
     line = invoice.lines[-1]
     assert (line.net, line.vat) == (24998, 1500)  # 249.975 → 249.98; 6 % = 14.9988 → 15.00
     assert (invoice.net_total, invoice.vat_total, invoice.gross_total) == (124996, 7500, 132496)
-    with pytest.raises(Conflict, match="already has an invoice"):
+    with pytest.raises(Conflict, match="already has a statement"):
         services.invoice_from_booking(lab_manager, booked)
 
 
@@ -282,5 +282,5 @@ def test_an_invoice_whose_lines_do_not_add_up_is_still_credited_in_full(db, book
     assert (credit.net_total, credit.vat_total, credit.gross_total) == (-99998, -6000, -105998)
     assert sum(line.net + line.vat for line in credit.lines) == -105998
     assert invoice.status == InvoiceStatus.VOID and invoice.effective_total == 0
-    with pytest.raises(Conflict, match="Only an issued invoice"):
+    with pytest.raises(Conflict, match="Only an issued statement"):
         services.void(lab_manager, invoice, "again")

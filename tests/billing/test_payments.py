@@ -134,7 +134,7 @@ def test_a_transfer_typed_against_what_was_open_is_recorded_after_an_online_paym
     }
     too_much = dict(form, amount="1060.00")
     response = client.post(f"/invoices/{issued.id}/payments", data=too_much, follow_redirects=True)
-    assert "Only an issued, unpaid invoice takes payments." in response.get_data(as_text=True)
+    assert "Only an issued, unpaid statement takes payments." in response.get_data(as_text=True)
     response = client.post(f"/invoices/{issued.id}/payments", data=form, follow_redirects=True)
     html = response.get_data(as_text=True)
     assert "1,059.98 received beyond what is owed is to be refunded" in html

@@ -109,7 +109,7 @@ def test_a_bank_statement_is_matched_and_recorded_once(
         content_type="multipart/form-data",
     ).get_data(as_text=True)
     assert page.count('name="line"') == 1
-    for outcome in ("Matches an open invoice", "No invoice reference", "More than is open"):
+    for outcome in ("Matches an open statement", "No statement reference", "More than is open"):
         assert outcome in page
     assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
 
@@ -137,7 +137,7 @@ def test_a_bank_statement_is_matched_and_recorded_once(
     ).get_data(as_text=True)
     assert "Already recorded" in again and 'name="line"' not in again
     replay = client.post("/lab/reconciliation/record", data=form, follow_redirects=True)
-    assert "Only an issued, unpaid invoice takes payments." in replay.get_data(as_text=True)
+    assert "Only an issued, unpaid statement takes payments." in replay.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 1
 
 

@@ -255,7 +255,7 @@ def test_an_online_payment_beyond_what_is_open_is_recorded_and_the_excess_refund
         excess,
         RefundStatus.REQUESTED,
     )
-    assert refund.reason in ("Paid beyond what the invoice is owed", "超出账单应付金额的付款")
+    assert refund.reason in ("Paid beyond what the statement is owed", "超出结算单应付金额的付款")
     assert invoice.overpaid == 0 and invoice.outstanding == 0
     assert invoice.status == (InvoiceStatus.VOID if before == "void" else InvoiceStatus.PAID)
     assert not any(violations().values()), violations()

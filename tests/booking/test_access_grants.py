@@ -108,7 +108,7 @@ def test_only_granted_paid_access_is_invoiced_and_only_by_the_lab(
     client.post("/account/signout")
     login(lab_manager)
     pending = client.post(f"/access/{grant.id}/invoice", headers=EN, follow_redirects=True)
-    assert "Access is invoiced once it has been granted." in pending.get_data(as_text=True)
+    assert "Access is billed once it has been granted." in pending.get_data(as_text=True)
 
     free = make_listing(
         lab,

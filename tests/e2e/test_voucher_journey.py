@@ -94,7 +94,7 @@ def test_voucher_from_programme_to_paid_claim(live_server, page_in, shots, tmp_p
     page.click("#check-out")
     page.wait_for_selector(".alert-success")
     shots(page, "booking-completed")
-    # The booking page's "Draft the invoice" button reads the booking status before the
+    # The booking page's "Draft the statement" button reads the booking status before the
     # template sets it, so it never shows; post its form (same CSRF token) until that is fixed.
     page.evaluate(SUBMIT_POST, booking_url + "/invoice")
     page.wait_for_selector("#issue-invoice")

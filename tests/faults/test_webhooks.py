@@ -102,7 +102,7 @@ def test_bank_transfer_recorded_while_the_webhook_commits_never_pays_twice(fault
     assert webhook["result"] == (200, {"received": "evt_race_pi", "outcome": "recorded"})
     # refused with the status that says so, the invoice page re-shown with the reason
     assert transfer["result"][0] == 409
-    assert "Only an issued, unpaid invoice takes payments." in transfer["result"][2]
+    assert "Only an issued, unpaid statement takes payments." in transfer["result"][2]
     assert payments_of(faulty, invoice_id) == [("alipay", amount)]
     faulty.read(no_violations)
 

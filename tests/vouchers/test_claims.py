@@ -72,7 +72,7 @@ def test_lab_files_a_claim_with_four_documents(
     assert served_use.invoice.number not in client.get("/vouchers/claims").get_data(as_text=True)
     # submitting without the evidence is refused
     response = client.post(f"/vouchers/claims/{claim.id}/submit", follow_redirects=True)
-    assert "Attach the contract, the invoice" in response.get_data(as_text=True)
+    assert "Attach the contract, the fapiao" in response.get_data(as_text=True)
     upload(client, claim.id, "contract", pdf_bytes(), "合同.pdf")
     upload(client, claim.id, "invoice", pdf_bytes(), "发票.pdf")
     upload(client, claim.id, "payment_proof", png_bytes(), "回单.png")

@@ -107,7 +107,7 @@ def test_checkout_shows_and_takes_the_same_amount(client, db, quota, invoice, bu
     page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
     assert "Open: CN¥659.98" in page and invoice.payment_reference in page
     # the programme's share of this invoice is paid: not 50 % of the 659.98 left again
-    assert "A voucher has already been applied to this invoice." in page
+    assert "A voucher has already been applied to this statement." in page
     assert "apply-voucher-" not in page
 
 

@@ -115,7 +115,7 @@ def test_a_voucher_pays_its_share_of_an_invoice_once(client, db, generous, invoi
     with pytest.raises(Conflict, match="already been applied"):
         services.use_voucher(buyer, generous, invoice)
     [(quota, amount, reason)] = services.checkout_options(buyer, invoice)
-    assert (amount, reason) == (0, "A voucher has already been applied to this invoice.")
+    assert (amount, reason) == (0, "A voucher has already been applied to this statement.")
     db.session.commit()
     login(buyer)
     response = client.post(
@@ -124,7 +124,9 @@ def test_a_voucher_pays_its_share_of_an_invoice_once(client, db, generous, invoi
         follow_redirects=True,
     )
     assert response.status_code == 409  # the invoice again, with the refusal
-    assert "A voucher has already been applied to this invoice." in response.get_data(as_text=True)
+    assert "A voucher has already been applied to this statement." in response.get_data(
+        as_text=True
+    )
     db.session.expire_all()
     assert generous.used_amount == 529_99 and invoice.outstanding == 529_99
     assert len(invoice.payments) == 1

@@ -1,8 +1,10 @@
-"""Usage records of a laboratory, and invoices with their PDFs, through the API.
+"""Usage records of a laboratory, and statements of charges with their PDFs, through
+the API.
 
 Usage records belong to laboratories: only a token of a lab's manager reads or writes
-them. Invoices are visible to the issuing lab's managers and, once issued, to the
-customer organisation; anything else is answered 404.
+them. Statements are visible to the issuing lab's managers and, once issued, to the
+customer organisation; anything else is answered 404. /statements is the name; the former
+/invoices paths answer the same and are marked deprecated.
 """
 
 from __future__ import annotations
@@ -36,13 +38,22 @@ usage = Blueprint(
     url_prefix="/api/v1",
     description="Usage records of the token's laboratory (scopes usage:read, usage:write)",
 )
+statements = Blueprint(
+    "api_statements",
+    __name__,
+    url_prefix="/api/v1",
+    description=(
+        "Statements of charges (结算单, the laboratory's billing document; not a fapiao) "
+        "and their PDFs (scope invoices:read)"
+    ),
+)
 invoices = Blueprint(
     "api_invoices",
     __name__,
     url_prefix="/api/v1",
-    description="Invoices and their PDFs (scope invoices:read)",
+    description="Deprecated aliases of the statements operations (scope invoices:read)",
 )
-BLUEPRINTS = (usage, invoices)
+BLUEPRINTS = (usage, statements, invoices)
 ID = "int(max=2147483647)"
 PDF = {"type": "string", "format": "binary"}
 
@@ -122,21 +133,18 @@ def invoice_for(token: ApiToken, invoice_id: int) -> Invoice:
         or invoice.customer_org_id == token.organisation_id
         and not invoice.is_draft
     ):
-        raise NotFound(_l("No such invoice."))
+        raise NotFound(_l("No such statement."))
     return invoice
 
 
-@invoices.route("/invoices")
-@invoices.doc(security=TOKEN)
-@invoices.arguments(s.InvoiceQuery, location="query", as_kwargs=True)
-@invoices.response(200, s.InvoicePage)
-def list_invoices(page: int, per_page: int, side: str, status=None):
-    """Invoices to the organisation (side=customer) or issued by its laboratory (side=lab)"""
+def _list(page: int, per_page: int, side: str, status=None):
     token = require("invoices:read")
     query = sa.select(Invoice)
     if side == "lab":
         if not acts_as_lab(token):
-            raise PermissionDenied(_l("Only a laboratory's managers list the invoices it issued."))
+            raise PermissionDenied(
+                _l("Only a laboratory's managers list the statements it issued.")
+            )
         query = query.where(Invoice.lab_id == token.organisation_id)
     else:
         query = query.where(
@@ -149,20 +157,7 @@ def list_invoices(page: int, per_page: int, side: str, status=None):
     return page_of(query, page, per_page)
 
 
-@invoices.route(f"/invoices/<{ID}:invoice_id>")
-@invoices.doc(security=TOKEN)
-@invoices.response(200, s.InvoiceSchema)
-def get_invoice(invoice_id: int):
-    """One invoice with its lines, payments received and the amount still open"""
-    return invoice_for(require("invoices:read"), invoice_id)
-
-
-@invoices.route(f"/invoices/<{ID}:invoice_id>/pdf")
-@invoices.doc(security=TOKEN)
-@invoices.arguments(s.PdfQuery, location="query", as_kwargs=True)
-@invoices.response(200, PDF, content_type="application/pdf", description="The invoice PDF")
-def invoice_pdf_download(invoice_id: int, lang: str):
-    """The invoice as PDF (Chinese by default, `lang=en` for English)"""
+def _pdf(invoice_id: int, lang: str) -> Response:
     invoice = invoice_for(require("invoices:read"), invoice_id)
     name = invoice.number or f"draft-{invoice.id}"
     return Response(
@@ -170,3 +165,60 @@ def invoice_pdf_download(invoice_id: int, lang: str):
         mimetype="application/pdf",
         headers={"Content-Disposition": f"attachment; filename={name}.pdf"},
     )
+
+
+@statements.route("/statements")
+@statements.doc(security=TOKEN)
+@statements.arguments(s.InvoiceQuery, location="query", as_kwargs=True)
+@statements.response(200, s.InvoicePage)
+def list_statements(page: int, per_page: int, side: str, status=None):
+    """Statements of charges to the organisation (side=customer) or issued by its
+    laboratory (side=lab)"""
+    return _list(page, per_page, side, status)
+
+
+@statements.route(f"/statements/<{ID}:invoice_id>")
+@statements.doc(security=TOKEN)
+@statements.response(200, s.InvoiceSchema)
+def get_statement(invoice_id: int):
+    """One statement of charges with its lines, payments received and the amount still open"""
+    return invoice_for(require("invoices:read"), invoice_id)
+
+
+@statements.route(f"/statements/<{ID}:invoice_id>/pdf")
+@statements.doc(security=TOKEN)
+@statements.arguments(s.PdfQuery, location="query", as_kwargs=True)
+@statements.response(200, PDF, content_type="application/pdf", description="The statement's PDF")
+def statement_pdf_download(invoice_id: int, lang: str):
+    """The statement of charges as PDF (Chinese by default, `lang=en` for English)"""
+    return _pdf(invoice_id, lang)
+
+
+# The former names, kept working for existing clients; the OpenAPI document marks them
+# deprecated in favour of /statements.
+
+
+@invoices.route("/invoices")
+@invoices.doc(security=TOKEN, deprecated=True)
+@invoices.arguments(s.InvoiceQuery, location="query", as_kwargs=True)
+@invoices.response(200, s.InvoicePage)
+def list_invoices(page: int, per_page: int, side: str, status=None):
+    """Deprecated: use GET /statements (same answer)"""
+    return _list(page, per_page, side, status)
+
+
+@invoices.route(f"/invoices/<{ID}:invoice_id>")
+@invoices.doc(security=TOKEN, deprecated=True)
+@invoices.response(200, s.InvoiceSchema)
+def get_invoice(invoice_id: int):
+    """Deprecated: use GET /statements/{invoice_id} (same answer)"""
+    return invoice_for(require("invoices:read"), invoice_id)
+
+
+@invoices.route(f"/invoices/<{ID}:invoice_id>/pdf")
+@invoices.doc(security=TOKEN, deprecated=True)
+@invoices.arguments(s.PdfQuery, location="query", as_kwargs=True)
+@invoices.response(200, PDF, content_type="application/pdf", description="The statement's PDF")
+def invoice_pdf_download(invoice_id: int, lang: str):
+    """Deprecated: use GET /statements/{invoice_id}/pdf (same answer)"""
+    return _pdf(invoice_id, lang)

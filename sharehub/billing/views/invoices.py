@@ -156,7 +156,7 @@ def invoice_action(invoice_id: int, action: str):
     return perform(
         change,
         done=lambda target: redirect(url_for("billing.invoice_page", invoice_id=target.id)),
-        success=_("The invoice has been updated."),
+        success=_("The statement has been updated."),
         again=again,
     )
 
@@ -365,8 +365,8 @@ def statement():
                 _("Listing"),
                 _("Status"),
                 _("Amount"),
-                _("Invoice"),
-                _("Invoiced"),
+                _("Statement"),
+                _("Billed"),
                 _("Voucher"),
                 _("Paid"),
                 _("Open"),
@@ -474,7 +474,7 @@ def record_matched():
         for key in request.form.getlist("line"):
             invoice = db.session.get(Invoice, request.form.get(f"invoice-{key}", type=int) or 0)
             if invoice is None or invoice.lab_id != lab.id:
-                raise NotFound(_("A line refers to an invoice of another laboratory."))
+                raise NotFound(_("A line refers to a statement of another laboratory."))
             try:
                 amount = int(request.form.get(f"amount-{key}", ""))
                 paid = date.fromisoformat(request.form.get(f"date-{key}", ""))

@@ -178,7 +178,7 @@ def apply_to_invoice(invoice_id: int):
     commit()
     flash(
         _(
-            "The voucher pays %(amount)s of this invoice; %(rest)s remain to pay.",
+            "The voucher pays %(amount)s of this statement; %(rest)s remain to pay.",
             amount=_money(use.amount),
             rest=_money(invoice.outstanding),
         ),

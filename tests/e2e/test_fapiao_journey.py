@@ -1,0 +1,142 @@
+"""The fapiao of a statement, in Chinese and in English: the lab issues a statement of
+charges; the enterprise keeps an invoice profile (a wrong 税号 is refused), picks it on the
+statement and asks for the fapiao; the lab exports the request in the bulk-issue layout,
+issues it (outside ShareHub) and attaches the issued fapiao; the enterprise, in English,
+is told and downloads it."""
+
+import io
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.support.accounts import make_credit_code
+from tests.support.e2e import DEMO_PASSWORD, sign_in, sign_out
+from tests.support.fapiao import NUMBER, fapiao_pdf, wrong_check_character
+
+pytestmark = pytest.mark.e2e
+
+
+def issued_statement(page, base, shots) -> str:
+    """The buyer books a microscope; the lab approves, drafts and issues the statement."""
+    sign_in(page, base, "buyer@demo.sharehub.cn", DEMO_PASSWORD)
+    page.goto(f"{base}/catalog?q=场发射扫描电子显微镜")
+    page.locator(".listing-card a", has_text="场发射扫描电子显微镜").first.click()
+    page.click("#book-button")
+    page.click("#next-week")
+    page.wait_for_selector(".slot")
+    page.locator(".slot").nth(2).click()
+    page.wait_for_selector("#quote")
+    page.fill("#purpose", "镀层厚度测量")
+    page.click("#confirm-booking")
+    page.wait_for_selector("#booking-status")
+    booking_url = page.url
+    sign_out(page)
+
+    sign_in(page, base, "lab@demo.sharehub.cn", DEMO_PASSWORD)
+    page.goto(booking_url)
+    page.click("#approve-booking")
+    page.wait_for_selector(".alert-success")
+    page.click("#create-invoice")
+    page.wait_for_selector("#issue-invoice")
+    page.click("#issue-invoice")
+    page.wait_for_selector("#payment-box")
+    assert "结算单" in page.inner_text("h1")
+    shots(page, "lab-issued-statement")
+    statement_url = page.url
+    sign_out(page)
+    return statement_url
+
+
+def test_enterprise_asks_for_the_fapiao_and_downloads_it(live_server, page_in, shots):
+    base = live_server
+    page, errors = page_in()
+    statement_url = issued_statement(page, base, shots)
+
+    # The enterprise (Chinese): no profile yet, so it adds one; a wrong 税号 is refused.
+    sign_in(page, base, "buyer@demo.sharehub.cn", DEMO_PASSWORD)
+    page.goto(statement_url)
+    assert "本结算单不是税务发票" in page.inner_text("#fapiao-box")
+    page.click("#add-profile")
+    tax_id = make_credit_code(8_123_456)
+    page.select_option("#kind", "special")
+    page.fill("#title", "苏州精密制造有限公司")
+    page.fill("#tax_id", wrong_check_character(tax_id))
+    page.fill("#address", "苏州工业园区星湖街 328 号")
+    page.fill("#phone", "0512-62880000")
+    page.fill("#email", "fapiao@example.cn")
+    page.click("#save-profile")
+    assert "校验码不符" in page.inner_text("main")
+    shots(page, "profile-wrong-tax-id")
+    page.fill("#tax_id", tax_id)
+    page.click("#save-profile")
+    assert "开户银行" in page.inner_text("main")  # a 专票 needs the bank details
+    page.fill("#bank_name", "中国工商银行苏州工业园区支行")
+    page.fill("#bank_account", "1102020309000123456")
+    page.click("#save-profile")
+    page.wait_for_selector("#profiles")
+    assert tax_id in page.inner_text("#profiles")
+    shots(page, "profile-saved")
+
+    page.goto(statement_url)
+    assert tax_id in page.inner_text("#profile_id")
+    shots(page, "statement-pick-profile")
+    page.click("#ask-fapiao")
+    page.wait_for_selector("#request-status")
+    assert "已申请" in page.inner_text("#request-status")
+    shots(page, "fapiao-requested")
+    sign_out(page)
+
+    # The lab (Chinese): exports the request for its tax software, then attaches the fapiao.
+    sign_in(page, base, "lab@demo.sharehub.cn", DEMO_PASSWORD)
+    page.goto(f"{base}/fapiao/lab")
+    assert "苏州精密制造有限公司" in page.inner_text("#lab-fapiao-requests")
+    shots(page, "lab-fapiao-requests")
+    with page.expect_download() as download:
+        page.click("#export-requests")
+    data = Path(download.value.path()).read_bytes()
+    book = load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["1-发票基本信息", "2-发票明细信息"]
+    row = [cell.value for cell in book["1-发票基本信息"][4]]
+    assert row[1] == "增值税专用发票" and row[5] == "苏州精密制造有限公司" and row[6] == tax_id
+    line = [cell.value for cell in book["2-发票明细信息"][4]]
+    assert len(line[2]) == 19 and line[8] == "0.06"
+    page.goto(f"{base}/fapiao/lab")
+    page.locator("#lab-fapiao-requests a").first.click()
+    page.fill("#number", NUMBER[:19])
+    page.fill("#issued_date", "2026-12-01")
+    pdf = shots.folder / "fapiao.pdf"
+    pdf.write_bytes(fapiao_pdf())
+    page.set_input_files("#file", str(pdf))
+    page.click("#attach-fapiao")
+    assert "发票号码为 20 位数字" in page.inner_text("main")
+    shots(page, "lab-wrong-number")
+    page.fill("#number", NUMBER)
+    page.set_input_files("#file", str(pdf))
+    page.click("#attach-fapiao")
+    page.wait_for_selector("#fapiaos")
+    assert NUMBER in page.inner_text("#fapiaos")
+    shots(page, "lab-fapiao-attached")
+    sign_out(page)
+
+    # The enterprise, in English: the notification leads to the request; it downloads.
+    sign_in(page, base, "buyer@demo.sharehub.cn", DEMO_PASSWORD)
+    page.click("button[name=lang][value=en]")
+    page.wait_for_selector("html[lang=en]")
+    page.goto(statement_url)
+    assert "Fapiao issued" in page.inner_text("#fapiao-box")
+    assert "Statement" in page.inner_text("h1")
+    shots(page, "statement-en")
+    page.locator("#fapiao-box a").first.click()
+    page.wait_for_selector("#fapiaos")
+    assert NUMBER in page.inner_text("#fapiaos")
+    shots(page, "fapiao-request-en")
+    with page.expect_download() as download:
+        page.locator("#fapiaos a[id^=download-]").first.click()
+    assert Path(download.value.path()).read_bytes() == fapiao_pdf()
+    page.goto(f"{base}/fapiao/requests")
+    shots(page, "our-fapiao-requests-en")
+    page.click("button[name=lang][value=zh_CN]")
+    page.wait_for_selector("html[lang=zh-CN]")
+    sign_out(page)
+    assert errors == [], errors
