@@ -87,6 +87,7 @@ class Transaction:
     transaction_id: str = ""
     success_dt: datetime | None = None
     attach: str = ""
+    raw: dict = field(default_factory=dict, repr=False)
 
     @property
     def is_paid(self) -> bool:
@@ -107,6 +108,7 @@ class Transaction:
             transaction_id=str(data.get("transaction_id", "")),
             success_dt=datetime.fromisoformat(success) if success else None,
             attach=str(data.get("attach", "")),
+            raw=dict(data),
         )
 
 
@@ -243,11 +245,18 @@ class WeChatPayClient:
         return _answer(result)
 
     def native(
-        self, out_trade_no: str, description: str, total: int, expires_dt: datetime, attach: str
+        self,
+        out_trade_no: str,
+        description: str,
+        total: int,
+        expires_dt: datetime,
+        attach: str,
+        notify_url: str | None = None,
     ) -> str:
         """A Native order; returns its code_url (``weixin://...``) for the QR code."""
         data = self._call(
             self._pay.pay,
+            notify_url=notify_url,
             description=description[:127],
             out_trade_no=out_trade_no,
             amount={"total": total, "currency": "CNY"},
@@ -265,11 +274,13 @@ class WeChatPayClient:
         expires_dt: datetime,
         attach: str,
         client_ip: str,
+        notify_url: str | None = None,
     ) -> str:
         """An H5 order (a phone's browser outside WeChat); returns the h5_url to send the
         customer to."""
         data = self._call(
             self._pay.pay,
+            notify_url=notify_url,
             description=description[:127],
             out_trade_no=out_trade_no,
             amount={"total": total, "currency": "CNY"},
