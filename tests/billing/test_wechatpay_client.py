@@ -285,3 +285,19 @@ def test_credentials_never_in_errors_or_repr(merchant, standin):
     with pytest.raises(WeChatPayError) as refused:
         WeChatPayClient(credentials(merchant, standin, private_key="not a key"))
     assert refused.value.code == "PRIVATE_KEY"
+
+
+def test_check_catches_a_wrong_platform_key_or_api_v3_key(merchant, standin):
+    """The connection test verifies a signed 2xx answer and decrypts the certificates:
+    a wrong platform public key or API v3 key fails it (an error answer is not signed-
+    checked by the library, so "no such order" alone would pass)."""
+    wrong_platform = WeChatPayClient(
+        credentials(merchant, standin, platform_public_key=public_pem(make_key()))
+    )
+    with pytest.raises(WeChatPayError) as refused:
+        wrong_platform.check()
+    assert refused.value.code == "SIGNATURE"
+    wrong_key = WeChatPayClient(credentials(merchant, standin, apiv3_key="1" * 32))
+    with pytest.raises(WeChatPayError) as refused:
+        wrong_key.check()
+    assert refused.value.code == "APIV3_KEY"

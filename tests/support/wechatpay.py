@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import pytest
+
 from tests.support.postgres import free_port
 from tests.support.stripe_servers import _serving
 from tests.support.wechatpay_gateway import (
@@ -121,3 +123,90 @@ def wechatpay_standin(merchant: Merchant, workdir: Path):
     args = [sys.executable, "-m", "tests.support.wechatpay_gateway", str(port), str(config)]
     with _serving(args, port) as url:
         yield StandIn(url, merchant)
+
+
+def forged_notification(
+    merchant: Merchant, resource: dict, event_type: str = "TRANSACTION.SUCCESS"
+) -> tuple[dict, str]:
+    """A notification made exactly as the stand-in makes them (encrypted with the API v3
+    key, signed with the platform key), with whatever resource the test wants: another
+    merchant's, another amount, another currency, an order we never made."""
+    from cryptography.hazmat.primitives import serialization
+
+    from tests.support.wechatpay_gateway import encrypt, signed_headers
+
+    original = "refund" if event_type.startswith("REFUND") else "transaction"
+    body = json.dumps(
+        {
+            "id": "EV-" + secrets.token_hex(10),
+            "create_time": "2026-06-10T10:00:00+08:00",
+            "resource_type": "encrypt-resource",
+            "event_type": event_type,
+            "summary": "支付成功",
+            "resource": {
+                "original_type": original,
+                **encrypt(merchant.apiv3_key, json.dumps(resource, ensure_ascii=False), original),
+            },
+        },
+        ensure_ascii=False,
+    )
+    key = serialization.load_pem_private_key(merchant.platform_key.encode(), None)
+    serial = merchant.public_key_id or serial_of_pem(merchant.platform_certificate)
+    return signed_headers(key, serial, body), body
+
+
+def serial_of_pem(pem: str) -> str:
+    from cryptography import x509
+
+    return serial_of(x509.load_pem_x509_certificate(pem.encode()))
+
+
+# Fixtures (a pytest plugin, see tests/conftest.py) ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def wechatpay_merchant():
+    return make_merchant(public_key_id="PUB_KEY_ID_0119000091912026061000000000000001")
+
+
+@pytest.fixture(scope="session")
+def wechatpay_server(wechatpay_merchant, tmp_path_factory):
+    with wechatpay_standin(wechatpay_merchant, tmp_path_factory.mktemp("wechatpay")) as running:
+        yield running
+
+
+@pytest.fixture
+def wechatpay(app, wechatpay_server, monkeypatch):
+    """The stand-in, emptied, with ShareHub's WeChat Pay calls pointed at it (each test's
+    database starts its refund numbers again from 1)."""
+    wechatpay_server.control("reset")
+    monkeypatch.setitem(app.config, "WECHATPAY_API_BASE", wechatpay_server.url)
+    return wechatpay_server
+
+
+def account_fields(merchant: Merchant) -> dict:
+    return {
+        "appid": merchant.appid,
+        "apiv3_key": merchant.apiv3_key,
+        "cert_serial_no": merchant.merchant_serial,
+        "private_key": merchant.merchant_key,
+        "platform_public_key_id": merchant.public_key_id,
+        "platform_public_key": merchant.platform_public_key,
+    }
+
+
+@pytest.fixture
+def wechatpay_account(db, lab, lab_manager, wechatpay):
+    from sharehub.billing import online
+    from sharehub.billing.models import GatewayKind
+
+    account = online.save_account(
+        lab_manager,
+        lab,
+        GatewayKind.WECHAT_PAY,
+        wechatpay.merchant.mchid,
+        True,
+        account_fields(wechatpay.merchant),
+    )
+    db.session.commit()
+    return account

@@ -45,6 +45,8 @@ from cryptography.x509.oid import NameOID
 
 SCHEME = "WECHATPAY2-SHA256-RSA2048"
 CST = timezone(timedelta(hours=8))
+# WeChat Pay wants https; the stand-in also takes the test client's and loopback addresses.
+LOCAL_OR_HTTPS = ("https://", "http://127.0.0.1", "http://localhost")
 OUT_NO = re.compile(r"^[0-9A-Za-z_\-|*]{6,32}$")
 
 
@@ -273,7 +275,7 @@ class Gateway:
             return param("订单金额必须为正整数（单位：分）")
         if amount.get("currency", "CNY") != "CNY":
             return param("境内商户号仅支持人民币 CNY")
-        if not str(data["notify_url"]).startswith(("https://", "http://127.0.0.1")):
+        if not str(data["notify_url"]).startswith(LOCAL_OR_HTTPS):
             return param("notify_url 必须为 https 地址")
         if kind == "h5":
             scene = data.get("scene_info") or {}
@@ -610,6 +612,11 @@ class Handler(BaseHTTPRequestHandler):
         """The test's levers. `deliver_to` overrides the notify_url; `times` repeats the
         delivery; `tamper` flips a ciphertext byte; `deliver: false` only returns it."""
         gw = self.gateway
+        if path == "/_standin/reset":  # a new test: no orders, refunds or requests
+            with gw.lock:
+                for kept in (gw.orders, gw.refunds, gw.requests, gw.delivered):
+                    kept.clear()
+            return self._answer(200, {}, sign_it=False)
         if path == "/_standin/state":
             with gw.lock:
                 return self._answer(

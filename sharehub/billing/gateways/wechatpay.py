@@ -341,9 +341,38 @@ class WeChatPayClient:
         return Refund.from_wechat(data)
 
     def check(self) -> str:
-        """Test the connection: a signed request WeChat Pay must accept, and an answer signed
-        by the platform key we hold. An order query for a number that does not exist does
-        both (ORDER_NOT_EXIST is the expected, correct answer)."""
+        """Test the connection. The platform certificates' download is a signed request
+        WeChat Pay must accept, its answer must carry the platform's signature (verified
+        with the public key or certificate we hold) and its certificates must decrypt with
+        the API v3 key: all four credentials in one harmless call. Where WeChat Pay serves
+        no certificates (merchants on the platform public key only), an order query for a
+        number that does not exist checks the request signature instead.
+
+        An error answer alone proves little: the library verifies the signature of 2xx
+        answers only, so "no such order" would pass with a wrong platform key."""
+        from wechatpayv3.utils import aes_decrypt  # type: ignore[import-untyped]
+
+        try:
+            data = self._call(self._pay._core.request, "/v3/certificates")
+        except WeChatPayError as exc:
+            if exc.status not in (400, 403, 404):
+                raise
+            data = {}
+        found = [item.get("encrypt_certificate") or {} for item in data.get("data") or []]
+        if found:
+            readable = [
+                item
+                for item in found
+                if aes_decrypt(
+                    nonce=str(item.get("nonce", "")),
+                    ciphertext=str(item.get("ciphertext", "")),
+                    associated_data=str(item.get("associated_data", "")),
+                    apiv3_key=self.credentials.apiv3_key,
+                )
+            ]
+            if not readable:
+                raise WeChatPayError("APIV3_KEY", "")
+            return "ok"
         try:
             self._call(self._pay.query, out_trade_no="SHAREHUBCHECK0000")
         except WeChatPayError as exc:
