@@ -93,6 +93,10 @@ class Config:
     STRIPE_CHECKOUT_ORIGIN = os.environ.get(
         "STRIPE_CHECKOUT_ORIGIN", STRIPE_API_BASE or "https://checkout.stripe.com"
     )
+    # Labs' own merchant accounts (Alipay, WeChat Pay): the gateways' addresses, and how
+    # long a payment QR code stays valid.
+    ALIPAY_SERVER_URL = os.environ.get("ALIPAY_SERVER_URL", "https://openapi.alipay.com/gateway.do")
+    ONLINE_PAYMENT_MINUTES = int(os.environ.get("SHAREHUB_ONLINE_PAYMENT_MINUTES", "15"))
 
 
 class DevelopmentConfig(Config):

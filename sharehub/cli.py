@@ -79,6 +79,17 @@ def send_refunds_command(limit: int):
     click.echo(f"{submit_refunds(limit=limit)} refunds sent.")
 
 
+@group.command("reconcile-payments")
+@click.option("--limit", default=200, show_default=True)
+def reconcile_payments_command(limit: int):
+    """Ask Alipay / WeChat Pay about payments whose notification never came and close
+    expired payment codes (cron, every few minutes; safe on several machines at once)."""
+    from sharehub.billing.online import reconcile
+
+    counts = reconcile(limit=limit)
+    click.echo(", ".join(f"{key}: {value}" for key, value in counts.items()))
+
+
 @group.command("send-reminders")
 @with_site_url
 def send_reminders_command():

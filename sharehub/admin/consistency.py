@@ -114,6 +114,51 @@ def payments_without_invoice() -> list[int]:
     )
 
 
+def online_payments_without_their_payment() -> list[dict]:
+    """Paid merchant-account attempts without exactly one payment of their amount (and
+    payments that are not paid attempts' own)."""
+    from sharehub.billing.models import OnlinePayment, OnlinePaymentStatus
+
+    rows = db.session.execute(
+        sa.select(OnlinePayment.id, OnlinePayment.status, OnlinePayment.amount_fen, Payment.amount)
+        .outerjoin(Payment, Payment.id == OnlinePayment.payment_id)
+        .where(
+            sa.or_(
+                sa.and_(
+                    OnlinePayment.status == OnlinePaymentStatus.PAID,
+                    sa.or_(Payment.id.is_(None), Payment.amount != OnlinePayment.amount_fen),
+                ),
+                sa.and_(
+                    OnlinePayment.status != OnlinePaymentStatus.PAID,
+                    OnlinePayment.payment_id.is_not(None),
+                ),
+            )
+        )
+        .order_by(OnlinePayment.id)
+    ).all()
+    return [
+        {"online_payment_id": i, "status": str(s), "amount": a, "payment_amount": p}
+        for i, s, a, p in rows
+    ]
+
+
+def gateway_payments_without_event() -> list[int]:
+    """Payments a gateway reported (they carry its reference) without the verified event
+    that recorded them."""
+    from sharehub.billing.models import GatewayEvent
+
+    return list(
+        db.session.scalars(
+            sa.select(Payment.id)
+            .where(
+                Payment.provider_ref.is_not(None),
+                ~sa.exists().where(GatewayEvent.payment_ref == Payment.provider_ref),
+            )
+            .order_by(Payment.id)
+        )
+    )
+
+
 def payment_mismatches() -> list[dict]:
     """Invoices that keep more than they are owed, or marked paid without being paid in
     full. Kept is payments less refunds not failed; owed is the total with its credit
@@ -362,6 +407,8 @@ def violations() -> dict[str, list]:
         "negative_invoices_marked_paid": negative_invoices_marked_paid(),
         "voucher_uses_above_share": voucher_uses_above_share(),
         "unrecorded_or_unrefunded_money": unrecorded_or_unrefunded_money(),
+        "online_payments_without_their_payment": online_payments_without_their_payment(),
+        "gateway_payments_without_event": gateway_payments_without_event(),
     }
 
 

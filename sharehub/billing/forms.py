@@ -81,3 +81,24 @@ class RefundSentForm(FlaskForm):
 
 class PayOnlineForm(FlaskForm):
     method = TypedField(parse=ChoiceOf(PaymentMethod, _l("Choose card, Alipay or WeChat Pay.")))
+
+
+class OnlinePayForm(FlaskForm):
+    """Pay a statement into the lab's own merchant account: a QR code to scan with the
+    phone, or the gateway's own page on a computer."""
+
+    channel = StringField(default="qr")
+
+
+def merchant_account_form(gateway_cls):
+    """The settings form of one gateway: its public identifier and its keys. Key fields are
+    never filled in when shown (the page shows only "set, ends …1234")."""
+    from wtforms import BooleanField, TextAreaField
+
+    class MerchantAccountForm(FlaskForm):
+        merchant_id = StringField(gateway_cls.merchant_id_label or _l("Merchant ID"), default="")
+        enabled = BooleanField(_l("Accept payments by this method"))
+
+    for spec in gateway_cls.fields:
+        setattr(MerchantAccountForm, spec.name, TextAreaField(spec.label, default=""))
+    return MerchantAccountForm

@@ -12,6 +12,7 @@ import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from sharehub.core.db import UTCDateTime, str_enum, utcnow
+from sharehub.core.sealed import Sealed
 from sharehub.extensions import Model
 
 if TYPE_CHECKING:
@@ -320,3 +321,132 @@ class GatewayEvent(Model):
     payment_ref: so.Mapped[str | None] = so.mapped_column(sa.String(100), index=True)
     awaiting_payment: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     received_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+class GatewayKind(enum.StrEnum):
+    """Gateways paid straight into the lab's own merchant account (no money passes through
+    the platform: the "二清" rule)."""
+
+    ALIPAY = "alipay"
+    WECHAT_PAY = "wechat_pay"
+
+
+GATEWAY_LABELS = {
+    GatewayKind.ALIPAY: _l("Alipay"),
+    GatewayKind.WECHAT_PAY: _l("WeChat Pay"),
+}
+
+
+class MerchantAccount(Model):
+    """A lab's own merchant account at one gateway. The credentials are one sealed JSON
+    object (sharehub.core.sealed): never shown again once entered; `hints` keeps the last
+    characters of each, which is all the settings page shows."""
+
+    __tablename__ = "merchant_account"
+    __table_args__ = (sa.UniqueConstraint("lab_id", "kind", name="uq_merchant_account_lab_kind"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    lab_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    kind: so.Mapped[GatewayKind] = so.mapped_column(str_enum(GatewayKind, 16))
+    # The gateway's public identifier of the account (Alipay app id, WeChat Pay mchid).
+    merchant_id: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    enabled: so.Mapped[bool] = so.mapped_column(default=False)
+    credentials: so.Mapped[str | None] = so.mapped_column(Sealed)
+    hints: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+    checked_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    check_ok: so.Mapped[bool | None] = so.mapped_column()
+    updated_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+
+    lab: so.Mapped[Organisation] = so.relationship()
+
+    @property
+    def label(self):
+        return GATEWAY_LABELS[self.kind]
+
+    def secrets(self) -> dict:
+        import json
+
+        return json.loads(self.credentials) if self.credentials else {}
+
+    def can_manage(self, user) -> bool:
+        """Only the lab's owners and managers see or change its merchant settings."""
+        return user.is_authenticated and user.can_manage(self.lab)
+
+    def __repr__(self) -> str:  # never the credentials, even in a traceback
+        return f"<MerchantAccount {self.id} lab={self.lab_id} {self.kind}>"
+
+
+class OnlinePaymentStatus(enum.StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    CLOSED = "closed"
+    FAILED = "failed"
+
+
+ONLINE_STATUS_LABELS = {
+    OnlinePaymentStatus.PENDING: _l("Waiting for payment"),
+    OnlinePaymentStatus.PAID: _l("Paid"),
+    OnlinePaymentStatus.CLOSED: _l("Closed"),
+    OnlinePaymentStatus.FAILED: _l("Failed"),
+}
+
+
+class OnlinePayment(Model):
+    """One attempt to pay a statement through a lab's merchant account: the order the
+    gateway knows by `out_trade_no`. It becomes paid once, by a verified notification or by
+    a trade query, and then points at its Payment."""
+
+    __tablename__ = "online_payment"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    invoice_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("invoice.id", ondelete="RESTRICT"), index=True
+    )
+    lab_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="RESTRICT"), index=True
+    )
+    account_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("merchant_account.id", ondelete="RESTRICT"), index=True
+    )
+    kind: so.Mapped[GatewayKind] = so.mapped_column(str_enum(GatewayKind, 16))
+    channel: so.Mapped[str] = so.mapped_column(sa.String(16), default="qr")
+    out_trade_no: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    amount_fen: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    currency: so.Mapped[str] = so.mapped_column(sa.String(3), default="CNY")
+    status: so.Mapped[OnlinePaymentStatus] = so.mapped_column(
+        str_enum(OnlinePaymentStatus, 16), default=OnlinePaymentStatus.PENDING, index=True
+    )
+    code_url: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    expires_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    trade_no: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    payment_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("payment.id", ondelete="RESTRICT"), unique=True
+    )
+    created_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    queried_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    finished_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    invoice: so.Mapped[Invoice] = so.relationship()
+    account: so.Mapped[MerchantAccount] = so.relationship()
+    payment: so.Mapped[Payment | None] = so.relationship()
+
+    __table_args__ = (sa.CheckConstraint("amount_fen > 0", name="positive_online_amount"),)
+
+    @property
+    def status_label(self):
+        return ONLINE_STATUS_LABELS[self.status]
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == OnlinePaymentStatus.PENDING
+
+    def can_view(self, user) -> bool:
+        return self.invoice.can_view(user)

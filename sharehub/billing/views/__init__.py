@@ -4,6 +4,6 @@ every route on the blueprint."""
 from __future__ import annotations
 
 from sharehub.billing.blueprint import bp
-from sharehub.billing.views import invoices  # noqa: F401  (their routes)
+from sharehub.billing.views import invoices, online  # noqa: F401  (their routes)
 
 __all__ = ["bp"]

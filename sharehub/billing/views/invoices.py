@@ -97,24 +97,32 @@ def _invoice_response(invoice: Invoice, status: int = 200):
     """The invoice page; after a refusal, with the refusal's status and its message."""
     from flask import current_app
 
+    from sharehub.billing.gateways import REGISTRY
+    from sharehub.billing.online import accepted_accounts, gateway_origins
     from sharehub.billing.provider import gateway
     from sharehub.core.security import csp
 
     online = gateway() is not None
+    # The methods this statement's lab accepts: Stripe where the platform has it, and the
+    # lab's own merchant accounts.
+    merchant = accepted_accounts(invoice.lab_id)
     response = make_response(
         render_template(
             "billing/invoice.html",
             invoice=invoice,
             online_payment=online,
+            merchant_accounts=merchant,
+            account_channels={kind: cls.channels for kind, cls in REGISTRY.items()},
             is_lab=invoice.can_manage(current_user),
             confirm_form=ConfirmForm(),
         ),
         status,
     )
-    if online:
-        response.headers["Content-Security-Policy"] = csp(
-            current_app.config["STRIPE_CHECKOUT_ORIGIN"]
-        )
+    targets = (current_app.config["STRIPE_CHECKOUT_ORIGIN"] if online else "") + (
+        " " + gateway_origins(invoice.lab_id) if merchant else ""
+    )
+    if targets.strip():
+        response.headers["Content-Security-Policy"] = csp(targets.strip())
     return response
 
 
