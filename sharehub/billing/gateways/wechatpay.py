@@ -14,15 +14,33 @@ print the Authorization header), and errors carry WeChat Pay's code and message 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import quote, urlsplit
 
+from flask import Response, current_app, has_request_context, url_for
+from flask import request as flask_request
+from flask_babel import lazy_gettext as _l
 from wechatpayv3 import WeChatPay, WeChatPayType  # type: ignore[import-untyped]
 from wechatpayv3.core import Core  # type: ignore[import-untyped]
 
+from sharehub.billing.gateways.base import (
+    CredentialField,
+    Gateway,
+    GatewayError,
+    Notification,
+    NotificationRefused,
+    RefundAnswer,
+    Started,
+    register,
+)
+from sharehub.billing.models import GatewayKind
+
 OFFICIAL_API = "https://api.mch.weixin.qq.com"
+H5_ORIGIN = "https://wx.tenpay.com"  # where WeChat Pay's h5_url points
 CST = timezone(timedelta(hours=8))
 TIMEOUT = (5, 20)  # connect, read (seconds)
 # WeChat Pay's codes that mean "try again later" rather than "this request is wrong".
@@ -139,7 +157,7 @@ class Refund:
 
 
 @dataclass(frozen=True)
-class Notification:
+class WeChatNotification:
     id: str
     event_type: str  # TRANSACTION.SUCCESS, REFUND.SUCCESS, REFUND.ABNORMAL, REFUND.CLOSED
     resource: dict = field(repr=False)
@@ -380,7 +398,7 @@ class WeChatPayClient:
                 raise
         return "ok"
 
-    def parse_notification(self, headers: Any, body: bytes | str) -> Notification:
+    def parse_notification(self, headers: Any, body: bytes | str) -> WeChatNotification:
         """Verify the platform's signature over the body, then decrypt the resource with the
         API v3 key (AES-256-GCM: a changed byte fails the tag). Raises NotificationError."""
         text = body.decode("utf-8") if isinstance(body, bytes) else body
@@ -408,7 +426,7 @@ class WeChatPayClient:
             raise NotificationError("format") from None
         if not isinstance(envelope, dict) or not isinstance(resource, dict):
             raise NotificationError("format")
-        return Notification(
+        return WeChatNotification(
             id=str(envelope.get("id", ""))[:100],
             event_type=str(envelope.get("event_type", "")),
             resource=resource,
@@ -436,3 +454,277 @@ def _wrap(exc: Exception) -> WeChatPayError:
 
 
 FAILURE_ANSWER = {"code": "FAIL", "message": "失败"}
+
+
+# --- the lab's merchant account as a ShareHub gateway ------------------------------------
+
+# One client per account and credentials: in certificate mode building one downloads the
+# platform certificates, which WeChat Pay does not want on every request.
+_CLIENTS: dict[tuple, WeChatPayClient] = {}
+
+PAID_STATES = ("SUCCESS", "REFUND")
+CLOSED_STATES = ("CLOSED", "REVOKED", "PAYERROR")
+
+
+def _safe_error(exc: WeChatPayError) -> GatewayError:
+    """What the lab manager reads: our words for the codes a setting can cause, WeChat
+    Pay's code otherwise. Never WeChat Pay's text verbatim (it may quote the request)."""
+    messages = {
+        "SIGN_ERROR": _l(
+            "WeChat Pay refused the request's signature: check the merchant private key "
+            "and its certificate serial number."
+        ),
+        "APPID_MCHID_NOT_MATCH": _l("WeChat Pay says this AppID does not belong to the merchant."),
+        "MCH_NOT_EXISTS": _l("WeChat Pay does not know this merchant number."),
+        "SIGNATURE": _l(
+            "WeChat Pay's answer is not signed with the platform key or certificate entered."
+        ),
+        "NO_PLATFORM_CERTIFICATE": _l(
+            "The platform certificates cannot be downloaded and decrypted: check the API v3 key."
+        ),
+        "PRIVATE_KEY": _l("The merchant private key cannot be read."),
+        "PUBLIC_KEY": _l("The platform public key cannot be read."),
+        "NETWORK": _l("WeChat Pay cannot be reached."),
+        "APIV3_KEY": _l(
+            "The platform certificates do not decrypt with the API v3 key entered: check it."
+        ),
+        "ORDERPAID": _l("WeChat Pay says this order is already paid."),
+        "NOT_ENOUGH": _l(
+            "WeChat Pay says the amount to refund exceeds what is left of the payment."
+        ),
+    }
+    message = messages.get(exc.code)
+    if message is None:
+        message = _l("WeChat Pay refused the request (%(code)s).", code=exc.code[:40])
+    return GatewayError(str(message), transient=exc.transient)
+
+
+@register
+class WeChatPayGateway(Gateway):
+    kind = GatewayKind.WECHAT_PAY
+    channels = ("qr", "h5")
+    merchant_id_label = _l("Merchant number (商户号)")
+    fields = (
+        CredentialField("appid", _l("AppID (应用ID)"), secret=False),
+        CredentialField("apiv3_key", _l("API v3 key (APIv3密钥)")),
+        CredentialField(
+            "cert_serial_no", _l("Merchant certificate serial number (证书序列号)"), secret=False
+        ),
+        CredentialField(
+            "private_key", _l("Merchant private key (apiclient_key.pem)"), multiline=True
+        ),
+        CredentialField(
+            "platform_public_key_id",
+            _l("Platform public key ID (PUB_KEY_ID_…)"),
+            secret=False,
+            required=False,
+            help=_l("Leave both platform fields blank to use the platform certificates."),
+        ),
+        CredentialField(
+            "platform_public_key",
+            _l("Platform public key (pub_key.pem)"),
+            secret=False,
+            multiline=True,
+            required=False,
+        ),
+    )
+
+    def credentials(self) -> Credentials:
+        entered = self.account.secrets()
+        return Credentials(
+            mchid=self.account.merchant_id,
+            appid=entered.get("appid", ""),
+            apiv3_key=entered.get("apiv3_key", ""),
+            cert_serial_no=entered.get("cert_serial_no", "").strip().upper(),
+            private_key=entered.get("private_key", ""),
+            platform_public_key=entered.get("platform_public_key", ""),
+            platform_public_key_id=entered.get("platform_public_key_id", "").strip(),
+            api_base=current_app.config.get("WECHATPAY_API_BASE") or OFFICIAL_API,
+        )
+
+    def client(self, notify_url: str | None = None) -> WeChatPayClient:
+        credentials = self.credentials()
+        if bool(credentials.platform_public_key) != bool(credentials.platform_public_key_id):
+            raise GatewayError(
+                str(_l("Enter both the platform public key and its ID, or neither."))
+            )
+        if len(credentials.apiv3_key.encode()) != 32:
+            raise GatewayError(str(_l("The API v3 key has 32 characters.")))
+        fingerprint = hashlib.sha256(json.dumps(vars(credentials), sort_keys=True).encode())
+        key = (self.account.id, fingerprint.hexdigest())
+        client = _CLIENTS.get(key)
+        if client is None:
+            try:
+                client = WeChatPayClient(credentials)
+            except WeChatPayError as exc:
+                raise _safe_error(exc) from None
+            if len(_CLIENTS) > 64:
+                _CLIENTS.clear()
+            _CLIENTS[key] = client
+        return client
+
+    def _call(self, method, *args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except WeChatPayError as exc:
+            raise _safe_error(exc) from None
+
+    def start(self, attempt, channel, notify_url, return_url) -> Started:
+        client = self.client()
+        description = f"ShareHub {attempt.invoice.number or attempt.invoice.id}"
+        attach = f"statement:{attempt.invoice_id}"
+        if channel == "h5":
+            ip = flask_request.remote_addr if has_request_context() else ""
+            url = self._call(
+                client.h5,
+                attempt.out_trade_no,
+                description,
+                attempt.amount_fen,
+                attempt.expires_dt,
+                attach,
+                ip or "127.0.0.1",
+                notify_url=notify_url,
+            )
+            return Started(redirect_url=_with_redirect(url, return_url))
+        code_url = self._call(
+            client.native,
+            attempt.out_trade_no,
+            description,
+            attempt.amount_fen,
+            attempt.expires_dt,
+            attach,
+            notify_url=notify_url,
+        )
+        return Started(code_url=code_url)
+
+    def verify_notification(self, request) -> Notification:
+        try:
+            note = self.client().parse_notification(request.headers, request.get_data())
+        except NotificationError as exc:
+            raise NotificationRefused(exc.reason) from None
+        except GatewayError as exc:
+            raise NotificationRefused("credentials") from exc
+        resource = note.resource
+        if str(resource.get("mchid", "")) != self.account.merchant_id:
+            raise NotificationRefused("another merchant")
+        if note.is_refund:
+            refund = note.refund()
+            return Notification(
+                event_id=note.id,
+                out_trade_no=refund.out_trade_no,
+                status="refund succeeded" if refund.status == "SUCCESS" else "refund failed",
+                trade_no=refund.out_refund_no,
+                amount_fen=refund.refund,
+                merchant_id=refund.mchid,
+                payload={"event_type": note.event_type, **resource},
+            )
+        if str(resource.get("appid", "")) != self.credentials().appid:
+            raise NotificationRefused("another app")
+        return self._note(note.transaction(), note.id, resource)
+
+    def _note(self, found: Transaction, event: str, payload: dict) -> Notification:
+        status = (
+            "paid"
+            if found.state in PAID_STATES
+            else "closed"
+            if found.state in CLOSED_STATES
+            else "pending"
+        )
+        return Notification(
+            event_id=event,
+            out_trade_no=found.out_trade_no,
+            status=status,
+            trade_no=found.transaction_id,
+            amount_fen=found.total,
+            currency=found.currency,
+            merchant_id=found.mchid,
+            payload={k: v for k, v in payload.items() if k != "payer"},
+        )
+
+    def acknowledge(self, ok: bool):
+        """WeChat Pay: 200 or 204 without a body is "received"; anything else, with the
+        JSON code and message, makes it send the notification again (for about a day)."""
+        if ok:
+            return Response(status=204)
+        return Response(
+            json.dumps(FAILURE_ANSWER, ensure_ascii=False),
+            status=400,
+            mimetype="application/json",
+        )
+
+    def query(self, attempt) -> Notification:
+        found = self._call(self.client().query, attempt.out_trade_no)
+        if found is None:
+            return Notification(event_id="", out_trade_no=attempt.out_trade_no, status="pending")
+        if found.appid and found.appid != self.credentials().appid:
+            raise GatewayError(
+                str(_l("WeChat Pay says this AppID does not belong to the merchant."))
+            )
+        return self._note(found, "query", found.raw)
+
+    def close(self, attempt) -> None:
+        self._call(self.client().close, attempt.out_trade_no)
+
+    def refund(self, attempt, amount_fen: int, out_request_no: str) -> RefundAnswer:
+        notify = self._notify_url()
+        try:
+            made = self.client().refund(
+                attempt.out_trade_no,
+                out_request_no,
+                amount_fen,
+                attempt.amount_fen,
+                reason=str(_l("Refund of a statement payment")),
+                notify_url=notify,
+            )
+        except WeChatPayError as exc:
+            error = _safe_error(exc)
+            if error.transient:
+                raise error from None
+            return RefundAnswer(status="failed", failure=str(error))
+        return RefundAnswer(
+            status=REFUND_STATUS.get(made.status, "submitted"),
+            ref=f"{self.kind.value}:{made.out_refund_no}",
+        )
+
+    def _notify_url(self) -> str:
+        """Refunds are sent after the commit or from the command line: the address is
+        built from the site's public address, as mail links are."""
+        with current_app.test_request_context(base_url=current_app.config["SERVER_BASE_URL"]):
+            return url_for(
+                "billing.gateway_notification",
+                kind=self.kind.value,
+                account_id=self.account.id,
+                _external=True,
+            )
+
+    def test_connection(self) -> tuple[bool, str]:
+        try:
+            self._call(self.client().check)
+        except GatewayError as exc:
+            return False, str(exc)
+        return True, str(_l("WeChat Pay accepted the keys."))
+
+
+REFUND_STATUS = {
+    "SUCCESS": "succeeded",
+    "PROCESSING": "submitted",
+    "CLOSED": "failed",
+    "ABNORMAL": "failed",
+}
+
+
+def h5_origin() -> str:
+    """Where an H5 payment's address leads (the statement page's form may go there):
+    WeChat Pay's cashier, or the stand-in that answers in its place."""
+    base = current_app.config.get("WECHATPAY_API_BASE") or OFFICIAL_API
+    if base.rstrip("/") == OFFICIAL_API:
+        return H5_ORIGIN
+    parts = urlsplit(base)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _with_redirect(h5_url: str, return_url: str) -> str:
+    """WeChat Pay sends the phone back to `redirect_url` after an H5 payment."""
+    if not return_url:
+        return h5_url
+    return f"{h5_url}&redirect_url={quote(return_url, safe='')}"
