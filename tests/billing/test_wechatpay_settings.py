@@ -110,6 +110,21 @@ def test_platform_certificates_instead_of_the_public_key(
         assert standin.state()["requests"][0]["path"] == "/v3/certificates"
 
 
+def test_keys_pasted_in_a_browser_with_cr_lf_line_ends_work(
+    db, client, login, lab, lab_manager, wechatpay
+):
+    """Browsers send a textarea's lines ended with CR LF."""
+    merchant = wechatpay.merchant
+    crlf = {
+        name: value.replace("\n", "\r\n") + "\r\n"
+        for name, value in account_fields(merchant).items()
+    }
+    login(lab_manager)
+    client.post(SAVE.format(lab=lab.id), data=form(merchant, **crlf))
+    tested = client.post(TEST.format(lab=lab.id), follow_redirects=True)
+    assert "WeChat Pay accepted the keys." in tested.text
+
+
 def test_only_one_platform_field_is_refused_clearly(db, client, login, lab, lab_manager, wechatpay):
     login(lab_manager)
     client.post(SAVE.format(lab=lab.id), data=form(wechatpay.merchant, platform_public_key_id=""))

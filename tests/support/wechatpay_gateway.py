@@ -24,6 +24,7 @@ Run as ``python -m tests.support.wechatpay_gateway PORT CONFIG.json``.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import secrets
@@ -568,7 +569,7 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/_standin/"):
             return self._control(path, json.loads(body or "{}"))
         if path.startswith("/h5/"):
-            return self._h5_page(path[4:])
+            return self._h5_page(method, path[4:])
         refusal = gw.authenticate(method, self.path, body, self.headers.get("Authorization", ""))
         with gw.lock:
             gw.requests.append({"method": method, "path": path, "refused": bool(refusal)})
@@ -597,11 +598,40 @@ class Handler(BaseHTTPRequestHandler):
             return self._answer(*gw.query_refund(match[1]))
         return self._answer(404, {"code": "NOT_FOUND", "message": "无此接口"})
 
-    def _h5_page(self, no: str) -> None:
-        body = (
-            '<!doctype html><html><head><meta charset="utf-8"><title>微信支付</title></head>'
-            f'<body><h1>微信支付（本地替身）</h1><p id="order">{no}</p></body></html>'
-        ).encode()
+    def _h5_page(self, method: str, rest: str) -> None:
+        """WeChat Pay's H5 cashier, as far as a test needs it: the order and a Pay button
+        that pays, sends the notification and goes back to the shop's redirect_url."""
+        gw = self.gateway
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query)
+        no = rest.split("/")[0]
+        back = (query.get("redirect_url") or [""])[0]
+        if method == "POST":
+            status, _answer = gw.pay(no)
+            if status == 200:
+                headers, body = gw.payment_notification(no)
+                gw.deliver(gw.orders[no]["notify_url"], headers, body)
+            self.send_response(303)
+            self.send_header("Location", back or f"/h5/{no}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        order = gw.orders.get(no)
+        if order is None:
+            return self._answer(404, {"code": "ORDER_NOT_EXIST", "message": "订单不存在"}, False)
+        amount = order["amount"]["total"]
+        action = html.escape(f"/h5/{no}?{parts.query}")
+        body = f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>微信支付</title>
+<style>body{{font-family:sans-serif;margin:0;background:#ededed;color:#111}}
+.box{{background:#fff;margin:1rem;padding:1.5rem;border-radius:8px;text-align:center}}
+.amount{{font-size:2rem;font-weight:600}}button{{background:#07c160;color:#fff;border:0;
+border-radius:6px;font-size:1.1rem;padding:.7rem 2rem;width:100%}}</style></head><body>
+<div class="box"><h1>微信支付 <small>(本地替身 / local stand-in)</small></h1>
+<p>{html.escape(order["description"])}</p><p class="amount" id="amount">¥{amount / 100:,.2f}</p>
+<p>{html.escape(order["trade_state"])}</p>
+<form method="post" action="{action}"><button type="submit" id="h5-pay">确认支付</button></form>
+</div></body></html>""".encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))

@@ -530,15 +530,20 @@ class WeChatPayGateway(Gateway):
     )
 
     def credentials(self) -> Credentials:
-        entered = self.account.secrets()
+        def entered(name: str) -> str:
+            # A browser sends a textarea's lines ended with CR LF; the library's PEM
+            # reader wants LF ("-----BEGIN PRIVATE KEY-----\n").
+            value = str(self.account.secrets().get(name) or "")
+            return value.replace("\r\n", "\n").replace("\r", "\n").strip()
+
         return Credentials(
             mchid=self.account.merchant_id,
-            appid=entered.get("appid", ""),
-            apiv3_key=entered.get("apiv3_key", ""),
-            cert_serial_no=entered.get("cert_serial_no", "").strip().upper(),
-            private_key=entered.get("private_key", ""),
-            platform_public_key=entered.get("platform_public_key", ""),
-            platform_public_key_id=entered.get("platform_public_key_id", "").strip(),
+            appid=entered("appid"),
+            apiv3_key=entered("apiv3_key"),
+            cert_serial_no=entered("cert_serial_no").upper(),
+            private_key=entered("private_key"),
+            platform_public_key=entered("platform_public_key"),
+            platform_public_key_id=entered("platform_public_key_id"),
             api_base=current_app.config.get("WECHATPAY_API_BASE") or OFFICIAL_API,
         )
 

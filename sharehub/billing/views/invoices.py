@@ -420,6 +420,7 @@ def reconciliation():
     following = date(year + month // 12, month % 12 + 1, 1)
     return render_template(
         "billing/reconciliation.html",
+        lab=lab,
         method_labels=METHOD_LABELS,
         money=queries.lab_money(lab.id, year, month),
         label=f"{year}-{month:02d}",
@@ -452,6 +453,7 @@ def match_bank_statement():
         return refused(exc, again=page("billing.reconciliation"))
     return render_template(
         "billing/reconciliation.html",
+        lab=lab,
         method_labels=METHOD_LABELS,
         money=queries.lab_money(lab.id, year, month),
         label=f"{year}-{month:02d}",
