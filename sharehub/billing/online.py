@@ -412,7 +412,8 @@ def _apply_refund_news(attempt: OnlinePayment, note: Notification, source: str) 
     request_no = note.trade_no
     ref = f"{attempt.kind.value}:{request_no}"[:100]
     refund = None
-    if request_no.startswith("RF") and request_no[2:].isdigit():
+    # A number we never made (past the id column's range too) finds nothing.
+    if request_no.startswith("RF") and request_no[2:].isdigit() and int(request_no[2:]) < 2**31:
         refund = db.session.get(
             Refund, int(request_no[2:]), with_for_update=True, populate_existing=True
         )
