@@ -214,3 +214,16 @@ def test_credentials_appear_nowhere(
     text = "\n".join(shown)
     for secret in merchant.secret_texts():
         assert secret not in text
+
+
+def test_the_connection_test_answers_in_chinese(db, client, login, lab, lab_manager, wechatpay):
+    merchant = wechatpay.merchant
+    lab_manager.locale = "zh_CN"
+    db.session.commit()
+    login(lab_manager)
+    client.post(SAVE.format(lab=lab.id), data=form(merchant, private_key=key_pem(make_key())))
+    zh = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    tested = client.post(TEST.format(lab=lab.id), headers=zh, follow_redirects=True)
+    assert "微信支付拒绝了请求签名：请检查商户私钥及其证书序列号。" in tested.text
+    page = client.get(PAGE.format(lab=lab.id), headers=zh).text
+    assert "APIv3密钥" in page and "微信支付公钥ID" in page
