@@ -176,7 +176,7 @@ def start_payment(
     """An order for what the statement still owes, at the lab's own merchant account. A
     pending, unexpired attempt for the same amount and channel is shown again instead of a
     second order. `notify_url(account)` gives the account's notification address."""
-    if not invoice.can_view(actor) or invoice.is_draft:
+    if actor.membership_in(invoice.customer_org_id) is None or invoice.is_draft:
         raise PermissionDenied(_l("You cannot pay this statement."))
     try:
         kind = GatewayKind(kind)

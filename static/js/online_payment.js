@@ -16,8 +16,10 @@
           badge.className = "badge text-bg-" + (data.status === "paid" ? "success" : "secondary");
           const qr = document.getElementById("online-qr");
           if (qr) qr.remove();
-          const hint = document.getElementById("online-hint");
-          if (hint) hint.remove();
+          for (const id of ["online-hint", "online-valid"]) {
+            const element = document.getElementById(id);
+            if (element) element.remove();
+          }
           if (data.status === "paid") document.getElementById("online-paid-note").classList.remove("d-none");
         }
       })

@@ -38,7 +38,7 @@ def start_qr(client, login, buyer, statement) -> OnlinePayment:
     answer = client.post(f"/invoices/{statement.id}/online/alipay", data={"channel": "qr"})
     assert answer.status_code == 303, answer.text
     attempt_id = int(answer.headers["Location"].rsplit("/", 1)[1])
-    client.get("/logout")
+    client.post("/account/signout")
     return _attempt(attempt_id)
 
 
@@ -71,7 +71,7 @@ def test_qr_payment_is_recorded_once_from_the_signed_notification(
     page = client.get(f"/payments/online/{attempt.id}")
     assert "<svg" in page.text and "online-qr" in page.text
     assert client.get(f"/payments/online/{attempt.id}/status").json["status"] == "pending"
-    client.get("/logout")
+    client.post("/account/signout")
 
     params = customer_pays(alipay_url, attempt.out_trade_no)["params"]
     answers = [notify(client, alipay_account, params) for _ in range(10)]
@@ -294,7 +294,7 @@ def test_expired_code_is_closed_and_its_late_close_notice_changes_nothing(
     again = client.post(f"/invoices/{statement.id}/online/alipay", data={"channel": "qr"})
     assert again.status_code == 303
     assert not again.headers["Location"].endswith(f"/{attempt.id}")
-    client.get("/logout")
+    client.post("/account/signout")
     nothing_recorded(db, statement)
 
 
@@ -361,3 +361,73 @@ def test_a_statement_shows_the_methods_its_lab_accepts(
     refused = client.post(f"/invoices/{statement.id}/online/alipay", data={"channel": "qr"})
     assert refused.status_code == 409
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OnlinePayment)) == 0
+
+
+def test_check_consistency_finds_a_paid_attempt_without_its_payment_and_a_payment_without_event(
+    db, client, login, buyer, statement, alipay_account, alipay_url
+):
+    from sharehub.admin import consistency
+
+    attempt = start_qr(client, login, buyer, statement)
+    params = customer_pays(alipay_url, attempt.out_trade_no)["params"]
+    assert notify(client, alipay_account, params).text == "success"
+    assert consistency.online_payments_without_their_payment() == []
+    assert consistency.gateway_payments_without_event() == []
+    attempt = _attempt(attempt.id)
+    payment_id = attempt.payment_id
+    db.session.execute(sa.delete(GatewayEvent))
+    attempt.payment_id = None
+    db.session.commit()
+    assert consistency.gateway_payments_without_event() == [payment_id]
+    assert [
+        row["online_payment_id"] for row in consistency.online_payments_without_their_payment()
+    ] == [attempt.id]
+
+
+def test_only_the_customer_starts_a_payment_and_sees_its_page(
+    db,
+    client,
+    login,
+    buyer,
+    statement,
+    alipay_account,
+    alipay_url,
+    lab,
+    lab_manager,
+    make_org,
+    make_user,
+):
+    from sharehub.accounts.models import OrgKind, Role
+
+    attempt = start_qr(client, login, buyer, statement)
+    urls = [f"/payments/online/{attempt.id}", f"/payments/online/{attempt.id}/status"]
+    start = f"/invoices/{statement.id}/online/alipay"
+    people = {
+        "another enterprise": (make_user(make_org()), 404),
+        "another lab's manager": (make_user(make_org(kind=OrgKind.LAB), role=Role.MANAGER), 404),
+        "the lab's plain staff": (make_user(lab, role=Role.MEMBER), 404),
+        "a regulator": (make_user(make_org(kind=OrgKind.AUTHORITY)), 404),
+        "the lab's manager": (lab_manager, 403),  # sees the statement, does not pay it
+    }
+    count = lambda: db.session.scalar(sa.select(sa.func.count()).select_from(OnlinePayment))  # noqa: E731
+    for name, (user, start_status) in people.items():
+        client.post("/account/signout")
+        login(user)
+        assert client.post(start, data={"channel": "qr"}).status_code == start_status, name
+        for url in urls:
+            if start_status == 404:
+                assert client.get(url).status_code == 404, (name, url)
+    client.post("/account/signout")
+    assert client.post(start, data={"channel": "qr"}).status_code == 302
+    for url in urls:
+        answer = client.get(url)
+        assert answer.status_code == 302 and "/account/signin" in answer.headers["Location"]
+    assert client.post("/webhooks/alipay/999999", data={"a": "b"}).status_code == 404
+    assert client.post(f"/webhooks/wechat_pay/{alipay_account.id}", data={}).status_code == 404
+    assert count() == 1
+    login(buyer)
+    for channel in ("", "bank", "<script>"):
+        refused = client.post(start, data={"channel": channel})
+        assert refused.status_code in (303, 400), channel
+    assert client.post(f"/invoices/{statement.id}/online/paypal", data={}).status_code == 400
+    nothing_recorded(db, statement)

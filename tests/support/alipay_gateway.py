@@ -9,8 +9,9 @@ signed the same way (all parameters but `sign` and `sign_type`). Keys are genera
 tests and handed over in a JSON file.
 
 Test-only control calls play the customer: POST /_test/pay {out_trade_no, notify} marks the
-precreated order scanned and paid and (when notify) posts the notification; it answers the
-signed notification parameters so a test can deliver, replay or tamper with them itself.
+precreated order (without out_trade_no: the latest one) scanned and paid and (when notify)
+posts the notification; it answers the signed notification parameters so a test can
+deliver, replay or tamper with them itself.
 POST /_test/apps {app_id, public_key} adds another lab's app.
 
 Run: python -m tests.support.alipay_gateway PORT KEYFILE
@@ -360,7 +361,8 @@ def make_handler(gateway: Gateway):
                 return self._send(200, gateway.call(params))
             if path == "/_test/pay":
                 notify = str(params.get("notify", "1")) not in ("0", "false", "False")
-                return self._send(200, json.dumps(gateway.pay(params["out_trade_no"], notify)))
+                no = params.get("out_trade_no") or (list(gateway.trades) or [""])[-1]
+                return self._send(200, json.dumps(gateway.pay(no, notify)))
             if path == "/_test/pay_page":
                 gateway.pay(params["out_trade_no"], True)
                 trade = gateway.trades.get(params["out_trade_no"], {})

@@ -420,7 +420,6 @@ def reconciliation():
     following = date(year + month // 12, month % 12 + 1, 1)
     return render_template(
         "billing/reconciliation.html",
-        lab=lab,
         method_labels=METHOD_LABELS,
         money=queries.lab_money(lab.id, year, month),
         label=f"{year}-{month:02d}",
@@ -453,7 +452,6 @@ def match_bank_statement():
         return refused(exc, again=page("billing.reconciliation"))
     return render_template(
         "billing/reconciliation.html",
-        lab=lab,
         method_labels=METHOD_LABELS,
         money=queries.lab_money(lab.id, year, month),
         label=f"{year}-{month:02d}",
