@@ -43,6 +43,7 @@ def open_page(browser):
         )
         contexts.append(context)
         page = context.new_page()
+        page.set_default_timeout(90000)  # a loaded two-core machine
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on(
@@ -86,8 +87,7 @@ def book_and_issue(page, base) -> str:
 
 def enter_the_keys(page, base, merchant, shots) -> None:
     sign_in(page, base, "lab@demo.sharehub.cn", DEMO_PASSWORD)
-    page.goto(f"{base}/lab/reconciliation")
-    page.click("#payment-accounts-link")
+    page.goto(base + page.get_attribute("#nav-payment-accounts", "href"))
     card = page.locator("#account-wechat_pay")
     page.fill("#wechat_pay-merchant_id", merchant.mchid)
     for name, value in {
