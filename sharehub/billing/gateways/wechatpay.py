@@ -523,7 +523,8 @@ class WeChatPayGateway(Gateway):
         CredentialField(
             "platform_public_key",
             _l("Platform public key (pub_key.pem)"),
-            secret=False,
+            # Not secret, but a whole PEM block as the "set" hint says nothing useful.
+            secret=True,
             multiline=True,
             required=False,
         ),
