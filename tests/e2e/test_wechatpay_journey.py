@@ -48,13 +48,29 @@ def open_page(browser):
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on(
             "console",
-            lambda m: errors.append(m.text) if m.type == "error" else None,
+            lambda m: (
+                errors.append(m.text)
+                if m.type == "error" and "Content Security Policy" in m.text
+                else None
+            ),
+        )
+        page.on(  # ShareHub's own assets and answers only (not the stand-in's favicon)
+            "response",
+            lambda r: (
+                errors.append(f"{r.status} {r.url}")
+                if r.url.startswith(base_of(r.url)) and "/static/" in r.url and r.status >= 400
+                else None
+            ),
         )
         return page, errors
 
     yield open_one
     for context in contexts:
         context.close()
+
+
+def base_of(url: str) -> str:
+    return url.split("/static/")[0]
 
 
 def book_and_issue(page, base) -> str:
