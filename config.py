@@ -96,6 +96,7 @@ class Config:
     # Labs' own merchant accounts (Alipay, WeChat Pay): the gateways' addresses, and how
     # long a payment QR code stays valid.
     ALIPAY_SERVER_URL = os.environ.get("ALIPAY_SERVER_URL", "https://openapi.alipay.com/gateway.do")
+    WECHATPAY_API_BASE = os.environ.get("WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com")
     ONLINE_PAYMENT_MINUTES = int(os.environ.get("SHAREHUB_ONLINE_PAYMENT_MINUTES", "15"))
 
 

@@ -30,6 +30,7 @@ pytest_plugins = [
     "tests.support.alipay",
     "tests.support.competence",
     "tests.support.capture",
+    "tests.support.wechatpay",
 ]
 
 

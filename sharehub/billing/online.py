@@ -113,7 +113,7 @@ def save_account(
         stored[spec.name] = value
         hints[spec.name] = _hint(value) if spec.secret else value
         changed.append(spec.name)
-    missing = [spec.name for spec in cls.fields if not stored.get(spec.name)]
+    missing = [spec.name for spec in cls.fields if spec.required and not stored.get(spec.name)]
     if enabled and missing:
         raise ValidationError(_l("Enter every key before accepting payments."), field=missing[0])
     if merchant_id != account.merchant_id or changed:
@@ -263,6 +263,8 @@ def apply_news(account: MerchantAccount, note: Notification, *, source: str) -> 
         return False, "unknown out_trade_no"
     if note.merchant_id and note.merchant_id != account.merchant_id:
         return False, "another merchant's trade"
+    if note.status.startswith("refund"):
+        return _apply_refund_news(attempt, note, source)
     if note.status not in ("paid", "closed"):
         return True, f"{note.status}: nothing to do"
     event_id = _event_id(attempt, note.status)
@@ -387,4 +389,49 @@ def gateway_origins(lab_id: int) -> str:
         if account.kind == GatewayKind.ALIPAY:
             parts = urlsplit(current_app.config["ALIPAY_SERVER_URL"])
             origins.append(f"{parts.scheme}://{parts.netloc}")
+        elif account.kind == GatewayKind.WECHAT_PAY:
+            from sharehub.billing.gateways.wechatpay import h5_origin
+
+            origins.append(h5_origin())
     return " ".join(origins)
+
+
+REFUND_NEWS = {"refund succeeded": "succeeded", "refund failed": "failed"}
+
+
+def _apply_refund_news(attempt: OnlinePayment, note: Notification, source: str) -> tuple[bool, str]:
+    """A gateway's news of a refund it finished later (WeChat Pay refunds asynchronously).
+    The refund must be one we asked for against this attempt's payment, for the amount we
+    asked; its row id is in the request number (see `refund_through_gateway`)."""
+    from sharehub.billing.models import Refund
+    from sharehub.billing.refunds import handle_refund_object
+
+    status = REFUND_NEWS.get(note.status)
+    if status is None:
+        return True, f"{note.status}: nothing to do"
+    request_no = note.trade_no
+    ref = f"{attempt.kind.value}:{request_no}"[:100]
+    refund = None
+    # A number we never made (past the id column's range too) finds nothing.
+    if request_no.startswith("RF") and request_no[2:].isdigit() and int(request_no[2:]) < 2**31:
+        refund = db.session.get(
+            Refund, int(request_no[2:]), with_for_update=True, populate_existing=True
+        )
+    if (
+        refund is None
+        or attempt.payment_id is None
+        or refund.payment_id != attempt.payment_id
+        or refund.provider_ref not in (None, ref)
+        or refund.amount != note.amount_fen
+    ):
+        return False, "unknown refund"
+    event_id = f"{attempt.kind.value}:{request_no}:{status}"[:100]
+    if db.session.get(GatewayEvent, event_id, populate_existing=True) is not None:
+        return True, "duplicate"
+    refund.provider_ref = ref
+    db.session.flush()
+    outcome = handle_refund_object(
+        {"id": ref, "status": status, "failure_reason": note.payload.get("refund_status", "")}
+    )
+    _store(event_id, note, outcome, source, None)
+    return True, outcome

@@ -77,4 +77,4 @@ def refund_through_gateway(attempt: OnlinePayment, amount: int, refund_id: int) 
 
 def _load() -> None:
     """The gateways register themselves when imported."""
-    from sharehub.billing.gateways import alipay  # noqa: F401
+    from sharehub.billing.gateways import alipay, wechatpay  # noqa: F401

@@ -52,6 +52,7 @@ class CredentialField:
     secret: bool = True
     multiline: bool = False
     help: object = ""
+    required: bool = True  # False: may stay blank (another way to the same end exists)
 
 
 @dataclass

@@ -147,7 +147,7 @@ def start_online_payment(invoice_id: int, kind: str):
     except DomainError as exc:
         return refused(exc, again=again)
     commit()
-    if attempt.channel == "page":
+    if attempt.channel in ("page", "h5"):  # the gateway's own page (H5: on the phone)
         return redirect(attempt.code_url, code=303)
     return redirect(url_for("billing.online_payment_page", attempt_id=attempt.id), code=303)
 
