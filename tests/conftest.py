@@ -27,6 +27,7 @@ pytest_plugins = [
     "tests.support.catalog",
     "tests.support.stats",
     "tests.support.billing",
+    "tests.support.reports",
 ]
 
 

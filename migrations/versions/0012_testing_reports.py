@@ -1,8 +1,8 @@
-"""testing reports: message threads
+"""message threads on bookings and testing orders; test reports, their results, signatures, numbers and PDFs
 
 Revision ID: 0012_testing_reports
-Revises: 0011_supervision
-Create Date: 2026-12-02 07:02:08.662647
+Revises: 0012_testing
+Create Date: 2026-12-02 07:11:35.212409
 
 """
 
@@ -14,7 +14,7 @@ import sharehub.core.db
 
 # revision identifiers, used by Alembic.
 revision = "0012_testing_reports"
-down_revision = "0011_supervision"
+down_revision = "0012_testing"
 branch_labels = None
 depends_on = None
 
@@ -51,6 +51,123 @@ def upgrade():
             batch_op.f("ix_message_thread_customer_org_id"), ["customer_org_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_message_thread_lab_id"), ["lab_id"], unique=False)
+
+    op.create_table(
+        "report_counter",
+        sa.Column("lab_id", sa.Integer(), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("last_number", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["lab_id"],
+            ["organisation.id"],
+            name=op.f("fk_report_counter_lab_id_organisation"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("lab_id", "year", name=op.f("pk_report_counter")),
+    )
+    op.create_table(
+        "test_report",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("order_id", sa.Integer(), nullable=False),
+        sa.Column("lab_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "draft",
+                "issued",
+                "amended",
+                "withdrawn",
+                name="reportstatus",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("supersedes_id", sa.Integer(), nullable=True),
+        sa.Column("amendment_reason", sa.Text(), nullable=False),
+        sa.Column("conclusion", sa.Text(), nullable=False),
+        sa.Column("prepared_by_id", sa.Integer(), nullable=True),
+        sa.Column("prepared_dt", sharehub.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reviewed_by_id", sa.Integer(), nullable=True),
+        sa.Column("reviewed_dt", sharehub.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("approved_by_id", sa.Integer(), nullable=True),
+        sa.Column("approved_dt", sharehub.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("year", sa.Integer(), nullable=True),
+        sa.Column("sequence", sa.Integer(), nullable=True),
+        sa.Column("number", sa.String(length=40), nullable=True),
+        sa.Column("verification_code", sa.String(length=16), nullable=True),
+        sa.Column("issue_date", sa.Date(), nullable=True),
+        sa.Column("issued_dt", sharehub.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("issued_by_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "overall_verdict",
+            sa.Enum("pass", "fail", "na", name="verdict", native_enum=False, length=8),
+            nullable=True,
+        ),
+        sa.Column("marks", sa.JSON(), nullable=False),
+        sa.Column("content_hash", sa.String(length=64), nullable=True),
+        sa.Column("withdrawn_dt", sharehub.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("withdrawn_reason", sa.Text(), nullable=False),
+        sa.Column("created_dt", sharehub.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["approved_by_id"],
+            ["user.id"],
+            name=op.f("fk_test_report_approved_by_id_user"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["issued_by_id"],
+            ["user.id"],
+            name=op.f("fk_test_report_issued_by_id_user"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["lab_id"],
+            ["organisation.id"],
+            name=op.f("fk_test_report_lab_id_organisation"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["testing_request.id"],
+            name=op.f("fk_test_report_order_id_testing_request"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["prepared_by_id"],
+            ["user.id"],
+            name=op.f("fk_test_report_prepared_by_id_user"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["reviewed_by_id"],
+            ["user.id"],
+            name=op.f("fk_test_report_reviewed_by_id_user"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["supersedes_id"],
+            ["test_report.id"],
+            name=op.f("fk_test_report_supersedes_id_test_report"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_test_report")),
+        sa.UniqueConstraint("lab_id", "year", "sequence", name="uq_test_report_lab_year_seq"),
+        sa.UniqueConstraint("number", name=op.f("uq_test_report_number")),
+    )
+    with op.batch_alter_table("test_report", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_test_report_issue_date"), ["issue_date"], unique=False)
+        batch_op.create_index(batch_op.f("ix_test_report_lab_id"), ["lab_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_test_report_order_id"), ["order_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_test_report_status"), ["status"], unique=False)
+        batch_op.create_index(
+            "uq_test_report_open_version",
+            ["supersedes_id"],
+            unique=True,
+            postgresql_where=sa.text("supersedes_id IS NOT NULL"),
+            sqlite_where=sa.text("supersedes_id IS NOT NULL"),
+        )
 
     op.create_table(
         "thread_message",
@@ -121,11 +238,95 @@ def upgrade():
             batch_op.f("ix_message_attachment_message_id"), ["message_id"], unique=False
         )
 
+    op.create_table(
+        "report_document",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("report_id", sa.Integer(), nullable=False),
+        sa.Column("purpose", sa.String(length=16), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("created_dt", sharehub.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("original_name", sa.String(length=200), nullable=False),
+        sa.Column("stored_name", sa.String(length=64), nullable=False),
+        sa.Column("content_type", sa.String(length=64), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["report_id"],
+            ["test_report.id"],
+            name=op.f("fk_report_document_report_id_test_report"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_report_document")),
+        sa.UniqueConstraint("stored_name", name=op.f("uq_report_document_stored_name")),
+    )
+    with op.batch_alter_table("report_document", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_report_document_report_id"), ["report_id"], unique=False
+        )
+
+    op.create_table(
+        "report_result",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("report_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("sample_id", sa.Integer(), nullable=False),
+        sa.Column("service_id", sa.Integer(), nullable=False),
+        sa.Column("parameter", sa.String(length=200), nullable=False),
+        sa.Column("method", sa.String(length=200), nullable=False),
+        sa.Column("value", sa.String(length=100), nullable=False),
+        sa.Column("numeric_value", sa.Numeric(precision=20, scale=6), nullable=True),
+        sa.Column("unit", sa.String(length=32), nullable=False),
+        sa.Column("limit_text", sa.String(length=200), nullable=False),
+        sa.Column(
+            "verdict",
+            sa.Enum("pass", "fail", "na", name="verdict", native_enum=False, length=8),
+            nullable=False,
+        ),
+        sa.Column("accredited", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["report_id"],
+            ["test_report.id"],
+            name=op.f("fk_report_result_report_id_test_report"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["sample_id"],
+            ["sample.id"],
+            name=op.f("fk_report_result_sample_id_sample"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["service_id"],
+            ["testing_service.id"],
+            name=op.f("fk_report_result_service_id_testing_service"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_report_result")),
+        sa.UniqueConstraint(
+            "report_id",
+            "sample_id",
+            "service_id",
+            "parameter",
+            name=op.f("uq_report_result_report_id"),
+        ),
+    )
+    with op.batch_alter_table("report_result", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_report_result_report_id"), ["report_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_report_result_sample_id"), ["sample_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("report_result", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_report_result_sample_id"))
+        batch_op.drop_index(batch_op.f("ix_report_result_report_id"))
+
+    op.drop_table("report_result")
+    with op.batch_alter_table("report_document", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_report_document_report_id"))
+
+    op.drop_table("report_document")
     with op.batch_alter_table("message_attachment", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_message_attachment_message_id"))
 
@@ -136,6 +337,19 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_thread_message_author_id"))
 
     op.drop_table("thread_message")
+    with op.batch_alter_table("test_report", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_test_report_open_version",
+            postgresql_where=sa.text("supersedes_id IS NOT NULL"),
+            sqlite_where=sa.text("supersedes_id IS NOT NULL"),
+        )
+        batch_op.drop_index(batch_op.f("ix_test_report_status"))
+        batch_op.drop_index(batch_op.f("ix_test_report_order_id"))
+        batch_op.drop_index(batch_op.f("ix_test_report_lab_id"))
+        batch_op.drop_index(batch_op.f("ix_test_report_issue_date"))
+
+    op.drop_table("test_report")
+    op.drop_table("report_counter")
     with op.batch_alter_table("message_thread", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_message_thread_lab_id"))
         batch_op.drop_index(batch_op.f("ix_message_thread_customer_org_id"))
