@@ -59,6 +59,10 @@ def create_app(config_class=None) -> Flask:
     app.register_blueprint(stats_bp)
     app.register_blueprint(assessment_bp)
 
+    from sharehub.testing.report_views import bp as testing_reports_bp
+
+    app.register_blueprint(testing_reports_bp)
+
     from sharehub.core.errors import register_error_handlers
     from sharehub.core.security import register_input_check, register_security_headers
     from sharehub.core.templating import register_template_helpers

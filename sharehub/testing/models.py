@@ -460,6 +460,11 @@ TRANSITIONS: dict[str, Transition] = {
     ),
     # Every sample refused at receipt: the order ends there.
     "refuse_samples": Transition(frozenset({_S.ACCEPTED, _S.SAMPLES_IN_TRANSIT}), _S.REFUSED, _LAB),
+    # Reporting (testing.reports): a draft report starts the testing, its issue reports
+    # the order, and the lab closes the order once the report is out.
+    "start_testing": Transition(frozenset({_S.RECEIVED}), _S.IN_TESTING, _LAB),
+    "issue_report": Transition(frozenset({_S.IN_TESTING}), _S.REPORTED, _LAB),
+    "complete": Transition(frozenset({_S.REPORTED}), _S.COMPLETED, _LAB),
 }
 
 

@@ -4,6 +4,11 @@ every route on the blueprint."""
 from __future__ import annotations
 
 from sharehub.booking.blueprint import bp
-from sharehub.booking.views import bookings, lab, scheduling  # noqa: F401  (their routes)
+from sharehub.booking.views import (  # noqa: F401  (their routes)
+    bookings,
+    lab,
+    messages,
+    scheduling,
+)
 
 __all__ = ["bp"]
