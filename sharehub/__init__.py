@@ -127,5 +127,6 @@ def _init_extensions(app: Flask) -> None:
     import sharehub.core.models  # noqa: F401
     import sharehub.stats.models  # noqa: F401
     import sharehub.testing.models  # noqa: F401
+    import sharehub.testing.work_models  # noqa: F401
     import sharehub.vouchers.models  # noqa: F401
     import sharehub.vouchers.services  # noqa: F401

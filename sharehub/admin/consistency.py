@@ -362,7 +362,32 @@ def violations() -> dict[str, list]:
         "negative_invoices_marked_paid": negative_invoices_marked_paid(),
         "voucher_uses_above_share": voucher_uses_above_share(),
         "unrecorded_or_unrefunded_money": unrecorded_or_unrefunded_money(),
+        "order_statements": order_statements(),
     }
+
+
+def order_statements() -> list[dict]:
+    """A testing order has at most one live statement, and the booking of its test run is
+    never invoiced on its own (the order's statement bills the work)."""
+    from sharehub.testing.work_models import OrderStatement, TestRun
+
+    several = db.session.execute(
+        sa.select(OrderStatement.order_id, sa.func.count())
+        .join(Invoice, Invoice.id == OrderStatement.invoice_id)
+        .where(Invoice.is_credit_note.is_(False), Invoice.status != InvoiceStatus.VOID)
+        .group_by(OrderStatement.order_id)
+        .having(sa.func.count() > 1)
+        .order_by(OrderStatement.order_id)
+    ).all()
+    invoiced_runs = db.session.execute(
+        sa.select(TestRun.order_id, Invoice.booking_id)
+        .join(Invoice, Invoice.booking_id == TestRun.booking_id)
+        .where(Invoice.status != InvoiceStatus.VOID)
+        .order_by(TestRun.order_id)
+    ).all()
+    return [{"order_id": o, "live_statements": int(n)} for o, n in several] + [
+        {"order_id": o, "invoiced_run_booking": b} for o, b in invoiced_runs
+    ]
 
 
 def figures() -> dict:

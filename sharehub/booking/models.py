@@ -184,6 +184,10 @@ class Booking(Model):
     vat_amount: so.Mapped[int] = so.mapped_column(sa.BigInteger)
     gross_amount: so.Mapped[int] = so.mapped_column(sa.BigInteger)
     cancel_fee: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    # Time the lab booked on a customer's behalf for work billed another way (a testing
+    # order's tests): it blocks the unit and its use counts for the customer, but the
+    # booking itself is never invoiced.
+    billed_elsewhere: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
 
     series_uid: so.Mapped[str | None] = so.mapped_column(sa.String(64), index=True)
     # A move the lab proposes; it happens only when the customer accepts it.
@@ -240,7 +244,7 @@ class Booking(Model):
 
     @property
     def is_invoiceable(self) -> bool:
-        return self.status in INVOICEABLE
+        return self.status in INVOICEABLE and not self.billed_elsewhere
 
     @property
     def has_open_proposal(self) -> bool:
