@@ -452,7 +452,6 @@ def violations() -> dict[str, list]:
         "voucher_uses_above_share": voucher_uses_above_share(),
         "unrecorded_or_unrefunded_money": unrecorded_or_unrefunded_money(),
         "order_statements": order_statements(),
-
         "sample_id_gaps": sample_id_gaps(),
         "order_totals_not_adding_up": order_totals_not_adding_up(),
     }

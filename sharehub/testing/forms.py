@@ -20,7 +20,13 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from sharehub.catalog.models import FIELD_LABELS
 from sharehub.core.errors import ValidationError
-from sharehub.core.forms import DayField, Required, WholeNumberField, YuanField
+from sharehub.core.forms import (
+    DayField,
+    LocalTimeField,
+    Required,
+    WholeNumberField,
+    YuanField,
+)
 from sharehub.core.inputs import parse_fen, parse_int
 from sharehub.testing.couriers import COURIERS
 from sharehub.testing.models import (
@@ -277,3 +283,18 @@ class ReleaseForm(FlaskForm):
     )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Record"))
+
+
+class RunForm(FlaskForm):
+    """A test run of an order on one of its units: when it starts and how long it lasts."""
+
+    unit_id = SelectField(_l("Unit"), coerce=int, validate_choice=True)
+    starts = LocalTimeField(
+        _l("Starts"),
+        [Required(_l("Enter when the run starts."))],
+        unreadable=_l("Enter the start as a date and time."),
+    )
+    hours = WholeNumberField(
+        _l("Hours"), [Required(_l("Enter how many hours the run lasts."))], minimum=1, maximum=744
+    )
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])

@@ -29,6 +29,7 @@ from sharehub.testing.forms import (
     services_of,
 )
 from sharehub.testing.models import RequestAttachment, TestingRequest
+from sharehub.testing.views.work_panel import work_context
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 
@@ -150,8 +151,9 @@ def order_context(req: TestingRequest) -> dict:
     )
 
 
-def render_order(req: TestingRequest, **extra):
-    return render_template("testing/order.html", **order_context(req), **extra)
+def render_order(req: TestingRequest, run_form=None, **extra):
+    context = {**order_context(req), **work_context(req, current_user, run_form)}
+    return render_template("testing/order.html", **context, **extra)
 
 
 def _order(request_id: int) -> TestingRequest:
