@@ -146,7 +146,7 @@ class RequestForm(FlaskForm):
     """The request's fixed fields; its services and samples are read by `services_of`
     and `samples_of`."""
 
-    title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
+    title = StringField(_l("Subject of the request"), validators=[Optional(), Length(max=200)])
     report_language = SelectField(
         _l("Report language"),
         choices=[SelectChoice(k.value, v) for k, v in REPORT_LANGUAGE_LABELS.items()],

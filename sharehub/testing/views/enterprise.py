@@ -4,12 +4,15 @@ overseeing regulators too), and the customer's actions on it."""
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from sharehub.accounts.models import OrgKind
 from sharehub.accounts.session import current_org
+from sharehub.catalog.pricing import tier_for
 from sharehub.core.actions import perform
 from sharehub.core.clock import local_today
 from sharehub.core.errors import ValidationError
@@ -67,6 +70,7 @@ def new_request(service_id: int):
             form=form,
             rows=_sample_rows(),
             chosen=set(request.form.getlist("service_id")) or {str(service.id)},
+            tier=tier_for(cast(Any, service), firm),
         )
 
     if request.method == "GET":
