@@ -93,7 +93,10 @@ def test_bad_grid_and_csv_rows_are_listed_and_nothing_is_stored(client, db, orde
     assert response.status_code == 400
     assert "abc is not a number" in html and 'value="abc"' in html  # typed value kept
     code = order.samples[0].code
-    csv = f"sample,parameter,value,verdict\n{code},腐蚀速率,0.3,pass\nNOPE,外观,无红锈,pass\n{code},外观,无红锈,perhaps\n"
+    csv = (
+        "sample,parameter,value,verdict\n"
+        f"{code},腐蚀速率,0.3,pass\nNOPE,外观,无红锈,pass\n{code},外观,无红锈,perhaps\n"
+    )
     response = client.post(
         f"/reports/{report.id}/import",
         data={"file": (io.BytesIO(csv.encode()), "results.csv")},
