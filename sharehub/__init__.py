@@ -46,6 +46,7 @@ def create_app(config_class=None) -> Flask:
     from sharehub.catalog.views import bp as catalog_bp
     from sharehub.core.views import bp as core_bp
     from sharehub.stats.views import bp as stats_bp
+    from sharehub.testing.views import bp as testing_bp
     from sharehub.vouchers.views import bp as vouchers_bp
 
     app.register_blueprint(core_bp)
@@ -58,6 +59,7 @@ def create_app(config_class=None) -> Flask:
     app.register_blueprint(vouchers_bp)
     app.register_blueprint(stats_bp)
     app.register_blueprint(assessment_bp)
+    app.register_blueprint(testing_bp)
 
     from sharehub.testing.report_views import bp as testing_reports_bp
 

@@ -194,14 +194,26 @@ def create_admin_command(email: str, name: str, org_name: str, org_credit_code: 
     click.echo(f"Administrator {user.email} created.")
 
 
+@group.command("lapse-quotes")
+def lapse_quotes_command():
+    """Mark the testing quotes past their validity lapsed, with their requests (daily)."""
+    from sharehub.core.tx import commit
+    from sharehub.testing.orders import lapse_due
+
+    count = lapse_due()
+    commit()
+    click.echo(f"{count} quotes lapsed.")
+
+
 @group.command("check-consistency")
 def check_consistency_command():
     """Check the stored data (after an incident, a restore or a load test); exit 1 on any
     overlapping booking, invoice-number gap, stray or mismatched payment, usage without its
     unit, invoice lines not adding up to the totals, a booking with more than one live
     invoice, credit notes beyond their invoice, a negative invoice marked paid, voucher uses
-    above the programme's share, and money received that is neither recorded nor being
-    refunded (sharehub/admin/consistency.py)."""
+    above the programme's share, money received that is neither recorded nor being
+    refunded, sample IDs with gaps per lab and year, and testing orders or quotes whose
+    totals are not the sum of their lines (sharehub/admin/consistency.py)."""
     from sharehub.admin.consistency import violations
 
     found = violations()

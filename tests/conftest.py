@@ -28,6 +28,7 @@ pytest_plugins = [
     "tests.support.stats",
     "tests.support.billing",
     "tests.support.reports",
+    "tests.support.testing",
 ]
 
 

@@ -264,25 +264,6 @@ def upgrade():
     with op.batch_alter_table('service_parameter', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_service_parameter_service_id'), ['service_id'], unique=False)
 
-    op.create_table('service_revision',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('service_id', sa.Integer(), nullable=False),
-    sa.Column('data', sa.JSON(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('reason', sa.Text(), nullable=False),
-    sa.Column('submitted_by_id', sa.Integer(), nullable=True),
-    sa.Column('decided_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_dt', sharehub.core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('decided_dt', sharehub.core.db.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['decided_by_id'], ['user.id'], name=op.f('fk_service_revision_decided_by_id_user'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['service_id'], ['testing_service.id'], name=op.f('fk_service_revision_service_id_testing_service'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['submitted_by_id'], ['user.id'], name=op.f('fk_service_revision_submitted_by_id_user'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_service_revision'))
-    )
-    with op.batch_alter_table('service_revision', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_service_revision_service_id'), ['service_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_service_revision_status'), ['status'], unique=False)
-
     op.create_table('quote_line',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('quote_id', sa.Integer(), nullable=False),
@@ -365,11 +346,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_quote_line_quote_id'))
 
     op.drop_table('quote_line')
-    with op.batch_alter_table('service_revision', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_service_revision_status'))
-        batch_op.drop_index(batch_op.f('ix_service_revision_service_id'))
-
-    op.drop_table('service_revision')
     with op.batch_alter_table('service_parameter', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_service_parameter_service_id'))
 

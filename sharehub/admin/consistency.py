@@ -25,6 +25,14 @@ from sharehub.billing.models import (
 from sharehub.booking.models import HOLDING, Booking, UsageRecord
 from sharehub.catalog.models import Listing, Unit
 from sharehub.extensions import db
+from sharehub.testing.models import (
+    Quote,
+    QuoteLine,
+    QuoteStatus,
+    Sample,
+    SampleCounter,
+    TestingRequest,
+)
 from sharehub.vouchers.models import VoucherProgramme, VoucherQuota, VoucherUse
 
 
@@ -348,6 +356,87 @@ def unrecorded_or_unrefunded_money() -> list[dict]:
     return found
 
 
+def sample_id_gaps() -> list[dict]:
+    """Labs and years whose numbered samples are not exactly 1..n with the counter at n
+    (sample IDs are gapless per lab and year, as invoice numbers)."""
+    numbered = (
+        sa.select(
+            Sample.lab_id,
+            Sample.year,
+            sa.func.count().label("n"),
+            sa.func.count(sa.distinct(Sample.sequence)).label("distinct"),
+            sa.func.min(Sample.sequence).label("first"),
+            sa.func.max(Sample.sequence).label("last"),
+        )
+        .where(Sample.sequence.is_not(None))
+        .group_by(Sample.lab_id, Sample.year)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(
+            sa.func.coalesce(numbered.c.lab_id, SampleCounter.lab_id),
+            sa.func.coalesce(numbered.c.year, SampleCounter.year),
+            numbered.c.n,
+            numbered.c.distinct,
+            numbered.c.first,
+            numbered.c.last,
+            SampleCounter.last_number,
+        ).join(
+            SampleCounter,
+            sa.and_(
+                SampleCounter.lab_id == numbered.c.lab_id,
+                SampleCounter.year == numbered.c.year,
+            ),
+            full=True,
+        )
+    ).all()
+    gaps = []
+    for lab_id, year, n, distinct, first, last, counter in rows:
+        n = n or 0
+        if n != (distinct or 0) or (n and (first != 1 or last != n)) or (counter or 0) != n:
+            gaps.append({"lab_id": lab_id, "year": year, "samples": n, "counter": counter})
+    return gaps
+
+
+def order_totals_not_adding_up() -> list[dict]:
+    """Quotes whose total is not the sum of their lines, and orders whose total is not
+    their accepted quote's (hence its lines')."""
+    line_sums = (
+        sa.select(QuoteLine.quote_id, sa.func.sum(QuoteLine.amount_fen).label("lines"))
+        .group_by(QuoteLine.quote_id)
+        .subquery()
+    )
+    found = [
+        {"quote_id": quote_id, "total": total, "lines": int(lines or 0)}
+        for quote_id, total, lines in db.session.execute(
+            sa.select(Quote.id, Quote.total_fen, line_sums.c.lines)
+            .outerjoin(line_sums, line_sums.c.quote_id == Quote.id)
+            .where(Quote.total_fen != sa.func.coalesce(line_sums.c.lines, 0))
+            .order_by(Quote.id)
+        )
+    ]
+    accepted = (
+        sa.select(Quote.request_id, Quote.total_fen)
+        .where(Quote.status == QuoteStatus.ACCEPTED)
+        .subquery()
+    )
+    found += [
+        {"request_id": request_id, "total": total, "accepted_quote": quoted}
+        for request_id, total, quoted in db.session.execute(
+            sa.select(TestingRequest.id, TestingRequest.total_fen, accepted.c.total_fen)
+            .outerjoin(accepted, accepted.c.request_id == TestingRequest.id)
+            .where(
+                sa.or_(
+                    sa.and_(TestingRequest.total_fen.is_not(None), accepted.c.total_fen.is_(None)),
+                    TestingRequest.total_fen != accepted.c.total_fen,
+                )
+            )
+            .order_by(TestingRequest.id)
+        )
+    ]
+    return found
+
+
 def violations() -> dict[str, list]:
     """Every invariant by name with what breaks it; all lists empty means consistent."""
     return {
@@ -364,6 +453,8 @@ def violations() -> dict[str, list]:
         "unrecorded_or_unrefunded_money": unrecorded_or_unrefunded_money(),
         "report_number_gaps": report_number_gaps(),
         "issued_reports_changed": issued_reports_changed(),
+        "sample_id_gaps": sample_id_gaps(),
+        "order_totals_not_adding_up": order_totals_not_adding_up(),
     }
 
 

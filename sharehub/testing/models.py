@@ -220,31 +220,6 @@ class ServiceParameter(Model):
     service: so.Mapped[TestingService] = so.relationship(back_populates="parameters")
 
 
-class ServiceRevision(Model):
-    """A change to a published service, waiting for review; the service stays as it was
-    (as catalog.models.ListingRevision does for listings)."""
-
-    __tablename__ = "service_revision"
-
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    service_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("testing_service.id", ondelete="CASCADE"), index=True
-    )
-    data: so.Mapped[dict] = so.mapped_column(sa.JSON)
-    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="pending", index=True)
-    reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
-    submitted_by_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("user.id", ondelete="SET NULL")
-    )
-    decided_by_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("user.id", ondelete="SET NULL")
-    )
-    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
-    decided_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
-
-    service: so.Mapped[TestingService] = so.relationship()
-
-
 # --- accreditation --------------------------------------------------------------------
 
 
