@@ -60,6 +60,8 @@ def test_lab_writes_signs_and_issues_customer_downloads(
 
     login(order.created_by)
     assert report.number in mailbox.last_to(order.created_by.email)["Subject"]
+    order_page = client.get(f"/orders/{order.id}", headers=EN).get_data(as_text=True)
+    assert report.number in order_page and f"/reports/{report.id}/pdf" in order_page
     listing = client.get(f"/orders/{order.id}/reports", headers=EN).get_data(as_text=True)
     assert report.number in listing and f"/reports/{report.id}/pdf" in listing
     download = client.get(f"/reports/{report.id}/pdf")
