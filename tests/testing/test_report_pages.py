@@ -335,3 +335,19 @@ def test_order_threads_are_the_parties_only(client, db, order, signers, login, o
     )
     assert response.status_code == 404
     assert db.session.scalar(sa.select(sa.func.count(ThreadMessage.id))) == 1
+
+
+def test_verification_and_refusals_in_chinese(client, db, order, signers, login):
+    report = issued_report(db, order, signers)
+    zh = {"Accept-Language": "zh-CN"}
+    html = client.get(
+        "/reports/verify",
+        query_string={"no": report.number, "code": report.verification_code},
+        headers=zh,
+    ).get_data(as_text=True)
+    assert "检测报告真伪查询" in html and "签发实验室" in html and "合格" in html
+    signers[0].locale = "zh_CN"  # a signed-in user reads their own language
+    db.session.commit()
+    login(signers[0])
+    refused = client.post(f"/reports/{report.id}/sign/prepared", headers=zh)
+    assert refused.status_code == 409 and "已签发的报告不可更改" in refused.get_data(as_text=True)
