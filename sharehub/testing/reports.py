@@ -53,7 +53,7 @@ from sharehub.testing.report_models import (
     SignRole,
     Verdict,
 )
-from sharehub.testing.report_signals import report_event
+from sharehub.testing.report_signals import testing_event
 
 MAX_REPORT_PDF_BYTES = 20 * 1024 * 1024
 MAX_RESULT_ROWS = 2000
@@ -132,7 +132,7 @@ def _move_order(actor: User | None, order: TestingRequest, action: str) -> None:
     audit.record(
         actor, f"testing_request.{action}", order, organisation=order.lab_id, before=before
     )
-    report_event.send(order, event=f"order.{target.value}")
+    testing_event.send(order, event=f"order.{target.value}")
 
 
 @dataclass(frozen=True)
@@ -525,7 +525,7 @@ def issue(actor: User, report: Report) -> Report:
         _move_order(actor, order, "issue_report")
     audit.record(actor, "report.issued", report, organisation=report.lab_id, number=report.number)
     db.session.flush()
-    report_event.send(report, event="report.issued")
+    testing_event.send(report, event="report.issued")
     _tell_customer(report)
     return report
 
@@ -605,7 +605,7 @@ def withdraw(actor: User, report: Report, reason: str) -> None:
     report.withdrawn_reason = reason[:2000]
     audit.record(actor, "report.withdrawn", report, organisation=report.lab_id, reason=reason)
     db.session.flush()
-    report_event.send(report, event="report.withdrawn")
+    testing_event.send(report, event="report.withdrawn")
 
 
 def verify(number: str, code: str) -> Report | None:
