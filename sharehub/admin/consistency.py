@@ -452,6 +452,8 @@ def violations() -> dict[str, list]:
         "voucher_uses_above_share": voucher_uses_above_share(),
         "unrecorded_or_unrefunded_money": unrecorded_or_unrefunded_money(),
         "order_statements": order_statements(),
+        "report_number_gaps": report_number_gaps(),
+        "issued_reports_changed": issued_reports_changed(),
         "sample_id_gaps": sample_id_gaps(),
         "order_totals_not_adding_up": order_totals_not_adding_up(),
     }
@@ -479,6 +481,80 @@ def order_statements() -> list[dict]:
     return [{"order_id": o, "live_statements": int(n)} for o, n in several] + [
         {"order_id": o, "invoiced_run_booking": b} for o, b in invoiced_runs
     ]
+
+
+def report_number_gaps() -> list[dict]:
+    """Labs and years whose issued reports are not numbered exactly 1..n with the
+    counter at n (test reports, as invoices)."""
+    from sharehub.testing.report_models import Report, ReportCounter
+
+    numbered = (
+        sa.select(
+            Report.lab_id,
+            Report.year,
+            sa.func.count().label("n"),
+            sa.func.count(sa.distinct(Report.sequence)).label("distinct"),
+            sa.func.min(Report.sequence).label("first"),
+            sa.func.max(Report.sequence).label("last"),
+        )
+        .where(Report.sequence.is_not(None))
+        .group_by(Report.lab_id, Report.year)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(
+            sa.func.coalesce(numbered.c.lab_id, ReportCounter.lab_id),
+            sa.func.coalesce(numbered.c.year, ReportCounter.year),
+            numbered.c.n,
+            numbered.c.distinct,
+            numbered.c.first,
+            numbered.c.last,
+            ReportCounter.last_number,
+        ).join(
+            ReportCounter,
+            sa.and_(
+                ReportCounter.lab_id == numbered.c.lab_id,
+                ReportCounter.year == numbered.c.year,
+            ),
+            full=True,
+        )
+    ).all()
+    gaps = []
+    for lab_id, year, n, distinct, first, last, counter in rows:
+        n = n or 0
+        if not (n == (distinct or 0) == (last or 0) == (counter or 0) and (n == 0 or first == 1)):
+            gaps.append(
+                {"lab_id": lab_id, "year": year, "reports": n, "last": last, "counter": counter}
+            )
+    return gaps
+
+
+def issued_reports_changed() -> list[dict]:
+    """Issued reports whose PDF is missing or no longer has the hash taken at issue."""
+    import hashlib
+
+    from sharehub.core.uploads import stored_path
+    from sharehub.testing.report_models import Report, ReportDocument
+
+    rows = db.session.execute(
+        sa.select(Report.id, Report.number, Report.content_hash, ReportDocument.stored_name)
+        .outerjoin(
+            ReportDocument,
+            sa.and_(ReportDocument.report_id == Report.id, ReportDocument.purpose == "issued"),
+        )
+        .where(Report.sequence.is_not(None))
+        .order_by(Report.id)
+    ).all()
+    changed = []
+    for report_id, number, content_hash, stored_name in rows:
+        try:
+            data = stored_path(stored_name).read_bytes() if stored_name else None
+        except OSError:
+            data = None
+        actual = hashlib.sha256(data).hexdigest() if data is not None else None
+        if content_hash is None or actual != content_hash:
+            changed.append({"report_id": report_id, "number": number, "hash": actual})
+    return changed
 
 
 def figures() -> dict:

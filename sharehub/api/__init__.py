@@ -51,7 +51,7 @@ def _rate_limit() -> str:
 
 
 def init_api(app: Flask) -> None:
-    from sharehub.api.views import bookings, catalog, lab, stats
+    from sharehub.api.views import bookings, catalog, lab, stats, testing
     from sharehub.api.views.pages import bp as pages_bp
     from sharehub.extensions import csrf, limiter
 
@@ -89,7 +89,7 @@ def init_api(app: Flask) -> None:
     api.init_app(app)
     from sharehub.api.auth import rate_limit_key
 
-    for module in (catalog, bookings, lab, stats):
+    for module in (catalog, bookings, lab, stats, testing):
         for blp in module.BLUEPRINTS:
             csrf.exempt(blp)
             # The same limit object each time, so a second app (tests) does not stack it.

@@ -77,6 +77,10 @@ def transition(actor, request: TestingRequest, action: str, reason: str = "") ->
         after=request.status.value,
         reason=reason or None,
     )
+    if request.status != before:  # webhooks order.* (api.webhooks), in this transaction
+        from sharehub.testing.report_signals import testing_event
+
+        testing_event.send(request, event=f"order.{request.status.value}")
 
 
 # --- writing a request ----------------------------------------------------------------

@@ -183,3 +183,56 @@ def received_samples(request_id: int) -> list[Sample]:
             .order_by(Sample.sequence)
         )
     )
+
+
+# --- reports ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportsIssued:
+    """What a lab reported in a period (for the sharing statistics)."""
+
+    total: int  # reports issued, amendments included
+    first_issues: int  # version 1: orders reported for the first time
+    amendments: int  # later versions
+    withdrawn: int  # of those issued in the period, withdrawn since
+    by_verdict: dict  # {"pass": n, "fail": n, "na": n}
+    orders: int
+    customers: int
+
+
+def reports_issued(lab, period) -> ReportsIssued:
+    """Reports `lab` (an Organisation or its id) issued on the local days [period.start,
+    period.end) — the shape of stats.sql.Period — counted by their issue date."""
+    from sharehub.testing.report_models import Report
+
+    lab_id = getattr(lab, "id", lab)
+    rows = db.session.execute(
+        sa.select(
+            Report.version,
+            Report.status,
+            Report.overall_verdict,
+            Report.order_id,
+            TestingRequest.customer_org_id,
+        )
+        .join(TestingRequest, TestingRequest.id == Report.order_id)
+        .where(
+            Report.lab_id == lab_id,
+            Report.sequence.is_not(None),
+            Report.issue_date >= period.start,
+            Report.issue_date < period.end,
+        )
+    ).all()
+    by_verdict = {"pass": 0, "fail": 0, "na": 0}
+    for row in rows:
+        if row.overall_verdict is not None:
+            by_verdict[row.overall_verdict.value] += 1
+    return ReportsIssued(
+        total=len(rows),
+        first_issues=sum(1 for row in rows if row.version == 1),
+        amendments=sum(1 for row in rows if row.version > 1),
+        withdrawn=sum(1 for row in rows if row.status.value == "withdrawn"),
+        by_verdict=by_verdict,
+        orders=len({row.order_id for row in rows}),
+        customers=len({row.customer_org_id for row in rows}),
+    )

@@ -50,13 +50,7 @@ def _report(report_id: int) -> Report:
 def order_reports(order_id: int):
     order = _order(order_id)
     is_staff = current_user.membership_in(order.lab_id) is not None
-    shown = [
-        r
-        for r in db.session.scalars(
-            db.select(Report).where(Report.order_id == order.id).order_by(Report.id)
-        )
-        if r.can_view(current_user)
-    ]
+    shown = reports_of_order(order)
     return render_template(
         "testing/order_reports.html",
         order=order,
@@ -250,6 +244,18 @@ def pdf(report_id: int):
     if document is None or (not report.is_issued and not report.is_lab_staff(current_user)):
         abort(404)
     return send_stored(document)
+
+
+@bp.app_template_global("reports_of_order")
+def reports_of_order(order) -> list[Report]:
+    """The order's reports the signed-in user may read (the order page lists them)."""
+    return [
+        r
+        for r in db.session.scalars(
+            db.select(Report).where(Report.order_id == order.id).order_by(Report.id)
+        )
+        if r.can_view(current_user)
+    ]
 
 
 def _verify_limit() -> str:

@@ -32,8 +32,8 @@ from sharehub.core.mail import queue_mail
 from sharehub.core.models import Notification
 from sharehub.core.uploads import human_size, store_bytes
 from sharehub.extensions import db
+from sharehub.testing.accreditation import marks_for, valid_certificates
 from sharehub.testing.models import (
-    AccreditationCertificate,
     RequestStatus,
     Sample,
     SampleStatus,
@@ -53,7 +53,7 @@ from sharehub.testing.report_models import (
     SignRole,
     Verdict,
 )
-from sharehub.testing.report_signals import report_event
+from sharehub.testing.report_signals import testing_event
 
 MAX_REPORT_PDF_BYTES = 20 * 1024 * 1024
 MAX_RESULT_ROWS = 2000
@@ -132,7 +132,7 @@ def _move_order(actor: User | None, order: TestingRequest, action: str) -> None:
     audit.record(
         actor, f"testing_request.{action}", order, organisation=order.lab_id, before=before
     )
-    report_event.send(order, event=f"order.{target.value}")
+    testing_event.send(order, event=f"order.{target.value}")
 
 
 @dataclass(frozen=True)
@@ -427,35 +427,23 @@ def sign(actor: User, report: Report, role: SignRole) -> None:
     db.session.flush()
 
 
-def scope_marks(lab_id: int, standard_code: str, parameter: str, on_date: date) -> list:
-    """The certificates (CMA, CNAS) of the lab valid on `on_date` whose scope covers the
-    standard (and parameter)."""
-    certificates = db.session.scalars(
-        sa.select(AccreditationCertificate)
-        .where(AccreditationCertificate.lab_id == lab_id)
-        .order_by(AccreditationCertificate.kind, AccreditationCertificate.id)
-    )
-    return [
-        certificate
-        for certificate in certificates
-        if certificate.is_valid_on(on_date)
-        and any(entry.covers(standard_code, parameter) for entry in certificate.scope)
-    ]
-
-
 def _marks(report: Report, on_date: date) -> list[dict]:
-    """The marks the report carries: those of the certificates that cover at least one
-    of its results on the issue date. Each result remembers whether it was covered; the
-    report says which results are outside the scope."""
-    marks: dict[str, dict] = {}
+    """The marks the report carries: those of the certificates valid on the issue date
+    whose scope covers at least one of its results (`accreditation.marks_for` with the
+    result's parameter). Each result remembers whether it was covered; the report says
+    which results are outside the scope."""
+    numbers = {c.kind: c.number for c in reversed(valid_certificates(report.lab_id, on_date))}
+    kinds: set = set()
     for result in report.results:
         service = db.session.get(TestingService, result.service_id)
         assert service is not None
-        certificates = scope_marks(report.lab_id, service.standard_code, result.parameter, on_date)
-        result.accredited = bool(certificates)
-        for c in certificates:
-            marks.setdefault(c.kind.value, {"kind": c.kind.value, "number": c.number})
-    return sorted(marks.values(), key=lambda m: m["kind"])
+        covering = marks_for(service, on_date, result.parameter)
+        result.accredited = bool(covering)
+        kinds.update(covering)
+    return [
+        {"kind": kind.value, "number": numbers[kind]}
+        for kind in sorted(kinds, key=lambda k: k.value)
+    ]
 
 
 def _overall(report: Report) -> Verdict:
@@ -537,7 +525,7 @@ def issue(actor: User, report: Report) -> Report:
         _move_order(actor, order, "issue_report")
     audit.record(actor, "report.issued", report, organisation=report.lab_id, number=report.number)
     db.session.flush()
-    report_event.send(report, event="report.issued")
+    testing_event.send(report, event="report.issued")
     _tell_customer(report)
     return report
 
@@ -617,7 +605,7 @@ def withdraw(actor: User, report: Report, reason: str) -> None:
     report.withdrawn_reason = reason[:2000]
     audit.record(actor, "report.withdrawn", report, organisation=report.lab_id, reason=reason)
     db.session.flush()
-    report_event.send(report, event="report.withdrawn")
+    testing_event.send(report, event="report.withdrawn")
 
 
 def verify(number: str, code: str) -> Report | None:

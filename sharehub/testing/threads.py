@@ -16,8 +16,8 @@ register_kind(
         lab_id=lambda order: order.lab_id,
         customer_org_id=lambda order: order.customer_org_id,
         title=lambda order: _("Testing order %(ref)s", ref=order.reference),
-        endpoint="testing_reports.order_reports",
-        page_args=lambda order: {"order_id": order.id},
+        endpoint="testing.order_page",
+        page_args=lambda order: {"request_id": order.id},
         customer_contacts=lambda order: [order.created_by] if order.created_by else [],
     ),
 )

@@ -60,6 +60,8 @@ def test_lab_writes_signs_and_issues_customer_downloads(
 
     login(order.created_by)
     assert report.number in mailbox.last_to(order.created_by.email)["Subject"]
+    order_page = client.get(f"/orders/{order.id}", headers=EN).get_data(as_text=True)
+    assert report.number in order_page and f"/reports/{report.id}/pdf" in order_page
     listing = client.get(f"/orders/{order.id}/reports", headers=EN).get_data(as_text=True)
     assert report.number in listing and f"/reports/{report.id}/pdf" in listing
     download = client.get(f"/reports/{report.id}/pdf")
@@ -93,7 +95,10 @@ def test_bad_grid_and_csv_rows_are_listed_and_nothing_is_stored(client, db, orde
     assert response.status_code == 400
     assert "abc is not a number" in html and 'value="abc"' in html  # typed value kept
     code = order.samples[0].code
-    csv = f"sample,parameter,value,verdict\n{code},腐蚀速率,0.3,pass\nNOPE,外观,无红锈,pass\n{code},外观,无红锈,perhaps\n"
+    csv = (
+        "sample,parameter,value,verdict\n"
+        f"{code},腐蚀速率,0.3,pass\nNOPE,外观,无红锈,pass\n{code},外观,无红锈,perhaps\n"
+    )
     response = client.post(
         f"/reports/{report.id}/import",
         data={"file": (io.BytesIO(csv.encode()), "results.csv")},
@@ -330,3 +335,19 @@ def test_order_threads_are_the_parties_only(client, db, order, signers, login, o
     )
     assert response.status_code == 404
     assert db.session.scalar(sa.select(sa.func.count(ThreadMessage.id))) == 1
+
+
+def test_verification_and_refusals_in_chinese(client, db, order, signers, login):
+    report = issued_report(db, order, signers)
+    zh = {"Accept-Language": "zh-CN"}
+    html = client.get(
+        "/reports/verify",
+        query_string={"no": report.number, "code": report.verification_code},
+        headers=zh,
+    ).get_data(as_text=True)
+    assert "检测报告真伪查询" in html and "签发实验室" in html and "合格" in html
+    signers[0].locale = "zh_CN"  # a signed-in user reads their own language
+    db.session.commit()
+    login(signers[0])
+    refused = client.post(f"/reports/{report.id}/sign/prepared", headers=zh)
+    assert refused.status_code == 409 and "已签发的报告不可更改" in refused.get_data(as_text=True)
