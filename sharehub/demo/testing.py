@@ -215,6 +215,83 @@ def _service(lab: Organisation, row) -> TestingService:
     return service
 
 
+# The first lab's report signers besides its manager (who approves): 编制 and 审核.
+SIGNERS = [
+    ("tech@demo.sharehub.cn", "周文博", "13962270431"),
+    ("reviewer@demo.sharehub.cn", "钱思远", "13962270432"),
+]
+
+
+def _lab_at_work(lab: Organisation, manager: User, salt: TestingService) -> None:
+    """Salt spray runs on the lab's salt-spray chamber (or its first corrosion or
+    environmental chamber), and two more staff sign its reports with the manager."""
+    import sqlalchemy as sa
+
+    from sharehub.accounts.models import Membership, Role
+    from sharehub.catalog.models import Listing, ListingKind
+
+    listings = db.session.scalars(
+        sa.select(Listing)
+        .where(Listing.lab_id == lab.id, Listing.kind == ListingKind.EQUIPMENT)
+        .order_by(Listing.id)
+    ).all()
+    chamber = next((x for x in listings if "盐雾" in x.name), None) or next(
+        (x for x in listings if x.category_code.startswith("0303")), None
+    )
+    if chamber is None:
+        chamber = _salt_spray_chamber(lab)
+    salt.units = [u for u in chamber.units if u.is_active]
+    for email, name, phone in SIGNERS:
+        user = User(
+            email=email,
+            name=name,
+            phone=phone,
+            locale="zh_CN",
+            timezone="Asia/Shanghai",
+            email_verified_dt=utcnow(),
+            password_hash=manager.password_hash,
+        )
+        db.session.add(Membership(user=user, organisation=lab, role=Role.MEMBER))
+
+
+def _salt_spray_chamber(lab: Organisation):
+    """A neutral salt-spray chamber of `lab` (GB/T 10125, ISO 9227), also bookable by the
+    hour for self-service exposure tests."""
+    from sharehub.catalog.models import Listing, ListingKind, OpeningInterval, PriceUnit, Unit
+    from sharehub.catalog.search import index_fields
+
+    chamber = Listing(
+        lab=lab,
+        kind=ListingKind.EQUIPMENT,
+        status=ListingStatus.PUBLISHED,
+        name="中性盐雾试验箱",
+        name_en="Neutral salt spray chamber",
+        description="1000 L 中性盐雾试验箱，按 GB/T 10125、ISO 9227 连续喷雾，"
+        "可做 24–1000 h 试验。",
+        description_en="1000 L neutral salt spray chamber for continuous exposure to "
+        "GB/T 10125 and ISO 9227, 24 to 1000 h.",
+        field=Field.NEW_MATERIALS,
+        category_code="030301",
+        price_unit=PriceUnit.HOUR,
+        price_external=3000,
+        price_internal=2000,
+        price_cluster=2500,
+        model="Q-FOG SSP1100",
+        manufacturer="Q-Lab",
+        location="苏州工业园区 B 栋 1 楼 环境试验室",
+        published_dt=utcnow(),
+    )
+    chamber.units = [Unit(name="#1")]
+    for weekday in range(5):
+        chamber.opening_hours.append(
+            OpeningInterval(weekday=weekday, start_minute=510, end_minute=1050)
+        )
+    db.session.add(chamber)
+    db.session.flush()
+    index_fields(chamber, ["盐雾试验箱", "salt spray chamber"])
+    return chamber
+
+
 def seed_demo_testing(
     labs: list[Organisation],
     lab_users: list[User],
@@ -245,6 +322,7 @@ def seed_demo_testing(
     db.session.flush()
 
     salt, _iso, tensile, esd, rohs, battery = services
+    _lab_at_work(labs[0], lab_users[0], salt)
     made = []
 
     def request(service_list, n, **fields):
