@@ -12,6 +12,7 @@ from wtforms import (
     BooleanField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -81,6 +82,7 @@ class ServiceForm(FlaskForm):
     price_internal = YuanField(_l("Internal price (yuan)"), [Required(_l("Give the price."))])
     price_cluster = YuanField(_l("Cluster-member price (yuan)"))
     quote_required = BooleanField(_l("Priced case by case (the laboratory quotes)"))
+    unit_ids = SelectMultipleField(_l("Instruments it runs on"), coerce=int, choices=[])
     parameters = TextAreaField(
         _l("Parameters"),
         description=_l("One a line: name | unit | limit, e.g. 抗拉强度 | MPa | ≥ 370"),

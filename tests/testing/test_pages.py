@@ -394,3 +394,27 @@ def test_pages_in_chinese(db, client, login, salt, firm, firm_user, make_request
     page = client.get(f"/orders/{req.id}").get_data(as_text=True)
     assert "保管链" in page and "接受报价并下单" in page
     assert "检测服务" in client.get("/testing").get_data(as_text=True)
+
+
+def test_the_edit_form_shows_prices_in_yuan_and_keeps_them(
+    db, client, login, lab, lab_manager, salt, make_listing
+):
+    unit = make_listing(lab).units[0]
+    login(lab_manager)
+    page = client.get(f"/testing/lab/services/{salt.id}/edit").get_data(as_text=True)
+    assert 'value="800.00"' in page and f'value="{unit.id}"' in page
+    data = {
+        "name": salt.name,
+        "standard_code": salt.standard_code,
+        "field": salt.field.value,
+        "sample_quantity": "1",
+        "standard_days": "10",
+        "price_basis": "sample",
+        "price_external": "800.00",
+        "price_internal": "500.00",
+        "parameters": "外观评级",
+        "unit_ids": [str(unit.id)],
+    }
+    assert client.post(f"/testing/lab/services/{salt.id}/edit", data=data).status_code == 302
+    assert salt.price_external == 80000 and salt.units == [unit]
+    assert salt.status.value == "pending"  # a published service's change goes to review

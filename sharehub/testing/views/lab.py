@@ -7,8 +7,10 @@ from __future__ import annotations
 from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
 from sharehub.accounts.session import current_org
+from sharehub.catalog.models import Listing, Unit
 from sharehub.core.actions import perform
 from sharehub.core.clock import local_today
 from sharehub.core.errors import ValidationError
@@ -86,6 +88,19 @@ def lab_services():
     return render_template("testing/lab_services.html", rows=rows, confirm_form=ConfirmForm())
 
 
+def _service_form(lab, service=None, **kwargs) -> ServiceForm:
+    """The service form, its instruments chosen among the lab's active units."""
+    form = ServiceForm(**kwargs)
+    units = db.session.scalars(
+        db.select(Unit)
+        .join(Listing)
+        .where(Listing.lab_id == lab.id, Unit.is_active.is_(True))
+        .order_by(Listing.name, Unit.id)
+    ).all()
+    form.unit_ids.choices = [SelectChoice(u.id, f"{u.listing.name} {u.name}") for u in units]
+    return form
+
+
 def _service_form_page(form, service=None):
     return render_template("testing/service_form.html", form=form, service=service)
 
@@ -94,7 +109,7 @@ def _service_form_page(form, service=None):
 @login_required
 def new_service():
     lab = my_lab()
-    form = ServiceForm()
+    form = _service_form(lab)
     if request.method == "GET":
         return _service_form_page(form)
 
@@ -102,7 +117,11 @@ def new_service():
         if not form.validate_on_submit():
             _refuse_form(form)
         return services.create_service(
-            current_user, lab, form.service_data(), parameters=form.parameter_rows()
+            current_user,
+            lab,
+            form.service_data(),
+            parameters=form.parameter_rows(),
+            unit_ids=form.unit_ids.data or [],
         )
 
     return perform(
@@ -118,19 +137,26 @@ def new_service():
 def edit_service(service_id: int):
     service = _own_service(service_id)
     if request.method == "GET":
-        form = ServiceForm(obj=service)
-        form.price_external.data = service.price_external
+        form = _service_form(service.lab, obj=service)
+        form.unit_ids.data = [u.id for u in service.units]
+        for key in ("price_external", "price_internal", "price_cluster"):  # fen shown in yuan
+            fen = getattr(service, key)
+            getattr(form, key).raw_data = [] if fen is None else [f"{fen // 100}.{fen % 100:02d}"]
         form.parameters.data = "\n".join(
             " | ".join((p.name, p.unit, p.limit_text)).rstrip(" |") for p in service.parameters
         )
         return _service_form_page(form, service)
-    form = ServiceForm()
+    form = _service_form(service.lab)
 
     def work():
         if not form.validate_on_submit():
             _refuse_form(form)
         services.update_service(
-            current_user, service, form.service_data(), parameters=form.parameter_rows()
+            current_user,
+            service,
+            form.service_data(),
+            parameters=form.parameter_rows(),
+            unit_ids=form.unit_ids.data or [],
         )
 
     return perform(
