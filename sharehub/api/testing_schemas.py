@@ -130,9 +130,15 @@ class ReportList(ma.Schema):
 
 
 class VerifyQuery(Query):
-    no = f.String(required=True, validate=v.Length(1, 40), metadata={"description": "number"})
+    no = f.String(
+        required=True,
+        validate=v.Regexp(r"^[A-Za-z0-9-]{1,40}$"),
+        metadata={"description": "the report number as printed"},
+    )
     code = f.String(
-        required=True, validate=v.Length(1, 16), metadata={"description": "verification code"}
+        required=True,
+        validate=v.Regexp(r"^[A-Za-z0-9 ]{1,16}$"),
+        metadata={"description": "the verification code as printed"},
     )
 
 
