@@ -372,6 +372,27 @@ def seed_demo_testing(
             ),
         ],
     )
+    # Salt spray of three coated panels at the Suzhou lab: received (one refused), to be
+    # scheduled on the chamber, reported and billed.
+    panels = request([salt], 3, title="镀锌钢板中性盐雾 96 h", report_language="zh")
+    orders.submit(buyer, panels)
+    orders.accept(buyer, panels)
+    samples.ship(buyer, panels, delivery="drop_off")
+    samples.receive(
+        lab_users[0],
+        panels,
+        [
+            samples.ReceiptInput(
+                panels.samples[0].id, True, condition_note="涂层完好", storage_place="样品间 A-01"
+            ),
+            samples.ReceiptInput(
+                panels.samples[1].id, True, condition_note="涂层完好", storage_place="样品间 A-01"
+            ),
+            samples.ReceiptInput(
+                panels.samples[2].id, False, refusal_reason="试样边缘已锈蚀，不符合样品要求"
+            ),
+        ],
+    )
     # Non-standard work: waiting for the lab's quote; and one quoted by the lab.
     orders.submit(buyer, request([battery], 1, notes="18650 电芯组成的 2S1P 电池包"))
     quoted = request([rohs], 4)
