@@ -49,6 +49,7 @@ def create_app(config_class=None) -> Flask:
     from sharehub.core.views import bp as core_bp
     from sharehub.fapiao.views import bp as fapiao_bp
     from sharehub.stats.views import bp as stats_bp
+    from sharehub.testing.views import bp as testing_bp
     from sharehub.vouchers.views import bp as vouchers_bp
 
     app.register_blueprint(core_bp)
@@ -66,6 +67,12 @@ def create_app(config_class=None) -> Flask:
     app.register_blueprint(competence_bp)
 
     app.register_blueprint(fapiao_bp)
+
+    app.register_blueprint(testing_bp)
+
+    from sharehub.testing.report_views import bp as testing_reports_bp
+
+    app.register_blueprint(testing_reports_bp)
 
     from sharehub.core.errors import register_error_handlers
     from sharehub.core.security import register_input_check, register_security_headers
@@ -137,5 +144,7 @@ def _init_extensions(app: Flask) -> None:
     import sharehub.fapiao.models  # noqa: F401
     import sharehub.fapiao.services  # noqa: F401
     import sharehub.stats.models  # noqa: F401
+    import sharehub.testing.models  # noqa: F401
+    import sharehub.testing.work_models  # noqa: F401
     import sharehub.vouchers.models  # noqa: F401
     import sharehub.vouchers.services  # noqa: F401

@@ -218,6 +218,17 @@ def send_calibration_reminders_command():
     click.echo(f"{sent} calibration reminders queued.")
 
 
+@group.command("lapse-quotes")
+def lapse_quotes_command():
+    """Mark the testing quotes past their validity lapsed, with their requests (daily)."""
+    from sharehub.core.tx import commit
+    from sharehub.testing.orders import lapse_due
+
+    count = lapse_due()
+    commit()
+    click.echo(f"{count} quotes lapsed.")
+
+
 @group.command("check-consistency")
 def check_consistency_command():
     """Check the stored data (after an incident, a restore or a load test); exit 1 on any
@@ -228,8 +239,10 @@ def check_consistency_command():
     refunded, a booking made on a blocked unit while its certificate was overdue, a
     certificate due before it was issued, a self-operated booking without a valid
     authorisation, a broken or incomplete chain of usage records, online payments
-    without their payment or event, several open fapiao requests for one statement, and
-    an issued fapiao whose amount is not its statement's total
+    without their payment or event, several open fapiao requests for one statement, an
+    issued fapiao whose amount is not its statement's total, sample or report numbers with
+    gaps per lab and year, an issued report changed, testing orders or quotes whose totals
+    are not the sum of their lines, and an order billed twice
     (sharehub/admin/consistency.py)."""
     from sharehub.admin.consistency import violations
 

@@ -31,6 +31,8 @@ pytest_plugins = [
     "tests.support.competence",
     "tests.support.capture",
     "tests.support.wechatpay",
+    "tests.support.testing",
+    "tests.support.reports",
 ]
 
 

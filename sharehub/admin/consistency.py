@@ -30,6 +30,14 @@ from sharehub.catalog.models import Listing, Unit
 from sharehub.competence.models import Authorisation, Level, Requirement, requirement_listing
 from sharehub.extensions import db
 from sharehub.fapiao import queries as fapiao_queries
+from sharehub.testing.models import (
+    Quote,
+    QuoteLine,
+    QuoteStatus,
+    Sample,
+    SampleCounter,
+    TestingRequest,
+)
 from sharehub.vouchers.models import VoucherProgramme, VoucherQuota, VoucherUse
 
 
@@ -469,6 +477,87 @@ def unauthorised_self_operated_bookings() -> list[int]:
     )
 
 
+def sample_id_gaps() -> list[dict]:
+    """Labs and years whose numbered samples are not exactly 1..n with the counter at n
+    (sample IDs are gapless per lab and year, as invoice numbers)."""
+    numbered = (
+        sa.select(
+            Sample.lab_id,
+            Sample.year,
+            sa.func.count().label("n"),
+            sa.func.count(sa.distinct(Sample.sequence)).label("distinct"),
+            sa.func.min(Sample.sequence).label("first"),
+            sa.func.max(Sample.sequence).label("last"),
+        )
+        .where(Sample.sequence.is_not(None))
+        .group_by(Sample.lab_id, Sample.year)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(
+            sa.func.coalesce(numbered.c.lab_id, SampleCounter.lab_id),
+            sa.func.coalesce(numbered.c.year, SampleCounter.year),
+            numbered.c.n,
+            numbered.c.distinct,
+            numbered.c.first,
+            numbered.c.last,
+            SampleCounter.last_number,
+        ).join(
+            SampleCounter,
+            sa.and_(
+                SampleCounter.lab_id == numbered.c.lab_id,
+                SampleCounter.year == numbered.c.year,
+            ),
+            full=True,
+        )
+    ).all()
+    gaps = []
+    for lab_id, year, n, distinct, first, last, counter in rows:
+        n = n or 0
+        if n != (distinct or 0) or (n and (first != 1 or last != n)) or (counter or 0) != n:
+            gaps.append({"lab_id": lab_id, "year": year, "samples": n, "counter": counter})
+    return gaps
+
+
+def order_totals_not_adding_up() -> list[dict]:
+    """Quotes whose total is not the sum of their lines, and orders whose total is not
+    their accepted quote's (hence its lines')."""
+    line_sums = (
+        sa.select(QuoteLine.quote_id, sa.func.sum(QuoteLine.amount_fen).label("lines"))
+        .group_by(QuoteLine.quote_id)
+        .subquery()
+    )
+    found = [
+        {"quote_id": quote_id, "total": total, "lines": int(lines or 0)}
+        for quote_id, total, lines in db.session.execute(
+            sa.select(Quote.id, Quote.total_fen, line_sums.c.lines)
+            .outerjoin(line_sums, line_sums.c.quote_id == Quote.id)
+            .where(Quote.total_fen != sa.func.coalesce(line_sums.c.lines, 0))
+            .order_by(Quote.id)
+        )
+    ]
+    accepted = (
+        sa.select(Quote.request_id, Quote.total_fen)
+        .where(Quote.status == QuoteStatus.ACCEPTED)
+        .subquery()
+    )
+    found += [
+        {"request_id": request_id, "total": total, "accepted_quote": quoted}
+        for request_id, total, quoted in db.session.execute(
+            sa.select(TestingRequest.id, TestingRequest.total_fen, accepted.c.total_fen)
+            .outerjoin(accepted, accepted.c.request_id == TestingRequest.id)
+            .where(
+                sa.or_(
+                    sa.and_(TestingRequest.total_fen.is_not(None), accepted.c.total_fen.is_(None)),
+                    TestingRequest.total_fen != accepted.c.total_fen,
+                )
+            )
+            .order_by(TestingRequest.id)
+        )
+    ]
+    return found
+
+
 def violations() -> dict[str, list]:
     """Every invariant by name with what breaks it; all lists empty means consistent."""
     return {
@@ -494,12 +583,115 @@ def violations() -> dict[str, list]:
             fapiao_queries.statements_with_several_open_requests()
         ),
         "fapiao_amounts_off_statement": fapiao_queries.fapiao_amounts_off_statement(),
+        "order_statements": order_statements(),
+        "report_number_gaps": report_number_gaps(),
+        "issued_reports_changed": issued_reports_changed(),
+        "sample_id_gaps": sample_id_gaps(),
+        "order_totals_not_adding_up": order_totals_not_adding_up(),
     }
 
 
 def usage_chain_breaks() -> list[str]:
     """The first broken link of each lab's chain of usage records (booking/chain.py)."""
     return [str(found) for found in chain.verify_all()]
+
+
+def order_statements() -> list[dict]:
+    """A testing order has at most one live statement, and the booking of its test run is
+    never invoiced on its own (the order's statement bills the work)."""
+    from sharehub.testing.work_models import OrderStatement, TestRun
+
+    several = db.session.execute(
+        sa.select(OrderStatement.order_id, sa.func.count())
+        .join(Invoice, Invoice.id == OrderStatement.invoice_id)
+        .where(Invoice.is_credit_note.is_(False), Invoice.status != InvoiceStatus.VOID)
+        .group_by(OrderStatement.order_id)
+        .having(sa.func.count() > 1)
+        .order_by(OrderStatement.order_id)
+    ).all()
+    invoiced_runs = db.session.execute(
+        sa.select(TestRun.order_id, Invoice.booking_id)
+        .join(Invoice, Invoice.booking_id == TestRun.booking_id)
+        .where(Invoice.status != InvoiceStatus.VOID)
+        .order_by(TestRun.order_id)
+    ).all()
+    return [{"order_id": o, "live_statements": int(n)} for o, n in several] + [
+        {"order_id": o, "invoiced_run_booking": b} for o, b in invoiced_runs
+    ]
+
+
+def report_number_gaps() -> list[dict]:
+    """Labs and years whose issued reports are not numbered exactly 1..n with the
+    counter at n (test reports, as invoices)."""
+    from sharehub.testing.report_models import Report, ReportCounter
+
+    numbered = (
+        sa.select(
+            Report.lab_id,
+            Report.year,
+            sa.func.count().label("n"),
+            sa.func.count(sa.distinct(Report.sequence)).label("distinct"),
+            sa.func.min(Report.sequence).label("first"),
+            sa.func.max(Report.sequence).label("last"),
+        )
+        .where(Report.sequence.is_not(None))
+        .group_by(Report.lab_id, Report.year)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(
+            sa.func.coalesce(numbered.c.lab_id, ReportCounter.lab_id),
+            sa.func.coalesce(numbered.c.year, ReportCounter.year),
+            numbered.c.n,
+            numbered.c.distinct,
+            numbered.c.first,
+            numbered.c.last,
+            ReportCounter.last_number,
+        ).join(
+            ReportCounter,
+            sa.and_(
+                ReportCounter.lab_id == numbered.c.lab_id,
+                ReportCounter.year == numbered.c.year,
+            ),
+            full=True,
+        )
+    ).all()
+    gaps = []
+    for lab_id, year, n, distinct, first, last, counter in rows:
+        n = n or 0
+        if not (n == (distinct or 0) == (last or 0) == (counter or 0) and (n == 0 or first == 1)):
+            gaps.append(
+                {"lab_id": lab_id, "year": year, "reports": n, "last": last, "counter": counter}
+            )
+    return gaps
+
+
+def issued_reports_changed() -> list[dict]:
+    """Issued reports whose PDF is missing or no longer has the hash taken at issue."""
+    import hashlib
+
+    from sharehub.core.uploads import stored_path
+    from sharehub.testing.report_models import Report, ReportDocument
+
+    rows = db.session.execute(
+        sa.select(Report.id, Report.number, Report.content_hash, ReportDocument.stored_name)
+        .outerjoin(
+            ReportDocument,
+            sa.and_(ReportDocument.report_id == Report.id, ReportDocument.purpose == "issued"),
+        )
+        .where(Report.sequence.is_not(None))
+        .order_by(Report.id)
+    ).all()
+    changed = []
+    for report_id, number, content_hash, stored_name in rows:
+        try:
+            data = stored_path(stored_name).read_bytes() if stored_name else None
+        except OSError:
+            data = None
+        actual = hashlib.sha256(data).hexdigest() if data is not None else None
+        if content_hash is None or actual != content_hash:
+            changed.append({"report_id": report_id, "number": number, "hash": actual})
+    return changed
 
 
 def figures() -> dict:

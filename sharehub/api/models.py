@@ -24,6 +24,9 @@ SCOPES = {
     "usage:write": _l("Record usage for the laboratory"),
     "invoices:read": _l("Read statements of charges and download their PDFs"),
     "metrics:read": _l("Read sharing metrics and the national report"),
+    "orders:read": _l("Read the organisation's testing requests, orders and samples"),
+    "orders:write": _l("Accept quotes of testing requests"),
+    "reports:read": _l("Read test reports"),
 }
 
 EVENTS = {
@@ -35,6 +38,19 @@ EVENTS = {
     "booking.completed": _l("Booking completed"),
     "invoice.issued": _l("Statement issued"),
     "invoice.paid": _l("Statement paid"),
+    "order.submitted": _l("Testing request submitted"),
+    "order.quoted": _l("Testing request quoted"),
+    "order.accepted": _l("Testing order accepted"),
+    "order.samples_in_transit": _l("Samples sent"),
+    "order.received": _l("Samples received"),
+    "order.in_testing": _l("Testing started"),
+    "order.reported": _l("Testing order reported"),
+    "order.completed": _l("Testing order completed"),
+    "order.cancelled": _l("Testing request cancelled"),
+    "order.refused": _l("Testing request refused"),
+    "order.lapsed": _l("Testing quote lapsed"),
+    "report.issued": _l("Test report issued"),
+    "report.withdrawn": _l("Test report withdrawn"),
 }
 
 

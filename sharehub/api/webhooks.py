@@ -36,6 +36,7 @@ from sharehub.booking.signals import booking_event
 from sharehub.core.db import utcnow
 from sharehub.core.tx import after_commit
 from sharehub.extensions import db
+from sharehub.testing.report_signals import testing_event
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
@@ -126,6 +127,22 @@ def emit_invoice(invoice, event_type: str) -> None:
     from sharehub.api.schemas import InvoiceSchema
 
     emit(event_type, [invoice.lab_id, invoice.customer_org_id], InvoiceSchema().dump(invoice))
+
+
+@testing_event.connect
+def emit_testing(sender, event: str) -> None:
+    """order.* (every change of a testing order's state) and report.issued /
+    report.withdrawn, to the lab and to the customer."""
+    from sharehub.api.models import EVENTS
+
+    if event not in EVENTS:
+        return
+    from sharehub.api.testing_schemas import OrderSchema, ReportSchema
+
+    if event.startswith("order."):
+        emit(event, [sender.customer_org_id, sender.lab_id], OrderSchema().dump(sender))
+    else:
+        emit(event, [sender.order.customer_org_id, sender.lab_id], ReportSchema().dump(sender))
 
 
 def send_after_request(delivery_ids: list[int]) -> None:

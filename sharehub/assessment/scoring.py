@@ -38,6 +38,11 @@ METRIC_LABELS = {
     "cancellation_rate": _l("Cancellation rate"),
     "no_show_rate": _l("No-show rate"),
     "unit_count": _l("Units"),
+    "orders": _l("Testing orders"),
+    "samples_received": _l("Samples received"),
+    "reports_issued": _l("Test reports issued"),
+    "on_time_rate": _l("Share of test reports issued on time"),
+    "testing_revenue_fen": _l("Testing income (fen)"),
     "effective_hours_per_unit": _l("Effective hours per unit"),
     "external_hours_per_unit": _l("External service hours per unit"),
 }

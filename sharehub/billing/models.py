@@ -100,6 +100,9 @@ class Invoice(Model):
     seller: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
     buyer: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
     note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    # The field of the service billed (catalog Field), for programmes limited to fields;
+    # a booking's statement takes its listing's.
+    field: so.Mapped[str | None] = so.mapped_column(sa.String(32))
     issued_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime, index=True)
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 

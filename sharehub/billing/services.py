@@ -99,6 +99,44 @@ def invoice_from_booking(actor: User, booking: Booking) -> Invoice:
     return invoice
 
 
+def draft_invoice(
+    actor: User,
+    lab: Organisation,
+    customer: Organisation,
+    lines: list[tuple[str, str, int, int]],
+    *,
+    field: str | None = None,
+    note: str = "",
+) -> Invoice:
+    """A draft statement of `lab` to `customer` from lines (description, quantity as
+    shown, unit price and net amount in fen), VAT at the lab's rate on each line. Used by
+    work billed from its own lines (a testing order); the caller keeps one live statement
+    per thing billed."""
+    _require_lab(actor, lab)
+    if not lines:
+        raise Conflict(_l("There is nothing to invoice."))
+    rate = lab.vat_rate_bp
+    invoice = Invoice(lab_id=lab.id, customer_org_id=customer.id, field=field, note=note)
+    for position, (description, quantity, unit_price, net) in enumerate(lines):
+        invoice.lines.append(
+            InvoiceLine(
+                position=position,
+                description=description[:300],
+                quantity=quantity[:32],
+                unit_price=unit_price,
+                net=net,
+                vat_rate_bp=rate,
+                vat=vat_of(net, rate),
+            )
+        )
+    _recompute(invoice)
+    db.session.add(invoice)
+    db.session.flush()
+    audit.record(actor, "invoice.drafted", invoice, organisation=lab.id)
+    db.session.flush()
+    return invoice
+
+
 def booking_lines(booking: Booking) -> list[InvoiceLine]:
     """The lines a booking is invoiced with: the booked service (or the cancellation fee)
     and, once completed, what the usage records show beyond it."""

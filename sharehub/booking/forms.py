@@ -8,8 +8,9 @@ from datetime import timedelta
 from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
 from werkzeug.datastructures import CombinedMultiDict
-from wtforms import BooleanField, StringField
+from wtforms import BooleanField, StringField, TextAreaField
 
 from sharehub.booking.models import ServiceWay
 from sharehub.booking.series import MAX_WEEKS
@@ -174,3 +175,10 @@ class KioskTokenForm(FlaskForm):
 class KioskScanForm(FlaskForm):
     code = StringField(_l("Booking code"), default="")
     pin = StringField(_l("PIN"), default="")
+
+
+class MessageForm(FlaskForm):
+    """A message in a thread: text, files or both (the service says which is missing)."""
+
+    body = TextAreaField(_l("Message"))
+    files = MultipleFileField(_l("Attachments (PDF or images, up to 10 MB each)"))

@@ -215,6 +215,10 @@ class Booking(Model):
     # (No foreign key: SQLite adds none to an existing table without copying it, which
     # would drop the overlap triggers; an operator's time is never deleted apart.)
     assists_booking_id: so.Mapped[int | None] = so.mapped_column(index=True)
+    # Time the lab booked on a customer's behalf for work billed another way (a testing
+    # order's tests): it blocks the unit and its use counts for the customer, but the
+    # booking itself is never invoiced.
+    billed_elsewhere: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
 
     series_uid: so.Mapped[str | None] = so.mapped_column(sa.String(64), index=True)
     # A move the lab proposes; it happens only when the customer accepts it.
@@ -286,7 +290,7 @@ class Booking(Model):
 
     @property
     def is_invoiceable(self) -> bool:
-        return self.status in INVOICEABLE
+        return self.status in INVOICEABLE and not self.billed_elsewhere
 
     @property
     def has_open_proposal(self) -> bool:

@@ -552,6 +552,15 @@ def seed_demo() -> bool:
         if row[-1] == "buyer@demo.sharehub.cn"
     )
     seed_demo_vouchers(operators[OrgKind.AUTHORITY], buyer_firm)
+    from sharehub.demo.testing import seed_demo_testing  # commissioned testing
+
+    lab_users = [users[f"lab{n}@demo.sharehub.cn"] for n in ("", "2", "3")]
+    seed_demo_testing(
+        [next(m.organisation for m in u.memberships if m.organisation.is_lab) for u in lab_users],
+        lab_users,
+        users["buyer@demo.sharehub.cn"],
+        buyer_firm,
+    )
     from sharehub.demo.activity import seed_demo_activity  # a year of use for the statistics
 
     seed_demo_activity()

@@ -20,9 +20,10 @@ RATES = (
     "revenue_rate",
     "cancellation_rate",
     "no_show_rate",
+    "on_time_rate",
 )
 PLACES = {**dict.fromkeys(HOURS, 2), **dict.fromkeys(RATES, 4)}
-PLACES.update(satisfaction=2, median_response_minutes=1)
+PLACES.update(satisfaction=2, median_response_minutes=1, median_turnaround_days=1)
 
 
 def exact(value) -> Fraction:

@@ -47,6 +47,7 @@ from sharehub.billing.models import Invoice, InvoiceStatus
 from sharehub.booking.models import Booking, BookingStatus, UsageRecord
 from sharehub.catalog.models import Holiday, OpeningInterval, Outage
 from sharehub.extensions import db
+from sharehub.stats import testing as testing_figures
 from sharehub.stats.models import RatedHours, Rating
 from sharehub.stats.sql import (
     DAY,
@@ -144,6 +145,8 @@ def metrics(
     if level in LAB_LEVELS:
         labs = lab_scope(level, filters)
         parts.append(db.session.execute(sa.select(labs.c.k).distinct()).all())
+        if not filters.below_lab:
+            parts.append(testing_figures.parts(level, filters, period))
     raw: dict[Any, dict[str, Any]] = {}
     for rows in parts:
         for row in rows:
@@ -198,6 +201,7 @@ def _finish(v: dict[str, Any], period: Period) -> Metrics:
         "no_show_rate": ratio(int(v.get("no_shows") or 0), came),
         "original_value_fen": original,
         "unit_count": int(v.get("unit_count") or 0),
+        **testing_figures.finish(v),
     }
 
 

@@ -50,8 +50,32 @@ COLUMNS = [
     ("cancellation_rate", _l("Cancellation rate"), "rate"),
     ("no_show_rate", _l("No-show rate"), "rate"),
     ("unit_count", _l("Units"), "int"),
+    ("orders", _l("Testing orders"), "int"),
+    ("samples_received", _l("Samples received"), "int"),
+    ("reports_issued", _l("Reports issued"), "int"),
+    ("on_time_rate", _l("Reports on time"), "rate"),
+    ("median_turnaround_days", _l("Median turnaround (working days)"), "days"),
+    ("testing_revenue_fen", _l("Testing income"), "money"),
 ]
 SORTABLE = {key for key, _label, _fmt in COLUMNS}
+# Commissioned testing is counted per laboratory (an order is not a unit's or a listing's).
+TESTING_KEYS = frozenset(
+    {
+        "orders",
+        "samples_received",
+        "reports_issued",
+        "on_time_rate",
+        "median_turnaround_days",
+        "testing_revenue_fen",
+    }
+)
+
+
+def columns_for(level: str) -> list:
+    """The table's columns at `level`: the testing figures only for whole laboratories."""
+    if level in ("unit", "listing", "field"):
+        return [c for c in COLUMNS if c[0] not in TESTING_KEYS]
+    return COLUMNS
 
 
 @dataclass

@@ -208,7 +208,7 @@ def _eligible(programme: VoucherProgramme, invoice: Invoice) -> bool:
     lab = invoice.lab
     region = lab.region
     province = region.parent_id if region else None
-    field = invoice.booking.listing.field.value if invoice.booking else None
+    field = invoice.booking.listing.field.value if invoice.booking else invoice.field
     return (
         lab.id not in (programme.barred_lab_ids or [])
         and (

@@ -67,6 +67,14 @@ def test_lab_figures_of_the_week(week):
         "no_show_rate": F(1, 3),
         "original_value_fen": 200_000_000,
         "unit_count": 2,
+        # no commissioned testing that week
+        "orders": 0,
+        "samples_received": 0,
+        "reports_issued": 0,
+        "reports_on_time": 0,
+        "on_time_rate": None,
+        "median_turnaround_days": None,
+        "testing_revenue_fen": 0,
     }
 
 

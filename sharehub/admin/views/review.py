@@ -22,6 +22,9 @@ from sharehub.core.errors import ValidationError
 from sharehub.core.forms import ConfirmForm
 from sharehub.core.tx import commit
 from sharehub.extensions import db
+from sharehub.testing import queries as testing_queries
+from sharehub.testing import services as testing_services
+from sharehub.testing.models import TestingService
 
 
 @bp.route("/reviews")
@@ -39,7 +42,12 @@ def reviews():
         .options(so.joinedload(ListingRevision.listing).joinedload(Listing.lab))
         .order_by(ListingRevision.created_dt)
     ).all()
-    return render_template("admin/reviews.html", listings=listings, revisions=revisions)
+    return render_template(
+        "admin/reviews.html",
+        listings=listings,
+        revisions=revisions,
+        testing_services=testing_queries.pending_services(),
+    )
 
 
 def _decide(decide, messages, again):
@@ -88,6 +96,38 @@ def review_listing(listing_id: int):
             (
                 _("The listing is published."),
                 _("The listing has been sent back to the laboratory."),
+            ),
+            again,
+        )
+    return again()
+
+
+@bp.route("/reviews/testing-services/<int:service_id>", methods=["GET", "POST"])
+@admin_required
+def review_testing_service(service_id: int):
+    """A testing service goes through the same review as a listing (and the same form)."""
+    service = db.session.get(TestingService, service_id)
+    if service is None:
+        abort(404)
+
+    def again():
+        return render_template(
+            "admin/review_testing_service.html",
+            service=db.session.get(TestingService, service_id),
+            form=ReasonForm(),
+            confirm_form=ConfirmForm(),
+        )
+
+    if request.method == "POST":
+        return _decide(
+            lambda approve, reason: (
+                testing_services.approve_service(current_user, service)
+                if approve
+                else testing_services.reject_service(current_user, service, reason)
+            ),
+            (
+                _("The testing service is published."),
+                _("The testing service has been sent back to the laboratory."),
             ),
             again,
         )

@@ -4,6 +4,12 @@ every route on the blueprint."""
 from __future__ import annotations
 
 from sharehub.booking.blueprint import bp
-from sharehub.booking.views import bookings, kiosk, lab, scheduling  # noqa: F401  (their routes)
+from sharehub.booking.views import (  # noqa: F401  (their routes)
+    bookings,
+    kiosk,
+    lab,
+    messages,
+    scheduling,
+)
 
 __all__ = ["bp"]

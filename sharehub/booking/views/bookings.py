@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from sharehub.accounts.session import current_org
-from sharehub.booking import services, usage
+from sharehub.booking import messages, services, usage
 from sharehub.booking.availability import free_starts
 from sharehub.booking.blueprint import bp
 from sharehub.booking.forms import (
@@ -261,7 +261,10 @@ def my_bookings():
         .order_by(Booking.starts_dt.desc())
         .limit(200)
     ).all()
-    return render_template("booking/list.html", bookings=bookings, title=_("Our bookings"))
+    unread = messages.unread_counts(current_user, "booking", [b.id for b in bookings])
+    return render_template(
+        "booking/list.html", bookings=bookings, unread_threads=unread, title=_("Our bookings")
+    )
 
 
 @bp.route("/lab/bookings")

@@ -33,7 +33,8 @@ from sharehub.stats import demand, exports, queries, ratings, settings
 from sharehub.stats.blueprint import bp
 from sharehub.stats.metrics import served_by_cluster
 from sharehub.stats.models import Rating
-from sharehub.stats.sql import Filters
+from sharehub.stats.sql import Filters, Period
+from sharehub.stats.testing import by_service
 
 OVERVIEW_LEVELS = ("lab", "cluster", "region", "field")
 LAB_LEVELS = ("listing", "unit")
@@ -137,7 +138,7 @@ def overview():
         filters=filters,
         sort=sort,
         rows=rows,
-        columns=queries.COLUMNS,
+        columns=queries.columns_for(level),
         totals=queries.totals(choice, filters),
         trend_chart=_trend_chart(queries.trend(choice, filters)),
         ranking_chart=_ranking_chart(rows),
@@ -190,12 +191,13 @@ def lab_page(lab_id: int):
         levels=LAB_LEVELS,
         sort=sort,
         rows=rows,
-        columns=queries.COLUMNS,
+        columns=queries.columns_for(level),
         totals=queries.totals(choice, filters),
         trend_chart=_trend_chart(queries.trend(choice, filters)),
         served=served_by_cluster(choice.start, choice.end, filters),
         clusters={c.id: c for c in db.session.scalars(db.select(Cluster))},
         recent_ratings=ratings.lab_ratings(lab, limit=10),
+        testing_services=by_service(lab.id, Period(choice.start, choice.end)),
     )
 
 
@@ -532,6 +534,6 @@ def format_stat(value, fmt: str = "int"):
         return format_currency(Decimal(value) / 100, "CNY", "¤#,##0", currency_digits=False)
     if fmt in ("hours", "score"):
         return format_decimal(round_half_up(value, 2), "#,##0.00")
-    if fmt == "minutes":
+    if fmt in ("minutes", "days"):
         return format_decimal(round_half_up(value, 1), "#,##0.0")
     return format_decimal(value, "#,##0")
