@@ -16,12 +16,12 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("booking", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("billed_elsewhere", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-    with op.batch_alter_table("invoice", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("field", sa.String(length=32), nullable=True))
+    # Plain ALTER TABLE (no batch copy): a copy of booking would drop its overlap triggers.
+    op.add_column(
+        "booking",
+        sa.Column("billed_elsewhere", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.add_column("invoice", sa.Column("field", sa.String(length=32), nullable=True))
     op.create_table(
         "test_run",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -81,7 +81,5 @@ def upgrade():
 def downgrade():
     op.drop_table("order_statement")
     op.drop_table("test_run")
-    with op.batch_alter_table("invoice", schema=None) as batch_op:
-        batch_op.drop_column("field")
-    with op.batch_alter_table("booking", schema=None) as batch_op:
-        batch_op.drop_column("billed_elsewhere")
+    op.drop_column("invoice", "field")
+    op.drop_column("booking", "billed_elsewhere")
