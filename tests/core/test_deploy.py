@@ -83,6 +83,9 @@ def test_timers_and_cron_run_the_same_real_commands(app):
         "send-refunds",
         "send-notice-reminders",
         "send-calibration-reminders",
+        "reconcile-payments",
+        "lapse-quotes",
+        "send-authorisation-reminders",
     }
     assert found["timers"] == found["cron"] == expected
     assert expected <= set(group.commands)
