@@ -74,7 +74,7 @@ def test_voucher_from_programme_to_paid_claim(live_server, page_in, shots, tmp_p
     page.click("#book-button")
     page.click("#next-week")
     page.wait_for_selector(".slot")
-    page.locator(".slot").last.click()
+    page.locator(".slot").first.click()  # inside the buyer's authorisation, which ends in ten days
     page.wait_for_selector("#quote")
     page.fill("#purpose", "涂层截面形貌观察")
     page.fill("#sample_description", "涂层试样 2 件")
