@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from sharehub.accounts.models import Membership, Organisation, OrgKind, OrgStatus
 from sharehub.billing.models import Invoice, InvoiceCounter, InvoiceStatus
@@ -72,6 +73,7 @@ def seed_demo_activity(today: date | None = None, seed: int = 20261124) -> int:
         for m in db.session.scalars(sa.select(Membership).order_by(Membership.id))
     }
     usage, invoices, ratings, touched = [], [], [], set()
+    completed = []  # flushed together below, which gives them their ids
     days = [first + timedelta(days=n) for n in range((today - first).days)]
     workdays = [d for d in days if d.weekday() < 5]
     for unit, listing in units:
@@ -121,21 +123,21 @@ def seed_demo_activity(today: date | None = None, seed: int = 20261124) -> int:
             db.session.add(booking)
             if status != BookingStatus.COMPLETED:
                 continue
-            db.session.flush()
-            usage.append(_usage(unit, firm.id, booking.id, start, end, minutes))
-            invoices.append((end + timedelta(days=1), listing.lab_id, firm.id, booking))
+            completed.append((booking, unit, listing, firm, start, end, minutes))
             rated = end + timedelta(days=2)
             if rng.random() < 0.45 and rated.date() < today:
                 score, comment = rng.choice(COMMENTS)
                 ratings.append(
-                    Rating(
-                        booking_id=booking.id,
-                        listing_id=listing.id,
-                        customer_org_id=firm.id,
-                        author_id=buyers.get(firm.id),
-                        score=score,
-                        comment=comment,
-                        created_dt=rated,
+                    (
+                        booking,
+                        dict(
+                            listing_id=listing.id,
+                            customer_org_id=firm.id,
+                            author_id=buyers.get(firm.id),
+                            score=score,
+                            comment=comment,
+                            created_dt=rated,
+                        ),
                     )
                 )
                 touched.add(listing)
@@ -164,10 +166,21 @@ def seed_demo_activity(today: date | None = None, seed: int = 20261124) -> int:
                 created_dt=datetime.combine(day, time(9 + n % 8), LAB_TZ),
             )
         )
+    db.session.flush()
+    for booking, unit, listing, firm, start, end, minutes in completed:
+        usage.append(_usage(unit, firm.id, booking.id, start, end, minutes))
+        invoices.append((end + timedelta(days=1), listing.lab_id, firm.id, booking))
     db.session.execute(sa.insert(UsageRecord), usage)
     chain.backfill()  # each lab's usage records form its hash chain
-    _invoices(invoices, today)
-    db.session.add_all(ratings)
+    # the usage just inserted, loaded onto the bookings in one query for their invoice lines
+    db.session.scalars(
+        sa.select(Booking)
+        .where(Booking.id.in_([b.id for b, *_ in completed]))
+        .options(so.selectinload(Booking.usage))
+    ).all()
+    with db.session.no_autoflush:
+        _invoices(invoices, today)
+    db.session.add_all(Rating(booking_id=booking.id, **fields) for booking, fields in ratings)
     db.session.flush()
     for listing in touched:
         _refresh_listing(listing)
