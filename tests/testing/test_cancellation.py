@@ -203,7 +203,6 @@ def test_the_lab_stops_an_order_free_with_its_reason(db, make_order, chamber, la
 
 def test_a_billed_order_is_not_cancelled_over_its_statement(db, make_order, lab_manager, english):
     from sharehub.testing import work
-
     from sharehub.testing.models import Quote, QuoteLine, QuoteStatus
 
     order = make_order()
