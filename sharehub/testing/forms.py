@@ -90,7 +90,9 @@ class ServiceForm(FlaskForm):
         ),
     )
     cancel_fee_percent = WholeNumberField(
-        _l("Cancellation fee after sample receipt (% of the order)"), minimum=0, maximum=100
+        _l("Cancellation fee after sample receipt (percent of the service's amount)"),
+        minimum=0,
+        maximum=100,
     )
     unit_ids = SelectMultipleField(_l("Instruments it runs on"), coerce=int, choices=[])
     parameters = TextAreaField(
