@@ -139,7 +139,8 @@ def edit_service(service_id: int):
     if request.method == "GET":
         form = _service_form(service.lab, obj=service)
         form.unit_ids.data = [u.id for u in service.units]
-        for key in ("price_external", "price_internal", "price_cluster"):  # fen shown in yuan
+        # fen shown in yuan
+        for key in ("price_external", "price_internal", "price_cluster", "cancel_fee_fen"):
             fen = getattr(service, key)
             getattr(form, key).raw_data = [] if fen is None else [f"{fen // 100}.{fen % 100:02d}"]
         form.parameters.data = "\n".join(
