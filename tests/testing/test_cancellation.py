@@ -93,6 +93,9 @@ def test_cancelling_after_receipt_bills_the_fee_on_one_line(
     from sharehub.admin.consistency import cancellation_fees_off_statement
 
     assert cancellation_fees_off_statement() == []
+    order.cancel_fee_charged_fen = 54036  # a fee that is not the statement's
+    db.session.flush()
+    assert [v["order_id"] for v in cancellation_fees_off_statement()] == [order.id]
 
 
 def test_a_scheduled_run_not_started_is_released_and_the_fee_billed(
