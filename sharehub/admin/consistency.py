@@ -584,6 +584,7 @@ def violations() -> dict[str, list]:
         ),
         "fapiao_amounts_off_statement": fapiao_queries.fapiao_amounts_off_statement(),
         "order_statements": order_statements(),
+        "cancellation_fees_off_statement": cancellation_fees_off_statement(),
         "report_number_gaps": report_number_gaps(),
         "issued_reports_changed": issued_reports_changed(),
         "sample_id_gaps": sample_id_gaps(),
@@ -618,6 +619,45 @@ def order_statements() -> list[dict]:
     return [{"order_id": o, "live_statements": int(n)} for o, n in several] + [
         {"order_id": o, "invoiced_run_booking": b} for o, b in invoiced_runs
     ]
+
+
+def cancellation_fees_off_statement() -> list[dict]:
+    """A testing order cancelled with a fee has exactly one statement (not a credit
+    note), of one line, whose net is the fee; one cancelled free has none."""
+    from sharehub.testing.models import RequestStatus, TestingRequest
+    from sharehub.testing.work_models import OrderStatement
+
+    statements = (
+        sa.select(
+            OrderStatement.order_id.label("order_id"),
+            sa.func.count().label("n"),
+            sa.func.sum(Invoice.net_total).label("net"),
+        )
+        .join(Invoice, Invoice.id == OrderStatement.invoice_id)
+        .where(Invoice.is_credit_note.is_(False))
+        .group_by(OrderStatement.order_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(
+            TestingRequest.id,
+            TestingRequest.cancel_fee_charged_fen,
+            sa.func.coalesce(statements.c.n, 0),
+            statements.c.net,
+        )
+        .outerjoin(statements, statements.c.order_id == TestingRequest.id)
+        .where(
+            TestingRequest.status == RequestStatus.CANCELLED,
+            TestingRequest.cancel_fee_charged_fen.is_not(None),
+        )
+        .order_by(TestingRequest.id)
+    ).all()
+    found = []
+    for order_id, fee, n, net in rows:
+        expected = (1, fee) if fee else (0, None)
+        if (int(n), None if net is None else int(net)) != expected:
+            found.append({"order_id": order_id, "fee": fee, "statements": int(n), "net": net})
+    return found
 
 
 def report_number_gaps() -> list[dict]:

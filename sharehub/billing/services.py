@@ -107,12 +107,16 @@ def draft_invoice(
     *,
     field: str | None = None,
     note: str = "",
+    by_terms: bool = False,
 ) -> Invoice:
     """A draft statement of `lab` to `customer` from lines (description, quantity as
     shown, unit price and net amount in fen), VAT at the lab's rate on each line. Used by
     work billed from its own lines (a testing order); the caller keeps one live statement
-    per thing billed."""
-    _require_lab(actor, lab)
+    per thing billed. `by_terms`: a charge the lab's own agreed terms impose whoever acts
+    (a testing order's cancellation fee when the customer cancels), so `actor` need not
+    manage the lab; the caller has checked the actor may take the action."""
+    if not by_terms:
+        _require_lab(actor, lab)
     if not lines:
         raise Conflict(_l("There is nothing to invoice."))
     rate = lab.vat_rate_bp

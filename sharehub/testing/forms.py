@@ -82,6 +82,18 @@ class ServiceForm(FlaskForm):
     price_internal = YuanField(_l("Internal price (yuan)"), [Required(_l("Give the price."))])
     price_cluster = YuanField(_l("Cluster-member price (yuan)"))
     quote_required = BooleanField(_l("Priced case by case (the laboratory quotes)"))
+    cancel_fee_fen = YuanField(
+        _l("Cancellation fee after sample receipt (yuan)"),
+        description=_l(
+            "Free until the samples are received; from then until the testing starts, this "
+            "fixed fee plus the percentage below of the service's amount."
+        ),
+    )
+    cancel_fee_percent = WholeNumberField(
+        _l("Cancellation fee after sample receipt (percent of the service's amount)"),
+        minimum=0,
+        maximum=100,
+    )
     unit_ids = SelectMultipleField(_l("Instruments it runs on"), coerce=int, choices=[])
     parameters = TextAreaField(
         _l("Parameters"),
@@ -112,6 +124,8 @@ class ServiceForm(FlaskForm):
                 "price_internal",
                 "price_cluster",
                 "quote_required",
+                "cancel_fee_fen",
+                "cancel_fee_percent",
             )
         }
 

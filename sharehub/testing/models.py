@@ -130,6 +130,11 @@ class TestingService(Model):
     price_cluster: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
     # A service priced case by case (non-standard work) is always quoted by the lab.
     quote_required: so.Mapped[bool] = so.mapped_column(default=False)
+    # Cancellation policy: free until the samples are received; from their receipt until
+    # the testing starts, a fixed fee (fen, once per order) plus a whole percent of this
+    # service's lines in the order. Fixed at acceptance (TestingRequest.cancel_fee_fen).
+    cancel_fee_fen: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    cancel_fee_percent: so.Mapped[int] = so.mapped_column(default=0)
 
     search_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     search_bigrams: so.Mapped[str] = so.mapped_column(sa.Text, default="")
@@ -176,6 +181,10 @@ class TestingService(Model):
     @property
     def has_expedited(self) -> bool:
         return self.expedited_days is not None
+
+    @property
+    def has_cancel_fee(self) -> bool:
+        return bool(self.cancel_fee_fen or self.cancel_fee_percent)
 
     def price_for(self, tier: str) -> int:
         """The unit price at a tier of catalog.pricing's tiers (internal, cluster,
@@ -439,11 +448,35 @@ TRANSITIONS: dict[str, Transition] = {
         _LAB,
         denied=_l("Only the laboratory refuses a request."),
     ),
+    # The customer cancels until the testing starts (testing.cancellation checks that no
+    # run is checked in and no result recorded): free until the samples are received, then
+    # at the fee the order's terms name.
     "cancel": Transition(
-        frozenset({_S.DRAFT, _S.SUBMITTED, _S.QUOTED, _S.ACCEPTED, _S.SAMPLES_IN_TRANSIT}),
+        frozenset(
+            {
+                _S.DRAFT,
+                _S.SUBMITTED,
+                _S.QUOTED,
+                _S.ACCEPTED,
+                _S.SAMPLES_IN_TRANSIT,
+                _S.RECEIVED,
+                _S.IN_TESTING,
+            }
+        ),
         _S.CANCELLED,
         _CUSTOMER,
-        too_late=_l("The samples are at the laboratory; ask the laboratory to stop the order."),
+        too_late=_l(
+            "The testing of this order has started; it can no longer be cancelled. "
+            "Contact the laboratory."
+        ),
+    ),
+    # The lab stops an order (with its reason) until the report is issued; no fee.
+    "stop": Transition(
+        frozenset({_S.ACCEPTED, _S.SAMPLES_IN_TRANSIT, _S.RECEIVED, _S.IN_TESTING}),
+        _S.CANCELLED,
+        _LAB,
+        denied=_l("Only the laboratory's managers stop an order."),
+        too_late=_l("This order can no longer be stopped: its report is issued or it is closed."),
     ),
     "ship": Transition(
         frozenset({_S.ACCEPTED, _S.SAMPLES_IN_TRANSIT}),
@@ -509,6 +542,14 @@ class TestingRequest(Model):
     accepted_by_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL")
     )
+    # The fee (fen, net) a cancellation costs from the samples' receipt until the testing
+    # starts, fixed at acceptance from the services' policies (None: an order accepted
+    # before policies existed, which cancels free).
+    cancel_fee_fen: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    # Who cancelled an order ("customer" | "lab"), and the fee charged (None: not
+    # cancelled as an order; 0: free). A fee is billed on one statement of its own.
+    cancelled_by: so.Mapped[str] = so.mapped_column(sa.String(16), default="")
+    cancel_fee_charged_fen: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
 
     # Samples on their way: by courier (company, tracking number) or dropped off
     delivery: so.Mapped[str] = so.mapped_column(sa.String(16), default="")  # courier | drop_off
@@ -912,6 +953,8 @@ class SampleEventKind(enum.StrEnum):
     STORED = "stored"  # put in (or moved to) a storage place
     RETURNED = "returned"  # handed back to the customer
     DISPOSED = "disposed"  # disposed of by the lab
+    CANCELLED = "cancelled"  # the customer cancelled the order (whole shipment)
+    STOPPED = "stopped"  # the lab stopped the order (whole shipment)
 
 
 SAMPLE_EVENT_LABELS = {
@@ -922,6 +965,8 @@ SAMPLE_EVENT_LABELS = {
     SampleEventKind.STORED: _l("Stored"),
     SampleEventKind.RETURNED: _l("Returned"),
     SampleEventKind.DISPOSED: _l("Disposed of"),
+    SampleEventKind.CANCELLED: _l("Order cancelled by the customer"),
+    SampleEventKind.STOPPED: _l("Order stopped by the laboratory"),
 }
 
 

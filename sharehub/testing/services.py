@@ -70,6 +70,8 @@ SERVICE_FIELDS = (
     "price_external",
     "price_cluster",
     "quote_required",
+    "cancel_fee_fen",
+    "cancel_fee_percent",
 )
 
 
@@ -131,6 +133,14 @@ def validate_service(data: dict) -> dict[str, Any]:
             data, "price_cluster", 0, MAX_PRICE_FEN, _l("Cluster price"), optional=True
         ),
         "quote_required": bool(data.get("quote_required")),
+        "cancel_fee_fen": _number(
+            data, "cancel_fee_fen", 0, MAX_PRICE_FEN, _l("Cancellation fee"), optional=True
+        )
+        or 0,
+        "cancel_fee_percent": _number(
+            data, "cancel_fee_percent", 0, 100, _l("Cancellation fee percentage"), optional=True
+        )
+        or 0,
     }
     if not normalize_standard(clean["standard_code"]):
         raise ValidationError(_l("Name the standard, e.g. GB/T 10125-2021."), field="standard_code")

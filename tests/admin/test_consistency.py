@@ -84,6 +84,7 @@ def test_a_consistent_database_has_no_violations_and_exact_figures(
         "statements_with_several_open_fapiao_requests": [],
         "fapiao_amounts_off_statement": [],
         "order_statements": [],
+        "cancellation_fees_off_statement": [],
         "report_number_gaps": [],
         "issued_reports_changed": [],
         "sample_id_gaps": [],
