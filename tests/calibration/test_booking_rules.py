@@ -233,3 +233,52 @@ def test_a_lab_run_into_the_day_a_blocked_unit_falls_due_is_refused(
         lab_manager, listing.units[0], buyer[0], at(last, 9), at(last, 17), purpose="ok"
     )
     assert made.id
+
+
+def test_the_api_books_a_flagged_unfit_unit_with_a_warning_in_its_answer(
+    db, client, overdue, buyer, lab, make_listing
+):
+    from sharehub.api.services import create_token
+
+    org, user = buyer
+    _token, plain = create_token(user, org, "ERP", ["bookings:write", "bookings:read"], 30)
+    db.session.commit()
+    day = workday()
+    headers = {"Authorization": f"Bearer {plain}", "Accept-Language": "zh-CN"}
+    answer = client.post(
+        "/api/v1/bookings",
+        json={
+            "listing_id": overdue.id,
+            "starts_at": at(day, 8, 30).isoformat(),
+            "ends_at": at(day, 10, 30).isoformat(),
+        },
+        headers=headers,
+    )
+    assert answer.status_code == 201, answer.get_json()
+    [warning] = answer.get_json()["warnings"]
+    assert warning["code"] == "calibration-flagged"
+    assert warning["unit_ids"] == [overdue.units[0].id]
+    assert "校准" in warning["message"] or "检定" in warning["message"]
+    # a unit with nothing to flag: no warning; the document says what the list holds
+    fit = make_listing(lab, approval_required=False)
+    db.session.commit()
+    plain_booking = client.post(
+        "/api/v1/bookings",
+        json={
+            "listing_id": fit.id,
+            "starts_at": at(day, 8, 30).isoformat(),
+            "ends_at": at(day, 10, 30).isoformat(),
+        },
+        headers=headers,
+    )
+    assert plain_booking.status_code == 201 and plain_booking.get_json()["warnings"] == []
+    spec = client.get("/api/v1/openapi.json").get_json()
+    created = spec["paths"]["/api/v1/bookings"]["post"]["responses"]["201"]
+    ref = created["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    properties = spec["components"]["schemas"][ref]["properties"]
+    assert "warnings" in properties
+    warning_ref = properties["warnings"]["items"]["$ref"].rsplit("/", 1)[1]
+    assert (
+        "calibration-flagged"
+        in (spec["components"]["schemas"][warning_ref]["properties"]["code"]["description"])
+    )
