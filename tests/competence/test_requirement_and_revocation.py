@@ -221,6 +221,13 @@ def test_revoking_tells_the_holder_and_stops_self_operation_at_once(
     assert revoked.revoked_dt is not None and not revoked.is_current
     assert revoked.revoke_reason == "多次违规操作，需重新培训"
     assert revoked.revoked_by_id == world.manager.id
+    from sharehub.admin.consistency import revocations_not_ending_the_authorisation
+
+    assert revocations_not_ending_the_authorisation() == []
+    revoked.superseded_dt = None  # a revocation that left it current breaks the invariant
+    db.session.flush()
+    assert revocations_not_ending_the_authorisation() == [held.id]
+    db.session.rollback()
     assert db.session.scalar(
         sa.select(AuditEntry).where(
             AuditEntry.action == "competence.revoked", AuditEntry.object_id == held.id
