@@ -107,6 +107,7 @@ def test_an_authorised_user_s_session_is_captured_by_the_kiosk_until_calibration
     record.locator("button[type=submit]").click()
     page.wait_for_selector(".alert-success")
     assert "郑欣怡" in page.locator("#lab-authorisations").inner_text()  # the user
+    shots(page, "lab-recorded-training-zh")
     sign_out(page)
 
     # Authorised: booked alone.
@@ -180,7 +181,6 @@ def test_an_authorised_user_s_session_is_captured_by_the_kiosk_until_calibration
     source = page.locator(f"#usage-{record_id} .usage-source")
     assert source.get_attribute("data-source") == "kiosk"
     assert "自助终端" in source.inner_text()
-    shots(page, "lab-usage-source-kiosk-zh")
     page.goto(f"{base}/lab/units/{unit_id}/calibration")
     _certificate(
         page, pdf, "check", "QH-E2E-1", today - timedelta(days=30), today - timedelta(days=1)
