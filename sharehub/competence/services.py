@@ -429,6 +429,16 @@ def record_completion(
     passed = requirement.pass_score is None or (
         score is not None and score >= requirement.pass_score
     )
+    if training is None:  # recorded by email: it answers the user's open request, if any
+        training = db.session.scalar(
+            sa.select(TrainingRequest)
+            .where(
+                TrainingRequest.user_id == user.id,
+                TrainingRequest.requirement_id == requirement.id,
+                TrainingRequest.status.in_((TrainingStatus.REQUESTED, TrainingStatus.SCHEDULED)),
+            )
+            .order_by(TrainingRequest.id)
+        )
     stored = None
     if certificate is not None:
         data, original = certificate
