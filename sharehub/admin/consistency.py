@@ -477,6 +477,25 @@ def unauthorised_self_operated_bookings() -> list[int]:
     )
 
 
+def revocations_not_ending_the_authorisation() -> list[int]:
+    """A revoked authorisation ends at its revocation (superseded then, so it allows
+    nothing after) and carries the reason its holder was told."""
+    return list(
+        db.session.scalars(
+            sa.select(Authorisation.id)
+            .where(
+                Authorisation.revoked_dt.is_not(None),
+                sa.or_(
+                    Authorisation.superseded_dt.is_(None),
+                    Authorisation.superseded_dt > Authorisation.revoked_dt,
+                    sa.func.coalesce(Authorisation.revoke_reason, "") == "",
+                ),
+            )
+            .order_by(Authorisation.id)
+        )
+    )
+
+
 def sample_id_gaps() -> list[dict]:
     """Labs and years whose numbered samples are not exactly 1..n with the counter at n
     (sample IDs are gapless per lab and year, as invoice numbers)."""
@@ -589,6 +608,7 @@ def violations() -> dict[str, list]:
         "issued_reports_changed": issued_reports_changed(),
         "sample_id_gaps": sample_id_gaps(),
         "order_totals_not_adding_up": order_totals_not_adding_up(),
+        "revocations_not_ending_the_authorisation": revocations_not_ending_the_authorisation(),
     }
 
 

@@ -349,6 +349,28 @@ class BookingSchema(ma.Schema):
     updated_at = f.DateTime(attribute="updated_dt", required=True)
 
 
+class BookingWarning(ma.Schema):
+    code = f.String(
+        required=True,
+        metadata={
+            "description": "calibration-flagged: the unit's calibration certificate is overdue "
+            "or failed during the booking; the listing only flags such units, so the booking "
+            "is made (a listing that blocks them answers 409 instead)"
+        },
+    )
+    message = f.String(required=True, metadata={"description": "In the request's language"})
+    unit_ids = f.List(f.Integer(), required=True)
+
+
+class BookingCreated(BookingSchema):
+    warnings = f.List(
+        f.Nested(BookingWarning),
+        attribute="api_warnings",
+        required=True,
+        metadata={"description": "What the customer should know about the booking made"},
+    )
+
+
 class BookingPage(ma.Schema):
     items = f.List(f.Nested(BookingSchema), required=True)
     meta = f.Nested(PageMeta, required=True)

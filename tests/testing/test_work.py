@@ -211,3 +211,37 @@ def test_the_statement_is_billed_from_the_order_lines_once(db, order, lab_manage
     with pytest.raises(Exception) as refused:
         work.bill(order.created_by, order)
     assert refused.value.status == 403
+
+
+def test_a_run_on_a_blocked_unit_whose_calibration_is_overdue_is_refused(
+    db, english, order, chamber, lab_manager
+):
+    from sharehub.calibration import services as calibration
+    from sharehub.calibration.models import CertificateKind, CertificateResult
+    from sharehub.calibration.services import CertificateData
+    from sharehub.core.errors import Conflict
+    from sharehub.testing import work
+    from sharehub.testing.work_models import TestRun
+    from tests.support.files import pdf_bytes
+
+    calibration.record_certificate(
+        lab_manager,
+        chamber,
+        CertificateData(
+            kind=CertificateKind.CALIBRATION,
+            issuing_body="苏州市计量测试院",
+            number="JZ-9",
+            issued_date=clock.today() - timedelta(days=400),
+            due_date=clock.today() - timedelta(days=1),
+            result=CertificateResult.PASS,
+        ),
+        pdf_bytes(),
+        "c.pdf",
+    )
+    calibration.set_policy(lab_manager, chamber.listing, block=True)
+    db.session.commit()
+    day = clock.workday()
+    with pytest.raises(Conflict, match="calibration certificate is overdue"):
+        work.schedule(lab_manager, order, chamber, clock.at(day, 9), clock.at(day, 12))
+    db.session.rollback()
+    assert db.session.query(TestRun).count() == 0
