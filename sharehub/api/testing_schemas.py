@@ -298,7 +298,7 @@ class OrderCreate(Input):
         Id(),
         required=True,
         validate=v.Length(1, 50),
-        metadata={"description": "Published services, all of one laboratory"},
+        metadata={"description": "Published services, all of one laboratory (409 if not)"},
     )
     samples = f.List(f.Nested(SampleCreate), required=True, validate=v.Length(1, MAX_SAMPLES))
     report_language = f.String(
@@ -313,7 +313,7 @@ class OrderCreate(Input):
     report_address = Text(load_default="", validate=v.Length(max=300))
     expedited = f.Boolean(
         load_default=False,
-        metadata={"description": "Every service must offer an expedited turnaround (400 if not)"},
+        metadata={"description": "Every service must offer an expedited turnaround (409 if not)"},
     )
     title = Text(load_default="", validate=v.Length(max=200))
     notes = Text(load_default="", validate=v.Length(max=20_000))

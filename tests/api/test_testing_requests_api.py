@@ -304,8 +304,8 @@ def test_bad_requests_store_nothing(api, db, people, salt_spray, make_org):
         ({"service_ids": [salt_spray.id], "samples": [{"name": "a"}], "colour": "red"}, 422),
         ({"service_ids": [salt_spray.id], "samples": [{"name": "a\x00"}]}, 422),
         ({"service_ids": ["x"], "samples": [{"name": "a"}]}, 422),
-        ({"service_ids": [salt_spray.id, elsewhere.id], "samples": [{"name": "a"}]}, 400),
-        ({"service_ids": [salt_spray.id], "samples": [{"name": "a"}], "expedited": True}, 400),
+        ({"service_ids": [salt_spray.id, elsewhere.id], "samples": [{"name": "a"}]}, 409),
+        ({"service_ids": [salt_spray.id], "samples": [{"name": "a"}], "expedited": True}, 409),
         ({"service_ids": [2147483647], "samples": [{"name": "a"}]}, 404),
     ]
     for body, status in cases:

@@ -23,7 +23,7 @@ from sharehub.api.idempotency import write
 from sharehub.api.models import ApiToken
 from sharehub.api.pagination import page_meta, page_of
 from sharehub.core.clock import local_today
-from sharehub.core.errors import NotFound, PermissionDenied, ValidationError
+from sharehub.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from sharehub.core.inputs import parse_fen
 from sharehub.core.uploads import send_stored
 from sharehub.extensions import db, limiter
@@ -48,6 +48,10 @@ BLUEPRINTS = (services, testing)
 ID = "int(max=2147483647)"
 TOKEN = [{"bearerAuth": []}]
 PDF = {"type": "string", "format": "binary"}
+# The refusals of orders.create_request that depend on the services chosen, not on the
+# request's form: 409 in the API (the request is well formed), as the API answers the
+# state of the data.
+ORDERABLE_FIELDS = ("service_ids", "expedited")
 
 
 def _verify_limit() -> str:
@@ -197,23 +201,29 @@ def create_order(data: dict):
 
     Standard services are priced at once: the request is `quoted` with an automatic quote
     to accept. A service that needs a quote leaves it `submitted` until the laboratory
-    quotes. All services belong to one laboratory.
+    quotes. Services of several laboratories, or `expedited` with a service that has no
+    expedited turnaround, are answered 409 (`field` names which).
     """
     token = require("orders:write")
     if token.organisation.kind != OrgKind.ENTERPRISE:
         raise PermissionDenied(_l("Only an enterprise requests testing."))
-    created = orders.create_request(
-        token.user,
-        token.organisation,
-        data["service_ids"],
-        [orders.SampleInput(**row) for row in data["samples"]],
-        report_language=data["report_language"],
-        report_addressee=data["report_addressee"],
-        report_address=data["report_address"],
-        expedited=data["expedited"],
-        title=data["title"],
-        notes=data["notes"],
-    )
+    try:
+        created = orders.create_request(
+            token.user,
+            token.organisation,
+            data["service_ids"],
+            [orders.SampleInput(**row) for row in data["samples"]],
+            report_language=data["report_language"],
+            report_addressee=data["report_addressee"],
+            report_address=data["report_address"],
+            expedited=data["expedited"],
+            title=data["title"],
+            notes=data["notes"],
+        )
+    except ValidationError as exc:
+        if exc.field in ORDERABLE_FIELDS:  # a well-formed request these services cannot take
+            raise Conflict(exc.message, exc.field) from None
+        raise
     return orders.submit(token.user, created)
 
 
