@@ -18,7 +18,7 @@ from tests.support.fapiao import NUMBER, fapiao_pdf
 
 pytestmark = pytest.mark.usefixtures("english")
 
-OUTSIDERS = ("other lab", "other enterprise", "anonymous", "read only")
+OUTSIDERS = ("other lab", "other enterprise", "regulator", "anonymous", "read only")
 
 
 @pytest.fixture
@@ -43,8 +43,11 @@ def world(db, booked, lab, lab_manager, make_org, make_user, make_token):
         rival,
         services.ProfileData(kind=FapiaoKind.NORMAL, title="别家企业", tax_id=make_credit_code(77)),
     )
+    authority = make_org(kind=OrgKind.AUTHORITY, name="市场监管局")
     db.session.commit()
     return {
+        "regulator": make_token(make_user(authority), authority),
+        "no fapiao scope": make_token(customer, booked.customer_org, ["invoices:read"]),
         "statement": statement,
         "profile": profile,
         "rival profile": rival_profile,
@@ -117,18 +120,17 @@ def test_the_enterprise_asks_and_both_sides_read(api, db, world, lab_manager, st
     # A plain member of the lab does not handle its fapiao (as on the pages).
     member = api.get(f"/api/v1/fapiao/{issued.id}/file", token=world["lab member"])
     assert member.status_code == 404
+    for path in (f"/api/v1/fapiao/{issued.id}/file", "/api/v1/fapiao-requests"):
+        no_scope = api.get(path, token=world["no fapiao scope"])
+        assert no_scope.status_code == 403, path
+    assert api.get("/api/v1/invoice-profiles", token=world["no fapiao scope"]).status_code == 403
 
 
 @pytest.mark.parametrize("who", OUTSIDERS)
 def test_outsiders_neither_ask_nor_see(api, db, world, booked, lab_manager, storage_dir, who):
     token = world[who]
     answer = ask(api, world, token)
-    if who == "other enterprise":
-        assert answer.status_code == 404  # not its statement
-    elif who == "other lab":
-        assert answer.status_code == 404
-    else:
-        refused(answer, who)
+    refused(answer, who)  # another's statement: 404
     assert requests(db) == []
 
     request = services.request_fapiao(booked.customer_user, world["statement"], world["profile"])

@@ -26,7 +26,7 @@ from tests.support.reports import issued_report
 
 pytestmark = pytest.mark.usefixtures("english")
 
-OUTSIDERS = ("other lab", "other enterprise", "anonymous", "read only")
+OUTSIDERS = ("other lab", "other enterprise", "regulator", "anonymous", "read only")
 
 
 @pytest.fixture
@@ -35,7 +35,9 @@ def people(db, lab, lab_manager, make_org, make_user, make_token):
     buyer = make_user(firm)
     other_lab = make_org(kind=OrgKind.LAB, name="另一实验室")
     rival = make_org(name="别家企业")
+    authority = make_org(kind=OrgKind.AUTHORITY, name="市场监管局")
     return {
+        "regulator": make_token(make_user(authority), authority),
         "firm": firm,
         "buyer": buyer,
         "customer": make_token(buyer, firm),
@@ -258,8 +260,8 @@ def test_the_customer_does_not_receive_its_own_samples(api, db, people, waiting)
 def test_outsiders_neither_request_nor_accept(api, db, people, salt_spray, lab, lab_manager, who):
     token = read_only(people, "customer", lab, lab_manager) if who == "read only" else people[who]
     answer = new_request(api, token, [salt_spray.id])
-    if who in ("other lab",):
-        assert answer.status_code == 403  # a laboratory does not request testing here
+    if who in ("other lab", "regulator"):
+        assert answer.status_code == 403  # only an enterprise requests testing
     elif who == "other enterprise":
         assert answer.status_code == 201  # its own request, to the lab
     else:
@@ -403,7 +405,7 @@ def test_report_pdf_with_the_page_s_checks(api, db, order, signers, lab, make_to
         assert answer.status_code == 200 and answer.mimetype == "application/pdf"
         assert answer.data.startswith(b"%PDF-")
         answer.close()
-    for who in ("other lab", "other enterprise", "anonymous"):
+    for who in ("other lab", "other enterprise", "regulator", "anonymous"):
         refused(api.get(f"/api/v1/reports/{report.id}/pdf", token=people[who]), who)
     no_scope = make_token(order.created_by, order.customer_org, ["orders:read"])
     assert api.get(f"/api/v1/reports/{report.id}/pdf", token=no_scope).status_code == 403
