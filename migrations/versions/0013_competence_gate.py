@@ -1,7 +1,7 @@
 """levels and prerequisites of a competence requirement; revoked authorisations
 
 Revision ID: 0013_competence_gate
-Revises: 0012_testing_work
+Revises: 0013_testing_money
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import sharehub.core.db
 
 revision = "0013_competence_gate"
-down_revision = "0012_testing_work"
+down_revision = "0013_testing_money"
 branch_labels = None
 depends_on = None
 
