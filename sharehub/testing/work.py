@@ -227,6 +227,7 @@ def bill(actor: User, order: TestingRequest) -> Invoice:
             str(line.quantity),
             line.unit_price_fen,
             line.amount_fen,
+            line.fapiao_fields(),
         )
         for line in order.lines
     ]
