@@ -436,3 +436,17 @@ def test_the_database_keeps_one_open_request_per_statement(db, fapiao_request):
     with pytest.raises(IntegrityError):
         db.session.flush()
     savepoint.rollback()
+
+
+def test_consistency_sees_a_waiting_statement_line_without_its_tax_code(
+    db, fapiao_request, statement
+):
+    from sharehub.admin.consistency import violations
+
+    assert violations()["fapiao_lines_without_tax_code"] == []
+    line = statement.lines[0]
+    line.tax_code = ""
+    db.session.flush()
+    assert violations()["fapiao_lines_without_tax_code"] == [
+        {"request": fapiao_request.id, "line": line.id, "tax_code": ""}
+    ]
