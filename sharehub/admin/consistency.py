@@ -6,8 +6,9 @@ numbers run without gaps per lab and year, every payment belongs to an issued in
 does not exceed, every usage record is tied to a real unit, an invoice's lines add up to
 its totals, a booking has one live invoice, credit notes never exceed their invoice, no
 invoice below zero is marked paid, a voucher pays at most its programme's share, a
-statement has at most one open fapiao request, and an issued fapiao (less its red ones)
-is for its statement's total less credit notes.
+statement has at most one open fapiao request, an issued fapiao (less its red ones)
+is for its statement's total less credit notes, and a statement waiting for its fapiao
+has a 19-digit tax classification code on every line.
 `figures()` gathers the counts and sums that must come out equal after a pg_dump is
 restored into an empty database.
 """
@@ -602,6 +603,7 @@ def violations() -> dict[str, list]:
             fapiao_queries.statements_with_several_open_requests()
         ),
         "fapiao_amounts_off_statement": fapiao_queries.fapiao_amounts_off_statement(),
+        "fapiao_lines_without_tax_code": fapiao_queries.requests_with_lines_without_tax_code(),
         "order_statements": order_statements(),
         "cancellation_fees_off_statement": cancellation_fees_off_statement(),
         "report_number_gaps": report_number_gaps(),

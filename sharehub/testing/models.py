@@ -43,6 +43,17 @@ if TYPE_CHECKING:
 # rejected / withdrawn; the statuses and their labels are the catalogue's.
 ServiceStatus = ListingStatus
 
+# 商品和服务税收分类编码 of testing on the fapiao unless the service sets its own:
+# 3040105000000000000 专业技术服务 (现代服务 › 研发和技术服务), under which inspection and
+# testing (检验检测) is invoiced at the 6 % of modern services, as "*研发和技术服务*检测费".
+# Source: the State Taxation Administration's 商品和服务税收分类编码表 (SAT announcement
+# 2017 No. 45 and its later versions; the 30401 研发和技术服务 section), as public
+# e-invoice API examples use it (spbm 3040105000000000000). The lab's tax adviser confirms
+# it; a service keeps its own code.
+TESTING_TAX_CODE = "3040105000000000000"
+# The unit (单位) a fapiao line names for a service's price basis.
+TESTING_UNITS = {"sample": "样品", "parameter": "项"}
+
 
 class PriceBasis(enum.StrEnum):
     SAMPLE = "sample"  # the price is per sample
@@ -135,6 +146,11 @@ class TestingService(Model):
     # service's lines in the order. Fixed at acceptance (TestingRequest.cancel_fee_fen).
     cancel_fee_fen: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
     cancel_fee_percent: so.Mapped[int] = so.mapped_column(default=0)
+    # What its fapiao lines carry: 税收分类编码, 规格型号 and 单位; empty: the defaults
+    # (TESTING_TAX_CODE, the standard, the unit of its price basis).
+    tax_code: so.Mapped[str] = so.mapped_column(sa.String(19), default="", server_default="")
+    line_spec: so.Mapped[str] = so.mapped_column(sa.String(200), default="", server_default="")
+    line_unit: so.Mapped[str] = so.mapped_column(sa.String(20), default="", server_default="")
 
     search_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     search_bigrams: so.Mapped[str] = so.mapped_column(sa.Text, default="")
@@ -185,6 +201,26 @@ class TestingService(Model):
     @property
     def has_cancel_fee(self) -> bool:
         return bool(self.cancel_fee_fen or self.cancel_fee_percent)
+
+    @property
+    def fapiao_tax_code(self) -> str:
+        return self.tax_code or TESTING_TAX_CODE
+
+    @property
+    def fapiao_spec(self) -> str:
+        return (self.line_spec or self.standard_code or "")[:200]
+
+    @property
+    def fapiao_unit(self) -> str:
+        return self.line_unit or TESTING_UNITS.get(self.price_basis, "项")
+
+    def fapiao_fields(self) -> dict[str, str]:
+        """The fapiao columns of a line of this service (quote, then statement)."""
+        return {
+            "tax_code": self.fapiao_tax_code,
+            "spec": self.fapiao_spec,
+            "unit": self.fapiao_unit,
+        }
 
     def price_for(self, tier: str) -> int:
         """The unit price at a tier of catalog.pricing's tiers (internal, cluster,
@@ -821,9 +857,26 @@ class QuoteLine(Model):
     quantity: so.Mapped[int] = so.mapped_column()
     unit_price_fen: so.Mapped[int] = so.mapped_column(sa.BigInteger)
     amount_fen: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    # The fapiao columns, from the service when the line was written (see TestingService).
+    tax_code: so.Mapped[str] = so.mapped_column(sa.String(19), default="", server_default="")
+    spec: so.Mapped[str] = so.mapped_column(sa.String(200), default="", server_default="")
+    unit: so.Mapped[str] = so.mapped_column(sa.String(20), default="", server_default="")
 
     quote: so.Mapped[Quote] = so.relationship(back_populates="lines")
     service: so.Mapped[TestingService | None] = so.relationship()
+
+    def fapiao_fields(self) -> dict[str, str]:
+        """Its fapiao columns; a line written before it had them takes its service's, or
+        the testing defaults (a line of the lab's own with no service)."""
+        fields = {"tax_code": self.tax_code, "spec": self.spec, "unit": self.unit}
+        if all(fields.values()):
+            return fields
+        base = (
+            self.service.fapiao_fields()
+            if self.service is not None
+            else {"tax_code": TESTING_TAX_CODE, "spec": "", "unit": "项"}
+        )
+        return {key: value or base[key] for key, value in fields.items()}
 
 
 # --- samples --------------------------------------------------------------------------

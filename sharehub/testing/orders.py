@@ -24,6 +24,7 @@ from sharehub.core.uploads import sniff_document, store_bytes
 from sharehub.extensions import db
 from sharehub.testing import notify
 from sharehub.testing.models import (
+    TESTING_TAX_CODE,
     AfterTest,
     Quote,
     QuoteLine,
@@ -323,17 +324,24 @@ def _write_quote(
         terms=terms,
     )
     for position, line in enumerate(lines):
-        quote.lines.append(
-            QuoteLine(
-                position=position,
-                kind=line.kind,
-                service_id=line.service_id,
-                description=line.description[:300],
-                quantity=line.quantity,
-                unit_price_fen=line.unit_price_fen,
-                amount_fen=line.amount_fen,
-            )
+        row = QuoteLine(
+            position=position,
+            kind=line.kind,
+            service_id=line.service_id,
+            description=line.description[:300],
+            quantity=line.quantity,
+            unit_price_fen=line.unit_price_fen,
+            amount_fen=line.amount_fen,
         )
+        service = db.session.get(TestingService, line.service_id) if line.service_id else None
+        if service is not None and service.lab_id == request.lab_id:
+            fields = service.fapiao_fields()
+            if line.kind == "surcharge":
+                fields["unit"] = "项"
+        else:
+            fields = {"tax_code": TESTING_TAX_CODE, "spec": "", "unit": "项"}
+        row.tax_code, row.spec, row.unit = fields["tax_code"], fields["spec"], fields["unit"]
+        quote.lines.append(row)
     quote.total_fen = sum(line.amount_fen for line in lines)
     request.quotes.append(quote)
     request.turnaround_days = turnaround_days

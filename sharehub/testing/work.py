@@ -25,7 +25,13 @@ from sharehub.core import audit
 from sharehub.core.clock import local_date, local_today
 from sharehub.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from sharehub.extensions import db
-from sharehub.testing.models import QuoteLine, RequestStatus, SampleStatus, TestingRequest
+from sharehub.testing.models import (
+    TESTING_TAX_CODE,
+    QuoteLine,
+    RequestStatus,
+    SampleStatus,
+    TestingRequest,
+)
 from sharehub.testing.orders import surcharge_of
 from sharehub.testing.report_models import Report, ReportStatus
 from sharehub.testing.work_models import OrderStatement, TestRun
@@ -218,6 +224,7 @@ class BilledLine:
     description: str
     quantity: int
     unit_price_fen: int
+    fapiao: dict[str, str]  # the fapiao columns: tax_code, spec, unit
 
     @property
     def amount_fen(self) -> int:
@@ -255,7 +262,7 @@ def billed_lines(order: TestingRequest) -> list[BilledLine]:
             )
             quantity = 1
         if quantity and (unit_price or line.unit_price_fen == 0):
-            result.append(BilledLine(line.description, quantity, unit_price))
+            result.append(BilledLine(line.description, quantity, unit_price, line.fapiao_fields()))
     return result
 
 
@@ -273,6 +280,7 @@ def _statement(
                 str(line.quantity),
                 line.unit_price_fen,
                 line.amount_fen,
+                line.fapiao,
             )
             for line in lines
         ],
@@ -317,7 +325,8 @@ def bill(actor: User, order: TestingRequest) -> Invoice:
 def bill_cancellation(actor: User, order: TestingRequest, fee_fen: int) -> Invoice:
     """The statement of a cancellation fee: one line, the fee (the order's own terms, so
     drafted whoever cancelled; the caller holds the order's lock)."""
-    line = BilledLine(str(_l("Cancellation fee")), 1, fee_fen)
+    fapiao = {"tax_code": TESTING_TAX_CODE, "spec": "", "unit": "项"}
+    line = BilledLine(str(_l("Cancellation fee")), 1, fee_fen, fapiao)
     note = str(_l("Testing order %(ref)s cancelled", ref=order.reference))
     return _statement(actor, order, [line], note, by_terms=True)
 

@@ -83,6 +83,7 @@ def test_a_consistent_database_has_no_violations_and_exact_figures(
         "usage_outside_chain": [],
         "statements_with_several_open_fapiao_requests": [],
         "fapiao_amounts_off_statement": [],
+        "fapiao_lines_without_tax_code": [],
         "order_statements": [],
         "cancellation_fees_off_statement": [],
         "report_number_gaps": [],
