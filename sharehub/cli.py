@@ -26,6 +26,7 @@ def with_site_url(command):
 
 
 @group.command("seed-demo")
+@with_site_url
 def seed_demo_command():
     """Load the demo data once (does nothing if it is already there)."""
     from sharehub.core.tx import commit
