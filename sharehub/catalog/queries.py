@@ -20,6 +20,9 @@ from sharehub.core.inputs import parse_date, parse_fen, parse_id, parse_page
 from sharehub.extensions import db
 
 PER_PAGE = 20
+# Totals and facet counts stop at this many matches ("1,000+"): the first page of a common
+# word must not wait for every one of its tens of thousands of matches to be read.
+COUNT_CAP = 1000
 MAX_AVAILABILITY_CANDIDATES = 1000
 MAX_FREE_DAYS = 31  # the longest range of the free-time search
 MAX_FREE_AHEAD_DAYS = 365  # how far ahead it may start
@@ -156,6 +159,15 @@ def _conditions(p: SearchParams, dialect: str, skip: str = "") -> list:
     return c
 
 
+def _in_name(p: SearchParams):
+    """The query appears in the listing's name: such listings come first in "Best match"."""
+    text = normalize(p.q)
+    return sa.or_(
+        sa.func.lower(Listing.name).contains(text, autoescape=True),
+        sa.func.lower(Listing.name_en).contains(text, autoescape=True),
+    )
+
+
 def _order(p: SearchParams):
     if p.sort == "price_asc":
         return [Listing.price_external.asc(), Listing.id.desc()]
@@ -168,11 +180,7 @@ def _order(p: SearchParams):
             Listing.id.desc(),
         ]
     if p.sort == "relevance" and p.q:
-        in_name = sa.or_(
-            sa.func.lower(Listing.name).contains(normalize(p.q), autoescape=True),
-            sa.func.lower(Listing.name_en).contains(normalize(p.q), autoescape=True),
-        )
-        return [sa.case((in_name, 0), else_=1), Listing.published_dt.desc(), Listing.id.desc()]
+        return [sa.case((_in_name(p), 0), else_=1), Listing.published_dt.desc(), Listing.id.desc()]
     return [Listing.published_dt.desc(), Listing.id.desc()]
 
 
@@ -189,18 +197,35 @@ def _available_ids(p: SearchParams, conditions: list, free: FreeFilter) -> list[
 
 @dataclass
 class SearchResult:
-    page: object
+    page: Page
     facets: dict
     total: int
+    total_exact: bool = True  # False: more than `total` (COUNT_CAP) listings match
+    facets_exact: bool = True  # False: the facet counts are at least these numbers
 
 
 class Page:
-    """The slice of results shown, with what the pagination macro needs."""
+    """The slice of results shown, with what the pagination macro needs.
 
-    def __init__(self, items: list, page: int, per_page: int, total: int):
+    With an exact total the pages are known; with a capped one (`exact` False) the pages
+    go as far as the total shows and `more` (a row was read past this page) says whether
+    there is a next one."""
+
+    def __init__(
+        self,
+        items: list,
+        page: int,
+        per_page: int,
+        total: int,
+        exact: bool = True,
+        more: bool = False,
+    ):
         self.items, self.page, self.per_page, self.total = items, page, per_page, total
-        self.pages = max(1, -(-total // per_page))
-        self.has_prev, self.has_next = page > 1, page < self.pages
+        self.exact = exact
+        known = total if exact else max(total, (page - 1) * per_page + len(items) + int(more))
+        self.pages = max(1, -(-known // per_page))
+        self.has_prev = page > 1
+        self.has_next = page < self.pages if exact else more
         self.prev_num, self.next_num = page - 1, page + 1
 
     def iter_pages(self, left_edge=2, left_current=2, right_current=4, right_edge=2):
@@ -238,8 +263,13 @@ FreeFilter = Callable[[list[Listing], date, date, int], list[int]]
 
 
 def search(p: SearchParams, free: FreeFilter | None = None) -> SearchResult:
-    """Two statements: one computes the matching set once and derives the total and every
-    facet's counts from it (each facet ignoring its own filter); one fetches the page.
+    """The total and facet counts from the first COUNT_CAP + 1 matches, then the page.
+
+    One statement reads at most COUNT_CAP + 1 listings matching the text and the filters
+    without facets, and derives from them the total and every facet's counts (each facet
+    ignoring its own filter): exact when no more match, otherwise lower bounds. Only then,
+    with a facet filter chosen, the total is counted apart, again up to the cap. The page
+    reads its PER_PAGE + 1 rows in the order of the sort (see `_page`), never every match.
     A search for free time needs `free`, the booking domain's answer."""
     dialect = db.engine.dialect.name
     shared = _conditions(p, dialect, skip="facets")
@@ -264,13 +294,16 @@ def search(p: SearchParams, free: FreeFilter | None = None) -> SearchResult:
             Organisation.is_serving,
             *shared,
         )
+        .limit(COUNT_CAP + 1)
         .cte("matched")
     )
     conditions = _facet_conditions(p, matched.c)
+    chosen = [c for c in conditions.values() if c is not None]
     parts = [
+        sa.select(sa.literal("read"), sa.literal(""), sa.func.count()).select_from(matched),
         sa.select(sa.literal("total"), sa.literal(""), sa.func.count())
         .select_from(matched)
-        .where(*[c for c in conditions.values() if c is not None])
+        .where(*chosen),
     ]
     for name in FACETS:
         column = matched.c[name]
@@ -281,24 +314,74 @@ def search(p: SearchParams, free: FreeFilter | None = None) -> SearchResult:
             .group_by(column)
         )
     facets: dict = {name: {} for name in FACETS}
-    total = 0
+    read = total = 0
     for name, key, count in db.session.execute(sa.union_all(*parts)).all():
-        if name == "total":
+        if name == "read":
+            read = count
+        elif name == "total":
             total = count
         elif key is not None:
             facets[name][int(key) if name in ("cluster", "region") else key] = count
     own = [c for c in _conditions(p, dialect) if c is not None]
     if p.wants_availability:
         own = [*own, *shared[-1:]]
-    items = db.session.scalars(
-        base_query()
-        .where(*own)
-        .order_by(*_order(p))
-        .options(so.contains_eager(Listing.lab), so.selectinload(Listing.files))
-        .limit(PER_PAGE)
-        .offset((p.page - 1) * PER_PAGE)
-    ).all()
-    return SearchResult(page=Page(items, p.page, PER_PAGE, total), facets=facets, total=total)
+    facets_exact = read <= COUNT_CAP
+    if not facets_exact:
+        if chosen:
+            total = _count_up_to(own, COUNT_CAP + 1)
+        total = min(total, COUNT_CAP + 1)
+    total_exact = total <= COUNT_CAP
+    total = min(total, COUNT_CAP)
+    items, more = _page(p, own)
+    return SearchResult(
+        page=Page(items, p.page, PER_PAGE, total, exact=total_exact, more=more),
+        facets=facets,
+        total=total,
+        total_exact=total_exact,
+        facets_exact=facets_exact,
+    )
+
+
+def _count_up_to(conditions: list, limit: int) -> int:
+    """How many listings match, counting no further than `limit`."""
+    first = base_query().with_only_columns(Listing.id).where(*conditions).limit(limit)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(first.subquery())) or 0
+
+
+def _page(p: SearchParams, conditions: list) -> tuple[list[Listing], bool]:
+    """The listings of page `p.page` and whether there are more after them.
+
+    Reads PER_PAGE + 1 rows in the order of the sort, so that the database can walk an
+    index and stop. "Best match" puts listings with the query in their name first: those
+    are read first, and only when the page reaches past them the others, from where they
+    start on this page (no statement orders every match by a computed rank)."""
+    offset, wanted = (p.page - 1) * PER_PAGE, PER_PAGE + 1
+
+    def rows(extra: list, order: list, skip: int, limit: int) -> list[Listing]:
+        return list(
+            db.session.scalars(
+                base_query()
+                .where(*conditions, *extra)
+                .order_by(*order)
+                .options(so.contains_eager(Listing.lab), so.selectinload(Listing.files))
+                .limit(limit)
+                .offset(skip)
+            ).all()
+        )
+
+    if p.sort == "relevance" and p.q:
+        newest = [Listing.published_dt.desc(), Listing.id.desc()]
+        in_name = _in_name(p)
+        items = rows([in_name], newest, offset, wanted)
+        if len(items) < wanted:
+            # Every listing named so is on this page or before it: how many there are
+            # (known from this page unless it starts past them), then the others.
+            named = offset + len(items) if items else _count_up_to([*conditions, in_name], offset)
+            skip = max(0, offset - named)
+            items += rows([sa.not_(in_name)], newest, skip, wanted - len(items))
+    else:
+        items = rows([], _order(p), offset, wanted)
+    return items[:PER_PAGE], len(items) > PER_PAGE
 
 
 def facet_labels() -> dict:
