@@ -159,15 +159,6 @@ def _conditions(p: SearchParams, dialect: str, skip: str = "") -> list:
     return c
 
 
-def _in_name(p: SearchParams):
-    """The query appears in the listing's name: such listings come first in "Best match"."""
-    text = normalize(p.q)
-    return sa.or_(
-        sa.func.lower(Listing.name).contains(text, autoescape=True),
-        sa.func.lower(Listing.name_en).contains(text, autoescape=True),
-    )
-
-
 def _order(p: SearchParams):
     if p.sort == "price_asc":
         return [Listing.price_external.asc(), Listing.id.desc()]
@@ -180,7 +171,11 @@ def _order(p: SearchParams):
             Listing.id.desc(),
         ]
     if p.sort == "relevance" and p.q:
-        return [sa.case((_in_name(p), 0), else_=1), Listing.published_dt.desc(), Listing.id.desc()]
+        in_name = sa.or_(
+            sa.func.lower(Listing.name).contains(normalize(p.q), autoescape=True),
+            sa.func.lower(Listing.name_en).contains(normalize(p.q), autoescape=True),
+        )
+        return [sa.case((in_name, 0), else_=1), Listing.published_dt.desc(), Listing.id.desc()]
     return [Listing.published_dt.desc(), Listing.id.desc()]
 
 
@@ -269,7 +264,7 @@ def search(p: SearchParams, free: FreeFilter | None = None) -> SearchResult:
     without facets, and derives from them the total and every facet's counts (each facet
     ignoring its own filter): exact when no more match, otherwise lower bounds. Only then,
     with a facet filter chosen, the total is counted apart, again up to the cap. The page
-    reads its PER_PAGE + 1 rows in the order of the sort (see `_page`), never every match.
+    reads its PER_PAGE + 1 rows in the order of the sort (see `_page`).
     A search for free time needs `free`, the booking domain's answer."""
     dialect = db.engine.dialect.name
     shared = _conditions(p, dialect, skip="facets")
@@ -349,39 +344,17 @@ def _count_up_to(conditions: list, limit: int) -> int:
 
 
 def _page(p: SearchParams, conditions: list) -> tuple[list[Listing], bool]:
-    """The listings of page `p.page` and whether there are more after them.
-
-    Reads PER_PAGE + 1 rows in the order of the sort, so that the database can walk an
-    index and stop. "Best match" puts listings with the query in their name first: those
-    are read first, and only when the page reaches past them the others, from where they
-    start on this page (no statement orders every match by a computed rank)."""
-    offset, wanted = (p.page - 1) * PER_PAGE, PER_PAGE + 1
-
-    def rows(extra: list, order: list, skip: int, limit: int) -> list[Listing]:
-        return list(
-            db.session.scalars(
-                base_query()
-                .where(*conditions, *extra)
-                .order_by(*order)
-                .options(so.contains_eager(Listing.lab), so.selectinload(Listing.files))
-                .limit(limit)
-                .offset(skip)
-            ).all()
-        )
-
-    if p.sort == "relevance" and p.q:
-        newest = [Listing.published_dt.desc(), Listing.id.desc()]
-        in_name = _in_name(p)
-        items = rows([in_name], newest, offset, wanted)
-        if len(items) < wanted:
-            # Every listing named so is on this page or before it: how many there are
-            # (known from this page unless it starts past them), then the others.
-            named = offset + len(items) if items else _count_up_to([*conditions, in_name], offset)
-            skip = max(0, offset - named)
-            items += rows([sa.not_(in_name)], newest, skip, wanted - len(items))
-    else:
-        items = rows([], _order(p), offset, wanted)
-    return items[:PER_PAGE], len(items) > PER_PAGE
+    """The listings of page `p.page` and whether there are more after them (PER_PAGE + 1
+    rows are read, so that a sort the database can follow along an index stops there)."""
+    items = db.session.scalars(
+        base_query()
+        .where(*conditions)
+        .order_by(*_order(p))
+        .options(so.contains_eager(Listing.lab), so.selectinload(Listing.files))
+        .limit(PER_PAGE + 1)
+        .offset((p.page - 1) * PER_PAGE)
+    ).all()
+    return list(items[:PER_PAGE]), len(items) > PER_PAGE
 
 
 def facet_labels() -> dict:

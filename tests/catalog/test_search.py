@@ -321,9 +321,8 @@ def test_pager_goes_on_past_a_capped_total(client, catalogue, monkeypatch):
 
 @pytest.mark.parametrize("per_page", [1, 2, 3, 5])
 def test_best_match_pages_follow_one_order(db, catalogue, make_listing, monkeypatch, per_page):
-    """Sorted by best match, the listings named with the query are read first, then the
-    others: page by page, the same listings in the same order as one statement ranking
-    every match."""
+    """Sorted by best match (named with the query first, then newest first), the pages
+    read with one row past each, walked with has_next, give every match once, in order."""
     from sharehub.catalog import queries
     from sharehub.catalog.search import text_condition
 
