@@ -310,7 +310,7 @@ def search(p: SearchParams, free: FreeFilter | None = None) -> SearchResult:
         )
     facets: dict = {name: {} for name in FACETS}
     read = total = 0
-    for name, key, count in db.session.execute(sa.union_all(*parts)).all():
+    for name, key, count in _through_indexes(sa.union_all(*parts)):
         if name == "read":
             read = count
         elif name == "total":
@@ -340,7 +340,23 @@ def search(p: SearchParams, free: FreeFilter | None = None) -> SearchResult:
 def _count_up_to(conditions: list, limit: int) -> int:
     """How many listings match, counting no further than `limit`."""
     first = base_query().with_only_columns(Listing.id).where(*conditions).limit(limit)
-    return db.session.scalar(sa.select(sa.func.count()).select_from(first.subquery())) or 0
+    counted = _through_indexes(sa.select(sa.func.count()).select_from(first.subquery()))
+    return counted[0][0] if counted else 0
+
+
+def _through_indexes(statement) -> list:
+    """The rows of a statement that reads the first matches of a search (LIMIT, no order).
+
+    For a common word PostgreSQL plans such a LIMIT as a sequential scan that stops early,
+    underestimating the bigram check it then makes on every row it reads; the GIN index
+    finds as many matches without that check (a bigram alone needs no recheck). So
+    sequential scans are discouraged for this one statement."""
+    if db.engine.dialect.name != "postgresql":
+        return list(db.session.execute(statement).all())
+    db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+    rows = list(db.session.execute(statement).all())
+    db.session.execute(sa.text("SET LOCAL enable_seqscan TO DEFAULT"))
+    return rows
 
 
 def _page(p: SearchParams, conditions: list) -> tuple[list[Listing], bool]:

@@ -349,3 +349,28 @@ def test_best_match_pages_follow_one_order(db, catalogue, make_listing, monkeypa
             break
         page += 1
     assert seen == everything
+
+
+def test_counting_through_the_index_does_not_leak(db, catalogue, monkeypatch):
+    """The first matches are counted with sequential scans discouraged (PostgreSQL), for
+    that statement only: the rest of the request plans as usual."""
+    import sqlalchemy as sa
+
+    from sharehub.catalog import queries
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL planner setting")
+    seen = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 1)
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        result = run_search(q="光谱", kind="equipment")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert (result.total, result.total_exact) == (1, False)
+    assert sum("enable_seqscan = off" in s for s in seen) == 2  # the facets, the total
+    assert db.session.execute(sa.text("SHOW enable_seqscan")).scalar_one() == "on"
