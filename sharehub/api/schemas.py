@@ -242,6 +242,17 @@ class SearchResultSchema(ma.Schema):
         required=True,
         metadata={"description": "Counts per kind, field, cluster and region (province)"},
     )
+    total_exact = f.Boolean(
+        required=True,
+        metadata={"description": "False when more listings match than meta.total (1,000)"},
+    )
+    facets_exact = f.Boolean(
+        required=True,
+        metadata={
+            "description": "False when the facets were counted over the first 1,001 "
+            "matches only: each count is then a lower bound"
+        },
+    )
 
 
 class AvailabilityQuery(Query):
