@@ -165,3 +165,29 @@ def open_page(browser):
 
 def base_of(url: str) -> str:
     return url.split("/static/")[0]
+
+
+# Each journey runs in one of the two suites of `make test` (the pages and the browser are
+# the same on both databases; what differs between them is tested below the browser on
+# both): the money journeys on PostgreSQL, the others on SQLite, which keeps `make test`
+# within its time. SHAREHUB_E2E_BOTH=1 (`make test-e2e-both`) runs every journey on both.
+POSTGRES_JOURNEYS = {
+    "test_alipay_journey",
+    "test_booking_journey",
+    "test_fapiao_journey",
+    "test_payment_journey",
+    "test_voucher_journey",
+    "test_wechatpay_journey",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("SHAREHUB_E2E_BOTH"):
+        return
+    for item in items:
+        module = Path(str(item.fspath)).stem
+        if not module.startswith("test_") or Path(str(item.fspath)).parent != Path(__file__).parent:
+            continue
+        home = "postgres" if module in POSTGRES_JOURNEYS else "sqlite"
+        if home != BACKEND:
+            item.add_marker(pytest.mark.skip(reason=f"this journey runs in the {home} suite"))
