@@ -24,6 +24,7 @@ from sharehub.accounts.models import Organisation, User
 from sharehub.billing.models import Invoice, InvoiceStatus
 from sharehub.billing.signals import invoice_annulled
 from sharehub.core import audit
+from sharehub.core.clock import local_today
 from sharehub.core.codes import is_valid_credit_code, normalize_credit_code
 from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -320,6 +321,21 @@ def _lock(request: FapiaoRequest) -> FapiaoRequest:
     return request
 
 
+def _check_date(issued_date: date | None, not_before: date | None = None) -> date:
+    """A fapiao's date is a day that has come (Asia/Shanghai), and a red fapiao's is not
+    before the fapiao it reverses."""
+    if issued_date is None:
+        raise ValidationError(_l("Give the fapiao's date."), field="issued_date")
+    if issued_date > local_today():
+        raise ValidationError(_l("A fapiao's date cannot be in the future."), field="issued_date")
+    if not_before is not None and issued_date < not_before:
+        raise ValidationError(
+            _l("A red fapiao's date cannot be before the fapiao it reverses."),
+            field="issued_date",
+        )
+    return issued_date
+
+
 def attach_fapiao(
     actor: User,
     request: FapiaoRequest,
@@ -332,8 +348,7 @@ def attach_fapiao(
     is told and may download it. Its amount is the statement's total less credit notes."""
     _require_lab(actor, request)
     number = _check_number(number)
-    if issued_date is None:
-        raise ValidationError(_l("Give the fapiao's date."), field="issued_date")
+    _check_date(issued_date)
     _lock(request)
     if request.status not in (RequestStatus.REQUESTED, RequestStatus.EXPORTED):
         raise Conflict(_l("This request already has its fapiao, or is closed."))
@@ -395,8 +410,7 @@ def reverse_fapiao(
     except ValueError:
         raise ValidationError(_l("Choose the reason for the red fapiao."), field="reason") from None
     number = _check_number(number)
-    if issued_date is None:
-        raise ValidationError(_l("Give the fapiao's date."), field="issued_date")
+    _check_date(issued_date, not_before=original.issued_date)
     _lock(request)
     if original.is_red or request.status != RequestStatus.ISSUED:
         raise Conflict(_l("Only an issued fapiao that was not reversed can be reversed."))

@@ -776,7 +776,7 @@ class QuoteStatus(enum.StrEnum):
 
 
 QUOTE_STATUS_LABELS = {
-    QuoteStatus.OFFERED: _l("Open"),
+    QuoteStatus.OFFERED: _l("Awaiting acceptance"),
     QuoteStatus.ACCEPTED: _l("Accepted"),
     QuoteStatus.SUPERSEDED: _l("Replaced"),
     QuoteStatus.LAPSED: _l("Lapsed"),

@@ -3,6 +3,7 @@ statement (one per statement), the export for the tax software, the attached fap
 customer downloads, red fapiao, and the tax of a tax-inclusive amount."""
 
 import io
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -328,6 +329,24 @@ def test_bad_fapiao_is_refused_and_nothing_stored(
     assert fapiao_request.status == RequestStatus.REQUESTED
 
 
+def test_a_fapiao_dated_tomorrow_is_refused_and_nothing_stored(
+    client, db, login, lab_manager, fapiao_request, storage_dir
+):
+    login(lab_manager)
+    response = client.post(
+        f"/fapiao/requests/{fapiao_request.id}/attach",
+        data={
+            "number": NUMBER,
+            "issued_date": (today() + timedelta(days=1)).isoformat(),
+            "file": (io.BytesIO(fapiao_pdf()), "x.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert "cannot be in the future" in response.get_data(as_text=True)
+    assert count(db, Fapiao) == 0
+
+
 def test_bad_fapiao_message_is_translated(client, db, login, lab_manager, fapiao_request):
     lab_manager.locale = "zh_CN"
     db.session.commit()
@@ -363,6 +382,18 @@ def test_red_fapiao_reverses_the_issued_one(
         content_type="multipart/form-data",
     )
     assert response.status_code == 400 and count(db, Fapiao) == 1
+    too_early = dict(
+        form,
+        issued_date=(issued_fapiao.issued_date - timedelta(days=1)).isoformat(),
+        file=(io.BytesIO(fapiao_pdf()), "red.pdf"),
+    )
+    response = client.post(
+        f"/fapiao/documents/{issued_fapiao.id}/reverse",
+        data=too_early,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400 and count(db, Fapiao) == 1
+    assert "before the fapiao it reverses" in response.get_data(as_text=True)
     response = client.post(
         f"/fapiao/documents/{issued_fapiao.id}/reverse",
         data=form,

@@ -393,6 +393,11 @@ def test_pages_in_chinese(db, client, login, salt, firm, firm_user, make_request
     login(firm_user)
     page = client.get(f"/orders/{req.id}").get_data(as_text=True)
     assert "保管链" in page and "接受报价并下单" in page
+    # The quote waits for acceptance (not the statement's "outstanding" column); an empty
+    # chain of custody is a sentence, not a numbered entry.
+    assert "待接受" in page and "未结金额" not in page
+    assert '<p class="text-body-secondary" id="custody">还没有交接记录。</p>' in page
+    assert "取消委托</h2>" in page
     assert "检测服务" in client.get("/testing").get_data(as_text=True)
 
 
