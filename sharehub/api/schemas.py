@@ -138,8 +138,14 @@ class SearchQuery(Query):
     cluster = Id()
     lab = Id()
     accr = f.String(validate=v.OneOf(["cnas", "cma"]))
-    price_min = f.String(validate=v.Regexp(YUAN_PATTERN), metadata={"description": "yuan"})
-    price_max = f.String(validate=v.Regexp(YUAN_PATTERN), metadata={"description": "yuan"})
+    price_min = f.String(
+        validate=v.Regexp(YUAN_PATTERN),
+        metadata={"description": "yuan, the external price with VAT"},
+    )
+    price_max = f.String(
+        validate=v.Regexp(YUAN_PATTERN),
+        metadata={"description": "yuan, the external price with VAT"},
+    )
     rating = f.Float(validate=v.Range(1, 5))
     free_from = Year(
         data_key="from",

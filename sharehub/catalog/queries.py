@@ -150,10 +150,14 @@ def _conditions(p: SearchParams, dialect: str, skip: str = "") -> list:
         c.append(Organisation.cnas_number != "")
     elif p.accreditation == "cma":
         c.append(Organisation.cma_number != "")
+    # The cards show prices with VAT, so the price filter compares them with VAT: gross =
+    # floor((net × (10000 + rate) + 5000) / 10000) fen, as pricing.unit_price computes it,
+    # kept in integers.
+    scaled = Listing.price_external * (10000 + Organisation.vat_rate_bp) + 5000
     if p.price_min is not None:
-        c.append(Listing.price_external >= p.price_min)
+        c.append(scaled >= p.price_min * 10000)
     if p.price_max is not None:
-        c.append(Listing.price_external <= p.price_max)
+        c.append(scaled < (p.price_max + 1) * 10000)
     if p.rating:
         c.append(Listing.rating_avg >= p.rating)
     return c

@@ -125,10 +125,15 @@ def test_bigrams():
         ("category=0203", {"ICP-OES spectrometer", "XRF Spectrometer"}),
         ("accr=cma", {"EMC test system", "EMC consulting"}),
         (
-            "price_min=100&price_max=1500",
+            "price_min=100&price_max=1590",
             {"ICP-OES spectrometer", "XRF Spectrometer", "EMC test system"},
         ),
         ("price_max=100", {"Salt spray chamber"}),
+        # ¥400.00 before VAT is ¥424.00 on the card, as the filter compares.
+        ("price_max=400", {"Salt spray chamber"}),
+        ("price_max=424", {"Salt spray chamber", "XRF Spectrometer"}),
+        ("price_min=424.01&price_max=700", {"ICP-OES spectrometer"}),
+        ("price_min=424&price_max=700", {"ICP-OES spectrometer", "XRF Spectrometer"}),
         ("q=光谱&kind=equipment", {"ICP-OES spectrometer", "XRF Spectrometer"}),
     ],
 )
