@@ -55,7 +55,8 @@ def test_book_through_the_pages_and_lab_approves_checks_in_and_out(
 
     login(lab_manager)
     assert client.get(f"/bookings/{booking.id}").status_code == 200
-    client.post(f"/bookings/{booking.id}/approve")
+    approved = client.post(f"/bookings/{booking.id}/approve", follow_redirects=True)
+    assert "The booking is approved; the customer has been told." in approved.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
     invite = [p for p in mailbox.last_to("buyer@example.cn").iter_attachments()]
@@ -67,8 +68,9 @@ def test_book_through_the_pages_and_lab_approves_checks_in_and_out(
     monkeypatch.setattr(usage, "utcnow", lambda: booking.starts_dt + timedelta(minutes=5))
     client.post(f"/bookings/{booking.id}/check_in")
     monkeypatch.setattr(usage, "utcnow", lambda: booking.ends_dt)
-    client.post(
+    out = client.post(
         f"/bookings/{booking.id}/check_out",
+        follow_redirects=True,
         data={
             "prep_minutes": 15,
             "run_minutes": 100,
@@ -83,6 +85,7 @@ def test_book_through_the_pages_and_lab_approves_checks_in_and_out(
     assert booking.status == BookingStatus.COMPLETED
     record = booking.usage[0]
     assert (record.effective_minutes, record.samples) == (135, 3)
+    assert "Checked out: 135 minutes of use recorded." in out.get_data(as_text=True)
     assert record.user_org_id == buyer_user.memberships[0].organisation_id
 
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from sharehub.accounts.session import current_org
@@ -209,15 +210,36 @@ def booking_action(booking_id: int, action: str):
 
     if not form.validate_on_submit():
         return refuse_form(form, again)
-    return perform(
-        lambda: _act(action, booking, form),
-        done=url_for("booking.booking_page", booking_id=booking.id),
-        success=_("The booking has been updated."),
-        again=again,
-    )
+    page = url_for("booking.booking_page", booking_id=booking.id)
+
+    def done(record):
+        if action == "check_out" and record is not None:
+            flash(
+                _(
+                    "Checked out: %(minutes)s minutes of use recorded.",
+                    minutes=record.effective_minutes,
+                ),
+                "success",
+            )
+        else:
+            flash(str(DONE_MESSAGES[action]), "success")
+        return redirect(page)
+
+    return perform(lambda: _act(action, booking, form), done=done, again=again)
 
 
-def _act(action: str, booking: Booking, form) -> None:
+DONE_MESSAGES = {
+    "approve": _l("The booking is approved; the customer has been told."),
+    "decline": _l("The booking is declined; the customer has been told."),
+    "cancel": _l("The booking is cancelled."),
+    "check_in": _l("Checked in: the use has started."),
+    "check_out": _l("Checked out."),
+    "no_show": _l("The booking is marked as a no-show."),
+    "reschedule": _l("The booking is moved to its new time."),
+}
+
+
+def _act(action: str, booking: Booking, form):
     if action == "approve":
         services.approve(current_user, booking)
     elif action == "decline":
@@ -229,7 +251,7 @@ def _act(action: str, booking: Booking, form) -> None:
     elif action == "check_in":
         usage.check_in(current_user, booking, form.started.data)
     elif action == "check_out":
-        usage.check_out(
+        return usage.check_out(
             current_user,
             booking,
             ended=form.ended.data,
@@ -246,6 +268,7 @@ def _act(action: str, booking: Booking, form) -> None:
         start = form.start.data
         minutes = form.minutes.data or booking.minutes
         services.reschedule(current_user, booking, start, start + timedelta(minutes=minutes))
+    return None
 
 
 @bp.route("/bookings")
