@@ -158,6 +158,14 @@ def test_published_scorecards_reach_their_lab_only(
     assert "(18 + 17) ÷ 2 = 17.5" in page and "1 / 3" in page
     other = next(c for c in round_.scorecards if c.lab_id == scene["idle"].id)
     assert client.get(f"/supervision/scorecards/{other.id}").status_code == 404
+    client.post("/account/signout")
+    platform_admin.locale = "zh_CN"
+    db.session.commit()
+    login(platform_admin)  # the never-reviewed lab's working, in Chinese
+    idle = client.get(f"/supervision/scorecards/{other.id}").get_data(as_text=True)
+    assert "未评审 → 0" in idle and "no review" not in idle
+    client.post("/account/signout")
+    login(lab_manager)
     assert "2026年3月评价" in client.get("/supervision/our").get_data(as_text=True)
 
 
