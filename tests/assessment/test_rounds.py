@@ -135,6 +135,10 @@ def test_published_scorecards_reach_their_lab_only(
     assert client.post(f"/supervision/rounds/{round_.id}/compute").status_code == 302
     page = client.get(f"/supervision/rounds/{round_.id}").get_data(as_text=True)
     assert "65.82" in page and "40.00" in page
+    english = client.get(f"/supervision/rounds/{round_.id}?lang=en").get_data(as_text=True)
+    listed = client.get("/supervision/rounds?lang=en").get_data(as_text=True)
+    for html in (english, listed):
+        assert "Open-sharing assessment (default scheme)" in html
     card = db.session.scalar(sa.select(Scorecard).where(Scorecard.lab_id == scene["lab"].id))
     client.post("/account/signout")
 
