@@ -358,3 +358,39 @@ def test_periodic_commands_build_links_without_a_request(
     deliver_outbox()
     reminder = mailbox.last_to("buyer@example.cn")
     assert f"https://sharehub.example.cn/bookings/{booking.id}" in mailbox.body(reminder)
+
+
+def test_our_bookings_page_and_filter_on_the_server(
+    client, db, lab, make_listing, buyer_user, login, make_booking
+):
+    """A buyer with more bookings than a page sees them all, page by page, newest first,
+    and filters upcoming, past and by status."""
+    org = buyer_user.memberships[0].organisation
+    unit = make_listing(lab).units[0]
+    day = clock.today()
+    made = []
+    for n in range(53):  # 50 on the first page, 3 on the second
+        start = day + timedelta(days=n - 40)
+        status = BookingStatus.CONFIRMED if n >= 40 else BookingStatus.COMPLETED
+        if n == 45:
+            status = BookingStatus.CANCELLED
+        made.append(make_booking(unit, org, f"{start} 11:00", f"{start} 12:00", status=status).id)
+    db.session.commit()
+    login(buyer_user)
+
+    def ids(query: str) -> list[int]:
+        html = client.get(f"/bookings?{query}", headers=EN).get_data(as_text=True)
+        return [b for b in made if f'/bookings/{b}"' in html]
+
+    first, second = ids(""), ids("page=2")
+    assert len(first) == 50 and len(second) == 3 and not set(first) & set(second)
+    assert set(second) == set(made[:3])  # the oldest come last
+    assert "Bookings: 53" in client.get("/bookings", headers=EN).get_data(as_text=True)
+    assert set(ids("when=upcoming")) == set(made[40:])
+    assert set(ids("when=past")) == set(made[:40])
+    assert ids("status=cancelled") == [made[45]]
+    assert set(ids("when=upcoming&status=confirmed")) == set(made[40:]) - {made[45]}
+    # an unknown filter value is ignored, not an error
+    assert client.get("/bookings?status=nonsense&when=x&page=x").status_code == 200
+    empty = client.get("/bookings?status=no_show", headers=EN).get_data(as_text=True)
+    assert "No booking matches." in empty

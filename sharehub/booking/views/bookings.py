@@ -25,7 +25,13 @@ from sharehub.booking.forms import (
     ReasonForm,
     from_page,
 )
-from sharehub.booking.models import HOLDING, Booking, BookingStatus, ServiceWay
+from sharehub.booking.models import (
+    HOLDING,
+    STATUS_LABELS,
+    Booking,
+    BookingStatus,
+    ServiceWay,
+)
 from sharehub.booking.pricing import quote
 from sharehub.catalog.models import Listing, ListingKind, Unit
 from sharehub.catalog.queries import get_listing
@@ -274,20 +280,49 @@ def _act(action: str, booking: Booking, form):
 @bp.route("/bookings")
 @login_required
 def my_bookings():
+    """The organisation's bookings, newest first, a page at a time; filtered by status and
+    by upcoming or past."""
     org = current_org()
-    bookings = db.session.scalars(
+    query = (
         sa.select(Booking)
         .where(Booking.customer_org_id == (org.id if org else -1))
         # a staff operator's time shows on the booking it assists
         .where(Booking.assists_booking_id.is_(None))
-        .options(so.joinedload(Booking.listing), so.joinedload(Booking.unit))
-        .order_by(Booking.starts_dt.desc())
-        .limit(200)
-    ).all()
-    unread = messages.unread_counts(current_user, "booking", [b.id for b in bookings])
-    return render_template(
-        "booking/list.html", bookings=bookings, unread_threads=unread, title=_("Our bookings")
     )
+    status = request.args.get("status", "")
+    if status in BookingStatus.__members__.values():
+        query = query.where(Booking.status == status)
+    else:
+        status = ""
+    when = request.args.get("when", "")
+    now = utcnow()
+    if when == "upcoming":
+        query = query.where(Booking.ends_dt > now).order_by(Booking.starts_dt.asc(), Booking.id)
+    else:
+        if when == "past":
+            query = query.where(Booking.ends_dt <= now)
+        else:
+            when = ""
+        query = query.order_by(Booking.starts_dt.desc(), Booking.id.desc())
+    listing = db.paginate(
+        query.options(so.joinedload(Booking.listing), so.joinedload(Booking.unit)),
+        per_page=BOOKINGS_PER_PAGE,
+        error_out=False,
+    )
+    unread = messages.unread_counts(current_user, "booking", [b.id for b in listing.items])
+    return render_template(
+        "booking/list.html",
+        bookings=listing.items,
+        page=listing,
+        status=status,
+        when=when,
+        statuses=STATUS_LABELS,
+        unread_threads=unread,
+        title=_("Our bookings"),
+    )
+
+
+BOOKINGS_PER_PAGE = 50
 
 
 @bp.route("/lab/bookings")
