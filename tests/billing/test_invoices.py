@@ -289,3 +289,51 @@ def test_an_invoice_whose_lines_do_not_add_up_is_still_credited_in_full(db, book
     assert invoice.status == InvoiceStatus.VOID and invoice.effective_total == 0
     with pytest.raises(Conflict, match="Only an issued statement"):
         services.void(lab_manager, invoice, "again")
+
+
+def test_the_statements_list_pages_and_filters_unpaid_on_the_server(
+    client, db, lab, lab_manager, login, make_org, make_invoice
+):
+    """A lab with more statements than a page: fifty a page, the unpaid ones apart, a
+    number or a customer found by name, and the customer side sees no drafts."""
+    from sharehub.billing.models import InvoiceStatus
+
+    firm = make_org(name="宁波模具有限公司", name_en="Ningbo Moulds")
+    other = make_org(name="苏州纺织公司")
+    made = {}
+    for n in range(56):
+        status = [InvoiceStatus.ISSUED, InvoiceStatus.PAID, InvoiceStatus.VOID][n % 3]
+        customer = firm if n % 2 else other
+        invoice = make_invoice(
+            lab, customer, 1000 + n, f"2026-05-{n % 28 + 1:02d} 10:00", status=status
+        )
+        made[invoice.number] = invoice
+    draft = make_invoice(lab, firm, 777, None, status=InvoiceStatus.DRAFT)
+    login(lab_manager)
+
+    def numbers(query: str) -> set[str]:
+        html = client.get(f"/invoices?{query}", headers={"Accept-Language": "en"}).get_data(
+            as_text=True
+        )
+        return {n for n in made if f">{n}</a>" in html}
+
+    first, second = numbers(""), numbers("page=2")
+    # the draft heads the first page
+    assert len(first) + len(second) == 56 and not first & second and len(second) == 7
+    unpaid = {n for n, i in made.items() if i.status == InvoiceStatus.ISSUED}
+    assert numbers("status=unpaid") == unpaid and len(unpaid) == 19
+    assert numbers("status=unpaid&q=ningbo") == {
+        n for n in unpaid if made[n].customer_org_id == firm.id
+    }
+    some = next(iter(unpaid))
+    assert numbers(f"q={some}") == {some}
+    page = client.get("/invoices?status=draft", headers={"Accept-Language": "en"})
+    assert f'/invoices/{draft.id}"' in page.get_data(as_text=True)
+    total = sum(i.gross_total for i in made.values() if i.status == InvoiceStatus.ISSUED)
+    counted = client.get("/invoices?status=unpaid", headers={"Accept-Language": "en"})
+    shown = counted.get_data(as_text=True).split('id="statement-count">')[1].split("<")[0]
+    assert shown == f"19 statements, total CN¥{total / 100:,.2f}"
+    assert client.get("/invoices?status=bogus&q=%25_&page=zz").status_code == 200
+    assert "No statement matches." in client.get(
+        "/invoices?q=nobody-at-all", headers={"Accept-Language": "en"}
+    ).get_data(as_text=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import (
     Response,
     abort,
@@ -19,6 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
+from sharehub.accounts.models import Organisation
 from sharehub.accounts.session import current_org
 from sharehub.billing import payments, services
 from sharehub.billing.blueprint import bp
@@ -29,7 +31,7 @@ from sharehub.billing.forms import (
     RefundSentForm,
     VoidForm,
 )
-from sharehub.billing.models import METHOD_LABELS, Invoice
+from sharehub.billing.models import METHOD_LABELS, Invoice, InvoiceStatus
 from sharehub.billing.pdf import invoice_pdf
 from sharehub.booking.models import AccessGrant, Booking
 from sharehub.core.actions import page, perform, refused
@@ -256,24 +258,73 @@ def invoice_pdf_download(invoice_id: int):
 @bp.route("/invoices")
 @login_required
 def invoices():
-    """The organisation's invoices as customer, and as issuer for a lab, by month."""
+    """The organisation's statements as customer, and as issuer for a lab, newest first and
+    grouped by month, a page at a time; filtered by state (unpaid first of all) and by
+    number or the other party's name."""
     org = current_org()
     if org is None:
         abort(404)
     as_lab = org.is_lab and current_user.can_manage(org)
-    query = sa.select(Invoice).order_by(Invoice.issued_dt.desc().nulls_first(), Invoice.id.desc())
     if as_lab and request.args.get("side") != "customer":
-        query = query.where(Invoice.lab_id == org.id)
-        side = "lab"
+        where = [Invoice.lab_id == org.id]
+        party_id, side = Invoice.customer_org_id, "lab"
     else:
-        query = query.where(Invoice.customer_org_id == org.id, Invoice.issued_dt.is_not(None))
-        side = "customer"
-    rows = db.session.scalars(query.limit(500)).all()
+        where = [Invoice.customer_org_id == org.id, Invoice.issued_dt.is_not(None)]
+        party_id, side = Invoice.lab_id, "customer"
+    status = request.args.get("status", "")
+    if status in STATEMENT_FILTERS:
+        where.append(Invoice.status == STATEMENT_FILTERS[status])
+    else:
+        status = ""
+    q = request.args.get("q", "").strip()[:100]
+    if q:
+        party = sa.select(Organisation.id).where(
+            sa.or_(
+                Organisation.name.contains(q, autoescape=True),
+                sa.func.lower(Organisation.name_en).contains(q.lower(), autoescape=True),
+            )
+        )
+        where.append(sa.or_(Invoice.number.contains(q, autoescape=True), party_id.in_(party)))
+    query = (
+        sa.select(Invoice)
+        .where(*where)
+        .options(
+            so.joinedload(Invoice.lab),
+            so.joinedload(Invoice.customer_org),
+            so.selectinload(Invoice.payments),
+            so.selectinload(Invoice.refunds),
+            so.selectinload(Invoice.credit_notes),
+        )
+        .order_by(Invoice.issued_dt.desc().nulls_first(), Invoice.id.desc())
+    )
+    listing = db.paginate(query, per_page=STATEMENTS_PER_PAGE, error_out=False)
+    total = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Invoice.gross_total), 0)).where(*where)
+    )
     months: dict[str, list[Invoice]] = {}
-    for invoice in rows:
+    for invoice in listing.items:
         key = local_date(invoice.issued_dt).strftime("%Y-%m") if invoice.issued_dt else _("Drafts")
         months.setdefault(key, []).append(invoice)
-    return render_template("billing/list.html", months=months, side=side, as_lab=as_lab)
+    return render_template(
+        "billing/list.html",
+        months=months,
+        side=side,
+        as_lab=as_lab,
+        page=listing,
+        status=status,
+        q=q,
+        total=total,
+    )
+
+
+STATEMENTS_PER_PAGE = 50
+# The state filter of the statements list; "unpaid" is an issued statement not yet paid.
+STATEMENT_FILTERS = {
+    "unpaid": InvoiceStatus.ISSUED,
+    "paid": InvoiceStatus.PAID,
+    "draft": InvoiceStatus.DRAFT,
+    "void": InvoiceStatus.VOID,
+}
 
 
 @bp.route("/invoices/<int:invoice_id>/pay", methods=["POST"])
