@@ -124,9 +124,7 @@ def test_consistency_reports_an_account_over_its_budget(db, campus):
     ]
 
 
-def test_the_host_organisation_and_its_units_get_the_internal_tier(
-    db, campus, make_org, make_user
-):
+def test_the_host_organisation_and_its_units_get_the_internal_tier(db, campus, make_org, make_user):
     """The lab's host organisation, and a department organisation of the host, book at
     the internal price, also when they charge a group's account; another firm does not."""
     campus.lab.host_org = campus.university
@@ -168,9 +166,7 @@ def test_the_booking_page_posts_the_account(db, client, login, campus):
     assert booking.funding_account_id == campus.account.id
 
 
-def test_the_booking_page_refuses_an_exhausted_account_with_its_message(
-    db, client, login, campus
-):
+def test_the_booking_page_refuses_an_exhausted_account_with_its_message(db, client, login, campus):
     campus.account.budget = 1000
     db.session.commit()
     login(campus.student)
