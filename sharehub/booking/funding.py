@@ -26,6 +26,7 @@ from sharehub.booking.models import Booking, BookingStatus, HeadApproval
 from sharehub.core.errors import Conflict, NotFound
 from sharehub.core.mail import queue_mail
 from sharehub.core.models import Notification
+from sharehub.core.money import format_fen
 from sharehub.extensions import db
 from sharehub.institutions.models import FundingAccount
 from sharehub.institutions.services import check_charge, lock_account
@@ -111,11 +112,11 @@ def charge(
         if spent + gross > account.budget:
             raise Conflict(
                 _l(
-                    "The funding account %(code)s has %(left)s yuan left of its budget; this "
-                    "booking costs %(cost)s yuan.",
+                    "The funding account %(code)s has %(left)s left of its budget; this "
+                    "booking costs %(cost)s.",
                     code=account.code,
-                    left=f"{max(account.budget - spent, 0) / 100:.2f}",
-                    cost=f"{gross / 100:.2f}",
+                    left=format_fen(max(account.budget - spent, 0)),
+                    cost=format_fen(gross),
                 ),
                 "funding_account_id",
             )

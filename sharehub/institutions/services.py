@@ -13,6 +13,7 @@ from sharehub.accounts.models import Organisation, OrgKind, User
 from sharehub.core import audit
 from sharehub.core.errors import NotFound, PermissionDenied, ValidationError
 from sharehub.core.inputs import check_length
+from sharehub.core.money import format_fen
 from sharehub.extensions import db
 from sharehub.institutions.models import (
     FundingAccount,
@@ -190,9 +191,8 @@ def save_account(
     if budget is not None and budget < committed:
         raise ValidationError(
             _l(
-                "Bookings already commit %(amount)s yuan on this account; the budget cannot "
-                "be lower.",
-                amount=f"{committed / 100:.2f}",
+                "Bookings already commit %(amount)s on this account; the budget cannot be lower.",
+                amount=format_fen(committed),
             ),
             "budget",
         )

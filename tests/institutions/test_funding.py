@@ -77,7 +77,9 @@ def test_the_budget_is_never_exceeded(db, campus):
     book(campus, start=(13, 30), end=(15, 30))
     db.session.commit()
     assert funding.committed(campus.account.id) == 212_000
-    with pytest.raises(Conflict, match="has 380.00 yuan left of its budget; this booking costs"):
+    with pytest.raises(
+        Conflict, match="has ¥380.00 left of its budget; this booking costs ¥1,060.00"
+    ):
         book(campus, start=(15, 30), end=(17, 30))
     db.session.rollback()
     # A cancellation frees the price (no fee before the free-cancellation time)
@@ -96,7 +98,7 @@ def test_a_move_to_a_dearer_time_is_checked_against_the_budget(db, campus):
 
 def test_the_budget_is_not_set_below_what_is_committed(db, campus):
     book(campus)
-    with pytest.raises(ValidationError, match="already commit 1060.00 yuan") as exc:
+    with pytest.raises(ValidationError, match="already commit ¥1,060.00 on") as exc:
         groups.save_account(
             campus.head,
             campus.group,
@@ -178,6 +180,7 @@ def test_the_booking_page_refuses_an_exhausted_account_with_its_message(db, clie
         headers={"Accept-Language": "zh-CN"},
     )
     assert response.status_code == 409
+    assert "经费账户 GR-2026-001 的预算仅剩" in response.get_data(as_text=True)
     assert count_bookings(db) == before
 
 
