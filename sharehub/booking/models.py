@@ -58,6 +58,11 @@ class HeadApproval(enum.StrEnum):
 
 
 AWAITING_HEAD_LABEL = _l("Waiting for the customer's approval")
+HEAD_APPROVAL_LABELS = {
+    HeadApproval.AWAITING: _l("the head's approval is awaited"),
+    HeadApproval.APPROVED: _l("approved by the head"),
+    HeadApproval.DECLINED: _l("declined by the head"),
+}
 
 STATUS_LABELS = {
     BookingStatus.PENDING: _l("Waiting for the laboratory"),
@@ -300,6 +305,10 @@ class Booking(Model):
     def awaits_head(self) -> bool:
         """Pending on the head's approval (the lab sees it waiting for the customer)."""
         return self.status == BookingStatus.PENDING and self.head_approval == HeadApproval.AWAITING
+
+    @property
+    def head_approval_label(self):
+        return HEAD_APPROVAL_LABELS[self.head_approval] if self.head_approval else ""
 
     @property
     def status_label(self):

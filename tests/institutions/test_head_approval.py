@@ -116,6 +116,8 @@ def test_the_head_approves_from_the_link_and_a_second_click_changes_nothing(
     assert booking.status == BookingStatus.CONFIRMED
     assert booking.head_approval == HeadApproval.APPROVED
     assert booking.head_decided_by_id == rule.head.id
+    shown = client.get(f"/bookings/{booking.id}").get_data(as_text=True)
+    assert "GR-2026-001 · 国家自然科学基金" in shown and "approved by the head" in shown
     again = client.post(link + "/approve")
     assert again.status_code == 302
     db.session.refresh(booking)
@@ -199,3 +201,18 @@ def test_the_service_refuses_a_head_decision_by_someone_else(db, rule):
         services.head_decline(rule.owner, booking, "")
     assert booking.awaits_head
     assert db.session.get(Booking, booking.id).status == BookingStatus.PENDING
+
+
+def test_the_lab_sees_it_waiting_for_the_customer_and_cannot_approve_it(
+    db, client, login, rule, lab_manager
+):
+    booking = book(rule)
+    db.session.commit()
+    login(lab_manager)
+    page = client.get(f"/bookings/{booking.id}").get_data(as_text=True)
+    assert "Waiting for the customer's approval" in page
+    assert f"/bookings/{booking.id}/approve" not in page
+    response = client.post(f"/bookings/{booking.id}/approve")
+    assert response.status_code == 409
+    db.session.refresh(booking)
+    assert booking.awaits_head and booking.status == BookingStatus.PENDING
