@@ -3,7 +3,7 @@ accounts with their spending against budget."""
 
 from __future__ import annotations
 
-from flask import abort, render_template, url_for
+from flask import abort, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -65,16 +65,10 @@ def create_group():
             kind=form.kind.data,
             head=find_user_by_email(form.head_email.data),
         ),
-        done=lambda group: _to(group),
+        done=lambda group: redirect(url_for("institutions.group_page", group_id=group.id)),
         success=_("The group has been created."),
         again=page("institutions.groups"),
     )
-
-
-def _to(group: Group):
-    from flask import redirect
-
-    return redirect(url_for("institutions.group_page", group_id=group.id))
 
 
 @bp.route("/<int:group_id>")
