@@ -216,3 +216,22 @@ def test_the_lab_sees_it_waiting_for_the_customer_and_cannot_approve_it(
     assert response.status_code == 409
     db.session.refresh(booking)
     assert booking.awaits_head and booking.status == BookingStatus.PENDING
+
+
+def test_a_decided_booking_cannot_be_decided_otherwise_and_old_links_lapse(db, client, login, rule):
+    from datetime import timedelta
+
+    from tests.support import clock
+
+    booking = book(rule)
+    db.session.commit()
+    link = path(link_of(db, rule.head.email))
+    login(rule.head)
+    assert client.post(link + "/approve").status_code == 302
+    response = client.post(link + "/decline", data={"reason": "改主意"})
+    assert response.status_code == 409
+    assert "does not wait for the head" in response.get_data(as_text=True)
+    db.session.refresh(booking)
+    assert booking.status == BookingStatus.CONFIRMED
+    with clock.travel(clock.suite_now() + timedelta(days=15)):
+        assert client.get(link).status_code == 404
