@@ -74,6 +74,10 @@ def create_app(config_class=None) -> Flask:
 
     app.register_blueprint(testing_reports_bp)
 
+    from sharehub.institutions.views import bp as institutions_bp
+
+    app.register_blueprint(institutions_bp)
+
     from sharehub.core.errors import register_error_handlers
     from sharehub.core.security import register_input_check, register_security_headers
     from sharehub.core.templating import register_template_helpers

@@ -33,6 +33,7 @@ pytest_plugins = [
     "tests.support.wechatpay",
     "tests.support.testing",
     "tests.support.reports",
+    "tests.support.institutions",
 ]
 
 

@@ -25,7 +25,7 @@ from sharehub.billing.models import (
     InvoiceStatus,
     Payment,
 )
-from sharehub.booking import chain
+from sharehub.booking import chain, funding
 from sharehub.booking.models import HOLDING, Booking, BookingStatus, UsageRecord
 from sharehub.catalog.models import Listing, Unit
 from sharehub.competence.models import Authorisation, Level, Requirement, requirement_listing
@@ -611,6 +611,7 @@ def violations() -> dict[str, list]:
         "sample_id_gaps": sample_id_gaps(),
         "order_totals_not_adding_up": order_totals_not_adding_up(),
         "revocations_not_ending_the_authorisation": revocations_not_ending_the_authorisation(),
+        "funding_accounts_over_budget": funding.overspent_accounts(),
     }
 
 

@@ -361,6 +361,15 @@ class BookingSchema(ma.Schema):
     assisted_amount = f.Integer(
         required=True, metadata={"description": "The staff operator's time (fen, before VAT)"}
     )
+    funding_account_id = f.Integer(allow_none=True, required=True)
+    head_approval = f.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "awaiting, approved or declined: the approval of the head of the "
+            "group whose funding account pays; null when none was needed"
+        },
+    )
     reason = f.String(required=True)
     created_at = f.DateTime(attribute="created_dt", required=True)
     updated_at = f.DateTime(attribute="updated_dt", required=True)
@@ -418,6 +427,14 @@ class BookingCreate(Input):
             "description": "Book with a staff operator of the lab; a self-operated booking "
             "of a listing that requires an authorisation needs one valid at its start (403)"
         },
+    )
+    funding_account_id = Id(
+        metadata={
+            "description": "A funding account of one of the organisation's groups that the "
+            "token's user may charge: refused when expired on the booked day (400), not "
+            "theirs to charge (403) or its budget would be exceeded (409). The group's rules "
+            "may make the booking wait for its head's approval (status pending)."
+        }
     )
 
 

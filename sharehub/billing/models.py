@@ -198,6 +198,10 @@ class InvoiceLine(Model):
     tax_code: so.Mapped[str] = so.mapped_column(sa.String(19), default="", server_default="")
     spec: so.Mapped[str] = so.mapped_column(sa.String(200), default="", server_default="")
     unit: so.Mapped[str] = so.mapped_column(sa.String(20), default="", server_default="")
+    # The funding account (grant, cost centre) the line is charged to, and its code and
+    # name as they were when the line was made (what the statement prints).
+    funding_account_id: so.Mapped[int | None] = so.mapped_column()
+    funding_label: so.Mapped[str] = so.mapped_column(sa.String(300), default="", server_default="")
 
     invoice: so.Mapped[Invoice] = so.relationship(back_populates="lines")
 

@@ -213,6 +213,10 @@ def booking_lines(booking: Booking) -> list[InvoiceLine]:
         for line in _usage_lines(booking):
             line.position = len(lines)
             lines.append(line)
+    account = booking.funding_account
+    if account is not None:  # every line is charged to the booking's funding account
+        for line in lines:
+            line.funding_account_id, line.funding_label = account.id, account.label[:300]
     return lines
 
 

@@ -65,6 +65,7 @@ class BookingRequestForm(SlotForm):
     contact_name = StringField(_l("Contact person"), default="")
     contact_phone = StringField(_l("Contact phone"), default="")
     assisted = BooleanField(_l("With a staff operator"), false_values=("", "0", "false"))
+    funding_account_id = IdField(_l("Funding account"))
 
     def booking_request(self) -> BookingRequest:
         start = self.start.data
@@ -78,6 +79,7 @@ class BookingRequestForm(SlotForm):
             contact_name=self.contact_name.data,
             contact_phone=self.contact_phone.data,
             assisted=bool(self.assisted.data),
+            funding_account_id=self.funding_account_id.data,
         )
 
 

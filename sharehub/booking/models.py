@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sharehub.core.db import UTCDateTime, str_enum, utcnow
 from sharehub.core.errors import Conflict, DomainError, PermissionDenied
 from sharehub.extensions import Model
+from sharehub.institutions.models import FundingAccount
 
 if TYPE_CHECKING:
     from sharehub.accounts.models import Organisation, User
@@ -44,6 +45,25 @@ INVOICEABLE = (
     BookingStatus.NO_SHOW,
 )
 
+
+class HeadApproval(enum.StrEnum):
+    """The approval of the head of the group whose funding account a booking is charged
+    to. While it is AWAITING the booking is PENDING (so it holds its slot, like every
+    pending booking) and the lab cannot decide it; once APPROVED the booking goes on as
+    any other (confirmed, or waiting for the lab's approval); DECLINED ends it."""
+
+    AWAITING = "awaiting"
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
+AWAITING_HEAD_LABEL = _l("Waiting for the customer's approval")
+HEAD_APPROVAL_LABELS = {
+    HeadApproval.AWAITING: _l("the head's approval is awaited"),
+    HeadApproval.APPROVED: _l("approved by the head"),
+    HeadApproval.DECLINED: _l("declined by the head"),
+}
+
 STATUS_LABELS = {
     BookingStatus.PENDING: _l("Waiting for the laboratory"),
     BookingStatus.CONFIRMED: _l("Confirmed"),
@@ -63,6 +83,8 @@ class Side(enum.StrEnum):
     LAB = "lab"
     CUSTOMER = "customer"
     SYSTEM = "system"
+    # The head of the group whose funding account the booking is charged to.
+    HEAD = "head"
 
 
 @dataclass(frozen=True)
@@ -82,6 +104,8 @@ class Transition:
 _P, _C, _IP = BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.IN_PROGRESS
 _LAB, _CUSTOMER = frozenset({Side.LAB}), frozenset({Side.CUSTOMER})
 _SYSTEM = frozenset({Side.SYSTEM})
+_HEAD = frozenset({Side.HEAD})
+_HEAD_DENIED = _l("Only the head of the group that pays for this booking may decide on it.")
 _MOVED_TOO_LATE = _l("This booking can no longer be moved.")
 
 # The one table of the booking state machine. Every change of a booking's state goes
@@ -89,6 +113,12 @@ _MOVED_TOO_LATE = _l("This booking can no longer be moved.")
 TRANSITIONS: dict[str, Transition] = {
     "approve": Transition(frozenset({_P}), BookingStatus.CONFIRMED, _LAB),
     "decline": Transition(frozenset({_P}), BookingStatus.DECLINED, _LAB),
+    # The head's approval, before the lab's: confirmed, or left pending for the lab when
+    # the listing needs the lab's approval too (booking.services.head_approve).
+    "head_approve": Transition(
+        frozenset({_P}), BookingStatus.CONFIRMED, _HEAD, denied=_HEAD_DENIED
+    ),
+    "head_decline": Transition(frozenset({_P}), BookingStatus.DECLINED, _HEAD, denied=_HEAD_DENIED),
     "cancel": Transition(MOVABLE, BookingStatus.CANCELLED, _LAB | _CUSTOMER),
     # The platform checks in and out on a kiosk's word, after checking the user's code.
     "check_in": Transition(frozenset({_C}), BookingStatus.IN_PROGRESS, _LAB | _SYSTEM),
@@ -215,6 +245,13 @@ class Booking(Model):
     # (No foreign key: SQLite adds none to an existing table without copying it, which
     # would drop the overlap triggers; an operator's time is never deleted apart.)
     assists_booking_id: so.Mapped[int | None] = so.mapped_column(index=True)
+    # The funding account (grant, cost centre) the booking is charged to, and the head's
+    # approval its group's rules asked for (HeadApproval; None: none was needed). No
+    # foreign keys, for the reason given at assists_booking_id.
+    funding_account_id: so.Mapped[int | None] = so.mapped_column(index=True)
+    head_approval: so.Mapped[HeadApproval | None] = so.mapped_column(str_enum(HeadApproval, 16))
+    head_decided_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    head_decided_by_id: so.Mapped[int | None] = so.mapped_column()
     # Time the lab booked on a customer's behalf for work billed another way (a testing
     # order's tests): it blocks the unit and its use counts for the customer, but the
     # booking itself is never invoiced.
@@ -249,6 +286,9 @@ class Booking(Model):
         primaryjoin="foreign(Booking.assists_booking_id) == Booking.id",
         back_populates="assists",
     )
+    funding_account: so.Mapped[FundingAccount | None] = so.relationship(
+        primaryjoin="foreign(Booking.funding_account_id) == FundingAccount.id"
+    )
 
     __table_args__ = (
         sa.CheckConstraint(
@@ -262,7 +302,18 @@ class Booking(Model):
         return self.status in HOLDING
 
     @property
+    def awaits_head(self) -> bool:
+        """Pending on the head's approval (the lab sees it waiting for the customer)."""
+        return self.status == BookingStatus.PENDING and self.head_approval == HeadApproval.AWAITING
+
+    @property
+    def head_approval_label(self):
+        return HEAD_APPROVAL_LABELS[self.head_approval] if self.head_approval else ""
+
+    @property
     def status_label(self):
+        if self.awaits_head:
+            return AWAITING_HEAD_LABEL
         return STATUS_LABELS[self.status]
 
     @property
@@ -280,6 +331,11 @@ class Booking(Model):
 
     def is_lab_manager(self, user) -> bool:
         return user.is_authenticated and user.can_manage(self.listing.lab)
+
+    def is_head(self, user) -> bool:
+        """`user` heads the group whose funding account this booking is charged to."""
+        account = self.funding_account
+        return account is not None and account.group.is_head(user)
 
     def can_view(self, user) -> bool:
         return (
@@ -305,7 +361,11 @@ class Booking(Model):
             return _SYSTEM
         return frozenset(
             side
-            for side, holds in ((Side.LAB, self.is_lab_manager), (Side.CUSTOMER, self.is_customer))
+            for side, holds in (
+                (Side.LAB, self.is_lab_manager),
+                (Side.CUSTOMER, self.is_customer),
+                (Side.HEAD, self.is_head),
+            )
             if holds(user)
         )
 
@@ -324,6 +384,12 @@ class Booking(Model):
             return PermissionDenied(rule.denied or _l("You may not change this booking."))
         if action == "accept_offer" and self.listing.approval_required:
             return Conflict(_l("The laboratory confirms this booking."))
+        if action in ("approve", "decline") and self.awaits_head:
+            return Conflict(
+                _l("The customer's head has not approved this booking yet; it waits for them.")
+            )
+        if action in ("head_approve", "head_decline") and not self.awaits_head:
+            return Conflict(_l("This booking does not wait for the head's approval."))
         if action == "answer_proposal" and self.proposed_starts_dt is None:
             return Conflict(_l("There is no proposed move."))
         if self.status not in rule.sources:

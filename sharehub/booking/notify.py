@@ -68,6 +68,8 @@ def recipients(booking: Booking, event: str):
     people = {}
     if booking.customer_user is not None:
         people[booking.customer_user.id] = (booking.customer_user, "customer")
+    if booking.awaits_head:  # the lab hears of it once the head has approved
+        return people.values()
     if event in ("created", "cancelled", "rescheduled", "reminder"):
         for membership in booking.listing.lab.memberships:
             if membership.user.can_manage(booking.listing.lab):

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from sharehub.accounts.models import Organisation, User
-from sharehub.booking import notify
+from sharehub.booking import funding, notify
 from sharehub.booking.availability import (
     LAB_TZ,
     busy_intervals,
@@ -26,7 +26,7 @@ from sharehub.booking.availability import (
     grid_starts,
     opening_intervals,
 )
-from sharehub.booking.models import HOLDING, TRANSITIONS, Booking, BookingStatus
+from sharehub.booking.models import HOLDING, TRANSITIONS, Booking, BookingStatus, HeadApproval
 from sharehub.booking.pricing import cancellation_fee, quote
 from sharehub.booking.signals import booking_cancelled, slot_freed
 from sharehub.calibration import queries as calibration
@@ -50,6 +50,7 @@ class BookingRequest:
     contact_name: str = ""
     contact_phone: str = ""
     assisted: bool = False  # with a staff operator of the lab
+    funding_account_id: int | None = None  # a group's funding account it is charged to
 
 
 class SlotTaken(Conflict):
@@ -216,6 +217,16 @@ def create_booking(
         )
     minutes = int((request.ends_dt - request.starts_dt).total_seconds() // 60)
     price = quote(listing, customer, minutes, request.sample_count, assisted=request.assisted)
+    account = None
+    if request.funding_account_id is not None:
+        # the account's row stays locked until the commit: no two charges overspend it
+        account = funding.charge(
+            actor, customer, request.funding_account_id, price.gross, request.starts_dt
+        )
+    awaits_head = account is not None and account.group.needs_approval(
+        actor, listing.lab_id, price.gross
+    )
+    pending = listing.approval_required or awaits_head
     now = utcnow()
     hold_hours = current_app.config.get("BOOKING_HOLD_HOURS", 48)
     booking = Booking(
@@ -227,10 +238,12 @@ def create_booking(
         starts_dt=request.starts_dt,
         ends_dt=request.ends_dt,
         blocked_until_dt=request.ends_dt + timedelta(minutes=listing.buffer_minutes),
-        status=BookingStatus.PENDING if listing.approval_required else BookingStatus.CONFIRMED,
+        status=BookingStatus.PENDING if pending else BookingStatus.CONFIRMED,
         hold_expires_dt=min(now + timedelta(hours=hold_hours), request.starts_dt)
-        if listing.approval_required
+        if pending
         else None,
+        funding_account_id=account.id if account is not None else None,
+        head_approval=HeadApproval.AWAITING if awaits_head else None,
         purpose=request.purpose.strip(),
         sample_description=request.sample_description.strip(),
         sample_count=max(0, request.sample_count),
@@ -242,7 +255,7 @@ def create_booking(
         vat_amount=price.vat,
         gross_amount=price.gross,
         series_uid=series_uid,
-        decided_dt=None if listing.approval_required else now,
+        decided_dt=None if pending else now,
         assisted=request.assisted,
         assisted_amount=price.assisted_net,
     )
@@ -270,8 +283,12 @@ def create_booking(
         status=booking.status.value,
         starts=booking.starts_dt.isoformat(),
         ends=booking.ends_dt.isoformat(),
+        funding_account=booking.funding_account_id,
+        head_approval=booking.head_approval.value if booking.head_approval else None,
     )
     notify.booking_event(booking, "created")
+    if awaits_head:
+        funding.ask_head(booking)
     db.session.flush()
     return booking
 
@@ -428,17 +445,27 @@ def check(actor: User | None, booking: Booking, action: str) -> None:
         raise error
 
 
-def transition(actor: User | None, booking: Booking, action: str, **audit_data) -> None:
+def transition(
+    actor: User | None,
+    booking: Booking,
+    action: str,
+    *,
+    target: BookingStatus | None = None,
+    **audit_data,
+) -> None:
     """The one place a booking changes state: checks the table, writes the new state and
-    audits it with `audit_data`. The caller does what the action means besides."""
+    audits it with `audit_data`. The caller does what the action means besides. `target`
+    replaces the table's target where the action leads to two states (the head's approval
+    leaves the booking pending when the lab approves too)."""
     rule = TRANSITIONS[action]
-    if rule.target is None:
+    target = target or rule.target
+    if target is None:
         raise ValueError(f"{action} does not change the state of a booking")
     check(actor, booking, action)
     old = booking.status
-    booking.status = rule.target
+    booking.status = target
     booking.updated_dt = utcnow()
-    if rule.target != BookingStatus.PENDING:
+    if target != BookingStatus.PENDING:
         booking.hold_expires_dt = None
     for operator in booking.operators:  # the staff operator's time follows its booking
         operator.status, operator.updated_dt = booking.status, booking.updated_dt
@@ -450,7 +477,7 @@ def transition(actor: User | None, booking: Booking, action: str, **audit_data) 
         booking,
         organisation=booking.listing.lab_id,
         old=old.value,
-        new=rule.target.value,
+        new=target.value,
         **audit_data,
     )
 
@@ -471,6 +498,54 @@ def decline(actor: User, booking: Booking, reason: str, for_capacity: bool = Fal
     booking.declined_for_capacity = for_capacity
     notify.booking_event(booking, "declined")
     _freed(booking)
+
+
+def head_approve(actor: User, booking: Booking) -> bool:
+    """The head of the paying group approves: the booking is confirmed, or, when the
+    listing needs the lab's approval, goes on to the lab (still pending). Deciding again
+    the same way changes nothing (the emailed link may be opened twice); returns whether
+    this call decided."""
+    if booking.head_approval == HeadApproval.APPROVED and booking.is_head(actor):
+        return False
+    lab_approves = booking.listing.approval_required
+    now = utcnow()
+    transition(
+        actor,
+        booking,
+        "head_approve",
+        target=BookingStatus.PENDING if lab_approves else BookingStatus.CONFIRMED,
+    )
+    booking.head_approval, booking.head_decided_dt = HeadApproval.APPROVED, now
+    booking.head_decided_by_id = actor.id
+    if lab_approves:
+        hold_hours = current_app.config.get("BOOKING_HOLD_HOURS", 48)
+        booking.hold_expires_dt = min(now + timedelta(hours=hold_hours), booking.starts_dt)
+        for operator in booking.operators:
+            operator.hold_expires_dt = booking.hold_expires_dt
+        notify.booking_event(booking, "created")  # now the lab's request to decide
+    else:
+        booking.decided_dt = now
+        notify.booking_event(booking, "confirmed")
+    db.session.flush()
+    return True
+
+
+def head_decline(actor: User, booking: Booking, reason: str = "") -> bool:
+    """The head declines: the slot is freed and the booker told. Idempotent like
+    head_approve."""
+    if booking.head_approval == HeadApproval.DECLINED and booking.is_head(actor):
+        return False
+    reason = (reason or "").strip()
+    check_length(reason, 2000, _l("The reason"), "reason")
+    transition(actor, booking, "head_decline", reason=reason)
+    now = utcnow()
+    booking.head_approval, booking.head_decided_dt = HeadApproval.DECLINED, now
+    booking.head_decided_by_id = actor.id
+    booking.reason = reason or str(_l("Declined by the head of the group."))
+    booking.decided_dt = now
+    notify.booking_event(booking, "declined")
+    _freed(booking)
+    return True
 
 
 def mark_no_show(actor: User, booking: Booking) -> None:
@@ -542,6 +617,16 @@ def move(booking: Booking, starts: datetime, ends: datetime, actor: User | None)
         booking.sample_count,
         assisted=booking.assisted,
     )
+    if booking.funding_account_id is not None and booking.customer_user is not None:
+        # the new price and day are charged to the same account, under its lock
+        funding.charge(
+            booking.customer_user,
+            booking.customer_org,
+            booking.funding_account_id,
+            price.gross,
+            starts,
+            exclude_booking_id=booking.id,
+        )
     try:
         with db.session.begin_nested():
             booking.starts_dt, booking.ends_dt = starts, ends

@@ -38,8 +38,21 @@ for _state in (S.COMPLETED, S.DECLINED, S.CANCELLED, S.EXPIRED, S.NO_SHOW):
 for _state in S:
     for _side in ("stranger", "platform_admin"):
         EXPECTED[(_state, _side)] = set()  # they may look (an admin) but never act
+    # The head of the group whose account pays decides only while their approval is
+    # awaited (AWAITING below); the booking here never waited for it.
+    EXPECTED[(_state, "head")] = set()
 
-ALL_SIDES = ("lab", "customer", "system", "stranger", "platform_admin")
+# A pending booking awaiting the head's approval: the head decides; the lab cannot yet.
+AWAITING: dict[str, set[str]] = {
+    "lab": {"cancel", "propose_move"},
+    "customer": EXPECTED[(S.PENDING, "customer")],
+    "system": {"expire"},
+    "head": {"head_approve", "head_decline"},
+    "stranger": set(),
+    "platform_admin": set(),
+}
+
+ALL_SIDES = ("lab", "customer", "system", "stranger", "platform_admin", "head")
 
 
 @pytest.fixture
@@ -51,18 +64,38 @@ def sides(db, lab, lab_manager, make_org, make_user, platform_admin):
         "system": None,
         "stranger": make_user(make_org(kind=OrgKind.ENTERPRISE)),
         "platform_admin": platform_admin,
+        # heads a group of the customer (not a member of it here, so only the head's side)
+        "head": make_user(),
     }
 
 
 @pytest.fixture
 def booking(db, lab, make_listing, sides) -> Booking:
+    from datetime import date
+
+    from sharehub.institutions.models import FundingAccount, Group, GroupKind
+
     customer_user = sides["customer"]
+    customer = customer_user.memberships[0].organisation
+    group = Group(
+        organisation=customer, name="课题组", kind=GroupKind.RESEARCH_GROUP, head=sides["head"]
+    )
+    account = FundingAccount(
+        group=group,
+        code="GR-1",
+        name="基金",
+        valid_from=date(2000, 1, 1),
+        valid_to=date(2100, 1, 1),
+    )
+    db.session.add_all([group, account])
+    db.session.flush()
     booking = services.create_booking(
         customer_user,
-        customer_user.memberships[0].organisation,
+        customer,
         make_listing(lab, approval_required=False),
         BookingRequest(starts_dt=at(workday(), 8, 30), ends_dt=at(workday(), 10, 30)),
     )
+    booking.funding_account_id = account.id
     booking.proposed_starts_dt = at(workday(), 13, 30)
     booking.proposed_ends_dt = at(workday(), 15, 30)
     db.session.commit()
@@ -71,7 +104,17 @@ def booking(db, lab, make_listing, sides) -> Booking:
 
 def test_the_table_covers_every_state_and_side():
     assert set(EXPECTED) == {(state, side) for state in S for side in ALL_SIDES}
-    assert set().union(*EXPECTED.values()) == set(TRANSITIONS)
+    assert set().union(*EXPECTED.values(), *AWAITING.values()) == set(TRANSITIONS)
+
+
+def test_while_the_head_decides_only_the_head_approves_or_declines(db, booking, sides):
+    from sharehub.booking.models import HeadApproval
+
+    booking.status, booking.head_approval = S.PENDING, HeadApproval.AWAITING
+    for side in ALL_SIDES:
+        assert set(booking.allowed_actions(sides[side])) == AWAITING[side], side
+    assert "has not approved this booking yet" in str(booking.refusal("approve", sides["lab"]))
+    assert "Only the head of the group" in str(booking.refusal("head_approve", sides["customer"]))
 
 
 @pytest.mark.parametrize("state", list(S))

@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("extensions",),
     ("core",),
     ("accounts",),
-    ("catalog",),
+    ("catalog", "institutions"),
     ("calendar",),
     ("competence", "calibration"),
     ("booking",),

@@ -114,6 +114,7 @@ def create_booking(data: dict):
             contact_name=data["contact_name"],
             contact_phone=data["contact_phone"],
             assisted=data["assisted"],
+            funding_account_id=data.get("funding_account_id"),
         ),
     )
     booking.api_warnings = _warnings(booking)  # type: ignore[attr-defined]

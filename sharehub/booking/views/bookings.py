@@ -46,6 +46,7 @@ from sharehub.core.inputs import check_date
 from sharehub.core.models import Notification
 from sharehub.core.tx import commit
 from sharehub.extensions import db
+from sharehub.institutions.queries import chargeable_accounts
 
 
 def week_slots(listing: Listing, week_start: date, zone) -> dict:
@@ -156,6 +157,7 @@ def _review_page(listing, org, booking_request, alternatives=None):
         price=quote(listing, org, minutes, booking_request.sample_count, booking_request.assisted),
         requirement=requirement_for(listing),
         org=org,
+        accounts=chargeable_accounts(current_user, org),
         alternatives=alternatives,
         confirm_form=ConfirmForm(),
     )
