@@ -612,7 +612,36 @@ def violations() -> dict[str, list]:
         "order_totals_not_adding_up": order_totals_not_adding_up(),
         "revocations_not_ending_the_authorisation": revocations_not_ending_the_authorisation(),
         "funding_accounts_over_budget": funding.overspent_accounts(),
+        "orders_and_reports_disagree": orders_and_reports_disagree(),
     }
+
+
+def orders_and_reports_disagree() -> list[dict]:
+    """A testing order cancelled or refused has no issued report, and one reported or
+    completed has one: an order ends either way, never both."""
+    from sharehub.testing.models import RequestStatus, TestingRequest
+    from sharehub.testing.report_models import Report, ReportStatus
+
+    issued = (
+        sa.select(Report.order_id, sa.func.count().label("n"))
+        .where(Report.status != ReportStatus.DRAFT)
+        .group_by(Report.order_id)
+        .subquery()
+    )
+    ended = (RequestStatus.CANCELLED, RequestStatus.REFUSED)
+    reported = (RequestStatus.REPORTED, RequestStatus.COMPLETED)
+    rows = db.session.execute(
+        sa.select(TestingRequest.id, TestingRequest.status, sa.func.coalesce(issued.c.n, 0))
+        .outerjoin(issued, issued.c.order_id == TestingRequest.id)
+        .where(
+            sa.or_(
+                sa.and_(TestingRequest.status.in_(ended), issued.c.n > 0),
+                sa.and_(TestingRequest.status.in_(reported), issued.c.n.is_(None)),
+            )
+        )
+        .order_by(TestingRequest.id)
+    ).all()
+    return [{"order_id": o, "status": str(st), "issued_reports": int(n)} for o, st, n in rows]
 
 
 def usage_chain_breaks() -> list[str]:

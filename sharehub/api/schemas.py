@@ -759,6 +759,10 @@ class NationalRow(ma.Schema):
     external_income_yuan = f.Float(required=True)
     orgs_served = f.Integer(required=True)
     users_served = f.Integer(required=True)
+    testing_orders = f.Integer(
+        required=True,
+        metadata={"description": "Testing orders with a run on this instrument in the year"},
+    )
 
 
 class NationalPage(ma.Schema):

@@ -322,6 +322,8 @@ def seed_demo_testing(
     db.session.flush()
 
     salt, _iso, tensile, esd, rohs, battery = services
+    # Cancelling an ESD order once its samples are received costs 200 yuan + 20 %.
+    esd.cancel_fee_fen, esd.cancel_fee_percent = 20000, 20
     _lab_at_work(labs[0], lab_users[0], salt)
     made = []
 
@@ -409,4 +411,141 @@ def seed_demo_testing(
         note="批量样品按 9 折计价",
     )
     db.session.flush()
+    _every_other_state(labs, lab_users, buyer, request, esd, rohs, battery)
     return made
+
+
+# The Shenzhen lab's report signers besides its manager (who approves and issues): 编制
+# and 审核. Its orders carry the demo's issued reports, so the Suzhou lab's next report
+# and sample numbers stay those the browser journeys expect.
+SIGNERS_SECOND_LAB = [
+    ("tech2@demo.sharehub.cn", "孙嘉怡", "13590281747"),
+    ("reviewer2@demo.sharehub.cn", "何俊杰", "13590281748"),
+]
+
+
+SETTLED_TITLE = "充电桩控制板静电放电抗扰度"
+
+
+def settle_demo_testing() -> TestingRequest:
+    """The reported order of `SETTLED_TITLE` billed from its lines, its statement issued
+    and paid by bank transfer today, and the order completed. Run after the year of
+    activity, whose statements are numbered from 1 in date order: today's comes last."""
+    import sqlalchemy as sa
+
+    from sharehub.billing import payments
+    from sharehub.billing import services as billing
+    from sharehub.testing import work
+    from sharehub.testing.models import RequestStatus
+
+    done = db.session.scalars(
+        sa.select(TestingRequest).where(
+            TestingRequest.title == SETTLED_TITLE,
+            TestingRequest.status == RequestStatus.REPORTED,
+        )
+    ).one()
+    manager = next(m.user for m in done.lab.memberships if m.user.can_manage(done.lab))
+    statement = work.bill(manager, done)
+    billing.issue(manager, statement)
+    payments.record_bank_transfer(
+        manager, statement, statement.gross_total, local_today(), "对公转账 DEMO-ESD-0001"
+    )
+    work.complete(manager, done)
+    db.session.flush()
+    return done
+
+
+def _every_other_state(labs, lab_users, buyer, request, esd, rohs, battery) -> None:
+    """Requests of the buyer in the states the rest of the demo leaves out, each taken
+    there by the services: a draft, an order waiting for samples, one in testing, two
+    reported (one completed by `settle_demo_testing`), one cancelled
+    by the buyer after receipt (its fee on a statement of its own), a lapsed quote and a
+    request the lab refused."""
+    from sharehub.accounts.models import Membership, Role
+    from sharehub.testing import cancellation, reports
+    from sharehub.testing.report_models import SIGN_ORDER
+
+    lab, manager = labs[1], lab_users[1]
+    signers = []
+    for email, name, phone in SIGNERS_SECOND_LAB:
+        user = User(
+            email=email,
+            name=name,
+            phone=phone,
+            locale="zh_CN",
+            timezone="Asia/Shanghai",
+            email_verified_dt=utcnow(),
+            password_hash=manager.password_hash,
+        )
+        db.session.add(Membership(user=user, organisation=lab, role=Role.MEMBER))
+        signers.append(user)
+    signers.append(manager)
+    today = local_today()
+
+    # A draft the buyer has not sent yet.
+    request([rohs], 2, title="连接器外壳 RoHS 筛选（草稿）")
+
+    def received_esd(title: str, n: int = 1) -> TestingRequest:
+        order = request([esd], n, title=title)
+        orders.submit(buyer, order)
+        orders.accept(buyer, order)
+        samples.ship(buyer, order, delivery="drop_off")
+        samples.receive(
+            manager,
+            order,
+            [
+                samples.ReceiptInput(
+                    s.id, True, condition_note="外观完好", storage_place="样品间 2-B"
+                )
+                for s in order.samples
+            ],
+        )
+        return order
+
+    def results(order: TestingRequest) -> list[reports.ResultRow]:
+        return [
+            row
+            for sample in order.samples
+            for row in (
+                reports.ResultRow(sample.code or "", "接触放电", "8", "pass"),
+                reports.ResultRow(sample.code or "", "空气放电", "15", "pass"),
+            )
+        ]
+
+    def issued(order: TestingRequest) -> None:
+        report = reports.start_report(signers[0], order)
+        reports.set_results(signers[0], report, results(order))
+        report.conclusion = "所检项目符合 GB/T 17626.2-2018 判据 B。"
+        for person, role in zip(signers, SIGN_ORDER, strict=True):
+            reports.sign(person, report, role)
+        reports.issue(manager, report)
+
+    # Ordered, waiting for the samples.
+    waiting = request([esd], 1, title="车载显示屏静电放电抗扰度")
+    orders.submit(buyer, waiting)
+    orders.accept(buyer, waiting)
+    # In testing: the report is drafted with its results, not yet signed.
+    in_testing = received_esd("工业网关静电放电抗扰度")
+    draft = reports.start_report(signers[0], in_testing)
+    reports.set_results(signers[0], draft, results(in_testing))
+    # Reported: the report issued with its three signatures.
+    issued(received_esd("智能电表静电放电抗扰度"))
+    # Reported too, to be billed, paid and closed by `settle_demo_testing`.
+    issued(received_esd(SETTLED_TITLE, 2))
+    # Cancelled by the buyer after the receipt: the fee of the order's terms is billed.
+    cancellation.cancel(buyer, received_esd("路由器静电放电抗扰度（已取消）"), "项目取消")
+    # A quote the buyer let lapse: valid until today, lapsed by tomorrow's run.
+    lapsed = request([rohs], 1, title="电源线 RoHS 筛选（报价过期）")
+    orders.submit(buyer, lapsed)
+    orders.quote(
+        manager,
+        lapsed,
+        [LineInput("RoHS 筛选（5 项）", 5, 12000)],
+        valid_until=today,
+        turnaround_days=5,
+    )
+    orders.lapse_due(today + timedelta(days=1), request=lapsed)
+    # Declined by the battery lab: it cannot do the work asked.
+    declined = request([battery], 1, notes="动力电池模组 48 V，需针刺试验")
+    orders.submit(buyer, declined)
+    orders.refuse(lab_users[2], declined, "本实验室不具备动力电池模组针刺试验能力")

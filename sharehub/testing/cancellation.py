@@ -2,10 +2,11 @@
 order's terms name once the samples are received; stopped by the lab, with its reason,
 until the report is issued, free.
 
-The testing has started once a run of the order is checked in or a result is recorded.
-The order row is locked first, then the bookings of its runs, so a double click cancels
-once and a cancellation racing a check-in (which locks its booking, booking.usage) or a
-result (testing.reports.set_results locks the order) lets exactly one of them through.
+The testing has started once a run of the order is checked in or a result is recorded
+(typed, imported, or the report uploaded as a PDF). The order row is locked first, then
+the bookings of its runs, so a double click cancels once and a cancellation racing a
+check-in (which locks its booking, booking.usage), a result, a report's start or its issue
+(testing.reports locks the order first) lets exactly one of them through.
 A fee is billed on a statement of its own (one line), never with the order's lines.
 """
 
@@ -29,7 +30,7 @@ from sharehub.testing.models import (
     SampleStatus,
     TestingRequest,
 )
-from sharehub.testing.report_models import Report, ReportResult
+from sharehub.testing.report_models import Report, ReportDocument, ReportResult
 from sharehub.testing.work_models import TestRun
 
 if TYPE_CHECKING:
@@ -55,20 +56,23 @@ def _run_bookings(order: TestingRequest, lock: bool = False) -> list[Booking]:
 
 
 def has_started(order: TestingRequest, bookings: list[Booking] | None = None) -> bool:
-    """A run checked in (in progress or done) or a result recorded on a report."""
+    """A run checked in (in progress or done), a result recorded on a report, or a report
+    uploaded as a PDF (its results, written elsewhere)."""
     if bookings is None:
         bookings = _run_bookings(order)
     if any(b.status in STARTED for b in bookings):
         return True
-    return (
-        db.session.scalar(
-            sa.select(ReportResult.id)
-            .join(Report, Report.id == ReportResult.report_id)
-            .where(Report.order_id == order.id)
-            .limit(1)
-        )
-        is not None
+    result = (
+        sa.select(ReportResult.id)
+        .join(Report, Report.id == ReportResult.report_id)
+        .where(Report.order_id == order.id)
     )
+    uploaded = (
+        sa.select(ReportDocument.id)
+        .join(Report, Report.id == ReportDocument.report_id)
+        .where(Report.order_id == order.id, ReportDocument.purpose == "upload")
+    )
+    return bool(db.session.scalar(sa.select(sa.or_(sa.exists(result), sa.exists(uploaded)))))
 
 
 def fee_now(order: TestingRequest) -> int:

@@ -97,6 +97,7 @@ def start_report(actor: User, order: TestingRequest) -> Report:
     """A draft report for an order whose samples the lab holds; the order is in testing
     from now on."""
     _require_staff(actor, order)
+    _lock_order(order)
     if order.status not in REPORTABLE:
         raise Conflict(_l("A report is written once the order's samples are received."))
     if db.session.scalar(
@@ -110,6 +111,19 @@ def start_report(actor: User, order: TestingRequest) -> Report:
     db.session.flush()
     audit.record(actor, "report.started", report, organisation=order.lab_id, order=order.id)
     return report
+
+
+def _lock_order(order: TestingRequest) -> None:
+    """Write what is pending, then lock the order row and read it again: a report's step
+    racing the order's cancellation (testing.cancellation locks the order first) comes
+    after it and sees it, or goes first and is seen by it; never both half-way."""
+    db.session.flush()
+    db.session.refresh(order, with_for_update=True)
+
+
+def _refuse_if_ended(order: TestingRequest) -> None:
+    if order.status in (RequestStatus.CANCELLED, RequestStatus.REFUSED):
+        raise Conflict(_l("This order is cancelled; its results are not recorded."))
 
 
 def _move_order(actor: User | None, order: TestingRequest, action: str) -> None:
@@ -198,10 +212,8 @@ def set_results(actor: User, report: Report, rows: list[ResultRow], line_offset:
     _require_draft(report)
     # Lock the order: results racing a cancellation (testing.cancellation) come after it
     # and see it, or go first and stop it.
-    db.session.flush()
-    db.session.refresh(report.order, with_for_update=True)
-    if report.order.status in (RequestStatus.CANCELLED, RequestStatus.REFUSED):
-        raise Conflict(_l("This order is cancelled; its results are not recorded."))
+    _lock_order(report.order)
+    _refuse_if_ended(report.order)
     if len(rows) > MAX_RESULT_ROWS:
         raise ValidationError(_l("At most %(n)s results per report.", n=MAX_RESULT_ROWS))
     order = report.order
@@ -363,6 +375,9 @@ def upload_pdf(actor: User, report: Report, data: bytes, name: str) -> ReportDoc
     """The report as a PDF written elsewhere: checked to be a PDF, size-limited."""
     _require_staff(actor, report.order)
     _require_draft(report)
+    # An uploaded report is results recorded: the testing has started (as set_results).
+    _lock_order(report.order)
+    _refuse_if_ended(report.order)
     if len(data) > MAX_REPORT_PDF_BYTES:
         raise ValidationError(
             _l("The file is larger than %(size)s.", size=human_size(MAX_REPORT_PDF_BYTES)),
@@ -493,8 +508,13 @@ def issue(actor: User, report: Report) -> Report:
     is stored with its hash and never replaced. An amendment, once issued, marks the
     report it supersedes "amended". The order is reported."""
     _require_staff(actor, report.order)
+    # The order first, then the report (the order of every lock on an order): an issue
+    # racing the order's cancellation or stop lets exactly one of them through.
+    _lock_order(report.order)
     db.session.refresh(report, with_for_update=True)
     _require_draft(report)
+    if report.order.status in (RequestStatus.CANCELLED, RequestStatus.REFUSED):
+        raise Conflict(_l("This order is cancelled; its report is not issued."))
     if report.next_role is not None:
         raise Conflict(_l("The report needs its three signatures before it is issued."))
     if not actor.can_manage(report.lab):

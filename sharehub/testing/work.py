@@ -331,6 +331,16 @@ def bill_cancellation(actor: User, order: TestingRequest, fee_fen: int) -> Invoi
     return _statement(actor, order, [line], note, by_terms=True)
 
 
+def complete(actor: User, order: TestingRequest) -> None:
+    """The lab closes an order whose report is out (its statement drafted or not)."""
+    _require_manager(actor, order)
+    _lock(order)
+    from sharehub.testing.orders import transition
+
+    transition(actor, order, "complete")
+    db.session.flush()
+
+
 def order_of_statement(invoice: Invoice) -> TestingRequest | None:
     return db.session.scalar(
         sa.select(TestingRequest)

@@ -375,6 +375,7 @@ def _national_a(two_labs) -> list[dict]:
             "external_income_yuan": 1500.0,
             "orgs_served": 2,
             "users_served": 1,
+            "testing_orders": 0,
         },
         {
             **common,
@@ -385,6 +386,7 @@ def _national_a(two_labs) -> list[dict]:
             "external_income_yuan": 1200.0,
             "orgs_served": 2,
             "users_served": 1,
+            "testing_orders": 0,
         },
     ]
 
@@ -404,6 +406,21 @@ def test_national_report_of_the_own_lab(api, two_labs, tokens):
     assert second["meta"] == {"page": 2, "per_page": 1, "total": 2, "pages": 2}
     empty = api.get("/api/v1/metrics/national-report?year=2025", token=tokens["lab_a"]).json
     assert [i["effective_hours"] for i in empty["items"]] == [0.0, 0.0]
+
+
+def test_the_document_names_every_field_of_the_national_report(client, api, two_labs, tokens):
+    """The schema of a national report row has exactly the fields the JSON answer and the
+    CSV columns carry (testing_orders among them), each required."""
+    from sharehub.stats.exports import NATIONAL_COLUMNS
+
+    spec = client.get("/api/v1/openapi.json").get_json()
+    row = spec["components"]["schemas"]["NationalRow"]
+    body = api.get("/api/v1/metrics/national-report?year=2026", token=tokens["lab_a"]).json
+    columns = [key for key, _heading in NATIONAL_COLUMNS]
+    assert list(row["properties"]) == columns
+    assert sorted(row["required"]) == sorted(columns)
+    assert [sorted(item) for item in body["items"]] == [sorted(columns)] * 2
+    assert row["properties"]["testing_orders"]["type"] == "integer"
 
 
 def test_national_report_of_every_lab_for_a_regulator(api, two_labs, tokens):

@@ -165,6 +165,42 @@ def test_results_are_refused_on_a_cancelled_order(db, order, signers, english):
         reports.set_results(signers[0], report, good_rows(order))
 
 
+def test_an_uploaded_report_ends_the_customers_cancellation(db, order, signers, english):
+    from sharehub.testing import reports
+    from tests.support.files import pdf_bytes
+
+    report = reports.start_report(signers[0], order)
+    reports.upload_pdf(signers[0], report, pdf_bytes(), "report.pdf")
+    db.session.commit()
+    assert cancellation.has_started(order)
+    with pytest.raises(Conflict, match="testing of this order has started"):
+        cancellation.cancel(order.created_by, order)
+    db.session.rollback()
+    assert order.status == RequestStatus.IN_TESTING
+
+
+def test_a_stopped_orders_signed_report_is_never_issued(db, order, signers, english):
+    from sharehub.admin.consistency import orders_and_reports_disagree
+    from sharehub.testing import reports
+    from sharehub.testing.report_models import ReportStatus
+    from tests.support.reports import signed_draft
+
+    report = signed_draft(order, signers)
+    cancellation.stop(signers[2], order, "设备故障")
+    db.session.commit()
+    with pytest.raises(Conflict, match="its report is not issued"):
+        reports.issue(signers[2], report)
+    db.session.rollback()
+    assert report.status == ReportStatus.DRAFT and report.number is None
+    assert order.status == RequestStatus.CANCELLED
+    assert orders_and_reports_disagree() == []
+    report.status = ReportStatus.ISSUED  # as if issued over the stop
+    db.session.flush()
+    assert orders_and_reports_disagree() == [
+        {"order_id": order.id, "status": "cancelled", "issued_reports": 1}
+    ]
+
+
 def test_after_the_report_nobody_cancels(db, make_order, lab_manager, english):
     order = make_order(status=RequestStatus.REPORTED)
     with pytest.raises(Conflict, match="can no longer be cancelled"):

@@ -56,6 +56,51 @@ def test_the_demo_has_services_certificates_and_orders_in_several_states(db, mak
     assert consistency.order_totals_not_adding_up() == []
 
 
+def test_the_demo_has_a_request_in_every_state_and_stays_consistent(db, make_org, make_user):
+    """Every state of the request/order state machine, each reached through the services:
+    the reports of the second lab numbered 1..n and signed by three people, the completed
+    order's statement issued and paid, the cancellation fee on a statement of its own."""
+    from sharehub.billing.models import InvoiceStatus
+    from sharehub.demo.testing import settle_demo_testing
+    from sharehub.testing import work
+    from sharehub.testing.report_models import Report, ReportStatus
+
+    labs, made = _demo(db, make_org, make_user)
+    settle_demo_testing()
+    db.session.commit()
+    assert {r.status for r in made} == set(RequestStatus)
+    assert {k: v for k, v in consistency.violations().items() if v} == {}
+    issued = db.session.scalars(
+        sa.select(Report).where(Report.status == ReportStatus.ISSUED).order_by(Report.sequence)
+    ).all()
+    assert {r.lab_id for r in issued} == {labs[1].id}  # never the first (Suzhou) lab
+    assert [r.sequence for r in issued] == [1, 2]
+    for report in issued:
+        signed = {report.prepared_by_id, report.reviewed_by_id, report.approved_by_id}
+        assert None not in signed and len(signed) == 3
+        assert report.order.status in (RequestStatus.REPORTED, RequestStatus.COMPLETED)
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(Sample.id)).where(
+                Sample.lab_id == labs[0].id, Sample.code.is_not(None)
+            )
+        )
+        == 2
+    )  # the Suzhou lab's numbers are those of the panels alone
+    (done,) = [r for r in made if r.status == RequestStatus.COMPLETED]
+    statement = work.live_statement(done)
+    assert statement.status == InvoiceStatus.PAID and statement.net_total == done.total_fen
+    (cancelled,) = [r for r in made if r.status == RequestStatus.CANCELLED]
+    assert cancelled.cancelled_by == "customer"
+    assert cancelled.cancel_fee_charged_fen == 20000 + 250000 * 20 // 100
+    fee = work.live_statement(cancelled)
+    assert fee.net_total == cancelled.cancel_fee_charged_fen
+    (lapsed,) = [r for r in made if r.status == RequestStatus.LAPSED]
+    assert [q.status.value for q in lapsed.quotes] == ["superseded", "lapsed"]
+    (refused,) = [r for r in made if r.status == RequestStatus.REFUSED]
+    assert refused.status_reason and refused.lab_id == labs[2].id
+
+
 def test_a_gap_in_sample_ids_is_found(db, make_org, make_user):
     labs, _made = _demo(db, make_org, make_user)
     sample = db.session.scalars(sa.select(Sample).where(Sample.code.is_not(None))).first()

@@ -306,3 +306,27 @@ def test_the_statement_lines_carry_the_services_tax_code_spec_and_unit(
         ("3040105000000000000", "GB/T 10125-2021", "项", "0.03"),
         ("3040105000000000000", None, "项", "0.03"),
     ]
+
+
+def test_the_lab_completes_an_order_once_its_report_is_out(db, order, signers, lab_manager):
+    from sharehub.core.errors import Conflict, PermissionDenied
+    from sharehub.core.tx import commit
+    from sharehub.testing import reports, work
+    from sharehub.testing.models import RequestStatus
+    from tests.support.reports import signed_draft
+
+    report = signed_draft(order, signers)
+    db.session.commit()
+    with pytest.raises(Conflict):  # in testing: the report is not out
+        work.complete(lab_manager, order)
+    db.session.rollback()
+    reports.issue(lab_manager, report)
+    commit()
+    for outsider in (order.created_by, signers[0]):  # the customer; staff, not a manager
+        with pytest.raises(PermissionDenied):
+            work.complete(outsider, order)
+        db.session.rollback()
+    assert order.status == RequestStatus.REPORTED
+    work.complete(lab_manager, order)
+    db.session.commit()
+    assert order.status == RequestStatus.COMPLETED and order.closed_dt is not None
