@@ -308,7 +308,9 @@ def test_the_statement_lines_carry_the_services_tax_code_spec_and_unit(
     ]
 
 
-def test_the_lab_completes_an_order_once_its_report_is_out(db, order, signers, lab_manager):
+def test_the_lab_completes_an_order_once_its_report_is_out(
+    db, client, login, order, signers, lab_manager
+):
     from sharehub.core.errors import Conflict, PermissionDenied
     from sharehub.core.tx import commit
     from sharehub.testing import reports, work
@@ -327,6 +329,17 @@ def test_the_lab_completes_an_order_once_its_report_is_out(db, order, signers, l
             work.complete(outsider, order)
         db.session.rollback()
     assert order.status == RequestStatus.REPORTED
-    work.complete(lab_manager, order)
-    db.session.commit()
+    login(order.created_by)  # the customer sees no button and is refused
+    assert 'id="complete-button"' not in client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert client.post(f"/orders/{order.id}/complete").status_code in (403, 404)
+    db.session.expire_all()
+    assert order.status == RequestStatus.REPORTED
+    client.post("/account/signout")
+    login(lab_manager)
+    assert 'id="complete-button"' in client.get(f"/orders/{order.id}").get_data(as_text=True)
+    done = client.post(f"/orders/{order.id}/complete", follow_redirects=True)
+    assert "The order is completed." in done.get_data(as_text=True)
+    db.session.expire_all()
     assert order.status == RequestStatus.COMPLETED and order.closed_dt is not None
+    again = client.post(f"/orders/{order.id}/complete")  # a second click changes nothing
+    assert again.status_code == 409

@@ -19,6 +19,7 @@ from sharehub.core.inputs import parse_date
 from sharehub.core.uploads import read_upload, send_stored
 from sharehub.extensions import db
 from sharehub.testing import cancellation, labels, orders, queries, samples, services
+from sharehub.testing import work as testing_work
 from sharehub.testing.accreditation import marks_for
 from sharehub.testing.blueprint import bp
 from sharehub.testing.forms import (
@@ -335,6 +336,27 @@ def stop(request_id: int):
         work,
         done=url_for("testing.order_page", request_id=request_id),
         success=_("The order has been stopped; the customer is told."),
+        again=lambda: render_order(req),
+    )
+
+
+@bp.route("/orders/<int:request_id>/complete", methods=["POST"])
+@login_required
+def complete(request_id: int):
+    """The lab closes an order whose report is out."""
+    req = _lab_order(request_id)
+    form = ReasonForm()
+
+    def work():
+        form.validate_on_submit()
+        if csrf_refused(form):
+            abort(400)
+        testing_work.complete(current_user, req)
+
+    return perform(
+        work,
+        done=url_for("testing.order_page", request_id=request_id),
+        success=_("The order is completed."),
         again=lambda: render_order(req),
     )
 
