@@ -61,12 +61,15 @@ def seed_reference_command():
     help="Also retry failed messages at once, without waiting for their back-off "
     "(after the mail server is back).",
 )
+@with_site_url
 def send_mail_command(limit: int, retry_now: bool):
-    """Deliver queued mail (safe to run from cron on several machines)."""
-    from sharehub.core.mail import deliver_outbox
+    """Render stored events (bookings made, …) into mail, in-app messages and webhooks,
+    then deliver queued mail (safe to run from cron on several machines)."""
+    from sharehub.core.mail import deliver_outbox, process_events
 
+    told = process_events(limit=limit)
     sent, failed = deliver_outbox(limit=limit, retry_now=retry_now)
-    click.echo(f"{sent} sent, {failed} failed.")
+    click.echo(f"{told} events told; {sent} sent, {failed} failed.")
 
 
 @group.command("send-refunds")

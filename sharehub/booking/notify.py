@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 
 from sharehub.booking.models import Booking
 from sharehub.booking.signals import booking_event as booking_signal
-from sharehub.core.mail import queue_mail
-from sharehub.core.models import Notification
+from sharehub.core.mail import defer_event, event_handler, queue_mail
+from sharehub.core.models import Notification, OutboxEvent
 from sharehub.extensions import db
 
 SUBJECTS = {
@@ -112,3 +112,17 @@ def booking_event(booking: Booking, event: str) -> None:
             when=when,
             attachments=attachments if role == "customer" else [],
         )
+
+
+def booking_event_later(booking: Booking, event: str) -> None:
+    """The same as `booking_event`, told after the commit by the outbox worker: the
+    request that changed the booking stores one row and renders nothing (no recipients
+    looked up, no mail or invite rendered, no webhook endpoints read)."""
+    defer_event("booking", booking.id, event, status=booking.status.value)
+
+
+@event_handler("booking")
+def _tell(row: OutboxEvent) -> None:
+    booking = db.session.get(Booking, row.object_id)
+    if booking is not None:
+        booking_event(booking, row.event)

@@ -271,7 +271,7 @@ def create_booking(
         starts=booking.starts_dt.isoformat(),
         ends=booking.ends_dt.isoformat(),
     )
-    notify.booking_event(booking, "created")
+    notify.booking_event_later(booking, "created")
     db.session.flush()
     return booking
 

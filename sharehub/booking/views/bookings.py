@@ -129,14 +129,16 @@ def review(listing_id: int):
         return refused(exc, again=lambda: _review_page(listing, org, booking_request, free))
     except DomainError as exc:
         return refused(exc, again=lambda: _review_page(listing, org, booking_request))
+    # Read before the commit expires the booking, so the redirect sends no query.
+    booking_id, pending = booking.id, booking.status == BookingStatus.PENDING
     commit()
     flash(
         _("Your booking request has been sent to the laboratory.")
-        if booking.status == BookingStatus.PENDING
+        if pending
         else _("Your booking is confirmed."),
         "success",
     )
-    return redirect(url_for("booking.booking_page", booking_id=booking.id))
+    return redirect(url_for("booking.booking_page", booking_id=booking_id))
 
 
 def _review_page(listing, org, booking_request, alternatives=None):
