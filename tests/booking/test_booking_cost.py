@@ -59,7 +59,9 @@ def test_one_booking_post_sends_few_statements_and_the_worker_tells_people(
     assert response.status_code == 302
     own = [s for s in sent if not s.startswith(HARNESS)]
     assert len(own) <= MAX_STATEMENTS, "\n".join(own)
-    assert len(sent) - len(own) <= 2, "\n".join(sent)  # no savepoint of the request's own
+    # besides the harness's pair, one SAVEPOINT/RELEASE around the INSERT: an overlap the
+    # database refuses then ends in a clean conflict with alternatives
+    assert len(sent) - len(own) <= 4, "\n".join(sent)
 
     # nothing was rendered in the requests: two stored events, no mail, no messages
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
