@@ -105,7 +105,7 @@ def busy_intervals(
     # One statement, one round trip: the bookings (marked 1, widened by the buffer below),
     # the outages and the imported busy times (0). Each part keeps its own index.
     bookings = sa.select(
-        Booking.starts_dt, Booking.blocked_until_dt, sa.literal(1).label("is_booking")
+        Booking.starts_dt, Booking.blocked_until_dt, sa.literal_column("1").label("is_booking")
     ).where(
         Booking.unit_id == unit.id,
         Booking.status.in_(HOLDING),
@@ -114,10 +114,12 @@ def busy_intervals(
     )
     if exclude_booking_id is not None:
         bookings = bookings.where(Booking.id != exclude_booking_id)
-    outages = sa.select(Outage.starts_dt, Outage.ends_dt, sa.literal(0)).where(
+    outages = sa.select(Outage.starts_dt, Outage.ends_dt, sa.literal_column("0")).where(
         Outage.unit_id == unit.id, Outage.starts_dt < end, Outage.ends_dt > start
     )
-    imported = sa.select(ExternalBusy.starts_dt, ExternalBusy.ends_dt, sa.literal(0)).where(
+    imported = sa.select(
+        ExternalBusy.starts_dt, ExternalBusy.ends_dt, sa.literal_column("0")
+    ).where(
         ExternalBusy.unit_id == unit.id,
         ExternalBusy.starts_dt < end,
         ExternalBusy.ends_dt > start,
