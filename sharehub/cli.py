@@ -68,8 +68,10 @@ def send_mail_command(limit: int, retry_now: bool):
     from sharehub.core.mail import deliver_outbox, process_events
 
     told = process_events(limit=limit)
+    if told:
+        click.echo(f"{told} events told.")
     sent, failed = deliver_outbox(limit=limit, retry_now=retry_now)
-    click.echo(f"{told} events told; {sent} sent, {failed} failed.")
+    click.echo(f"{sent} sent, {failed} failed.")
 
 
 @group.command("send-refunds")
