@@ -15,7 +15,7 @@ DATES  ?= 2026-12-31T10:00:00+08:00 2027-02-05T10:00:00+08:00 2026-09-30T10:00:0
           2026-09-20T10:00:00+08:00 2028-02-29T10:00:00+08:00 2026-12-31T23:30:00+08:00 \
           2027-01-01T00:30:00+08:00
 
-.PHONY: install translations system-packages run test test-sqlite test-postgres suite-sqlite suite-postgres test-dates lint format extract-messages clean bench-catalog bench-booking load bench-stats bench-usage-import
+.PHONY: install translations system-packages run test test-sqlite test-postgres test-e2e-both suite-sqlite suite-postgres test-dates lint format extract-messages clean bench-catalog bench-booking load bench-stats bench-usage-import
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -50,6 +50,10 @@ suite-sqlite:                # what test-sqlite runs, once install is done
 
 suite-postgres:
 	SHAREHUB_TEST_DB=postgres $(PYTEST) tests
+
+test-e2e-both: install      ## every browser journey on both databases (make test runs each journey in one suite)
+	SHAREHUB_E2E_BOTH=1 SHAREHUB_TEST_DB=sqlite $(PYTEST) tests/e2e
+	SHAREHUB_E2E_BOTH=1 SHAREHUB_TEST_DB=postgres $(PYTEST) tests/e2e
 
 test-dates: install          ## the day-dependent tests at New Year's Eve, Spring Festival eve, 调休 Sunday, 29 Feb, 23:30/00:30 Beijing
 	@failed=""; for when in $(DATES); do \

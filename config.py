@@ -25,6 +25,7 @@ MIN_SECRET_KEY_LENGTH = 32
 
 class Config:
     ENV_NAME = "development"
+    PASSWORD_HASH_METHOD = "scrypt"  # werkzeug's scrypt (n=2**15, r=8, p=1)
     SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'sharehub.db'}"
@@ -129,6 +130,9 @@ class TestConfig(Config):
     CALENDAR_IMPORT_ALLOW_PRIVATE = True  # test-only: the suite's calendar server is on loopback
     MAIL_SERVER = ""
     SERVER_NAME = "localhost"
+    # scrypt at a test cost: the suite signs in thousands of times; the method and the
+    # checks are the same, only the work factor (n) is small. Production keeps werkzeug's.
+    PASSWORD_HASH_METHOD = "scrypt:256:8:1"
 
 
 class ConfigurationError(RuntimeError):

@@ -326,6 +326,9 @@ def explain_app_statements(app, recorder: Recorder, engine: sa.Engine, search: S
     try:
         with raw.driver_connection.cursor() as cur:
             for kind, t0, t1, (statement, parameters) in captured:
+                if statement.lstrip().upper().startswith("SET "):
+                    cur.execute(statement, parameters)  # a planner setting the app made
+                    continue
                 cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
                 plan = "\n".join(row[0] for row in cur.fetchall())
                 found = re.search(r"Execution Time: ([\d.]+) ms", plan)

@@ -26,6 +26,7 @@ def with_site_url(command):
 
 
 @group.command("seed-demo")
+@with_site_url
 def seed_demo_command():
     """Load the demo data once (does nothing if it is already there)."""
     from sharehub.core.tx import commit
@@ -245,7 +246,8 @@ def check_consistency_command():
     certificate due before it was issued, a self-operated booking without a valid
     authorisation, a broken or incomplete chain of usage records, online payments
     without their payment or event, several open fapiao requests for one statement, an
-    issued fapiao whose amount is not its statement's total, sample or report numbers with
+    issued fapiao whose amount is not its statement's total, a line without its 19-digit
+    tax classification code on a statement waiting for its fapiao, sample or report numbers with
     gaps per lab and year, an issued report changed, testing orders or quotes whose totals
     are not the sum of their lines, and an order billed twice
     (sharehub/admin/consistency.py)."""

@@ -6,8 +6,9 @@ numbers run without gaps per lab and year, every payment belongs to an issued in
 does not exceed, every usage record is tied to a real unit, an invoice's lines add up to
 its totals, a booking has one live invoice, credit notes never exceed their invoice, no
 invoice below zero is marked paid, a voucher pays at most its programme's share, a
-statement has at most one open fapiao request, and an issued fapiao (less its red ones)
-is for its statement's total less credit notes.
+statement has at most one open fapiao request, an issued fapiao (less its red ones)
+is for its statement's total less credit notes, and a statement waiting for its fapiao
+has a 19-digit tax classification code on every line.
 `figures()` gathers the counts and sums that must come out equal after a pg_dump is
 restored into an empty database.
 """
@@ -477,6 +478,25 @@ def unauthorised_self_operated_bookings() -> list[int]:
     )
 
 
+def revocations_not_ending_the_authorisation() -> list[int]:
+    """A revoked authorisation ends at its revocation (superseded then, so it allows
+    nothing after) and carries the reason its holder was told."""
+    return list(
+        db.session.scalars(
+            sa.select(Authorisation.id)
+            .where(
+                Authorisation.revoked_dt.is_not(None),
+                sa.or_(
+                    Authorisation.superseded_dt.is_(None),
+                    Authorisation.superseded_dt > Authorisation.revoked_dt,
+                    sa.func.coalesce(Authorisation.revoke_reason, "") == "",
+                ),
+            )
+            .order_by(Authorisation.id)
+        )
+    )
+
+
 def sample_id_gaps() -> list[dict]:
     """Labs and years whose numbered samples are not exactly 1..n with the counter at n
     (sample IDs are gapless per lab and year, as invoice numbers)."""
@@ -583,11 +603,14 @@ def violations() -> dict[str, list]:
             fapiao_queries.statements_with_several_open_requests()
         ),
         "fapiao_amounts_off_statement": fapiao_queries.fapiao_amounts_off_statement(),
+        "fapiao_lines_without_tax_code": fapiao_queries.requests_with_lines_without_tax_code(),
         "order_statements": order_statements(),
+        "cancellation_fees_off_statement": cancellation_fees_off_statement(),
         "report_number_gaps": report_number_gaps(),
         "issued_reports_changed": issued_reports_changed(),
         "sample_id_gaps": sample_id_gaps(),
         "order_totals_not_adding_up": order_totals_not_adding_up(),
+        "revocations_not_ending_the_authorisation": revocations_not_ending_the_authorisation(),
     }
 
 
@@ -618,6 +641,45 @@ def order_statements() -> list[dict]:
     return [{"order_id": o, "live_statements": int(n)} for o, n in several] + [
         {"order_id": o, "invoiced_run_booking": b} for o, b in invoiced_runs
     ]
+
+
+def cancellation_fees_off_statement() -> list[dict]:
+    """A testing order cancelled with a fee has exactly one statement (not a credit
+    note), of one line, whose net is the fee; one cancelled free has none."""
+    from sharehub.testing.models import RequestStatus, TestingRequest
+    from sharehub.testing.work_models import OrderStatement
+
+    statements = (
+        sa.select(
+            OrderStatement.order_id.label("order_id"),
+            sa.func.count().label("n"),
+            sa.func.sum(Invoice.net_total).label("net"),
+        )
+        .join(Invoice, Invoice.id == OrderStatement.invoice_id)
+        .where(Invoice.is_credit_note.is_(False))
+        .group_by(OrderStatement.order_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(
+            TestingRequest.id,
+            TestingRequest.cancel_fee_charged_fen,
+            sa.func.coalesce(statements.c.n, 0),
+            statements.c.net,
+        )
+        .outerjoin(statements, statements.c.order_id == TestingRequest.id)
+        .where(
+            TestingRequest.status == RequestStatus.CANCELLED,
+            TestingRequest.cancel_fee_charged_fen.is_not(None),
+        )
+        .order_by(TestingRequest.id)
+    ).all()
+    found = []
+    for order_id, fee, n, net in rows:
+        expected = (1, fee) if fee else (0, None)
+        if (int(n), None if net is None else int(net)) != expected:
+            found.append({"order_id": order_id, "fee": fee, "statements": int(n), "net": net})
+    return found
 
 
 def report_number_gaps() -> list[dict]:

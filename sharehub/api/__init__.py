@@ -51,7 +51,7 @@ def _rate_limit() -> str:
 
 
 def init_api(app: Flask) -> None:
-    from sharehub.api.views import bookings, catalog, devices, lab, stats, testing
+    from sharehub.api.views import bookings, catalog, devices, fapiao, lab, stats, testing
     from sharehub.api.views.pages import bp as pages_bp
     from sharehub.extensions import csrf, limiter
 
@@ -90,7 +90,7 @@ def init_api(app: Flask) -> None:
     api.init_app(app)
     from sharehub.api.auth import rate_limit_key
 
-    for module in (catalog, bookings, lab, stats, devices, testing):
+    for module in (catalog, bookings, lab, stats, devices, testing, fapiao):
         for blp in module.BLUEPRINTS:
             csrf.exempt(blp)
             # The same limit object each time, so a second app (tests) does not stack it.

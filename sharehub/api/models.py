@@ -25,8 +25,10 @@ SCOPES = {
     "invoices:read": _l("Read statements of charges and download their PDFs"),
     "metrics:read": _l("Read sharing metrics and the national report"),
     "orders:read": _l("Read the organisation's testing requests, orders and samples"),
-    "orders:write": _l("Accept quotes of testing requests"),
-    "reports:read": _l("Read test reports"),
+    "orders:write": _l("Request testing, quote, accept quotes and receive samples"),
+    "reports:read": _l("Read test reports and download their PDFs"),
+    "fapiao:read": _l("Read invoice profiles and fapiao requests, download fapiao"),
+    "fapiao:write": _l("Ask for the fapiao of a statement"),
 }
 
 EVENTS = {

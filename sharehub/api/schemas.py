@@ -242,6 +242,17 @@ class SearchResultSchema(ma.Schema):
         required=True,
         metadata={"description": "Counts per kind, field, cluster and region (province)"},
     )
+    total_exact = f.Boolean(
+        required=True,
+        metadata={"description": "False when more listings match than meta.total (1,000)"},
+    )
+    facets_exact = f.Boolean(
+        required=True,
+        metadata={
+            "description": "False when the facets were counted over the first 1,001 "
+            "matches only: each count is then a lower bound"
+        },
+    )
 
 
 class AvailabilityQuery(Query):
@@ -347,6 +358,28 @@ class BookingSchema(ma.Schema):
     reason = f.String(required=True)
     created_at = f.DateTime(attribute="created_dt", required=True)
     updated_at = f.DateTime(attribute="updated_dt", required=True)
+
+
+class BookingWarning(ma.Schema):
+    code = f.String(
+        required=True,
+        metadata={
+            "description": "calibration-flagged: the unit's calibration certificate is overdue "
+            "or failed during the booking; the listing only flags such units, so the booking "
+            "is made (a listing that blocks them answers 409 instead)"
+        },
+    )
+    message = f.String(required=True, metadata={"description": "In the request's language"})
+    unit_ids = f.List(f.Integer(), required=True)
+
+
+class BookingCreated(BookingSchema):
+    warnings = f.List(
+        f.Nested(BookingWarning),
+        attribute="api_warnings",
+        required=True,
+        metadata={"description": "What the customer should know about the booking made"},
+    )
 
 
 class BookingPage(ma.Schema):

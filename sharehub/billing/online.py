@@ -34,6 +34,8 @@ from sharehub.billing.models import (
     OnlinePayment,
     OnlinePaymentStatus,
     PaymentMethod,
+    Refund,
+    RefundStatus,
 )
 from sharehub.billing.payments import apply_payment, settle_overpayment
 from sharehub.core import audit
@@ -339,6 +341,7 @@ def reconcile(limit: int = 200) -> dict[str, int]:
     notification arriving meanwhile waits for it; each is committed on its own."""
     counts = {"paid": 0, "closed": 0, "pending": 0, "errors": 0}
     started = utcnow()
+    counts |= reconcile_refunds(started, limit)
     postgres = db.session.get_bind().dialect.name == "postgresql"
     for _ in range(limit):
         query = (
@@ -380,6 +383,46 @@ def reconcile(limit: int = 200) -> dict[str, int]:
     return counts
 
 
+def reconcile_refunds(started, limit: int = 200) -> dict[str, int]:
+    """Ask the gateway about refunds it took but whose notification has not come (WeChat
+    Pay finishes refunds later). The answer goes through `apply_news` like the
+    notification, under the attempt's lock and with the same event id, so whichever of
+    the two comes second changes nothing. No lock is held over the network."""
+    counts = {"refunds_settled": 0, "refunds_pending": 0, "refund_errors": 0}
+    rows = db.session.execute(
+        sa.select(Refund.id, OnlinePayment.id)
+        .join(OnlinePayment, OnlinePayment.payment_id == Refund.payment_id)
+        .where(
+            Refund.status == RefundStatus.SUBMITTED,
+            Refund.created_dt <= started - timedelta(minutes=2),
+        )
+        .order_by(Refund.id)
+        .limit(limit)
+    ).all()
+    db.session.commit()
+    for refund_id, attempt_id in rows:
+        attempt = db.session.get(OnlinePayment, attempt_id)
+        try:
+            note = gateway_for(attempt.account).query_refund(attempt, f"RF{refund_id:010d}")
+        except GatewayError as exc:
+            current_app.logger.warning("refund %s not reconciled: %s", refund_id, exc)
+            counts["refund_errors"] += 1
+            db.session.commit()
+            continue
+        if note is None or note.status not in REFUND_NEWS:
+            counts["refunds_pending"] += 1
+            db.session.commit()
+            continue
+        ok, outcome = apply_news(attempt.account, note, source="query")
+        if not ok:
+            current_app.logger.warning("refund %s not reconciled: %s", refund_id, outcome)
+            counts["refund_errors"] += 1
+        elif outcome != "duplicate":
+            counts["refunds_settled"] += 1
+        db.session.commit()
+    return counts
+
+
 def gateway_origins(lab_id: int) -> str:
     """The gateways a statement page's forms may lead to (computer-website pay)."""
     from urllib.parse import urlsplit
@@ -403,7 +446,6 @@ def _apply_refund_news(attempt: OnlinePayment, note: Notification, source: str) 
     """A gateway's news of a refund it finished later (WeChat Pay refunds asynchronously).
     The refund must be one we asked for against this attempt's payment, for the amount we
     asked; its row id is in the request number (see `refund_through_gateway`)."""
-    from sharehub.billing.models import Refund
     from sharehub.billing.refunds import handle_refund_object
 
     status = REFUND_NEWS.get(note.status)

@@ -103,21 +103,26 @@ def draft_invoice(
     actor: User,
     lab: Organisation,
     customer: Organisation,
-    lines: list[tuple[str, str, int, int]],
+    lines: list[tuple[str, str, int, int, dict[str, str]]],
     *,
     field: str | None = None,
     note: str = "",
+    by_terms: bool = False,
 ) -> Invoice:
     """A draft statement of `lab` to `customer` from lines (description, quantity as
-    shown, unit price and net amount in fen), VAT at the lab's rate on each line. Used by
-    work billed from its own lines (a testing order); the caller keeps one live statement
-    per thing billed."""
-    _require_lab(actor, lab)
+    shown, unit price and net amount in fen, and the fapiao columns: tax_code, spec,
+    unit), VAT at the lab's rate on each line. Used by work billed from its own lines (a
+    testing order); the caller keeps one live statement per thing billed. `by_terms`: a
+    charge the lab's own agreed terms impose whoever acts (a testing order's cancellation
+    fee when the customer cancels), so `actor` need not manage the lab; the caller has
+    checked the actor may take the action."""
+    if not by_terms:
+        _require_lab(actor, lab)
     if not lines:
         raise Conflict(_l("There is nothing to invoice."))
     rate = lab.vat_rate_bp
     invoice = Invoice(lab_id=lab.id, customer_org_id=customer.id, field=field, note=note)
-    for position, (description, quantity, unit_price, net) in enumerate(lines):
+    for position, (description, quantity, unit_price, net, fapiao) in enumerate(lines):
         invoice.lines.append(
             InvoiceLine(
                 position=position,
@@ -127,6 +132,9 @@ def draft_invoice(
                 net=net,
                 vat_rate_bp=rate,
                 vat=vat_of(net, rate),
+                tax_code=fapiao.get("tax_code", "")[:19],
+                spec=fapiao.get("spec", "")[:200],
+                unit=fapiao.get("unit", "")[:20],
             )
         )
     _recompute(invoice)

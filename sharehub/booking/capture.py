@@ -39,6 +39,7 @@ from sharehub.booking.models import (
     UsageSource,
 )
 from sharehub.catalog.models import Unit
+from sharehub.competence.services import check_operator
 from sharehub.core import audit
 from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
@@ -218,6 +219,10 @@ def kiosk_scan(
                 ),
                 field="code",
             )
+        if not booking.assisted:
+            # Self-operation needs an authorisation valid now: one revoked (or a listing
+            # turned staff-only) since the booking stops the session at the instrument.
+            check_operator(user, booking.listing, now, assisted=False)
         record = usage.check_in(None, booking, now=now, device=device, entered_by=user)
         return KioskResult("check_in", booking, user, record)
     if booking.status == BookingStatus.IN_PROGRESS:

@@ -297,6 +297,26 @@ def create_booking(
     return booking
 
 
+def _refuse_blocked_unfit(unit: Unit, starts: datetime, ends: datetime) -> None:
+    """The lab's own time (a testing run) follows the listing's calibration policy like a
+    customer's booking: on a blocking listing, a unit unfit at its start, or falling due
+    during the run, is refused with the reason (409), not as a mere busy time."""
+    if not calibration.blocks_unfit(unit.listing_id):
+        return
+    if calibration.fit_for_use(unit, starts) and unit not in calibration.unfit_units(
+        unit.listing, starts, ends
+    ):
+        return
+    raise Conflict(
+        _l(
+            "%(unit)s cannot be used for this time: its calibration certificate is overdue "
+            "or failed, and the laboratory blocks such units. Record a new certificate first.",
+            unit=unit.name,
+        ),
+        field="unit_id",
+    )
+
+
 def create_lab_booking(
     actor: User,
     unit: Unit,
@@ -325,6 +345,7 @@ def create_lab_booking(
         raise ValidationError(_l("One run lasts at most 31 days."), field="ends")
     purpose = (purpose or "").strip()
     check_length(purpose, 500, _l("The purpose"), "purpose")
+    _refuse_blocked_unfit(unit, starts, ends)
     if busy_intervals(unit, starts, ends):
         raise SlotTaken(_l("The unit is not free at this time."), [])
     now = utcnow()

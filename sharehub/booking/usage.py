@@ -118,6 +118,10 @@ def check_in(
 
     `actor` is a lab manager, or None when a kiosk (`device`) checks in on the word of
     `entered_by`, the booking's user whose signed code it read."""
+    # Lock the booking and read it again: a check-in racing a cancellation (of the booking,
+    # or of the testing order it runs) acts after it and sees it, or goes first.
+    db.session.flush()
+    db.session.refresh(booking, with_for_update=True)
     now = now or utcnow()
     at = at or now
     if at > now + CLOCK_SKEW:

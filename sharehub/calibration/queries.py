@@ -182,6 +182,17 @@ def unfit_units(listing: Listing, starts: datetime, ends: datetime) -> list[Unit
     ]
 
 
+def flagged_units(
+    listing: Listing, starts: datetime, ends: datetime, unit: Unit | None = None
+) -> list[Unit]:
+    """The units (or `unit`) of a flagging listing that would be unfit during a booking:
+    the booking goes ahead with a warning naming them. A blocking listing refuses such a
+    booking instead, so it has none."""
+    if blocks_unfit(listing):
+        return []
+    return [u for u in unfit_units(listing, starts, ends) if unit is None or u.id == unit.id]
+
+
 def listing_statuses(listing: Listing, today: date | None = None) -> list[tuple[Unit, UnitStatus]]:
     """Each active unit with its status today (for the listing page and the lab's pages)."""
     day = today or local_today()

@@ -139,6 +139,10 @@ class ListingForm(FlaskForm):
         _l("Instrument number"), validators=[Optional(), Length(max=64)]
     )
     model = StringField(_l("Model / specification"), validators=[Optional(), Length(max=200)])
+    tax_code = StringField(
+        _l("Tax classification code (税收分类编码)"),
+        validators=[Optional(), Length(max=40)],
+    )
     main_indicators = TextAreaField(_l("Main technical indicators"), validators=TEXT)
     test_fields = TextAreaField(_l("Main test and research fields"), validators=TEXT)
     manufacturer = StringField(_l("Manufacturer"), validators=[Optional(), Length(max=200)])
@@ -216,6 +220,7 @@ class ListingForm(FlaskForm):
                 "training_note",
                 "instrument_number",
                 "model",
+                "tax_code",
                 "main_indicators",
                 "test_fields",
                 "manufacturer",

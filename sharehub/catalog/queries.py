@@ -20,6 +20,9 @@ from sharehub.core.inputs import parse_date, parse_fen, parse_id, parse_page
 from sharehub.extensions import db
 
 PER_PAGE = 20
+# Totals and facet counts stop at this many matches ("1,000+"): the first page of a common
+# word must not wait for every one of its tens of thousands of matches to be read.
+COUNT_CAP = 1000
 MAX_AVAILABILITY_CANDIDATES = 1000
 MAX_FREE_DAYS = 31  # the longest range of the free-time search
 MAX_FREE_AHEAD_DAYS = 365  # how far ahead it may start
@@ -189,18 +192,35 @@ def _available_ids(p: SearchParams, conditions: list, free: FreeFilter) -> list[
 
 @dataclass
 class SearchResult:
-    page: object
+    page: Page
     facets: dict
     total: int
+    total_exact: bool = True  # False: more than `total` (COUNT_CAP) listings match
+    facets_exact: bool = True  # False: the facet counts are at least these numbers
 
 
 class Page:
-    """The slice of results shown, with what the pagination macro needs."""
+    """The slice of results shown, with what the pagination macro needs.
 
-    def __init__(self, items: list, page: int, per_page: int, total: int):
+    With an exact total the pages are known; with a capped one (`exact` False) the pages
+    go as far as the total shows and `more` (a row was read past this page) says whether
+    there is a next one."""
+
+    def __init__(
+        self,
+        items: list,
+        page: int,
+        per_page: int,
+        total: int,
+        exact: bool = True,
+        more: bool = False,
+    ):
         self.items, self.page, self.per_page, self.total = items, page, per_page, total
-        self.pages = max(1, -(-total // per_page))
-        self.has_prev, self.has_next = page > 1, page < self.pages
+        self.exact = exact
+        known = total if exact else max(total, (page - 1) * per_page + len(items) + int(more))
+        self.pages = max(1, -(-known // per_page))
+        self.has_prev = page > 1
+        self.has_next = page < self.pages if exact else more
         self.prev_num, self.next_num = page - 1, page + 1
 
     def iter_pages(self, left_edge=2, left_current=2, right_current=4, right_edge=2):
@@ -238,8 +258,13 @@ FreeFilter = Callable[[list[Listing], date, date, int], list[int]]
 
 
 def search(p: SearchParams, free: FreeFilter | None = None) -> SearchResult:
-    """Two statements: one computes the matching set once and derives the total and every
-    facet's counts from it (each facet ignoring its own filter); one fetches the page.
+    """The total and facet counts from the first COUNT_CAP + 1 matches, then the page.
+
+    One statement reads at most COUNT_CAP + 1 listings matching the text and the filters
+    without facets, and derives from them the total and every facet's counts (each facet
+    ignoring its own filter): exact when no more match, otherwise lower bounds. Only then,
+    with a facet filter chosen, the total is counted apart, again up to the cap. The page
+    reads its PER_PAGE + 1 rows in the order of the sort (see `_page`).
     A search for free time needs `free`, the booking domain's answer."""
     dialect = db.engine.dialect.name
     shared = _conditions(p, dialect, skip="facets")
@@ -264,13 +289,16 @@ def search(p: SearchParams, free: FreeFilter | None = None) -> SearchResult:
             Organisation.is_serving,
             *shared,
         )
+        .limit(COUNT_CAP + 1)
         .cte("matched")
     )
     conditions = _facet_conditions(p, matched.c)
+    chosen = [c for c in conditions.values() if c is not None]
     parts = [
+        sa.select(sa.literal("read"), sa.literal(""), sa.func.count()).select_from(matched),
         sa.select(sa.literal("total"), sa.literal(""), sa.func.count())
         .select_from(matched)
-        .where(*[c for c in conditions.values() if c is not None])
+        .where(*chosen),
     ]
     for name in FACETS:
         column = matched.c[name]
@@ -281,24 +309,68 @@ def search(p: SearchParams, free: FreeFilter | None = None) -> SearchResult:
             .group_by(column)
         )
     facets: dict = {name: {} for name in FACETS}
-    total = 0
-    for name, key, count in db.session.execute(sa.union_all(*parts)).all():
-        if name == "total":
+    read = total = 0
+    for name, key, count in _through_indexes(sa.union_all(*parts)):
+        if name == "read":
+            read = count
+        elif name == "total":
             total = count
         elif key is not None:
             facets[name][int(key) if name in ("cluster", "region") else key] = count
     own = [c for c in _conditions(p, dialect) if c is not None]
     if p.wants_availability:
         own = [*own, *shared[-1:]]
+    facets_exact = read <= COUNT_CAP
+    if not facets_exact:
+        if chosen:
+            total = _count_up_to(own, COUNT_CAP + 1)
+        total = min(total, COUNT_CAP + 1)
+    total_exact = total <= COUNT_CAP
+    total = min(total, COUNT_CAP)
+    items, more = _page(p, own)
+    return SearchResult(
+        page=Page(items, p.page, PER_PAGE, total, exact=total_exact, more=more),
+        facets=facets,
+        total=total,
+        total_exact=total_exact,
+        facets_exact=facets_exact,
+    )
+
+
+def _count_up_to(conditions: list, limit: int) -> int:
+    """How many listings match, counting no further than `limit`."""
+    first = base_query().with_only_columns(Listing.id).where(*conditions).limit(limit)
+    counted = _through_indexes(sa.select(sa.func.count()).select_from(first.subquery()))
+    return counted[0][0] if counted else 0
+
+
+def _through_indexes(statement) -> list:
+    """The rows of a statement that reads the first matches of a search (LIMIT, no order).
+
+    For a common word PostgreSQL plans such a LIMIT as a sequential scan that stops early,
+    underestimating the bigram check it then makes on every row it reads; the GIN index
+    finds as many matches without that check (a bigram alone needs no recheck). So
+    sequential scans are discouraged for this one statement."""
+    if db.engine.dialect.name != "postgresql":
+        return list(db.session.execute(statement).all())
+    db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+    rows = list(db.session.execute(statement).all())
+    db.session.execute(sa.text("SET LOCAL enable_seqscan TO DEFAULT"))
+    return rows
+
+
+def _page(p: SearchParams, conditions: list) -> tuple[list[Listing], bool]:
+    """The listings of page `p.page` and whether there are more after them (PER_PAGE + 1
+    rows are read, so that a sort the database can follow along an index stops there)."""
     items = db.session.scalars(
         base_query()
-        .where(*own)
+        .where(*conditions)
         .order_by(*_order(p))
         .options(so.contains_eager(Listing.lab), so.selectinload(Listing.files))
-        .limit(PER_PAGE)
+        .limit(PER_PAGE + 1)
         .offset((p.page - 1) * PER_PAGE)
     ).all()
-    return SearchResult(page=Page(items, p.page, PER_PAGE, total), facets=facets, total=total)
+    return list(items[:PER_PAGE]), len(items) > PER_PAGE
 
 
 def facet_labels() -> dict:

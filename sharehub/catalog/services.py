@@ -28,7 +28,7 @@ from sharehub.catalog.search import index_fields
 from sharehub.core import audit
 from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
-from sharehub.core.inputs import check_date, check_length
+from sharehub.core.inputs import check_date, check_length, clean_tax_code
 from sharehub.core.mail import queue_mail
 from sharehub.extensions import db
 
@@ -61,6 +61,7 @@ EDITABLE = (
     "training_note",
     "instrument_number",
     "model",
+    "tax_code",
     "main_indicators",
     "test_fields",
     "manufacturer",
@@ -116,6 +117,8 @@ def validate(kind: ListingKind, data: dict) -> dict:
         value = data.get(key)
         if value is not None and value < 0:
             raise ValidationError(_l("Prices and values cannot be negative."), field=key)
+    if "tax_code" in data:
+        data["tax_code"] = clean_tax_code(data["tax_code"])
     code = data.get("category_code")
     if code:
         if db.session.get(InstrumentCategory, code) is None:

@@ -6,7 +6,15 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from sharehub.competence.models import LEVEL_LABELS, Level
 from sharehub.core.forms import (
@@ -26,6 +34,9 @@ def _any_int(text: str):
     return parse_int(text, minimum=-INT32_MAX, maximum=INT32_MAX)
 
 
+LEVEL_CHOICES = [SelectChoice(level.value, label) for level, label in LEVEL_LABELS.items()]
+
+
 class RequirementForm(FlaskForm):
     name = StringField(_l("Name"), default="")
     validity_months = TypedField(
@@ -41,9 +52,23 @@ class RequirementForm(FlaskForm):
     listing_ids = SelectMultipleField(_l("Listings"), coerce=int, validate_choice=False, choices=[])
     staff_listing_id = IdField(_l("Staff calendar (expert-time listing of the operators)"))
     trainer_listing_id = IdField(_l("Trainers' calendar (expert-time listing)"))
+    levels = SelectMultipleField(
+        _l("Levels the laboratory grants"),
+        choices=LEVEL_CHOICES,
+        default=[level.value for level in Level],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    prerequisite_ids = SelectMultipleField(
+        _l("Prerequisites (held before this one is granted)"),
+        coerce=int,
+        validate_choice=False,
+        choices=[],
+    )
 
 
-LEVEL_CHOICES = [SelectChoice(level.value, label) for level, label in LEVEL_LABELS.items()]
+class RevokeForm(FlaskForm):
+    reason = TextAreaField(_l("Reason (the holder reads it)"), default="")
 
 
 class GrantForm(FlaskForm):

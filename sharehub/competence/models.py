@@ -71,6 +71,24 @@ requirement_listing = sa.Table(
     ),
 )
 
+# A requirement may need others held first (the basic course before the advanced one).
+requirement_prerequisite = sa.Table(
+    "competence_requirement_prerequisite",
+    Model.metadata,
+    sa.Column(
+        "requirement_id",
+        sa.ForeignKey("competence_requirement.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "prerequisite_id",
+        sa.ForeignKey("competence_requirement.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+)
+
+ALL_LEVELS = ",".join(level.value for level in Level)
+
 
 class Requirement(Model):
     """What a user needs to operate the requirement's listings alone."""
@@ -87,6 +105,10 @@ class Requirement(Model):
     pass_score: so.Mapped[int | None]  # a test is required when set (0–100)
     # Everyone books these listings with a staff operator, authorised or not.
     assistance_required: so.Mapped[bool] = so.mapped_column(default=False)
+    # The levels the lab grants for it, comma-separated (Level values).
+    levels: so.Mapped[str] = so.mapped_column(
+        sa.String(64), default=ALL_LEVELS, server_default=ALL_LEVELS
+    )
     # The lab's staff calendar: an expert-time listing whose units are the staff operators.
     staff_listing_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("listing.id", ondelete="SET NULL")
@@ -103,6 +125,12 @@ class Requirement(Model):
     )
     staff_listing: so.Mapped[Listing | None] = so.relationship(foreign_keys=[staff_listing_id])
     trainer_listing: so.Mapped[Listing | None] = so.relationship(foreign_keys=[trainer_listing_id])
+    prerequisites: so.Mapped[list[Requirement]] = so.relationship(
+        secondary=requirement_prerequisite,
+        primaryjoin=lambda: Requirement.id == requirement_prerequisite.c.requirement_id,
+        secondaryjoin=lambda: Requirement.id == requirement_prerequisite.c.prerequisite_id,
+        order_by="Requirement.id",
+    )
 
     __table_args__ = (
         sa.CheckConstraint("validity_months > 0", name="validity_positive"),
@@ -113,6 +141,11 @@ class Requirement(Model):
 
     def can_manage(self, user) -> bool:
         return user.is_authenticated and user.can_manage(self.lab)
+
+    @property
+    def offered_levels(self) -> list[Level]:
+        chosen = set((self.levels or ALL_LEVELS).split(","))
+        return [level for level in Level if level.value in chosen]
 
 
 class TrainingRequest(Model):
@@ -208,6 +241,12 @@ class Authorisation(Model):
     )
     reminded_30_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     reminded_7_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # Withdrawn by the lab before its expiry: it ends (superseded_dt) at that moment.
+    revoked_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    revoked_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    revoke_reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
     created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     requirement: so.Mapped[Requirement] = so.relationship()
@@ -235,6 +274,10 @@ class Authorisation(Model):
     @property
     def is_current(self) -> bool:
         return self.is_valid_at(utcnow())
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_dt is not None
 
     @property
     def operates_alone(self) -> bool:

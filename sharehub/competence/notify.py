@@ -56,3 +56,30 @@ def _remind(authorisation: Authorisation) -> None:
         last_day=last_day,
         link=url_for("competence.my_authorisations", _external=True),
     )
+
+
+def tell_revoked(authorisation: Authorisation) -> None:
+    """The holder reads that the lab withdrew the authorisation, and why (app and mail,
+    delivered after the commit)."""
+    user = authorisation.user
+    requirement = authorisation.requirement
+    with force_locale(user.locale):
+        subject = _(
+            "Your authorisation for %(name)s has been revoked",
+            name=requirement.name,
+        )
+    db.session.add(
+        Notification(
+            user_id=user.id, text=subject[:500], link=url_for("competence.my_authorisations")
+        )
+    )
+    queue_mail(
+        user.email,
+        subject,
+        "mail/authorisation_revoked.txt",
+        locale=user.locale,
+        user=user,
+        authorisation=authorisation,
+        requirement=requirement,
+        link=url_for("competence.my_authorisations", _external=True),
+    )

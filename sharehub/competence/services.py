@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sharehub.accounts.models import User
 from sharehub.catalog.models import Listing, ListingKind
 from sharehub.competence.models import (
+    LEVEL_LABELS,
     LEVEL_RANK,
     MAX_VALIDITY_MONTHS,
     SCORE_MAX,
@@ -98,8 +99,12 @@ def save_requirement(
     staff_listing_id: int | None = None,
     trainer_listing_id: int | None = None,
     requirement: Requirement | None = None,
+    levels: list[Level] | None = None,
+    prerequisite_ids: list[int] | None = None,
 ) -> Requirement:
-    """Create (or change) what the lab requires for a group of its equipment listings."""
+    """Create (or change) what the lab requires for a group of its equipment listings:
+    the levels it grants (all when not given), the requirements a user must hold first
+    (unchanged when not given), the validity and who needs a staff operator."""
     require_lab(actor, lab)
     if requirement is not None and requirement.lab_id != lab.id:
         raise PermissionDenied(_l("Only the laboratory's managers may do this."))
@@ -130,6 +135,12 @@ def save_requirement(
         listings.append(listing)
     staff = _expert_listing(lab, staff_listing_id, "staff_listing_id")
     trainers = _expert_listing(lab, trainer_listing_id, "trainer_listing_id")
+    offered = _check_levels(levels)
+    prerequisites = (
+        _check_prerequisites(lab, requirement, prerequisite_ids)
+        if prerequisite_ids is not None
+        else None
+    )
     if requirement is None:
         requirement = Requirement(lab_id=lab.id, name=name, validity_months=validity_months)
         db.session.add(requirement)
@@ -144,6 +155,9 @@ def save_requirement(
     requirement.staff_listing = staff
     requirement.trainer_listing = trainers
     requirement.listings = listings
+    requirement.levels = ",".join(level.value for level in offered)
+    if prerequisites is not None:
+        requirement.prerequisites = prerequisites
     db.session.flush()
     audit.record(
         actor,
@@ -153,9 +167,70 @@ def save_requirement(
         validity_months=validity_months,
         listings=[listing.id for listing in listings],
         assistance_required=requirement.assistance_required,
+        levels=requirement.levels,
+        prerequisites=[p.id for p in requirement.prerequisites],
     )
     db.session.flush()
     return requirement
+
+
+def _check_levels(levels: list[Level] | None) -> list[Level]:
+    if levels is None:
+        return list(Level)
+    chosen = {Level(level) for level in levels}
+    if not chosen:
+        raise ValidationError(
+            _l("Choose at least one level the laboratory grants."), field="levels"
+        )
+    return [level for level in Level if level in chosen]
+
+
+def _check_prerequisites(
+    lab, requirement: Requirement | None, prerequisite_ids: list[int]
+) -> list[Requirement]:
+    """Other requirements of the lab, without a circle (A needs B needs A)."""
+    chosen = []
+    for prerequisite_id in dict.fromkeys(prerequisite_ids):
+        prerequisite = db.session.get(Requirement, prerequisite_id)
+        if prerequisite is None or prerequisite.lab_id != lab.id:
+            raise ValidationError(
+                _l("Choose prerequisites among your laboratory's requirements."),
+                field="prerequisite_ids",
+            )
+        if requirement is not None and _needs(prerequisite, requirement.id):
+            raise ValidationError(
+                _l(
+                    "%(name)s cannot be a prerequisite: it needs this requirement itself.",
+                    name=prerequisite.name,
+                ),
+                field="prerequisite_ids",
+            )
+        chosen.append(prerequisite)
+    return chosen
+
+
+def _needs(requirement: Requirement, target_id: int) -> bool:
+    """Is `target_id` the requirement itself or among its prerequisites, at any depth?"""
+    seen: set[int] = set()
+    todo = [requirement]
+    while todo:
+        current = todo.pop()
+        if current.id == target_id:
+            return True
+        if current.id not in seen:
+            seen.add(current.id)
+            todo.extend(current.prerequisites)
+    return False
+
+
+def missing_prerequisites(user: User, requirement: Requirement, at: datetime) -> list[Requirement]:
+    """The prerequisites of which `user` holds no authorisation valid at `at`."""
+    missing = []
+    for prerequisite in requirement.prerequisites:
+        held = current_authorisation(user.id, prerequisite.id)
+        if held is None or not held.is_valid_at(at):
+            missing.append(prerequisite)
+    return missing
 
 
 def _expert_listing(lab, listing_id: int | None, field: str) -> Listing | None:
@@ -354,6 +429,16 @@ def record_completion(
     passed = requirement.pass_score is None or (
         score is not None and score >= requirement.pass_score
     )
+    if training is None:  # recorded by email: it answers the user's open request, if any
+        training = db.session.scalar(
+            sa.select(TrainingRequest)
+            .where(
+                TrainingRequest.user_id == user.id,
+                TrainingRequest.requirement_id == requirement.id,
+                TrainingRequest.status.in_((TrainingStatus.REQUESTED, TrainingStatus.SCHEDULED)),
+            )
+            .order_by(TrainingRequest.id)
+        )
     stored = None
     if certificate is not None:
         data, original = certificate
@@ -407,6 +492,25 @@ def grant(
     authorisation of theirs is superseded. Two grants at once: one wins, the other gets
     a Conflict (the partial unique index on the current authorisation)."""
     require_lab(actor, requirement.lab)
+    if level not in requirement.offered_levels:
+        raise ValidationError(
+            _l(
+                "This requirement grants only: %(levels)s.",
+                levels=", ".join(str(LEVEL_LABELS[lv]) for lv in requirement.offered_levels),
+            ),
+            field="level",
+        )
+    now = now or utcnow()
+    missing = missing_prerequisites(user, requirement, now)
+    if missing:
+        raise Conflict(
+            _l(
+                "%(user)s must first hold a valid authorisation for: %(names)s.",
+                user=user.name,
+                names=", ".join(r.name for r in missing),
+            ),
+            field="email",
+        )
     if LEVEL_RANK[level] >= LEVEL_RANK[Level.INDEPENDENT] and (
         requirement.course or requirement.pass_score is not None
     ):
@@ -423,7 +527,6 @@ def grant(
             raise Conflict(
                 _l("Record the passed training first; then the authorisation can be granted.")
             )
-    now = now or utcnow()
     expires = expiry_of(now, requirement.validity_months)
     current = current_authorisation(user.id, requirement.id)
     try:
@@ -466,6 +569,41 @@ def grant(
         level=level.value,
         expires=expires.isoformat(),
         supersedes=current.id if current is not None else None,
+    )
+    db.session.flush()
+    return authorisation
+
+
+def revoke(actor: User, authorisation: Authorisation, reason: str) -> Authorisation:
+    """The lab withdraws a current authorisation before its expiry, with the reason the
+    holder reads: it ends at once (superseded now), so the holder no longer books, moves
+    or starts a self-operated session on its instruments. Of two revocations at once, one
+    wins and the other gets a Conflict. The caller tells the holder (notify.tell_revoked)."""
+    require_lab(actor, authorisation.requirement.lab)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_l("Give the reason; the holder will read it."), field="reason")
+    check_length(reason, 2000, _l("The reason"), "reason")
+    now = utcnow()
+    if authorisation.superseded_dt is not None or authorisation.expires_dt <= now:
+        raise Conflict(_l("This authorisation is no longer current; nothing to revoke."))
+    claimed = db.session.execute(
+        sa.update(Authorisation)
+        .where(Authorisation.id == authorisation.id, Authorisation.superseded_dt.is_(None))
+        .values(superseded_dt=now, revoked_dt=now, revoked_by_id=actor.id, revoke_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    assert isinstance(claimed, sa.CursorResult)
+    if not claimed.rowcount:
+        raise Conflict(_l("Someone has just changed this authorisation; reload."))
+    db.session.refresh(authorisation)
+    audit.record(
+        actor,
+        "competence.revoked",
+        authorisation,
+        organisation=authorisation.requirement.lab_id,
+        user=authorisation.user_id,
+        reason=reason,
     )
     db.session.flush()
     return authorisation

@@ -129,3 +129,18 @@ def check_length(text: str, limit: int, label, field: str | None = None) -> str:
             field=field,
         )
     return text
+
+
+# 商品和服务税收分类编码: 19 digits (the tax system's coding table pads every code to 19).
+TAX_CODE = re.compile(r"[0-9]{19}")
+
+
+def clean_tax_code(value: str | None, field: str = "tax_code") -> str:
+    """A fapiao line's tax classification code as typed (spaces dropped), or "" for the
+    default of its kind; anything but 19 digits is refused."""
+    code = re.sub(r"\s+", "", value or "")
+    if code and not TAX_CODE.fullmatch(code):
+        raise ValidationError(
+            _l("A tax classification code (税收分类编码) has 19 digits."), field=field
+        )
+    return code

@@ -564,6 +564,9 @@ def seed_demo() -> bool:
     from sharehub.demo.activity import seed_demo_activity  # a year of use for the statistics
 
     seed_demo_activity()
+    from sharehub.demo.fapiao import seed_demo_fapiao  # after the statements of the activity
+
+    seed_demo_fapiao(buyer_firm, users["buyer@demo.sharehub.cn"])
     from sharehub.demo.calibration import seed_demo_calibration  # certificates of the units
 
     seed_demo_calibration()

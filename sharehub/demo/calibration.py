@@ -25,8 +25,11 @@ DEMO_LAB_MANAGER = "lab@demo.sharehub.cn"
 
 
 def certificate_pdf(number: str, unit: str, due: date) -> bytes:
+    return simple_pdf(f"Calibration certificate {number} - unit {unit} - due {due.isoformat()}")
+
+
+def simple_pdf(text: str) -> bytes:
     """A small, well-formed one-page PDF (Latin text: the demo has no font to embed)."""
-    text = f"Calibration certificate {number} - unit {unit} - due {due.isoformat()}"
     text = text.encode("ascii", "replace").decode().replace("(", "[").replace(")", "]")
     stream = f"BT /F1 14 Tf 50 780 Td ({text}) Tj ET".encode()
     objects = [

@@ -3,8 +3,13 @@ xlsx with the sheets 1-发票基本信息 and 2-发票明细信息, a title row,
 headers on row 3 and one row per fapiao (and per line) from row 4, joined by 发票流水号.
 
 The columns stand where the template (V260401) has them: the lab's tax software imports
-by position. Columns ShareHub does not fill stay empty. Amounts are tax-inclusive
-(是否含税 = 是), written as text with two decimals; the rate as the exact decimal (0.06).
+by position, and a value that is not one of a column's drop-down choices fails the import.
+Columns ShareHub does not fill stay empty. Sources: the template's 39 headers of sheet 1
+(A–AM) as public importers reproduce them for V251101, and the positions a public check
+of the V260401 file itself confirms (A, B, D, F, G, K, Q, R, S, T, AB, AC, AE; detail A–F,
+H, I; 14 detail columns A–N; headers on row 3, data from row 4). The 备注 is column W.
+Amounts are tax-inclusive (是否含税 = 是), written as text with two decimals; the rate as
+the exact decimal (0.06).
 """
 
 from __future__ import annotations
@@ -32,36 +37,36 @@ BASIC_COLUMNS = [
     "购买方纳税人识别号",  # G
     "购买方证件类型",  # H
     "购买方证件号码",  # I
-    "购买方国籍（地区）",  # J
+    "购买方国籍（或地区）",  # J
     "购买方地址",  # K
-    "购买方行政区划",  # L
-    "备注",  # M
-    "收款人",  # N
-    "复核人",  # O
-    "开票人",  # P
+    "购买方所在地区",  # L (province; L–P are for 报废产品收购 only)
+    "购买方所在地区",  # M (city)
+    "购买方所在地区",  # N (district)
+    "购买方所在地区",  # O (street)
+    "购买方详细地址",  # P
     "购买方电话",  # Q
     "购买方开户银行",  # R
     "购买方银行账号",  # S
     "是否展示购买方地址电话银行账号",  # T
-    "销售方地址",  # U
-    "销售方电话",  # V
-    "是否展示销售方地址电话",  # W
-    "购买方经办人姓名",  # X
-    "购买方经办人证件类型",  # Y
-    "购买方经办人证件号码",  # Z
-    "经办人国籍（地区）",  # AA
+    "是否开具涉税专业服务发票品目",  # U
+    "涉税专业服务协议编号",  # V
+    "备注",  # W
+    "报废产品销售类型",  # X
+    "每千克煤炭发热量",  # Y
+    "干基全硫",  # Z
+    "干燥无灰基挥发分",  # AA
     "销售方开户行",  # AB
     "销售方银行账号",  # AC
-    "是否展示销售方开户行及账号",  # AD
+    "是否展示销售方地址电话银行账号",  # AD
     "购买方邮箱",  # AE
-    "购买方手机号",  # AF
-    "经办人自然人纳税人识别号",  # AG
-    "收购发票类型",  # AH
-    "差额征税类型",  # AI
-    "差额征税凭证类型",  # AJ
-    "结算方式",  # AK
-    "应税行为发生地",  # AL
-    "跨地市标志",  # AM
+    "购买方经办人姓名",  # AF
+    "购买方经办人证件类型",  # AG
+    "购买方经办人证件号码",  # AH
+    "经办人国籍(地区)",  # AI
+    "经办人自然人纳税人识别号",  # AJ
+    "放弃享受减按1%征收率原因",  # AK
+    "收款人",  # AL
+    "复核人",  # AM
 ]
 DETAIL_COLUMNS = [
     "发票流水号",  # A
@@ -80,7 +85,6 @@ DETAIL_COLUMNS = [
     "备注",  # N
 ]
 SHOW_BUYER = "展示地址、电话、开户银行及银行账号"
-SHOW_SELLER_BANK = "是"
 
 
 def yuan(fen: int) -> str:
@@ -103,15 +107,15 @@ def basic_row(request: FapiaoRequest) -> list[str]:
     row[5] = buyer.get("title", "")
     row[6] = buyer.get("tax_id", "")
     row[10] = buyer.get("address", "")
-    row[12] = f"结算单号 {request.invoice.number}"
     row[16] = buyer.get("phone", "")
     row[17] = buyer.get("bank_name", "")
     row[18] = buyer.get("bank_account", "")
     if any(buyer.get(k) for k in ("address", "phone", "bank_name", "bank_account")):
         row[19] = SHOW_BUYER
+    row[22] = f"结算单号 {request.invoice.number}"
     row[27] = lab.bank_name
     row[28] = lab.bank_account
-    row[29] = SHOW_SELLER_BANK if lab.bank_account else ""
+    # AD takes one of the template's own choices; left empty it shows nothing more.
     row[30] = buyer.get("email", "")
     return row
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from sharehub.billing.models import Invoice
+from sharehub.billing.models import Invoice, InvoiceLine
 from sharehub.extensions import db
 from sharehub.fapiao.models import OPEN_STATUSES, Fapiao, FapiaoRequest, RequestStatus
 
@@ -66,6 +66,22 @@ def fapiao_amounts_off_statement() -> list[dict]:
                 }
             )
     return found
+
+
+def requests_with_lines_without_tax_code() -> list[dict]:
+    """Every line of a statement waiting for its fapiao (requested or exported) carries
+    its 19-digit 税收分类编码: the tax system refuses a bulk-issue row without one."""
+    rows = db.session.execute(
+        sa.select(FapiaoRequest.id, InvoiceLine.id, InvoiceLine.tax_code)
+        .join(InvoiceLine, InvoiceLine.invoice_id == FapiaoRequest.invoice_id)
+        .where(FapiaoRequest.status.in_((RequestStatus.REQUESTED, RequestStatus.EXPORTED)))
+        .order_by(FapiaoRequest.id, InvoiceLine.id)
+    )
+    return [
+        {"request": request_id, "line": line_id, "tax_code": code}
+        for request_id, line_id, code in rows
+        if not (len(code) == 19 and code.isdigit())
+    ]
 
 
 def fapiao_for(request_id: int) -> list[Fapiao]:

@@ -23,7 +23,8 @@ from sharehub.extensions import db
 from sharehub.stats.figures import shown
 from sharehub.stats.metrics import metrics
 from sharehub.stats.queries import COLUMNS, lab_ids
-from sharehub.stats.sql import Filters
+from sharehub.stats.sql import Filters, Period
+from sharehub.stats.testing import orders_per_unit
 
 Column = tuple[str, object]  # (key, heading)
 
@@ -49,6 +50,7 @@ NATIONAL_COLUMNS: list[Column] = [
     ("external_income_yuan", _l("External income (CNY)")),
     ("orgs_served", _l("Organisations served")),
     ("users_served", _l("Users served")),
+    ("testing_orders", _l("Testing orders served")),
 ]
 
 
@@ -121,6 +123,7 @@ def national_rows(year: int, filters: Filters | None = None, chunk: int = 50) ->
     for n in range(0, len(ids), chunk):
         part = Filters(**{**filters.__dict__, "lab_ids": ids[n : n + chunk]})
         figures = {k: shown(v) for k, v in metrics(start, end, "unit", part).items()}
+        orders = orders_per_unit(Period(start, end), list(figures))
         units = db.session.execute(
             sa.select(
                 Unit.id,
@@ -158,4 +161,5 @@ def national_rows(year: int, filters: Filters | None = None, chunk: int = 50) ->
                 "external_income_yuan": Decimal(f["revenue_external_fen"]).scaleb(-2),
                 "orgs_served": f["orgs_served"],
                 "users_served": f["users_served"],
+                "testing_orders": orders.get(u.id, 0),
             }

@@ -192,3 +192,25 @@ def by_service(lab_id: int, period: Period) -> list[ServiceFigures]:
             )
         )
     return result
+
+
+def orders_per_unit(period: Period, unit_ids: list[int]) -> dict[int, int]:
+    """Testing orders served on each unit: distinct orders with a run on it in the period
+    (runs the lab cancelled or declined do not count)."""
+    from sharehub.booking.models import Booking, BookingStatus
+    from sharehub.testing.work_models import TestRun
+
+    if not unit_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Booking.unit_id, sa.func.count(sa.distinct(TestRun.order_id)))
+        .join(TestRun, TestRun.booking_id == Booking.id)
+        .where(
+            Booking.unit_id.in_(unit_ids),
+            Booking.starts_dt >= period.start_dt,
+            Booking.starts_dt < period.end_dt,
+            Booking.status.not_in((BookingStatus.CANCELLED, BookingStatus.DECLINED)),
+        )
+        .group_by(Booking.unit_id)
+    )
+    return {unit_id: count for unit_id, count in rows}

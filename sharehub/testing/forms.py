@@ -35,6 +35,7 @@ from sharehub.testing.models import (
     AFTER_TEST_LABELS,
     PRICE_BASIS_LABELS,
     REPORT_LANGUAGE_LABELS,
+    TESTING_TAX_CODE,
 )
 from sharehub.testing.orders import LineInput, SampleInput
 
@@ -82,6 +83,37 @@ class ServiceForm(FlaskForm):
     price_internal = YuanField(_l("Internal price (yuan)"), [Required(_l("Give the price."))])
     price_cluster = YuanField(_l("Cluster-member price (yuan)"))
     quote_required = BooleanField(_l("Priced case by case (the laboratory quotes)"))
+    cancel_fee_fen = YuanField(
+        _l("Cancellation fee after sample receipt (yuan)"),
+        description=_l(
+            "Free until the samples are received; from then until the testing starts, this "
+            "fixed fee plus the percentage below of the service's amount."
+        ),
+    )
+    cancel_fee_percent = WholeNumberField(
+        _l("Cancellation fee after sample receipt (percent of the service's amount)"),
+        minimum=0,
+        maximum=100,
+    )
+    tax_code = StringField(
+        _l("Tax classification code (税收分类编码)"),
+        validators=[Optional(), Length(max=40)],
+        description=_l(
+            "19 digits, printed on the fapiao lines; left blank, testing services' "
+            "default: %(code)s.",
+            code=TESTING_TAX_CODE,
+        ),
+    )
+    line_spec = StringField(
+        _l("Specification on the fapiao (规格型号)"),
+        validators=[Optional(), Length(max=200)],
+        description=_l("Left blank, the standard."),
+    )
+    line_unit = StringField(
+        _l("Unit on the fapiao (单位)"),
+        validators=[Optional(), Length(max=20)],
+        description=_l("Left blank, 样品 for a price per sample, 项 per parameter."),
+    )
     unit_ids = SelectMultipleField(_l("Instruments it runs on"), coerce=int, choices=[])
     parameters = TextAreaField(
         _l("Parameters"),
@@ -112,6 +144,11 @@ class ServiceForm(FlaskForm):
                 "price_internal",
                 "price_cluster",
                 "quote_required",
+                "cancel_fee_fen",
+                "cancel_fee_percent",
+                "tax_code",
+                "line_spec",
+                "line_unit",
             )
         }
 

@@ -43,6 +43,17 @@ if TYPE_CHECKING:
 # rejected / withdrawn; the statuses and their labels are the catalogue's.
 ServiceStatus = ListingStatus
 
+# 商品和服务税收分类编码 of testing on the fapiao unless the service sets its own:
+# 3040105000000000000 专业技术服务 (现代服务 › 研发和技术服务), under which inspection and
+# testing (检验检测) is invoiced at the 6 % of modern services, as "*研发和技术服务*检测费".
+# Source: the State Taxation Administration's 商品和服务税收分类编码表 (SAT announcement
+# 2017 No. 45 and its later versions; the 30401 研发和技术服务 section), as public
+# e-invoice API examples use it (spbm 3040105000000000000). The lab's tax adviser confirms
+# it; a service keeps its own code.
+TESTING_TAX_CODE = "3040105000000000000"
+# The unit (单位) a fapiao line names for a service's price basis.
+TESTING_UNITS = {"sample": "样品", "parameter": "项"}
+
 
 class PriceBasis(enum.StrEnum):
     SAMPLE = "sample"  # the price is per sample
@@ -130,6 +141,16 @@ class TestingService(Model):
     price_cluster: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
     # A service priced case by case (non-standard work) is always quoted by the lab.
     quote_required: so.Mapped[bool] = so.mapped_column(default=False)
+    # Cancellation policy: free until the samples are received; from their receipt until
+    # the testing starts, a fixed fee (fen, once per order) plus a whole percent of this
+    # service's lines in the order. Fixed at acceptance (TestingRequest.cancel_fee_fen).
+    cancel_fee_fen: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    cancel_fee_percent: so.Mapped[int] = so.mapped_column(default=0)
+    # What its fapiao lines carry: 税收分类编码, 规格型号 and 单位; empty: the defaults
+    # (TESTING_TAX_CODE, the standard, the unit of its price basis).
+    tax_code: so.Mapped[str] = so.mapped_column(sa.String(19), default="", server_default="")
+    line_spec: so.Mapped[str] = so.mapped_column(sa.String(200), default="", server_default="")
+    line_unit: so.Mapped[str] = so.mapped_column(sa.String(20), default="", server_default="")
 
     search_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     search_bigrams: so.Mapped[str] = so.mapped_column(sa.Text, default="")
@@ -176,6 +197,30 @@ class TestingService(Model):
     @property
     def has_expedited(self) -> bool:
         return self.expedited_days is not None
+
+    @property
+    def has_cancel_fee(self) -> bool:
+        return bool(self.cancel_fee_fen or self.cancel_fee_percent)
+
+    @property
+    def fapiao_tax_code(self) -> str:
+        return self.tax_code or TESTING_TAX_CODE
+
+    @property
+    def fapiao_spec(self) -> str:
+        return (self.line_spec or self.standard_code or "")[:200]
+
+    @property
+    def fapiao_unit(self) -> str:
+        return self.line_unit or TESTING_UNITS.get(self.price_basis, "项")
+
+    def fapiao_fields(self) -> dict[str, str]:
+        """The fapiao columns of a line of this service (quote, then statement)."""
+        return {
+            "tax_code": self.fapiao_tax_code,
+            "spec": self.fapiao_spec,
+            "unit": self.fapiao_unit,
+        }
 
     def price_for(self, tier: str) -> int:
         """The unit price at a tier of catalog.pricing's tiers (internal, cluster,
@@ -439,11 +484,35 @@ TRANSITIONS: dict[str, Transition] = {
         _LAB,
         denied=_l("Only the laboratory refuses a request."),
     ),
+    # The customer cancels until the testing starts (testing.cancellation checks that no
+    # run is checked in and no result recorded): free until the samples are received, then
+    # at the fee the order's terms name.
     "cancel": Transition(
-        frozenset({_S.DRAFT, _S.SUBMITTED, _S.QUOTED, _S.ACCEPTED, _S.SAMPLES_IN_TRANSIT}),
+        frozenset(
+            {
+                _S.DRAFT,
+                _S.SUBMITTED,
+                _S.QUOTED,
+                _S.ACCEPTED,
+                _S.SAMPLES_IN_TRANSIT,
+                _S.RECEIVED,
+                _S.IN_TESTING,
+            }
+        ),
         _S.CANCELLED,
         _CUSTOMER,
-        too_late=_l("The samples are at the laboratory; ask the laboratory to stop the order."),
+        too_late=_l(
+            "The testing of this order has started; it can no longer be cancelled. "
+            "Contact the laboratory."
+        ),
+    ),
+    # The lab stops an order (with its reason) until the report is issued; no fee.
+    "stop": Transition(
+        frozenset({_S.ACCEPTED, _S.SAMPLES_IN_TRANSIT, _S.RECEIVED, _S.IN_TESTING}),
+        _S.CANCELLED,
+        _LAB,
+        denied=_l("Only the laboratory's managers stop an order."),
+        too_late=_l("This order can no longer be stopped: its report is issued or it is closed."),
     ),
     "ship": Transition(
         frozenset({_S.ACCEPTED, _S.SAMPLES_IN_TRANSIT}),
@@ -509,6 +578,14 @@ class TestingRequest(Model):
     accepted_by_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL")
     )
+    # The fee (fen, net) a cancellation costs from the samples' receipt until the testing
+    # starts, fixed at acceptance from the services' policies (None: an order accepted
+    # before policies existed, which cancels free).
+    cancel_fee_fen: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    # Who cancelled an order ("customer" | "lab"), and the fee charged (None: not
+    # cancelled as an order; 0: free). A fee is billed on one statement of its own.
+    cancelled_by: so.Mapped[str] = so.mapped_column(sa.String(16), default="")
+    cancel_fee_charged_fen: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
 
     # Samples on their way: by courier (company, tracking number) or dropped off
     delivery: so.Mapped[str] = so.mapped_column(sa.String(16), default="")  # courier | drop_off
@@ -780,9 +857,26 @@ class QuoteLine(Model):
     quantity: so.Mapped[int] = so.mapped_column()
     unit_price_fen: so.Mapped[int] = so.mapped_column(sa.BigInteger)
     amount_fen: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    # The fapiao columns, from the service when the line was written (see TestingService).
+    tax_code: so.Mapped[str] = so.mapped_column(sa.String(19), default="", server_default="")
+    spec: so.Mapped[str] = so.mapped_column(sa.String(200), default="", server_default="")
+    unit: so.Mapped[str] = so.mapped_column(sa.String(20), default="", server_default="")
 
     quote: so.Mapped[Quote] = so.relationship(back_populates="lines")
     service: so.Mapped[TestingService | None] = so.relationship()
+
+    def fapiao_fields(self) -> dict[str, str]:
+        """Its fapiao columns; a line written before it had them takes its service's, or
+        the testing defaults (a line of the lab's own with no service)."""
+        fields = {"tax_code": self.tax_code, "spec": self.spec, "unit": self.unit}
+        if all(fields.values()):
+            return fields
+        base = (
+            self.service.fapiao_fields()
+            if self.service is not None
+            else {"tax_code": TESTING_TAX_CODE, "spec": "", "unit": "项"}
+        )
+        return {key: value or base[key] for key, value in fields.items()}
 
 
 # --- samples --------------------------------------------------------------------------
@@ -912,6 +1006,8 @@ class SampleEventKind(enum.StrEnum):
     STORED = "stored"  # put in (or moved to) a storage place
     RETURNED = "returned"  # handed back to the customer
     DISPOSED = "disposed"  # disposed of by the lab
+    CANCELLED = "cancelled"  # the customer cancelled the order (whole shipment)
+    STOPPED = "stopped"  # the lab stopped the order (whole shipment)
 
 
 SAMPLE_EVENT_LABELS = {
@@ -922,6 +1018,8 @@ SAMPLE_EVENT_LABELS = {
     SampleEventKind.STORED: _l("Stored"),
     SampleEventKind.RETURNED: _l("Returned"),
     SampleEventKind.DISPOSED: _l("Disposed of"),
+    SampleEventKind.CANCELLED: _l("Order cancelled by the customer"),
+    SampleEventKind.STOPPED: _l("Order stopped by the laboratory"),
 }
 
 

@@ -22,7 +22,9 @@ from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from sharehub.core.uploads import sniff_document, store_bytes
 from sharehub.extensions import db
+from sharehub.testing import notify
 from sharehub.testing.models import (
+    TESTING_TAX_CODE,
     AfterTest,
     Quote,
     QuoteLine,
@@ -322,17 +324,24 @@ def _write_quote(
         terms=terms,
     )
     for position, line in enumerate(lines):
-        quote.lines.append(
-            QuoteLine(
-                position=position,
-                kind=line.kind,
-                service_id=line.service_id,
-                description=line.description[:300],
-                quantity=line.quantity,
-                unit_price_fen=line.unit_price_fen,
-                amount_fen=line.amount_fen,
-            )
+        row = QuoteLine(
+            position=position,
+            kind=line.kind,
+            service_id=line.service_id,
+            description=line.description[:300],
+            quantity=line.quantity,
+            unit_price_fen=line.unit_price_fen,
+            amount_fen=line.amount_fen,
         )
+        service = db.session.get(TestingService, line.service_id) if line.service_id else None
+        if service is not None and service.lab_id == request.lab_id:
+            fields = service.fapiao_fields()
+            if line.kind == "surcharge":
+                fields["unit"] = "项"
+        else:
+            fields = {"tax_code": TESTING_TAX_CODE, "spec": "", "unit": "项"}
+        row.tax_code, row.spec, row.unit = fields["tax_code"], fields["spec"], fields["unit"]
+        quote.lines.append(row)
     quote.total_fen = sum(line.amount_fen for line in lines)
     request.quotes.append(quote)
     request.turnaround_days = turnaround_days
@@ -355,6 +364,7 @@ def submit(actor: User, request: TestingRequest) -> TestingRequest:
         )
         transition(None, request, "price")
     db.session.flush()
+    notify.request_submitted(request)
     return request
 
 
@@ -406,6 +416,7 @@ def quote(
         terms=(terms or "").strip()[:20_000],
     )
     db.session.flush()
+    notify.quote_sent(request, result)
     return result
 
 
@@ -432,11 +443,52 @@ def accept(actor: User, request: TestingRequest, quote_id: int | None = None) ->
     offered.decided_dt = utcnow()
     request.total_fen = offered.total_fen
     request.turnaround_days = offered.turnaround_days
-    request.terms = "\n\n".join(t for t in (str(DEFAULT_TERMS), offered.terms) if t)
+    request.cancel_fee_fen = cancellation_fee_of(request, offered)
+    request.terms = "\n\n".join(
+        t
+        for t in (
+            str(DEFAULT_TERMS),
+            str(cancellation_terms(request.cancel_fee_fen)),
+            offered.terms,
+        )
+        if t
+    )
     request.accepted_by_id = actor.id
     request.accepted_dt = utcnow()
     db.session.flush()
+    notify.order_accepted(request)
     return request
+
+
+def cancellation_fee_of(request: TestingRequest, offered: Quote) -> int:
+    """The fee (fen, net) a cancellation costs once the samples are received, by the
+    services' policies: each service's fixed fee plus its percent of that service's lines
+    (surcharges included), rounded half up; never more than the order's total."""
+    fee = 0
+    services = {item.service_id: item.service for item in request.items}
+    for service_id, service in services.items():
+        if not service.has_cancel_fee:
+            continue
+        amount = sum(line.amount_fen for line in offered.lines if line.service_id == service_id)
+        fee += service.cancel_fee_fen + surcharge_of(amount, service.cancel_fee_percent)
+    return min(fee, offered.total_fen)
+
+
+def cancellation_terms(fee_fen: int | None):
+    """The order's cancellation terms, as its agreement states them."""
+    from sharehub.core.money import format_fen
+
+    if not fee_fen:
+        return _l(
+            "Cancellation: free until the testing starts (the first run checked in or the "
+            "first result recorded); after that the order can no longer be cancelled."
+        )
+    return _l(
+        "Cancellation: free until the samples are received; from their receipt until the "
+        "testing starts (the first run checked in or the first result recorded), a fee of "
+        "%(fee)s (net of VAT) is billed; after that the order can no longer be cancelled.",
+        fee=format_fen(fee_fen),
+    )
 
 
 def lapse_due(today: date | None = None, request: TestingRequest | None = None) -> int:
@@ -483,7 +535,4 @@ def refuse(actor: User, request: TestingRequest, reason: str) -> None:
     db.session.flush()
 
 
-def cancel(actor: User, request: TestingRequest, reason: str = "") -> None:
-    transition(actor, request, "cancel", (reason or "").strip()[:2000])
-    _close_quotes(request)
-    db.session.flush()
+# Cancelling a request or an order: testing.cancellation.

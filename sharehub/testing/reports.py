@@ -196,6 +196,12 @@ def set_results(actor: User, report: Report, rows: list[ResultRow], line_offset:
     Changing results takes back the signatures given so far."""
     _require_staff(actor, report.order)
     _require_draft(report)
+    # Lock the order: results racing a cancellation (testing.cancellation) come after it
+    # and see it, or go first and stop it.
+    db.session.flush()
+    db.session.refresh(report.order, with_for_update=True)
+    if report.order.status in (RequestStatus.CANCELLED, RequestStatus.REFUSED):
+        raise Conflict(_l("This order is cancelled; its results are not recorded."))
     if len(rows) > MAX_RESULT_ROWS:
         raise ValidationError(_l("At most %(n)s results per report.", n=MAX_RESULT_ROWS))
     order = report.order

@@ -21,6 +21,7 @@ from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
 from sharehub.core.uploads import IMAGE_FORMATS, sniff_document, store_bytes
 from sharehub.extensions import db
+from sharehub.testing import notify
 from sharehub.testing.couriers import COURIERS, check_tracking
 from sharehub.testing.models import (
     AfterTest,
@@ -231,6 +232,7 @@ def receive(actor: User, request: TestingRequest, decisions: list[ReceiptInput])
         refused=[s.id for s in expected if s.status == SampleStatus.REFUSED],
     )
     db.session.flush()
+    notify.samples_received(request)
     return received
 
 

@@ -16,6 +16,7 @@ from sharehub.catalog.search import bigrams, normalize
 from sharehub.core import audit
 from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
+from sharehub.core.inputs import clean_tax_code
 from sharehub.core.uploads import sniff_document, store_bytes
 from sharehub.extensions import db
 from sharehub.testing.models import (
@@ -70,6 +71,11 @@ SERVICE_FIELDS = (
     "price_external",
     "price_cluster",
     "quote_required",
+    "cancel_fee_fen",
+    "cancel_fee_percent",
+    "tax_code",
+    "line_spec",
+    "line_unit",
 )
 
 
@@ -131,6 +137,17 @@ def validate_service(data: dict) -> dict[str, Any]:
             data, "price_cluster", 0, MAX_PRICE_FEN, _l("Cluster price"), optional=True
         ),
         "quote_required": bool(data.get("quote_required")),
+        "cancel_fee_fen": _number(
+            data, "cancel_fee_fen", 0, MAX_PRICE_FEN, _l("Cancellation fee"), optional=True
+        )
+        or 0,
+        "cancel_fee_percent": _number(
+            data, "cancel_fee_percent", 0, 100, _l("Cancellation fee percentage"), optional=True
+        )
+        or 0,
+        "tax_code": clean_tax_code(data.get("tax_code")),
+        "line_spec": _text(data, "line_spec", 200, _l("Specification on the fapiao")),
+        "line_unit": _text(data, "line_unit", 20, _l("Unit on the fapiao")),
     }
     if not normalize_standard(clean["standard_code"]):
         raise ValidationError(_l("Name the standard, e.g. GB/T 10125-2021."), field="standard_code")

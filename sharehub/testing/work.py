@@ -25,7 +25,14 @@ from sharehub.core import audit
 from sharehub.core.clock import local_date, local_today
 from sharehub.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from sharehub.extensions import db
-from sharehub.testing.models import RequestStatus, TestingRequest
+from sharehub.testing.models import (
+    TESTING_TAX_CODE,
+    QuoteLine,
+    RequestStatus,
+    SampleStatus,
+    TestingRequest,
+)
+from sharehub.testing.orders import surcharge_of
 from sharehub.testing.report_models import Report, ReportStatus
 from sharehub.testing.work_models import OrderStatement, TestRun
 
@@ -212,32 +219,74 @@ def live_statement(order: TestingRequest) -> Invoice | None:
     )
 
 
-def bill(actor: User, order: TestingRequest) -> Invoice:
-    """Draft the order's statement from its lines (services, surcharges), VAT at the lab's
-    rate; one live statement per order, also with two tabs or a double click."""
-    _require_manager(actor, order)
-    _lock(order)
-    if order.status not in BILLABLE:
-        raise Conflict(_l("An order is billed once its samples are received."))
-    if live_statement(order) is not None:
-        raise Conflict(_l("This order already has a statement."))
-    lines = [
-        (
-            f"{order.reference} · {line.description}",
-            str(line.quantity),
-            line.unit_price_fen,
-            line.amount_fen,
-        )
-        for line in order.lines
-    ]
+@dataclass(frozen=True)
+class BilledLine:
+    description: str
+    quantity: int
+    unit_price_fen: int
+    fapiao: dict[str, str]  # the fapiao columns: tax_code, spec, unit
+
+    @property
+    def amount_fen(self) -> int:
+        return self.quantity * self.unit_price_fen
+
+
+def billed_samples(order: TestingRequest) -> tuple[int, int]:
+    """(samples billed, samples of the order): a sample refused at receipt is not tested,
+    so it is not billed."""
+    total = len(order.samples)
+    refused = sum(1 for s in order.samples if s.status == SampleStatus.REFUSED)
+    return total - refused, total
+
+
+def billed_lines(order: TestingRequest) -> list[BilledLine]:
+    """The order's lines as billed: a line counted per sample (its quantity a multiple of
+    the order's samples, as standard pricing writes it) loses the refused samples' share,
+    and its expedited surcharge is taken again at the service's percent of what is left.
+    Lines priced otherwise (a lump sum the lab quoted) are billed as agreed."""
+    billed, total = billed_samples(order)
+    scaled: dict[int, int] = {}  # service id → its service line's billed amount
+    rows: list[tuple[QuoteLine, int, int]] = []
+    for line in order.lines:
+        quantity, unit_price = line.quantity, line.unit_price_fen
+        if billed < total and line.kind == "service" and total and line.quantity % total == 0:
+            quantity = line.quantity // total * billed
+            if line.service_id is not None:
+                scaled[line.service_id] = scaled.get(line.service_id, 0) + quantity * unit_price
+        rows.append((line, quantity, unit_price))
+    result = []
+    for line, quantity, unit_price in rows:
+        if line.kind == "surcharge" and line.service_id in scaled and line.service is not None:
+            unit_price = surcharge_of(
+                scaled[line.service_id], line.service.expedited_surcharge_percent
+            )
+            quantity = 1
+        if quantity and (unit_price or line.unit_price_fen == 0):
+            result.append(BilledLine(line.description, quantity, unit_price, line.fapiao_fields()))
+    return result
+
+
+def _statement(
+    actor: User, order: TestingRequest, lines: list[BilledLine], note: str, by_terms=False
+) -> Invoice:
     fields = {item.service.field.value for item in order.items}
     invoice = draft_invoice(
         actor,
         order.lab,
         order.customer_org,
-        lines,
+        [
+            (
+                f"{order.reference} · {line.description}",
+                str(line.quantity),
+                line.unit_price_fen,
+                line.amount_fen,
+                line.fapiao,
+            )
+            for line in lines
+        ],
         field=fields.pop() if len(fields) == 1 else None,
-        note=str(_l("Testing order %(ref)s", ref=order.reference)),
+        note=note,
+        by_terms=by_terms,
     )
     db.session.add(OrderStatement(order_id=order.id, invoice_id=invoice.id))
     audit.record(
@@ -245,6 +294,41 @@ def bill(actor: User, order: TestingRequest) -> Invoice:
     )
     db.session.flush()
     return invoice
+
+
+def bill(actor: User, order: TestingRequest) -> Invoice:
+    """Draft the order's statement from its lines (services, surcharges), VAT at the lab's
+    rate; one live statement per order, also with two tabs or a double click. Samples
+    refused at receipt are not billed; the statement says how many samples are."""
+    _require_manager(actor, order)
+    _lock(order)
+    if order.status not in BILLABLE:
+        raise Conflict(_l("An order is billed once its samples are received."))
+    if live_statement(order) is not None:
+        raise Conflict(_l("This order already has a statement."))
+    billed, total = billed_samples(order)
+    note = str(_l("Testing order %(ref)s", ref=order.reference))
+    if billed < total:
+        note += " · " + str(
+            _l(
+                "%(billed)s of %(total)s samples billed (%(refused)s refused at receipt)",
+                billed=billed,
+                total=total,
+                refused=total - billed,
+            )
+        )
+    else:
+        note += " · " + str(_l("%(n)s samples billed", n=billed))
+    return _statement(actor, order, billed_lines(order), note)
+
+
+def bill_cancellation(actor: User, order: TestingRequest, fee_fen: int) -> Invoice:
+    """The statement of a cancellation fee: one line, the fee (the order's own terms, so
+    drafted whoever cancelled; the caller holds the order's lock)."""
+    fapiao = {"tax_code": TESTING_TAX_CODE, "spec": "", "unit": "项"}
+    line = BilledLine(str(_l("Cancellation fee")), 1, fee_fen, fapiao)
+    note = str(_l("Testing order %(ref)s cancelled", ref=order.reference))
+    return _statement(actor, order, [line], note, by_terms=True)
 
 
 def order_of_statement(invoice: Invoice) -> TestingRequest | None:

@@ -83,11 +83,14 @@ def test_a_consistent_database_has_no_violations_and_exact_figures(
         "usage_outside_chain": [],
         "statements_with_several_open_fapiao_requests": [],
         "fapiao_amounts_off_statement": [],
+        "fapiao_lines_without_tax_code": [],
         "order_statements": [],
+        "cancellation_fees_off_statement": [],
         "report_number_gaps": [],
         "issued_reports_changed": [],
         "sample_id_gaps": [],
         "order_totals_not_adding_up": [],
+        "revocations_not_ending_the_authorisation": [],
     }
     figures = consistency.figures()
     # 2 h at 500.00 yuan, 6 % VAT: 1,060.00 yuan per booking and invoice.

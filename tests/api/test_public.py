@@ -131,7 +131,7 @@ def test_openapi_document_and_docs_page(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"] == "3.0.3"
     methods = {"get", "post", "put", "patch", "delete"}
-    assert len([op for path in spec["paths"].values() for op in path if op in methods]) == 30
+    assert len([op for path in spec["paths"].values() for op in path if op in methods]) == 40
     problem = spec["components"]["responses"]["DEFAULT_ERROR"]["content"]
     assert list(problem) == ["application/problem+json"]
     page = client.get("/api/v1/docs")

@@ -306,7 +306,15 @@ def test_reconcile_leaves_an_unscanned_code_pending_until_it_expires(
     attempt = start_qr(client, login, buyer, statement)
     attempt.created_dt -= timedelta(minutes=5)
     db.session.commit()
-    assert online.reconcile() == {"paid": 0, "closed": 0, "pending": 1, "errors": 0}
+    assert online.reconcile() == {
+        "paid": 0,
+        "closed": 0,
+        "pending": 1,
+        "errors": 0,
+        "refunds_settled": 0,
+        "refunds_pending": 0,
+        "refund_errors": 0,
+    }
     assert _attempt(attempt.id).status == OnlinePaymentStatus.PENDING
 
 

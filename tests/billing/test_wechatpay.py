@@ -331,3 +331,55 @@ def test_expired_qr_is_closed_and_a_new_one_is_made(
     client.get("/logout")
     again = start(client, login, buyer, statement)
     assert again.id != attempt.id and again.out_trade_no != attempt.out_trade_no
+
+
+def refund_events(db) -> list[GatewayEvent]:
+    return list(db.session.scalars(sa.select(GatewayEvent).where(GatewayEvent.id.like("%:RF%"))))
+
+
+@pytest.mark.parametrize(
+    ("finished", "settled"), [("SUCCESS", "succeeded"), ("ABNORMAL", "failed")]
+)
+def test_reconcile_queries_a_refund_whose_notification_never_came(
+    db,
+    client,
+    login,
+    buyer,
+    statement,
+    wechatpay_account,
+    wechatpay,
+    lab_manager,
+    finished,
+    settled,
+):
+    """The refund query settles the refund once; the notification coming after it, again
+    and again, changes nothing."""
+    attempt = start(client, login, buyer, statement)
+    services.void(lab_manager, statement, "服务中止")
+    db.session.commit()
+    sent = wechatpay.pay(attempt.out_trade_no, deliver=False)["notification"]
+    assert deliver(client, wechatpay_account, sent).status_code == 204
+    refunds.submit_refunds()
+    refund = db.session.scalar(sa.select(Refund).where(Refund.invoice_id == statement.id))
+    out_refund_no = f"RF{refund.id:010d}"
+    refund.created_dt -= timedelta(minutes=5)
+    db.session.commit()
+    # Still under way at WeChat Pay: asked, and left submitted.
+    counts = online.reconcile()
+    assert (counts["refunds_settled"], counts["refunds_pending"]) == (0, 1)
+    db.session.expire_all()
+    assert refund.status == RefundStatus.SUBMITTED
+    news = wechatpay.finish_refund(out_refund_no, status=finished, deliver=False)["notification"]
+    assert online.reconcile()["refunds_settled"] == 1
+    db.session.expire_all()
+    assert refund.status == RefundStatus(settled)
+    assert refund.provider_ref == f"wechat_pay:{out_refund_no}"
+    completed = refund.completed_dt
+    assert [e.id for e in refund_events(db)] == [f"wechat_pay:{out_refund_no}:{settled}"]
+    # The late notification, delivered three times, and another run: nothing twice.
+    assert [deliver(client, wechatpay_account, news).status_code for _ in range(3)] == [204] * 3
+    assert online.reconcile()["refunds_settled"] == 0
+    db.session.expire_all()
+    assert (refund.status, refund.completed_dt) == (RefundStatus(settled), completed)
+    assert len(refund_events(db)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)) == 1

@@ -189,3 +189,96 @@ def test_a_booking_cannot_be_moved_onto_a_blocked_unit_s_overdue_days(
         booking.reschedule(buyer[1], made, at(late, 8, 30), at(late, 10, 30))
     db.session.rollback()
     assert db.session.get(Booking, made.id).starts_dt == at(early, 8, 30)
+
+
+def test_the_lab_s_own_time_on_a_blocked_unfit_unit_is_refused_with_the_reason(
+    db, overdue, lab_manager, buyer
+):
+    """A lab booking (a testing run) follows the calibration policy: blocked, refused with
+    the calibration reason; flagged, booked."""
+    unit = overdue.units[0]
+    day = workday()
+    services.set_policy(lab_manager, overdue, block=True)
+    db.session.commit()
+    with pytest.raises(Conflict, match="calibration certificate is overdue"):
+        booking.create_lab_booking(
+            lab_manager, unit, buyer[0], at(day, 9), at(day, 12), purpose="run"
+        )
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 0
+    services.set_policy(lab_manager, overdue, block=False)
+    made = booking.create_lab_booking(
+        lab_manager, unit, buyer[0], at(day, 9), at(day, 12), purpose="run"
+    )
+    assert made.unit_id == unit.id
+
+
+def test_a_lab_run_into_the_day_a_blocked_unit_falls_due_is_refused(
+    db, lab, lab_manager, make_listing, buyer
+):
+    listing = make_listing(lab, approval_required=False)
+    last = workday(3)
+    certify(lab_manager, listing.units[0], -100, (last - clock.today()).days)
+    services.set_policy(lab_manager, listing, block=True)
+    with pytest.raises(Conflict, match="calibration certificate is overdue"):
+        booking.create_lab_booking(
+            lab_manager,
+            listing.units[0],
+            buyer[0],
+            at(last, 17),
+            at(last, 17) + timedelta(hours=24),
+            purpose="96 h",
+        )
+    made = booking.create_lab_booking(
+        lab_manager, listing.units[0], buyer[0], at(last, 9), at(last, 17), purpose="ok"
+    )
+    assert made.id
+
+
+def test_the_api_books_a_flagged_unfit_unit_with_a_warning_in_its_answer(
+    db, client, overdue, buyer, lab, make_listing
+):
+    from sharehub.api.services import create_token
+
+    org, user = buyer
+    _token, plain = create_token(user, org, "ERP", ["bookings:write", "bookings:read"], 30)
+    db.session.commit()
+    day = workday()
+    headers = {"Authorization": f"Bearer {plain}", "Accept-Language": "zh-CN"}
+    answer = client.post(
+        "/api/v1/bookings",
+        json={
+            "listing_id": overdue.id,
+            "starts_at": at(day, 8, 30).isoformat(),
+            "ends_at": at(day, 10, 30).isoformat(),
+        },
+        headers=headers,
+    )
+    assert answer.status_code == 201, answer.get_json()
+    [warning] = answer.get_json()["warnings"]
+    assert warning["code"] == "calibration-flagged"
+    assert warning["unit_ids"] == [overdue.units[0].id]
+    assert "校准" in warning["message"] or "检定" in warning["message"]
+    # a unit with nothing to flag: no warning; the document says what the list holds
+    fit = make_listing(lab, approval_required=False)
+    db.session.commit()
+    plain_booking = client.post(
+        "/api/v1/bookings",
+        json={
+            "listing_id": fit.id,
+            "starts_at": at(day, 8, 30).isoformat(),
+            "ends_at": at(day, 10, 30).isoformat(),
+        },
+        headers=headers,
+    )
+    assert plain_booking.status_code == 201 and plain_booking.get_json()["warnings"] == []
+    spec = client.get("/api/v1/openapi.json").get_json()
+    created = spec["paths"]["/api/v1/bookings"]["post"]["responses"]["201"]
+    ref = created["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    properties = spec["components"]["schemas"][ref]["properties"]
+    assert "warnings" in properties
+    warning_ref = properties["warnings"]["items"]["$ref"].rsplit("/", 1)[1]
+    assert (
+        "calibration-flagged"
+        in (spec["components"]["schemas"][warning_ref]["properties"]["code"]["description"])
+    )

@@ -134,6 +134,8 @@ def test_change_to_published_listing_waits_for_review(
         ({"slot_minutes": "7"}, "divide a day"),
         ({"min_minutes": "90", "max_minutes": "60"}, "whole slots"),
         ({"cancel_fee_percent": "150"}, "100"),
+        ({"tax_code": "304010500000000000"}, "has 19 digits"),
+        ({"tax_code": "30401050000000000AB"}, "has 19 digits"),
     ],
 )
 def test_bad_listing_input_is_refused_and_changes_nothing(
@@ -373,3 +375,20 @@ def test_admin_edits_the_holiday_calendar(client, db, platform_admin, login):
         )
         == 3
     )
+
+
+def test_the_listing_keeps_its_tax_classification_code(client, db, lab, lab_manager, login):
+    """The 税收分类编码 its fapiao lines carry: the default of the kind when left blank,
+    the lab's own when typed (spaces dropped), shown again on the edit page."""
+    login(lab_manager)
+    page = client.get("/lab/listings/new?kind=equipment").get_data(as_text=True)
+    assert "3040101000000000000" in page
+    assert create(client).status_code == 302
+    listing = db.session.scalar(sa.select(Listing))
+    assert listing.tax_code == "" and listing.fapiao_tax_code == "3040101000000000000"
+    data = dict(EQUIPMENT, tax_code="3040105000 000000000")
+    assert client.post(f"/lab/listings/{listing.id}/edit", data=data).status_code == 302
+    db.session.expire_all()
+    assert listing.tax_code == listing.fapiao_tax_code == "3040105000000000000"
+    page = client.get(f"/lab/listings/{listing.id}/edit").get_data(as_text=True)
+    assert 'value="3040105000000000000"' in page

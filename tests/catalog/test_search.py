@@ -249,3 +249,128 @@ def test_text_search_uses_the_index(db, catalogue):
             str(r[-1]) for r in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")
         )
         assert "listing_fts VIRTUAL TABLE" in plan
+
+
+def run_search(**args):
+    from werkzeug.datastructures import MultiDict
+
+    from sharehub.catalog.queries import SearchParams, search
+
+    return search(SearchParams.from_args(MultiDict(args)))
+
+
+def test_counts_stop_at_the_cap(client, catalogue, monkeypatch):
+    """Totals and facet counts read no more than COUNT_CAP + 1 matches: beyond that the
+    total says "more than" and the facet counts are lower bounds."""
+    from sharehub.catalog import queries
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)
+    exact = run_search(q="光谱")  # 3 matches: all counted
+    assert (exact.total, exact.total_exact, exact.facets_exact) == (3, True, True)
+    assert exact.facets["kind"] == {ListingKind.EQUIPMENT: 2, ListingKind.DATASET: 1}
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 2)
+    capped = run_search(q="光谱")
+    assert (capped.total, capped.total_exact, capped.facets_exact) == (2, False, False)
+    assert capped.page.pages == 1 and len(capped.page.items) == 3  # the page is not capped
+    # A facet filter: the facets stay lower bounds, the total is counted apart (2 ≤ cap).
+    kind = run_search(q="光谱", kind="equipment")
+    assert (kind.total, kind.total_exact, kind.facets_exact) == (2, True, False)
+    assert sum(kind.facets["kind"].values()) <= 3
+    monkeypatch.setattr(queries, "COUNT_CAP", 1)
+    kind = run_search(q="光谱", kind="equipment")
+    assert (kind.total, kind.total_exact) == (1, False)
+    assert not run_search(q="不存在的仪器").total  # nothing found is still exact: 0
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 2)
+    html = client.get("/catalog?q=光谱", headers=EN).get_data(as_text=True)
+    assert "More than 2 results" in html
+    assert 'text-bg-secondary">2+<' in html  # Equipment: at least 2
+    zh = client.get("/catalog?q=光谱", headers={"Accept-Language": "zh"}).get_data(as_text=True)
+    assert "超过 2 条结果" in zh
+    body = client.get("/api/v1/listings?q=光谱").get_json()
+    assert body["meta"]["total"] == 2 and not body["total_exact"] and not body["facets_exact"]
+
+
+def test_pager_goes_on_past_a_capped_total(client, catalogue, monkeypatch):
+    """With a capped total the pager offers the next page while a row follows this one,
+    and every listing is reached exactly once, in the order of the sort."""
+    from sharehub.catalog import queries
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 2)
+    monkeypatch.setattr(queries, "PER_PAGE", 2)
+    seen, page = [], 1
+    while True:
+        result = run_search(sort="price_asc", page=str(page))
+        assert not result.total_exact
+        assert result.page.pages >= page
+        seen += [listing.id for listing in result.page.items]
+        if not result.page.has_next:
+            break
+        assert result.page.pages > page  # the pager links the next page
+        page += 1
+    visible = [v for k, v in catalogue.items() if k not in ("draft", "suspended")]
+    by_price = sorted(visible, key=lambda li: (li.price_external, -li.id))
+    assert seen == [li.id for li in by_price] and page == 3
+    html = client.get("/catalog?sort=price_asc&page=2", headers=EN).get_data(as_text=True)
+    assert "page=3" in html and "page=1" in html
+    last = client.get("/catalog?sort=price_asc&page=3", headers=EN).get_data(as_text=True)
+    assert "page=4" not in last
+    assert not run_search(sort="price_asc", page="9").page.items
+
+
+@pytest.mark.parametrize("per_page", [1, 2, 3, 5])
+def test_best_match_pages_follow_one_order(db, catalogue, make_listing, monkeypatch, per_page):
+    """Sorted by best match (named with the query first, then newest first), the pages
+    read with one row past each, walked with has_next, give every match once, in order."""
+    from sharehub.catalog import queries
+    from sharehub.catalog.search import text_condition
+
+    lab = catalogue["icp"].lab
+    make_listing(lab, name="原子吸收分析仪", description="用于光谱分析的样品前处理")
+    make_listing(
+        lab, name="荧光分析仪", name_en="Fluorescence analyser", main_indicators="光谱范围"
+    )
+    make_listing(lab, name="紫外可见光谱仪")
+    params = queries.SearchParams(q="光谱")
+    everything = db.session.scalars(
+        queries.base_query()
+        .with_only_columns(queries.Listing.id)
+        .where(text_condition("光谱", db.engine.dialect.name))
+        .order_by(*queries._order(params))
+    ).all()
+    assert len(everything) == 6
+    monkeypatch.setattr(queries, "PER_PAGE", per_page)
+    seen, page = [], 1
+    while True:
+        result = run_search(q="光谱", page=str(page))
+        seen += [listing.id for listing in result.page.items]
+        if not result.page.has_next:
+            break
+        page += 1
+    assert seen == everything
+
+
+def test_counting_through_the_index_does_not_leak(db, catalogue, monkeypatch):
+    """The first matches are counted with sequential scans discouraged (PostgreSQL), for
+    that statement only: the rest of the request plans as usual."""
+    import sqlalchemy as sa
+
+    from sharehub.catalog import queries
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL planner setting")
+    seen = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 1)
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        result = run_search(q="光谱", kind="equipment")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert (result.total, result.total_exact) == (1, False)
+    assert sum("enable_seqscan = off" in s for s in seen) == 2  # the facets, the total
+    assert db.session.execute(sa.text("SHOW enable_seqscan")).scalar_one() == "on"

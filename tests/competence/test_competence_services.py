@@ -203,3 +203,15 @@ def test_check_consistency_finds_a_self_operated_booking_without_authorisation(
     assert unauthorised_self_operated_bookings() == [booking.id]
     authorise(world, world.buyer)  # granted after the start was booked, but valid at it
     assert unauthorised_self_operated_bookings() == []
+
+
+def test_training_recorded_by_email_closes_the_user_s_open_request(db, world):
+    from sharehub.competence.models import TrainingRequest, TrainingStatus
+
+    training = services.request_training(world.buyer, world.requirement, "下周可以")
+    record, authorisation = services.record_completion(
+        world.manager, world.requirement, world.buyer, score=Decimal("90"), level=Level.INDEPENDENT
+    )
+    db.session.commit()
+    assert db.session.get(TrainingRequest, training.id).status == TrainingStatus.COMPLETED
+    assert record.request_id == training.id and authorisation is not None

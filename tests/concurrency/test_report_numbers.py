@@ -8,7 +8,10 @@ import sqlalchemy as sa
 from tests.support.accounts import make_credit_code
 from tests.support.backend import BACKEND
 
-ISSUERS = 8
+# SQLite has one writer at a time and each issue renders its PDF while it holds the number:
+# a few issuers show the serialisation there without waiting out the busy timeout on a
+# loaded machine; PostgreSQL takes eight at once.
+ISSUERS = 8 if BACKEND == "postgres" else 3
 
 
 def test_concurrent_issues_get_gapless_unique_report_numbers(postgres, tmp_path):

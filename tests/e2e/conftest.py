@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.backend import BACKEND, require
+from tests.support.e2e import DESKTOP
 from tests.support.live import live_server as serve
+from tests.support.wechatpay import make_merchant, wechatpay_standin
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output" / "e2e" / BACKEND
@@ -106,3 +108,86 @@ def page_in(browser):
     yield open_page
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def wechat_site(postgres, mailbox, tmp_path, request):
+    """A site of its own (demo data) whose WeChat Pay calls go to the stand-in, which
+    sends its notifications back to the site; yields (base URL, stand-in)."""
+    if BACKEND == "postgres":
+        if postgres is None:
+            pytest.skip("browser journeys on PostgreSQL need the throwaway cluster")
+        url = postgres.create_database(f"sharehub_{request.node.name[:40]}")
+    else:
+        url = f"sqlite:///{tmp_path / 'wechatpay.db'}"
+    merchant = make_merchant(public_key_id="PUB_KEY_ID_0119000091912026061000000000000001")
+    with wechatpay_standin(merchant, tmp_path) as standin:
+        env = {"WECHATPAY_API_BASE": standin.url}
+        with serve(url, tmp_path, mail_port=mailbox.port, env=env) as base:
+            yield base, standin
+
+
+@pytest.fixture
+def open_page(browser):
+    contexts = []
+
+    def open_one(viewport=DESKTOP, phone=False):
+        context = browser.new_context(
+            locale="zh-CN", viewport=viewport, is_mobile=phone, has_touch=phone
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(90000)  # a loaded two-core machine
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on(
+            "console",
+            lambda m: (
+                errors.append(m.text)
+                if m.type == "error" and "Content Security Policy" in m.text
+                else None
+            ),
+        )
+        page.on(  # ShareHub's own assets and answers only (not the stand-in's favicon)
+            "response",
+            lambda r: (
+                errors.append(f"{r.status} {r.url}")
+                if r.url.startswith(base_of(r.url)) and "/static/" in r.url and r.status >= 400
+                else None
+            ),
+        )
+        return page, errors
+
+    yield open_one
+    for context in contexts:
+        context.close()
+
+
+def base_of(url: str) -> str:
+    return url.split("/static/")[0]
+
+
+# Each journey runs in one of the two suites of `make test` (the pages and the browser are
+# the same on both databases; what differs between them is tested below the browser on
+# both): the money journeys on PostgreSQL, the others on SQLite, which keeps `make test`
+# within its time. SHAREHUB_E2E_BOTH=1 (`make test-e2e-both`) runs every journey on both.
+POSTGRES_JOURNEYS = {
+    "test_alipay_journey",
+    "test_booking_journey",
+    "test_fapiao_journey",
+    "test_payment_journey",
+    "test_voucher_journey",
+    "test_wechatpay_journey",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("SHAREHUB_E2E_BOTH"):
+        return
+    for item in items:
+        module = Path(str(item.fspath)).stem
+        if not module.startswith("test_") or Path(str(item.fspath)).parent != Path(__file__).parent:
+            continue
+        home = "postgres" if module in POSTGRES_JOURNEYS else "sqlite"
+        if home != BACKEND:
+            item.add_marker(pytest.mark.skip(reason=f"this journey runs in the {home} suite"))

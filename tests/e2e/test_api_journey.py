@@ -52,7 +52,7 @@ def test_lab_manager_makes_a_token_and_reads_the_docs(live_server, page_in, shot
 
     page.goto(f"{base}/api/v1/docs")
     page.wait_for_selector(".opblock-summary-path", timeout=15000)
-    assert page.locator(".opblock").count() == 30
+    assert page.locator(".opblock").count() == 40
     shots(page, "api-docs")
     page.locator(".opblock-summary", has_text="/api/v1/bookings/{booking_id}/reschedule").click()
     page.wait_for_selector(".opblock.is-open")

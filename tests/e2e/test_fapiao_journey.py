@@ -1,8 +1,9 @@
-"""The fapiao of a statement, in Chinese and in English: the lab issues a statement of
-charges; the enterprise keeps an invoice profile (a wrong 税号 is refused), picks it on the
-statement and asks for the fapiao; the lab exports the request in the bulk-issue layout,
-issues it (outside ShareHub) and attaches the issued fapiao; the enterprise, in English,
-is told and downloads it."""
+"""The fapiao of a statement, in Chinese on a desktop and in English at a phone's width: the
+lab issues a statement of charges; the enterprise keeps an invoice profile (a wrong 税号 is
+refused), picks it on the statement and asks for the fapiao, then pays by WeChat Pay's QR
+code on the stand-in and the page turns paid by itself; the lab exports the request in the
+bulk-issue layout, issues it (outside ShareHub) and attaches the issued fapiao; the
+enterprise, in English on its phone, is told and downloads it."""
 
 import io
 from pathlib import Path
@@ -11,7 +12,16 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.support.accounts import make_credit_code
-from tests.support.e2e import DEMO_PASSWORD, sign_in, sign_out
+from tests.support.e2e import (
+    DEMO_PASSWORD,
+    PHONE,
+    enter_the_keys,
+    pay_by_qr,
+    sign_in,
+    sign_in_on_phone,
+    sign_out,
+    to_english,
+)
 from tests.support.fapiao import NUMBER, fapiao_pdf, wrong_check_character
 
 pytestmark = pytest.mark.e2e
@@ -48,16 +58,17 @@ def issued_statement(page, base, shots) -> str:
     return statement_url
 
 
-def test_enterprise_asks_for_the_fapiao_and_downloads_it(live_server, page_in, shots):
-    base = live_server
-    page, errors = page_in()
+def test_enterprise_asks_for_the_fapiao_pays_and_downloads_it(wechat_site, open_page, shots):
+    base, standin = wechat_site
+    page, errors = open_page()
+    enter_the_keys(page, base, standin.merchant, shots)
     statement_url = issued_statement(page, base, shots)
 
-    # The enterprise (Chinese): no profile yet, so it adds one; a wrong 税号 is refused.
+    # The enterprise (Chinese): adds a 专票 profile beside the demo's; a wrong 税号 is refused.
     sign_in(page, base, "buyer@demo.sharehub.cn", DEMO_PASSWORD)
     page.goto(statement_url)
     assert "本结算单不是税务发票" in page.inner_text("#fapiao-box")
-    page.click("#add-profile")
+    page.goto(f"{base}/fapiao/profiles")
     tax_id = make_credit_code(8_123_456)
     page.select_option("#kind", "special")
     page.fill("#title", "苏州精密制造有限公司")
@@ -78,13 +89,16 @@ def test_enterprise_asks_for_the_fapiao_and_downloads_it(live_server, page_in, s
     assert tax_id in page.inner_text("#profiles")
     shots(page, "profile-saved")
 
+    # It picks that profile on the statement and asks; then pays by QR, the page turns paid.
     page.goto(statement_url)
-    assert tax_id in page.inner_text("#profile_id")
+    choice = page.locator("#profile_id option", has_text=tax_id).get_attribute("value")
+    page.select_option("#profile_id", choice)
     shots(page, "statement-pick-profile")
     page.click("#ask-fapiao")
     page.wait_for_selector("#request-status")
     assert "已申请" in page.inner_text("#request-status")
     shots(page, "fapiao-requested")
+    pay_by_qr(page, base, standin, statement_url, shots, "zh-desktop")
     sign_out(page)
 
     # The lab (Chinese): exports the request for its tax software, then attaches the fapiao.
@@ -97,10 +111,14 @@ def test_enterprise_asks_for_the_fapiao_and_downloads_it(live_server, page_in, s
     data = Path(download.value.path()).read_bytes()
     book = load_workbook(io.BytesIO(data))
     assert book.sheetnames == ["1-发票基本信息", "2-发票明细信息"]
-    row = [cell.value for cell in book["1-发票基本信息"][4]]
-    assert row[1] == "增值税专用发票" and row[5] == "苏州精密制造有限公司" and row[6] == tax_id
-    line = [cell.value for cell in book["2-发票明细信息"][4]]
-    assert len(line[2]) == 19 and line[8] == "0.06"
+    # The demo's request waiting at the lab is in the same file: ours is the row of our 税号.
+    rows = [[c.value for c in r] for r in book["1-发票基本信息"].iter_rows(min_row=4)]
+    row = next(r for r in rows if r[6] == tax_id)
+    assert row[1] == "增值税专用发票" and row[5] == "苏州精密制造有限公司"
+    assert row[22].startswith("结算单号 ")  # 备注, column W
+    lines = [[c.value for c in r] for r in book["2-发票明细信息"].iter_rows(min_row=4)]
+    line = next(x for x in lines if x[0] == row[0])
+    assert line[2] == "3040101000000000000" and line[4] == "小时" and line[8] == "0.06"
     page.goto(f"{base}/fapiao/lab")
     page.locator("#lab-fapiao-requests a").first.click()
     page.fill("#number", NUMBER[:19])
@@ -119,24 +137,25 @@ def test_enterprise_asks_for_the_fapiao_and_downloads_it(live_server, page_in, s
     shots(page, "lab-fapiao-attached")
     sign_out(page)
 
-    # The enterprise, in English: the notification leads to the request; it downloads.
-    sign_in(page, base, "buyer@demo.sharehub.cn", DEMO_PASSWORD)
-    page.click("button[name=lang][value=en]")
-    page.wait_for_selector("html[lang=en]")
-    page.goto(statement_url)
-    assert "Fapiao issued" in page.inner_text("#fapiao-box")
-    assert "Statement" in page.inner_text("h1")
-    shots(page, "statement-en")
-    page.locator("#fapiao-box a").first.click()
-    page.wait_for_selector("#fapiaos")
-    assert NUMBER in page.inner_text("#fapiaos")
-    shots(page, "fapiao-request-en")
-    with page.expect_download() as download:
-        page.locator("#fapiaos a[id^=download-]").first.click()
+    # The enterprise, in English on a 390 px phone: the statement, paid, leads to the
+    # fapiao; it downloads it.
+    phone, phone_errors = open_page(PHONE, phone=True)
+    sign_in_on_phone(phone, base, "buyer@demo.sharehub.cn")
+    to_english(phone, phone=True)
+    phone.goto(statement_url)
+    assert "text-bg-success" in phone.locator("#invoice-status").get_attribute("class")
+    assert "Fapiao issued" in phone.inner_text("#fapiao-box")
+    assert "Statement" in phone.inner_text("h1")
+    shots(phone, "en-phone-statement")
+    phone.locator("#fapiao-box a").first.click()
+    phone.wait_for_selector("#fapiaos")
+    assert NUMBER in phone.inner_text("#fapiaos")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width
+    shots(phone, "en-phone-fapiao-request")
+    with phone.expect_download() as download:
+        phone.locator("#fapiaos a[id^=download-]").first.click()
     assert Path(download.value.path()).read_bytes() == fapiao_pdf()
-    page.goto(f"{base}/fapiao/requests")
-    shots(page, "our-fapiao-requests-en")
-    page.click("button[name=lang][value=zh_CN]")
-    page.wait_for_selector("html[lang=zh-CN]")
-    sign_out(page)
-    assert errors == [], errors
+    phone.goto(f"{base}/fapiao/requests")
+    shots(phone, "en-phone-our-fapiao-requests")
+    assert errors == [] and phone_errors == [], (errors, phone_errors)

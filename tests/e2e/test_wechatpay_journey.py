@@ -8,69 +8,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.backend import BACKEND
-from tests.support.e2e import DEMO_PASSWORD, sign_in, sign_out
-from tests.support.live import live_server as serve
-from tests.support.wechatpay import make_merchant, wechatpay_standin
+from tests.support.e2e import (
+    DEMO_PASSWORD,
+    PHONE,
+    enter_the_keys,
+    pay_by_qr,
+    sign_in,
+    sign_in_on_phone,
+    sign_out,
+    to_english,
+)
 
 pytestmark = pytest.mark.e2e
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def wechat_site(postgres, mailbox, tmp_path):
-    if BACKEND == "postgres":
-        if postgres is None:
-            pytest.skip("browser journeys on PostgreSQL need the throwaway cluster")
-        url = postgres.create_database("sharehub_wechatpay_journey")
-    else:
-        url = f"sqlite:///{tmp_path / 'wechatpay.db'}"
-    merchant = make_merchant(public_key_id="PUB_KEY_ID_0119000091912026061000000000000001")
-    with wechatpay_standin(merchant, tmp_path) as standin:
-        env = {"WECHATPAY_API_BASE": standin.url}
-        with serve(url, tmp_path, mail_port=mailbox.port, env=env) as base:
-            yield base, standin
-
-
-@pytest.fixture
-def open_page(browser):
-    contexts = []
-
-    def open_one(viewport=DESKTOP, phone=False):
-        context = browser.new_context(
-            locale="zh-CN", viewport=viewport, is_mobile=phone, has_touch=phone
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(90000)  # a loaded two-core machine
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on(
-            "console",
-            lambda m: (
-                errors.append(m.text)
-                if m.type == "error" and "Content Security Policy" in m.text
-                else None
-            ),
-        )
-        page.on(  # ShareHub's own assets and answers only (not the stand-in's favicon)
-            "response",
-            lambda r: (
-                errors.append(f"{r.status} {r.url}")
-                if r.url.startswith(base_of(r.url)) and "/static/" in r.url and r.status >= 400
-                else None
-            ),
-        )
-        return page, errors
-
-    yield open_one
-    for context in contexts:
-        context.close()
-
-
-def base_of(url: str) -> str:
-    return url.split("/static/")[0]
 
 
 def book_and_issue(page, base) -> str:
@@ -99,76 +48,6 @@ def book_and_issue(page, base) -> str:
     statement_url = page.url
     sign_out(page)
     return statement_url
-
-
-def enter_the_keys(page, base, merchant, shots) -> None:
-    sign_in(page, base, "lab@demo.sharehub.cn", DEMO_PASSWORD)
-    page.goto(base + page.get_attribute("#nav-payment-accounts", "href"))
-    card = page.locator("#account-wechat_pay")
-    page.fill("#wechat_pay-merchant_id", merchant.mchid)
-    for name, value in {
-        "appid": merchant.appid,
-        "apiv3_key": merchant.apiv3_key,
-        "cert_serial_no": merchant.merchant_serial,
-        "private_key": merchant.merchant_key,
-        "platform_public_key_id": merchant.public_key_id,
-        "platform_public_key": merchant.platform_public_key,
-    }.items():
-        page.fill(f"#wechat_pay-{name}", value)
-    page.check("#wechat_pay-enabled")
-    shots(page, "lab-enters-wechatpay-keys")
-    card.locator("button[type=submit]", has_text="保存").click()
-    page.wait_for_selector(".alert-success")
-    page.click("#test-wechat_pay")
-    page.wait_for_selector("#check-wechat_pay")
-    flash = page.locator(".alert").first.inner_text()
-    assert "微信支付已接受这些密钥。" in flash, flash
-    page.wait_for_selector("#check-wechat_pay.text-bg-success")
-    content = page.content()
-    for secret in merchant.secret_texts():
-        assert secret not in content
-    assert f"…{merchant.apiv3_key[-4:]}" in content
-    shots(page, "lab-wechatpay-connection-works")
-    sign_out(page)
-
-
-def sign_in_on_phone(page, base, email) -> None:
-    """At 390 px the user menu is folded into the navigation toggler."""
-    page.goto(f"{base}/account/signin")
-    page.fill("#email", email)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_selector("#usermenu", state="attached")
-
-
-def newest_unpaid(standin) -> str:
-    orders = [o for o in standin.state()["orders"].values() if o["trade_state"] == "NOTPAY"]
-    assert len(orders) == 1, orders
-    return orders[0]["out_trade_no"]
-
-
-def to_english(page, phone: bool) -> None:
-    if phone:
-        page.click(".navbar-toggler")
-    page.click("button[name=lang][value=en]")
-    page.wait_for_selector("html[lang=en]")
-
-
-def pay_by_qr(page, base, standin, statement_url, shots, tag: str) -> None:
-    page.goto(statement_url)
-    shots(page, f"{tag}-statement")
-    page.click("#pay-wechat_pay button[value=qr]")
-    page.wait_for_selector("#online-qr svg")
-    assert page.get_attribute("#online-payment", "data-status") == "pending"
-    shots(page, f"{tag}-wechatpay-qr")
-    delivered = standin.pay(newest_unpaid(standin))["deliveries"]
-    assert [d["status"] for d in delivered] == [204], delivered
-    page.wait_for_selector("#online-paid-note:not(.d-none)", timeout=15000)
-    assert page.locator("#online-qr").count() == 0
-    shots(page, f"{tag}-wechatpay-paid")
-    page.click("#back-to-statement")
-    page.wait_for_selector("#invoice-status")
-    assert "text-bg-success" in page.locator("#invoice-status").get_attribute("class")
 
 
 def test_enterprise_pays_statements_by_wechat_pay(wechat_site, open_page, shots):

@@ -204,6 +204,13 @@ def test_lab_exports_requests_in_the_bulk_issue_layout(
     assert row["F"] == "苏州精密制造有限公司" and row["G"] == fapiao_request.buyer["tax_id"]
     assert row["AB"] == "中国银行苏州分行" and row["AC"] == "5301000012345678"
     assert row["AE"] == "fapiao@example.cn"
+    # The template's 39 columns (A–AM): the note in W; the 报废产品 region columns L–P and
+    # AD (a choice of the template's own) stay empty.
+    assert basic.max_column == 39 and headers["AM"] == "复核人"
+    assert headers["W"] == "备注" and row["W"] == f"结算单号 {statement.number}"
+    assert headers["Q"] == "购买方电话" and headers["AB"] == "销售方开户行"
+    assert headers["T"] == "是否展示购买方地址电话银行账号"
+    assert all(row.get(col) is None for col in ("L", "M", "N", "O", "P", "AD"))
     assert basic.max_row == 4
     detail_headers = [cell.value for cell in detail[3]]
     assert detail_headers[:9] == [
@@ -429,3 +436,17 @@ def test_the_database_keeps_one_open_request_per_statement(db, fapiao_request):
     with pytest.raises(IntegrityError):
         db.session.flush()
     savepoint.rollback()
+
+
+def test_consistency_sees_a_waiting_statement_line_without_its_tax_code(
+    db, fapiao_request, statement
+):
+    from sharehub.admin.consistency import violations
+
+    assert violations()["fapiao_lines_without_tax_code"] == []
+    line = statement.lines[0]
+    line.tax_code = ""
+    db.session.flush()
+    assert violations()["fapiao_lines_without_tax_code"] == [
+        {"request": fapiao_request.id, "line": line.id, "tax_code": ""}
+    ]

@@ -102,7 +102,7 @@ def test_testing_income_counts_issued_order_statements(db, june, lab, lab_manage
     issue(lab_manager, statement)
     db.session.commit()
     after = lab_metrics(date(2026, 6, 1), date(2026, 7, 1), [lab.id])[lab.id]
-    assert after["testing_revenue_fen"] == 160000
+    assert after["testing_revenue_fen"] == 80000  # order A's second sample was refused, not billed
 
 
 def test_the_lab_statistics_page_and_its_export_show_them(
@@ -128,3 +128,29 @@ def test_the_on_time_share_is_an_assessment_indicator(db, june, lab):
     figures = lab_metrics(date(2026, 6, 1), date(2026, 7, 1), [lab.id])[lab.id]
     assert "on_time_rate" in METRIC_LABELS
     assert metric_value(figures, "on_time_rate") == Fraction(1, 2)
+
+
+def test_the_national_report_counts_the_testing_orders_run_on_each_instrument(
+    db, make_order, make_listing, lab, salt_spray, lab_manager
+):
+    """An order with two runs on the chamber counts once there; a run the lab cancelled
+    counts nowhere; the other instrument served none."""
+    from sharehub.stats.exports import national_rows
+    from sharehub.testing import work
+    from tests.support import clock
+
+    chamber, other = make_listing(lab, name="盐雾试验箱"), make_listing(lab, name="拉力试验机")
+    salt_spray.units = [chamber.units[0], other.units[0]]
+    db.session.commit()
+    first, second = make_order(), make_order()
+    day = clock.workday()
+    work.schedule(lab_manager, first, chamber.units[0], clock.at(day, 9), clock.at(day, 11))
+    work.schedule(lab_manager, first, chamber.units[0], clock.at(day, 13), clock.at(day, 15))
+    dropped = work.schedule(
+        lab_manager, second, other.units[0], clock.at(day, 9), clock.at(day, 11)
+    )
+    work.unschedule(lab_manager, dropped)
+    db.session.commit()
+    rows = {row["name"]: row for row in national_rows(day.year)}
+    assert rows["盐雾试验箱"]["testing_orders"] == 1
+    assert rows["拉力试验机"]["testing_orders"] == 0

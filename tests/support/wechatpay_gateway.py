@@ -572,7 +572,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._h5_page(method, path[4:])
         refusal = gw.authenticate(method, self.path, body, self.headers.get("Authorization", ""))
         with gw.lock:
-            gw.requests.append({"method": method, "path": path, "refused": bool(refusal)})
+            gw.requests.append({"method": method, "path": path, "refused": refusal or False})
         if refusal:
             return self._answer(401, {"code": "SIGN_ERROR", "message": refusal})
         try:

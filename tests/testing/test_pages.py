@@ -418,3 +418,46 @@ def test_the_edit_form_shows_prices_in_yuan_and_keeps_them(
     assert client.post(f"/testing/lab/services/{salt.id}/edit", data=data).status_code == 302
     assert salt.price_external == 80000 and salt.units == [unit]
     assert salt.status.value == "pending"  # a published service's change goes to review
+
+
+def test_a_service_names_the_tax_code_spec_and_unit_of_its_fapiao_lines(
+    db, client, login, lab, lab_manager
+):
+    """Left blank: 检验检测 under 专业技术服务, the standard, the unit of the price basis.
+    A code that is not 19 digits is refused with a message and stores nothing."""
+    from sharehub.testing.models import TESTING_TAX_CODE, TestingService
+
+    login(lab_manager)
+    data = {
+        "name": "邵氏硬度",
+        "standard_code": "GB/T 531.1-2008",
+        "field": "new_materials",
+        "sample_quantity": "1",
+        "standard_days": "5",
+        "price_basis": "parameter",
+        "price_external": "200",
+        "price_internal": "100",
+        "tax_code": "30401050",
+    }
+    bad = client.post("/testing/lab/services/new", data=data)
+    assert bad.status_code == 400 and "has 19 digits" in bad.get_data(as_text=True)
+    assert db.session.query(TestingService).count() == 0
+    data["tax_code"] = ""
+    assert client.post("/testing/lab/services/new", data=data).status_code == 302
+    service = db.session.query(TestingService).one()
+    assert service.fapiao_fields() == {
+        "tax_code": TESTING_TAX_CODE,
+        "spec": "GB/T 531.1-2008",
+        "unit": "项",
+    }
+    page = client.get(f"/testing/lab/services/{service.id}/edit").get_data(as_text=True)
+    assert TESTING_TAX_CODE in page
+    data |= {"tax_code": "3040105000000000000", "line_spec": "邵氏A型", "line_unit": "点"}
+    edit = client.post(f"/testing/lab/services/{service.id}/edit", data=data)
+    assert edit.status_code == 302
+    db.session.expire_all()
+    assert service.fapiao_fields() == {
+        "tax_code": "3040105000000000000",
+        "spec": "邵氏A型",
+        "unit": "点",
+    }

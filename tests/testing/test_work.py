@@ -202,6 +202,10 @@ def test_the_statement_is_billed_from_the_order_lines_once(db, order, lab_manage
     statement = work.bill(lab_manager, order)
     db.session.commit()
     assert [line.net for line in statement.lines] == [160000, 5000]
+    # Lines written before they carried the fapiao columns: the testing defaults.
+    assert {(line.tax_code, line.unit) for line in statement.lines} == {
+        ("3040105000000000000", "项")
+    }
     # VAT at the lab's 6 %: 9600 + 300 fen.
     assert statement.vat_total == 9900 and statement.gross_total == 174900
     assert statement.field == "new_materials"
@@ -211,3 +215,94 @@ def test_the_statement_is_billed_from_the_order_lines_once(db, order, lab_manage
     with pytest.raises(Exception) as refused:
         work.bill(order.created_by, order)
     assert refused.value.status == 403
+
+
+def test_a_run_on_a_blocked_unit_whose_calibration_is_overdue_is_refused(
+    db, english, order, chamber, lab_manager
+):
+    from sharehub.calibration import services as calibration
+    from sharehub.calibration.models import CertificateKind, CertificateResult
+    from sharehub.calibration.services import CertificateData
+    from sharehub.core.errors import Conflict
+    from sharehub.testing import work
+    from sharehub.testing.work_models import TestRun
+    from tests.support.files import pdf_bytes
+
+    calibration.record_certificate(
+        lab_manager,
+        chamber,
+        CertificateData(
+            kind=CertificateKind.CALIBRATION,
+            issuing_body="苏州市计量测试院",
+            number="JZ-9",
+            issued_date=clock.today() - timedelta(days=400),
+            due_date=clock.today() - timedelta(days=1),
+            result=CertificateResult.PASS,
+        ),
+        pdf_bytes(),
+        "c.pdf",
+    )
+    calibration.set_policy(lab_manager, chamber.listing, block=True)
+    db.session.commit()
+    day = clock.workday()
+    with pytest.raises(Conflict, match="calibration certificate is overdue"):
+        work.schedule(lab_manager, order, chamber, clock.at(day, 9), clock.at(day, 12))
+    db.session.rollback()
+    assert db.session.query(TestRun).count() == 0
+
+
+def test_the_statement_lines_carry_the_services_tax_code_spec_and_unit(
+    db, order, salt_spray, lab_manager, storage_dir
+):
+    """From the service to the quote line, the statement line and the bulk-issue export:
+    税收分类编码, 规格型号 (the standard unless the service names one) and 单位, with the
+    lab's VAT rate; an expedited surcharge counts 项, a line of the lab's own the default."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from sharehub.fapiao.export import workbook
+    from sharehub.fapiao.models import FapiaoRequest
+    from sharehub.testing import orders, work
+    from sharehub.testing.models import QuoteStatus
+
+    salt_spray.tax_code = "3040105000000000000"
+    salt_spray.expedited_surcharge_percent = 50
+    order.expedited = True
+    order.lab.vat_rate_bp = 300  # a small-scale taxpayer
+    lines = orders.standard_lines(order) + [
+        orders.LineInput(description="制样", quantity=1, unit_price_fen=2000, kind="other")
+    ]
+    quote = orders._write_quote(
+        order, lines, valid_until=clock.today(), turnaround_days=5, issued_by=lab_manager
+    )
+    quote.status = QuoteStatus.ACCEPTED
+    db.session.commit()
+    assert [(q.tax_code, q.spec, q.unit) for q in quote.lines] == [
+        ("3040105000000000000", "GB/T 10125-2021", "样品"),
+        ("3040105000000000000", "GB/T 10125-2021", "项"),
+        ("3040105000000000000", "", "项"),
+    ]
+    statement = work.bill(lab_manager, order)
+    db.session.commit()
+    assert [(s.tax_code, s.spec, s.unit, s.vat_rate_bp) for s in statement.lines] == [
+        ("3040105000000000000", "GB/T 10125-2021", "样品", 300),
+        ("3040105000000000000", "GB/T 10125-2021", "项", 300),
+        ("3040105000000000000", "", "项", 300),
+    ]
+    request = FapiaoRequest(
+        invoice=statement,
+        lab_id=statement.lab_id,
+        customer_org_id=statement.customer_org_id,
+        buyer={"kind": "normal", "title": "委托企业", "tax_id": "91320500MA1XXXXXXX"},
+        amount=statement.gross_total,
+    )
+    db.session.add(request)
+    db.session.flush()
+    detail = load_workbook(io.BytesIO(workbook([request])))["2-发票明细信息"]
+    rows = [[c.value for c in row] for row in detail.iter_rows(min_row=4)]
+    assert [(r[2], r[3], r[4], r[8]) for r in rows] == [
+        ("3040105000000000000", "GB/T 10125-2021", "样品", "0.03"),
+        ("3040105000000000000", "GB/T 10125-2021", "项", "0.03"),
+        ("3040105000000000000", None, "项", "0.03"),
+    ]

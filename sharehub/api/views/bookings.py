@@ -9,6 +9,7 @@ is answered 404, as if it did not exist.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from sharehub.api import schemas as s
@@ -19,6 +20,7 @@ from sharehub.api.models import ApiToken
 from sharehub.api.pagination import page_of
 from sharehub.booking import services
 from sharehub.booking.models import Booking
+from sharehub.calibration import queries as calibration
 from sharehub.catalog.models import Listing
 from sharehub.core.errors import NotFound, PermissionDenied
 from sharehub.extensions import db
@@ -83,13 +85,16 @@ def get_booking(booking_id: int):
 @write("bookings:write")
 @bookings.doc(security=TOKEN)
 @bookings.arguments(s.BookingCreate)
-@bookings.response(201, s.BookingSchema)
+@bookings.response(201, s.BookingCreated)
 def create_booking(data: dict):
     """Book a listing for the organisation
 
     Confirmed at once, or pending until the laboratory approves, as the listing says.
     A taken slot answers 409 with `type` urn:sharehub:problem:slot-taken and free
-    `alternatives` of the same length.
+    `alternatives` of the same length. A unit whose calibration certificate is overdue or
+    failed at the booked time is refused with 409 when its listing blocks such units; when
+    the listing only flags them, the booking is made and `warnings` holds a
+    `calibration-flagged` entry.
     """
     token = require("bookings:write")
     listing = db.session.get(Listing, data["listing_id"])
@@ -111,7 +116,28 @@ def create_booking(data: dict):
             assisted=data["assisted"],
         ),
     )
+    booking.api_warnings = _warnings(booking)  # type: ignore[attr-defined]
     return booking
+
+
+def _warnings(booking: Booking) -> list[dict]:
+    flagged = calibration.flagged_units(
+        booking.listing, booking.starts_dt, booking.ends_dt, booking.unit
+    )
+    if not flagged:
+        return []
+    return [
+        {
+            "code": "calibration-flagged",
+            "message": _(
+                "Calibration warning: the certificate of %(units)s is overdue or failed for "
+                "this time. The laboratory still takes the booking; ask it whether the "
+                "results will be fit for your purpose.",
+                units=", ".join(u.name for u in flagged),
+            ),
+            "unit_ids": [u.id for u in flagged],
+        }
+    ]
 
 
 @bookings.route(f"/bookings/<{ID}:booking_id>/cancel", methods=["POST"])

@@ -50,7 +50,9 @@ def search_listings(**_filters):
     """Search the catalogue
 
     The same filters, sorting and pages (20 per page) as the catalogue page /catalog:
-    `from`, `to` and `hours` keep listings free for that many hours in one piece.
+    `from`, `to` and `hours` keep listings free for that many hours in one piece. Totals
+    stop at 1,000 (`total_exact` false: more match; the pages go on while `page` is
+    below `pages` or the page is full).
     """
     params = queries.SearchParams.from_args(request.args)
     if params.errors:
@@ -68,6 +70,8 @@ def search_listings(**_filters):
             "pages": page.pages,
         },
         "facets": {k: {str(key): n for key, n in v.items()} for k, v in result.facets.items()},
+        "total_exact": result.total_exact,
+        "facets_exact": result.facets_exact,
     }
 
 

@@ -12,6 +12,9 @@ talks to it only through this interface:
 - `acknowledge(ok)` → the answer the gateway expects (Alipay: plain "success"/"failure");
 - `query(attempt)` → `Notification` of the trade's state, for notifications that never came;
 - `close(attempt)`, `refund(attempt, amount_fen, out_request_no)` → `RefundAnswer`;
+- `query_refund(attempt, out_request_no)` → `Notification` of a refund the gateway finishes
+  later ("refund succeeded", "refund failed" or "refund pending"), for refund notifications
+  that never came; None where the gateway answers a refund at once (Alipay);
 - `test_connection()` → `(ok, message)`, where the gateway offers a harmless call.
 
 Errors a gateway raises are `GatewayError` with a message safe to show: never a key, a
@@ -114,6 +117,9 @@ class Gateway:
 
     def refund(self, attempt: OnlinePayment, amount_fen: int, out_request_no: str) -> RefundAnswer:
         raise NotImplementedError
+
+    def query_refund(self, attempt: OnlinePayment, out_request_no: str) -> Notification | None:
+        return None
 
     def test_connection(self) -> tuple[bool, str]:
         raise NotImplementedError

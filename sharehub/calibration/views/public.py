@@ -85,10 +85,7 @@ def calibration_may_download(listing) -> bool:
 def calibration_warnings(listing, starts, ends, unit=None):
     """The units (or `unit`) of a flagging listing that would be unfit during a booking
     (the booking goes ahead with this warning); a blocking listing refuses instead."""
-    if queries.blocks_unfit(listing):
-        return []
-    unfit = queries.unfit_units(listing, starts, ends)
-    return [u for u in unfit if unit is None or u.id == unit.id]
+    return queries.flagged_units(listing, starts, ends, unit)
 
 
 @bp.app_template_global()

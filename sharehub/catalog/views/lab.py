@@ -16,6 +16,7 @@ from sharehub.catalog import files, services
 from sharehub.catalog.blueprint import bp
 from sharehub.catalog.forms import FileForm, ListingForm, OutageForm, UnitForm
 from sharehub.catalog.models import (
+    DEFAULT_TAX_CODES,
     Listing,
     ListingFile,
     ListingKind,
@@ -68,9 +69,14 @@ def _listing(listing_id: int) -> Listing:
 
 
 def _listing_form(form: ListingForm, kind: ListingKind, listing: Listing | None):
-    return render_template("catalog/manage/form.html", form=form, kind=kind, listing=listing), (
-        400 if form.errors else 200
+    page = render_template(
+        "catalog/manage/form.html",
+        form=form,
+        kind=kind,
+        listing=listing,
+        default_tax_code=DEFAULT_TAX_CODES[kind],
     )
+    return page, (400 if form.errors else 200)
 
 
 @bp.route("/lab/listings")

@@ -20,7 +20,7 @@ from sharehub.core.forms import ConfirmForm, csrf_refused, first_errors
 from sharehub.core.tx import commit
 from sharehub.core.uploads import read_upload, send_stored
 from sharehub.extensions import db
-from sharehub.testing import orders, queries, samples
+from sharehub.testing import cancellation, orders, queries, samples
 from sharehub.testing.blueprint import bp
 from sharehub.testing.forms import (
     ReasonForm,
@@ -31,7 +31,7 @@ from sharehub.testing.forms import (
     samples_of,
     services_of,
 )
-from sharehub.testing.models import RequestAttachment, TestingRequest
+from sharehub.testing.models import RequestAttachment, RequestStatus, TestingRequest
 from sharehub.testing.views.work_panel import work_context
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -142,6 +142,7 @@ def my_requests():
 
 
 def order_context(req: TestingRequest) -> dict:
+    actions = req.allowed_actions(current_user)
     return dict(
         req=req,
         confirm_form=ConfirmForm(),
@@ -149,8 +150,12 @@ def order_context(req: TestingRequest) -> dict:
         ship_form=ShipForm(),
         store_form=StoreForm(),
         release_form=ReleaseForm(),
-        actions=req.allowed_actions(current_user),
+        actions=actions,
         today=local_today(),
+        cancel_fee=cancellation.fee_now(req) if "cancel" in actions else 0,
+        testing_started="cancel" in actions
+        and req.status == RequestStatus.IN_TESTING
+        and cancellation.has_started(req, None),
         is_lab=req.is_lab_manager(current_user),
     )
 
@@ -206,7 +211,7 @@ def cancel(request_id: int):
         form.validate_on_submit()
         if csrf_refused(form):
             abort(400)
-        orders.cancel(current_user, req, form.reason.data or "")
+        return cancellation.cancel(current_user, req, form.reason.data or "")
 
     return perform(
         work,

@@ -18,7 +18,7 @@ from sharehub.core.forms import ConfirmForm, csrf_refused, first_errors
 from sharehub.core.inputs import parse_date
 from sharehub.core.uploads import read_upload, send_stored
 from sharehub.extensions import db
-from sharehub.testing import labels, orders, queries, samples, services
+from sharehub.testing import cancellation, labels, orders, queries, samples, services
 from sharehub.testing.accreditation import marks_for
 from sharehub.testing.blueprint import bp
 from sharehub.testing.forms import (
@@ -139,7 +139,8 @@ def edit_service(service_id: int):
     if request.method == "GET":
         form = _service_form(service.lab, obj=service)
         form.unit_ids.data = [u.id for u in service.units]
-        for key in ("price_external", "price_internal", "price_cluster"):  # fen shown in yuan
+        # fen shown in yuan
+        for key in ("price_external", "price_internal", "price_cluster", "cancel_fee_fen"):
             fen = getattr(service, key)
             getattr(form, key).raw_data = [] if fen is None else [f"{fen // 100}.{fen % 100:02d}"]
         form.parameters.data = "\n".join(
@@ -314,6 +315,26 @@ def refuse(request_id: int):
         work,
         done=url_for("testing.order_page", request_id=request_id),
         success=_("The request has been refused."),
+        again=lambda: render_order(req),
+    )
+
+
+@bp.route("/orders/<int:request_id>/stop", methods=["POST"])
+@login_required
+def stop(request_id: int):
+    req = _lab_order(request_id)
+    form = ReasonForm()
+
+    def work():
+        form.validate_on_submit()
+        if csrf_refused(form):
+            abort(400)
+        cancellation.stop(current_user, req, form.reason.data or "")
+
+    return perform(
+        work,
+        done=url_for("testing.order_page", request_id=request_id),
+        success=_("The order has been stopped; the customer is told."),
         again=lambda: render_order(req),
     )
 
