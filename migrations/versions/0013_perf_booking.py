@@ -1,7 +1,7 @@
 """outbox events: what a change must tell, rendered by the outbox worker after the commit
 
 Revision ID: 0013_perf_booking
-Revises: 0012_testing_work
+Revises: 0013_fapiao_lines
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import sharehub.core.db
 
 revision = "0013_perf_booking"
-down_revision = "0012_testing_work"
+down_revision = "0013_fapiao_lines"
 branch_labels = None
 depends_on = None
 
