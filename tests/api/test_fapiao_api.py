@@ -185,7 +185,7 @@ def test_bad_asks_store_nothing(api, db, world, lab_manager, booked):
     from sharehub.billing import services as billing
 
     draft = billing.draft_invoice(  # not issued: not the firm's to see yet
-        lab_manager, booked.listing.lab, booked.customer_org, [("咨询", "1", 10000, 10000)]
+        lab_manager, booked.listing.lab, booked.customer_org, [("咨询", "1", 10000, 10000, {})]
     )
     db.session.commit()
     assert ask(api, world, token, statement=draft).status_code == 404

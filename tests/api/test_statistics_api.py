@@ -437,11 +437,12 @@ def test_national_report_as_csv(api, two_labs, tokens):
     text = response.get_data(as_text=True)
     assert text.startswith("\ufeffInstrument number,Category code,Name,English name,Unit,")
     header, *rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert len(header) == 14 and len(rows) == 2
-    # The figures as the JSON gives them, written with their decimals (hours 2, yuan 2).
+    assert len(header) == 15 and len(rows) == 2
+    # The figures as the JSON gives them, written with their decimals (hours 2, yuan 2);
+    # the last column, the testing orders served, is 0 (no commissioned testing here).
     assert [r[9:] for r in rows] == [
-        ["7.75", "5.75", "1500.00", "2", "1"],
-        ["3.00", "3.00", "1200.00", "2", "1"],
+        ["7.75", "5.75", "1500.00", "2", "1", "0"],
+        ["3.00", "3.00", "1200.00", "2", "1", "0"],
     ]
     assert rows[0][7] == "实验室甲" and rows[0][8] == "100"
 

@@ -69,7 +69,8 @@ def order_no(tag: str) -> str:
 
 def test_native_order_is_signed_and_gives_a_code_url(client, standin):
     no = order_no("N")
-    code_url = client.native(no, "结算单 SH0001-2026-000001", 52999, later(), attach="invoice:1")
+    expires = later()  # a reload asks with the attempt's stored expiry, to the second
+    code_url = client.native(no, "结算单 SH0001-2026-000001", 52999, expires, attach="invoice:1")
     assert code_url.startswith("weixin://wxpay/bizpayurl?pr=")
     found = client.query(no)
     assert (found.state, found.total, found.currency, found.is_paid) == (
@@ -79,7 +80,7 @@ def test_native_order_is_signed_and_gives_a_code_url(client, standin):
         False,
     )
     # The same order asked again (a page reload) gives the same QR code.
-    assert client.native(no, "结算单 SH0001-2026-000001", 52999, later(), "invoice:1") == code_url
+    assert client.native(no, "结算单 SH0001-2026-000001", 52999, expires, "invoice:1") == code_url
 
 
 def test_h5_order_gives_an_h5_url(client):
