@@ -249,8 +249,8 @@ def check_consistency_command():
     issued fapiao whose amount is not its statement's total, a line without its 19-digit
     tax classification code on a statement waiting for its fapiao, sample or report numbers with
     gaps per lab and year, an issued report changed, testing orders or quotes whose totals
-    are not the sum of their lines, and an order billed twice
-    (sharehub/admin/consistency.py)."""
+    are not the sum of their lines, an order billed twice, and events (a booking made, …)
+    untold for over an hour or given up (sharehub/admin/consistency.py)."""
     from sharehub.admin.consistency import violations
 
     found = violations()

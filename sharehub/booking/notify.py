@@ -92,7 +92,9 @@ def booking_event(booking: Booking, event: str) -> None:
             Notification(
                 user_id=user.id,
                 text=str(subject)[:500],
-                link=url_for("booking.booking_page", booking_id=booking.id),
+                # a path: the outbox worker has no request, where url_for defaults to
+                # the site's full address
+                link=url_for("booking.booking_page", booking_id=booking.id, _external=False),
             )
         )
         when = (

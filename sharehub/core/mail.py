@@ -15,12 +15,13 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app, render_template
 from flask_babel import force_locale
 
 from sharehub.core.db import utcnow
 from sharehub.core.models import OutboxEvent, OutboxMessage
-from sharehub.core.tx import after_commit, commit
+from sharehub.core.tx import COMMITTING, after_commit, commit
 from sharehub.extensions import db
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,16 @@ def defer_event(kind: str, object_id: int, event: str, **data) -> OutboxEvent:
         db.session.info.setdefault(EVENTS_KEY, []).append(row)
         after_commit("events", _process_deferred)
     return row
+
+
+@sa.event.listens_for(so.Session, "after_transaction_end")
+def _forget_deferred(session, transaction) -> None:
+    """The events of a transaction are told right after it only when it ends through
+    `core.tx.commit`. Rolled back, its rows are gone; committed some other way (a plain
+    `session.commit()`), its rows wait for the outbox worker, rather than being told at
+    some later, unrelated commit of the same session."""
+    if transaction.parent is None and not session.info.get(COMMITTING):
+        session.info.pop(EVENTS_KEY, None)
 
 
 def _process_deferred() -> None:
