@@ -164,3 +164,43 @@ def test_check_consistency_names_events_left_untold(db, buyer, listing):
     event.created_dt = utcnow() - timedelta(days=1)  # told: old events are fine
     db.session.commit()
     assert consistency.outbox_events_not_told() == []
+
+
+def _subjects(mailbox, address, booking_id) -> list[str]:
+    return [m["Subject"] for m in mailbox.to(address) if f"#{booking_id}" in m["Subject"]]
+
+
+def test_a_decision_before_the_worker_ran_tells_the_request_first_as_it_was_made(
+    db, buyer, lab, lab_manager, make_listing, mailbox
+):
+    listing = make_listing(lab, name=NAME, approval_required=True)
+    booking = _book(buyer, listing)
+    db.session.commit()  # its "created" is stored for the worker, which has not run yet
+    booking_services.decline(lab_manager, booking, "仪器维护")
+    tx.commit()
+    assert _subjects(mailbox, buyer.email, booking.id) == [
+        f"Booking request #{booking.id}: {NAME}",  # not "confirmed", and not after
+        f"Booking #{booking.id} declined",
+    ]
+    assert run_outbox() == 0  # told once
+    assert len(_subjects(mailbox, buyer.email, booking.id)) == 2
+    assert _notes(db, buyer) == [f"/bookings/{booking.id}"] * 2
+
+
+def test_a_booking_cancelled_before_the_worker_ran_is_told_in_order(
+    db, buyer, listing, lab_manager, mailbox
+):
+    booking = _book(buyer, listing)
+    db.session.commit()
+    booking_services.cancel(buyer, booking)
+    tx.commit()
+    assert _subjects(mailbox, buyer.email, booking.id) == [
+        f"Booking #{booking.id} confirmed: {NAME}",
+        f"Booking #{booking.id} cancelled",
+    ]
+    assert _subjects(mailbox, lab_manager.email, booking.id) == [
+        f"Booking #{booking.id} confirmed: {NAME}",
+        f"Booking #{booking.id} cancelled",
+    ]
+    assert run_outbox() == 0
+    assert len(_subjects(mailbox, buyer.email, booking.id)) == 2
