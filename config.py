@@ -66,6 +66,11 @@ class Config:
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "ShareHub <noreply@sharehub.cn>")
     # Deliver queued mail right after the request that queued it commits.
     MAIL_SEND_AFTER_COMMIT = _bool("MAIL_SEND_AFTER_COMMIT", True)
+    # Events a change stores (core/mail.py `defer_event`: a booking made, …) are rendered
+    # into mail, invites, in-app messages and webhooks by `flask sharehub send-mail` (cron,
+    # every minute), so the request that made the change waits for none of it. On: right
+    # after the commit, in the same request (development, and the tests that read mail).
+    NOTIFY_AFTER_COMMIT = _bool("NOTIFY_AFTER_COMMIT", False)
 
     EMAIL_TOKEN_MAX_AGE = 3 * 24 * 3600
     RESET_TOKEN_MAX_AGE = 2 * 3600
@@ -102,7 +107,7 @@ class Config:
 
 
 class DevelopmentConfig(Config):
-    pass
+    NOTIFY_AFTER_COMMIT = _bool("NOTIFY_AFTER_COMMIT", True)  # no cron on a laptop
 
 
 class ProductionConfig(Config):

@@ -1192,7 +1192,9 @@ def booking_profile(app, engine, world: World, leftover, reps: int, warmup: int 
             if profiled:
                 profiler.enable()
             started = time.perf_counter()
+            cpu_started = time.process_time()
             response = client.post(f"/catalog/{listing_id}/book/review", data=data)
+            cpu = (time.process_time() - cpu_started) * 1000
             total = (time.perf_counter() - started) * 1000
             if profiled:
                 profiler.disable()
@@ -1204,6 +1206,9 @@ def booking_profile(app, engine, world: World, leftover, reps: int, warmup: int 
         parts["sql"] = sum(s for _, s, _, _ in recorder.statements) * 1000
         parts["statements"] = len(recorder.statements)
         parts["total"] = total
+        parts["cpu"] = cpu
+        if n == len(own) - 1:
+            last_kinds = Counter(kind for kind, _, _, _ in recorder.statements)
         if n >= warmup and not profiled:
             runs.append(parts)
     profiled_count = sum(1 for n in range(warmup, len(own)) if n % 2 == 1)
@@ -1228,6 +1233,7 @@ def booking_profile(app, engine, world: World, leftover, reps: int, warmup: int 
         "profile": text[-8000:],
         "parts": parts,
         "speed": median(calibration),
+        "kinds": dict(last_kinds),
     }
 
 
@@ -1546,15 +1552,20 @@ def render_report(ctx: dict) -> str:
         if prof:
             s = prof["summary"]
             kinds = sorted(
-                (k for k in s if k not in ("total", "sql", "statements")), key=lambda k: -s[k]
+                (k for k in s if k not in ("total", "sql", "statements", "cpu")),
+                key=lambda k: -s[k],
             )
             lines += [
                 "",
                 f"### One booking POST in process (median of {prof['runs']} requests, ms)",
                 "",
                 "Flask test client, same database, CSRF off (TestConfig), no HTTP and no "
-                f"gunicorn: total **{fmt(s['total'])}**, SQL {fmt(s['sql'])} in "
-                f"{s['statements']:.0f} statements, Python {fmt(s['total'] - s['sql'])}. "
+                f"gunicorn: total **{fmt(s['total'])}**, CPU of this process "
+                f"**{fmt(s['cpu'])}**, SQL {fmt(s['sql'])} in "
+                f"**{s['statements']:.0f} statements**, Python {fmt(s['total'] - s['sql'])}. "
+                "Statements of the last request by kind: "
+                + ", ".join(f"{k} ×{n}" for k, n in sorted(prof["kinds"].items()))
+                + ". "
                 "Statements: " + ", ".join(f"{k} {fmt(s[k])}" for k in kinds) + ". "
                 f"CPU speed check during this phase: {fmt(prof['speed'])} ms (availability "
                 f"phase: {fmt(median(av['calibration']))} ms; lower = faster).",

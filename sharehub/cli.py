@@ -62,10 +62,15 @@ def seed_reference_command():
     help="Also retry failed messages at once, without waiting for their back-off "
     "(after the mail server is back).",
 )
+@with_site_url
 def send_mail_command(limit: int, retry_now: bool):
-    """Deliver queued mail (safe to run from cron on several machines)."""
-    from sharehub.core.mail import deliver_outbox
+    """Render stored events (bookings made, …) into mail, in-app messages and webhooks,
+    then deliver queued mail (safe to run from cron on several machines)."""
+    from sharehub.core.mail import deliver_outbox, process_events
 
+    told = process_events(limit=limit)
+    if told:
+        click.echo(f"{told} events told.")
     sent, failed = deliver_outbox(limit=limit, retry_now=retry_now)
     click.echo(f"{sent} sent, {failed} failed.")
 
@@ -244,8 +249,9 @@ def check_consistency_command():
     issued fapiao whose amount is not its statement's total, a line without its 19-digit
     tax classification code on a statement waiting for its fapiao, sample or report numbers with
     gaps per lab and year, an issued report changed, testing orders or quotes whose totals
-    are not the sum of their lines, an order billed twice, and a funding account whose
-    bookings commit more than its budget (sharehub/admin/consistency.py)."""
+    are not the sum of their lines, an order billed twice, a funding account whose bookings
+    commit more than its budget, and events (a booking made, …) untold for over an hour or
+    given up (sharehub/admin/consistency.py)."""
     from sharehub.admin.consistency import violations
 
     found = violations()

@@ -107,6 +107,7 @@ def app(database_url, mailbox, tmp_path_factory):
         STORAGE_DIR = str(tmp_path_factory.mktemp("storage"))
         MAIL_SERVER = "127.0.0.1"
         MAIL_PORT = mailbox.port
+        NOTIFY_AFTER_COMMIT = True  # tests read the mail a request sends at once
 
     app = create_app(Config)
 

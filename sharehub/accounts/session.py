@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import wraps
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import abort, g, session
 from flask_login import current_user, login_required
 
@@ -19,7 +20,13 @@ def load_user(user_id: str) -> User | None:
         uid, version = (int(part) for part in user_id.split(":", 1))
     except ValueError:
         return None
-    user = db.session.get(User, uid)
+    # The memberships and their organisations come with the user (one statement): nearly
+    # every page asks which organisation the user acts for (current_org).
+    user = db.session.get(
+        User,
+        uid,
+        options=[so.joinedload(User.memberships).joinedload(Membership.organisation)],
+    )
     if user is None or user.session_version != version:
         return None
     return user

@@ -8,12 +8,15 @@ its totals, a booking has one live invoice, credit notes never exceed their invo
 invoice below zero is marked paid, a voucher pays at most its programme's share, a
 statement has at most one open fapiao request, an issued fapiao (less its red ones)
 is for its statement's total less credit notes, and a statement waiting for its fapiao
-has a 19-digit tax classification code on every line.
+has a 19-digit tax classification code on every line, and no stored event waits untold
+for over an hour.
 `figures()` gathers the counts and sums that must come out equal after a pg_dump is
 restored into an empty database.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -29,6 +32,9 @@ from sharehub.booking import chain, funding
 from sharehub.booking.models import HOLDING, Booking, BookingStatus, UsageRecord
 from sharehub.catalog.models import Listing, Unit
 from sharehub.competence.models import Authorisation, Level, Requirement, requirement_listing
+from sharehub.core.clock import utcnow
+from sharehub.core.mail import MAX_ATTEMPTS
+from sharehub.core.models import OutboxEvent
 from sharehub.extensions import db
 from sharehub.fapiao import queries as fapiao_queries
 from sharehub.testing.models import (
@@ -613,6 +619,7 @@ def violations() -> dict[str, list]:
         "revocations_not_ending_the_authorisation": revocations_not_ending_the_authorisation(),
         "funding_accounts_over_budget": funding.overspent_accounts(),
         "orders_and_reports_disagree": orders_and_reports_disagree(),
+        "outbox_events_not_told": outbox_events_not_told(),
     }
 
 
@@ -642,6 +649,38 @@ def orders_and_reports_disagree() -> list[dict]:
         .order_by(TestingRequest.id)
     ).all()
     return [{"order_id": o, "status": str(st), "issued_reports": int(n)} for o, st, n in rows]
+
+
+# The outbox worker (send-mail) runs every minute and retries a failing event at its next
+# run: an event still untold an hour on means the worker is not running or the event keeps
+# failing, and people are not hearing of their bookings.
+EVENT_TOLD_WITHIN = timedelta(hours=1)
+
+
+def outbox_events_not_told() -> list[dict]:
+    """Stored events (core/mail.py `defer_event`) left untold for over an hour, or given up
+    after MAX_ATTEMPTS failures: nobody got the mail, in-app message or webhook they owe."""
+    rows = db.session.scalars(
+        sa.select(OutboxEvent)
+        .where(
+            OutboxEvent.done_dt.is_(None),
+            sa.or_(
+                OutboxEvent.created_dt < utcnow() - EVENT_TOLD_WITHIN,
+                OutboxEvent.attempts >= MAX_ATTEMPTS,
+            ),
+        )
+        .order_by(OutboxEvent.id)
+    )
+    return [
+        {
+            "event": row.id,
+            "kind": row.kind,
+            "object": row.object_id,
+            "what": row.event,
+            "attempts": row.attempts,
+        }
+        for row in rows
+    ]
 
 
 def usage_chain_breaks() -> list[str]:

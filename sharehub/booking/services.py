@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -24,6 +24,7 @@ from sharehub.booking.availability import (
     free_intervals,
     free_starts,
     grid_starts,
+    holidays_between,
     opening_intervals,
 )
 from sharehub.booking.models import HOLDING, TRANSITIONS, Booking, BookingStatus, HeadApproval
@@ -70,7 +71,11 @@ class RuleBroken(ValidationError):
 
 
 def check_rules(
-    listing: Listing, starts: datetime, ends: datetime, now: datetime | None = None
+    listing: Listing,
+    starts: datetime,
+    ends: datetime,
+    now: datetime | None = None,
+    holidays: dict[date, bool] | None = None,
 ) -> None:
     """The listing's booking rules; raises ValidationError with a message for the buyer
     (RuleBroken, 409, for the rules of the listing and the clock)."""
@@ -81,7 +86,7 @@ def check_rules(
         raise ValidationError(_l("A booking ends after it starts."))
     minutes = int((ends - starts).total_seconds() // 60)
     if minutes % listing.slot_minutes or starts not in grid_starts(
-        listing, starts, starts + timedelta(minutes=1)
+        listing, starts, starts + timedelta(minutes=1), holidays
     ):
         _refuse_closed_day(listing, starts)
         raise RuleBroken(
@@ -118,11 +123,17 @@ def _refuse_closed_day(listing: Listing, starts: datetime) -> None:
 
 
 def _is_free(
-    unit: Unit, starts: datetime, ends: datetime, exclude_booking_id: int | None = None
+    unit: Unit,
+    starts: datetime,
+    ends: datetime,
+    exclude_booking_id: int | None = None,
+    holidays: dict[date, bool] | None = None,
 ) -> bool:
     return any(
         a <= starts and ends <= b
-        for a, b in free_intervals(unit, starts, ends, exclude_booking_id=exclude_booking_id)
+        for a, b in free_intervals(
+            unit, starts, ends, holidays, exclude_booking_id=exclude_booking_id
+        )
     )
 
 
@@ -184,7 +195,14 @@ def create_booking(
         raise Conflict(_l("This listing does not take bookings at present."))
     if listing.kind == ListingKind.DATASET:
         raise ValidationError(_l("Datasets are not booked by time."))
-    check_rules(listing, request.starts_dt, request.ends_dt)
+    if request.starts_dt.tzinfo is not None and request.ends_dt.tzinfo is not None:
+        # the official calendar of the booking's days, read once for every rule below
+        holidays = holidays_between(
+            request.starts_dt.astimezone(LAB_TZ).date(), request.ends_dt.astimezone(LAB_TZ).date()
+        )
+    else:
+        holidays = None  # check_rules refuses it
+    check_rules(listing, request.starts_dt, request.ends_dt, holidays=holidays)
     check_request_texts(request)
     # Who may operate it: an authorisation valid at the start, or a staff operator.
     requirement = check_operator(actor, listing, request.starts_dt, request.assisted)
@@ -194,7 +212,7 @@ def create_booking(
         staff_units = [
             u
             for u in requirement.staff_listing.units
-            if u.is_active and _is_free(u, request.starts_dt, request.ends_dt)
+            if u.is_active and _is_free(u, request.starts_dt, request.ends_dt, holidays=holidays)
         ]
         if not staff_units:
             raise OperatorTaken(
@@ -209,7 +227,10 @@ def create_booking(
     if not units:
         raise ValidationError(_l("Choose one of the listing's units."))
     units = _fit_units(listing, units, request)
-    unit = next((u for u in units if _is_free(u, request.starts_dt, request.ends_dt)), None)
+    unit = next(
+        (u for u in units if _is_free(u, request.starts_dt, request.ends_dt, holidays=holidays)),
+        None,
+    )
     if unit is None:
         raise SlotTaken(
             _l("This time is not free any more."),
@@ -286,7 +307,7 @@ def create_booking(
         funding_account=booking.funding_account_id,
         head_approval=booking.head_approval.value if booking.head_approval else None,
     )
-    notify.booking_event(booking, "created")
+    notify.booking_event_later(booking, "created")
     if awaits_head:
         funding.ask_head(booking)
     db.session.flush()

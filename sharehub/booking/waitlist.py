@@ -77,7 +77,7 @@ def offer_freed_slot(freed: Booking) -> Booking | None:
         audit.record(
             None, "waitlist.offered", entry, organisation=freed.listing.lab_id, booking=booking.id
         )
-        notify.booking_event(booking, "offered")
+        notify.booking_event_later(booking, "offered")  # after its "created", in order
         db.session.flush()
         return booking
     return None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from sharehub.calibration.models import (
     DUE_SOON_DAYS,
@@ -128,9 +129,34 @@ def unfit_intervals(unit: Unit, certificates: list[Certificate] | None = None) -
     return spans
 
 
+NO_POLICY_KEY = "sharehub.listings_without_calibration_policy"
+
+
 def policy_of(listing: Listing | int) -> CalibrationPolicy | None:
     listing_id = listing if isinstance(listing, int) else listing.id
-    return db.session.get(CalibrationPolicy, listing_id)
+    if listing_id in db.session.info.get(NO_POLICY_KEY, ()):
+        return None  # the identity map remembers rows, not their absence
+    policy = db.session.get(CalibrationPolicy, listing_id)
+    if policy is None:
+        known_without_policy(listing_id)
+    return policy
+
+
+def known_without_policy(listing_id: int) -> None:
+    """Remember, until the transaction ends or a policy is made, that the listing has no
+    policy (for a caller that loaded it with an outer join)."""
+    db.session.info.setdefault(NO_POLICY_KEY, set()).add(listing_id)
+
+
+@sa.event.listens_for(CalibrationPolicy, "init")
+def _forget_absent_policies(target, args, kwargs) -> None:
+    db.session.info.pop(NO_POLICY_KEY, None)
+
+
+@sa.event.listens_for(so.Session, "after_transaction_end")
+def _forget_absent_policies_after(session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended
+        session.info.pop(NO_POLICY_KEY, None)
 
 
 def blocks_unfit(listing: Listing | int) -> bool:

@@ -385,10 +385,11 @@ def facet_labels() -> dict:
     return {"clusters": clusters, "provinces": provinces}
 
 
-def get_listing(listing_id: int, viewer) -> Listing:
+def get_listing(listing_id: int, viewer, *options) -> Listing:
     """The listing this viewer may see; NotFound (404) both when there is none and when
-    they may not see it, so its existence is not given away."""
-    listing = db.session.get(Listing, listing_id)
+    they may not see it, so its existence is not given away. Its lab comes in the same
+    statement (can_view needs it); `options` load more with it."""
+    listing = db.session.get(Listing, listing_id, options=[so.joinedload(Listing.lab), *options])
     if listing is None or not listing.can_view(viewer):
         raise NotFound(_l("No such listing."))
     return listing

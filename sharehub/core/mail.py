@@ -9,22 +9,112 @@ from __future__ import annotations
 import base64
 import logging
 import smtplib
+from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app, render_template
 from flask_babel import force_locale
 
 from sharehub.core.db import utcnow
-from sharehub.core.models import OutboxMessage
-from sharehub.core.tx import after_commit
+from sharehub.core.models import OutboxEvent, OutboxMessage
+from sharehub.core.tx import COMMITTING, after_commit, commit
 from sharehub.extensions import db
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 QUEUED_KEY = "sharehub.mail_queued"  # messages written by this transaction
+EVENTS_KEY = "sharehub.events_deferred"  # events written by this transaction
+# kind -> what renders an event of that kind (mail, invites, notifications, webhooks);
+# registered by the domain that owns the kind (booking/notify.py).
+EVENT_HANDLERS: dict[str, Callable[[OutboxEvent], None]] = {}
+
+
+def event_handler(kind: str):
+    def register(handler: Callable[[OutboxEvent], None]):
+        EVENT_HANDLERS[kind] = handler
+        return handler
+
+    return register
+
+
+def defer_event(kind: str, object_id: int, event: str, **data) -> OutboxEvent:
+    """Store that `event` happened to object `object_id`, in the caller's transaction; the
+    handler of `kind` tells people after the commit: in the outbox worker (`send-mail`),
+    or right after the commit when NOTIFY_AFTER_COMMIT is on. A rolled-back change leaves
+    no row, so nobody hears of it."""
+    row = OutboxEvent(kind=kind, object_id=object_id, event=event, data=data)
+    db.session.add(row)
+    if current_app.config.get("NOTIFY_AFTER_COMMIT"):
+        db.session.info.setdefault(EVENTS_KEY, []).append(row)
+        after_commit("events", _process_deferred)
+    return row
+
+
+@sa.event.listens_for(so.Session, "after_transaction_end")
+def _forget_deferred(session, transaction) -> None:
+    """The events of a transaction are told right after it only when it ends through
+    `core.tx.commit`. Rolled back, its rows are gone; committed some other way (a plain
+    `session.commit()`), its rows wait for the outbox worker, rather than being told at
+    some later, unrelated commit of the same session."""
+    if transaction.parent is None and not session.info.get(COMMITTING):
+        session.info.pop(EVENTS_KEY, None)
+
+
+def _process_deferred() -> None:
+    rows = db.session.info.pop(EVENTS_KEY, [])
+    ids = [sa.inspect(row).identity[0] for row in rows if sa.inspect(row).identity]
+    if ids:
+        process_events(limit=len(ids), only_ids=ids)
+
+
+def process_events(limit: int = 500, only_ids: list[int] | None = None) -> int:
+    """Render stored events, oldest first, each in its own transaction (committed with
+    `core.tx.commit`, so the mail and webhooks it queues go out as after any change).
+    Claimed with SKIP LOCKED on PostgreSQL, so several workers never tell twice. A
+    handler that fails leaves its event for the next run (at most MAX_ATTEMPTS)."""
+    done = 0
+    failed: list[int] = []
+    for _ in range(limit):
+        query = (
+            sa.select(OutboxEvent)
+            .where(
+                OutboxEvent.done_dt.is_(None),
+                OutboxEvent.attempts < MAX_ATTEMPTS,
+                sa.true() if only_ids is None else OutboxEvent.id.in_(only_ids),
+                OutboxEvent.id.not_in(failed) if failed else sa.true(),
+            )
+            .order_by(OutboxEvent.id)
+            .limit(1)
+        )
+        if db.engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        row = db.session.scalar(query)
+        if row is None:
+            break
+        row_id = row.id
+        try:
+            handler = EVENT_HANDLERS[row.kind]
+            handler(row)
+            row.done_dt = utcnow()
+            row.attempts += 1
+            commit()
+        except Exception:  # one bad event must not stop the others; it is retried
+            db.session.rollback()
+            log.exception("outbox event %s failed", row_id)
+            db.session.execute(
+                sa.update(OutboxEvent)
+                .where(OutboxEvent.id == row_id)
+                .values(attempts=OutboxEvent.attempts + 1)
+            )
+            db.session.commit()
+            failed.append(row_id)
+            continue
+        done += 1
+    return done
 
 
 def queue_mail(

@@ -57,6 +57,24 @@ class OutboxMessage(Model):
     next_attempt_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
 
+class OutboxEvent(Model):
+    """Something that happened, stored in the change's own transaction and told later: the
+    outbox worker (or the hook after the commit) renders the mail, the invite, the in-app
+    messages and the webhook deliveries from it, so the request that made the change does
+    none of that work (core/mail.py `defer_event`, `process_events`)."""
+
+    __tablename__ = "outbox_event"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    created_dt: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(32))  # the handler, e.g. "booking"
+    object_id: so.Mapped[int] = so.mapped_column(sa.Integer)
+    event: so.Mapped[str] = so.mapped_column(sa.String(32))
+    data: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+    done_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime, index=True)
+    attempts: so.Mapped[int] = so.mapped_column(default=0)
+
+
 class Notification(Model):
     """An in-app message; the same event is also mailed through the outbox."""
 

@@ -16,6 +16,9 @@ from flask import current_app, has_request_context, request
 from sharehub.extensions import db
 
 AFTER_COMMIT = "sharehub.after_commit"
+# Set while `commit()` commits: work that belongs to one transaction (core/mail.py's
+# deferred events) tells by it whether that transaction ended through `commit()`.
+COMMITTING = "sharehub.committing"
 
 
 def after_commit(key: str, work: Callable[[], object]) -> None:
@@ -25,7 +28,11 @@ def after_commit(key: str, work: Callable[[], object]) -> None:
 
 
 def commit() -> None:
-    db.session.commit()
+    db.session.info[COMMITTING] = True
+    try:
+        db.session.commit()
+    finally:
+        db.session.info.pop(COMMITTING, None)
     if has_request_context():
         # If the connection drops while the answer is finished, the 503 page says the
         # change was saved instead of "nothing was saved" (sharehub/core/errors.py).

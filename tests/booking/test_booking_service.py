@@ -12,8 +12,10 @@ from sharehub.booking.services import BookingRequest, SlotTaken
 from sharehub.core.clock import LAB_TZ
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
 from sharehub.core.models import Notification
+from sharehub.core.tx import commit
 from tests.support import clock
 from tests.support.clock import at, is_workday, workday
+from tests.support.outbox import run_outbox
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -40,7 +42,8 @@ def test_approval_listing_creates_a_pending_hold_and_instant_confirms(
     assert (pending.net_amount, pending.vat_amount, pending.gross_amount) == (100000, 6000, 106000)
     instant = book(buyer, make_listing(lab, name="即时", approval_required=False), day)
     assert instant.status == BookingStatus.CONFIRMED
-    db.session.commit()
+    commit()  # the people concerned are told after the commit (core/mail.py defer_event)
+    run_outbox()  # and by the worker what the factories' own commits stored
     assert db.session.scalar(sa.select(sa.func.count(Notification.id))) >= 2
 
 

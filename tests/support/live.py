@@ -42,7 +42,7 @@ def live_server(
         },
     )
     if mail_port:
-        env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(mail_port))
+        env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(mail_port), NOTIFY_AFTER_COMMIT="1")
     env.update(extra or {})
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     commands = [["db", "upgrade"], ["sharehub", "seed-demo" if seed_demo else "seed-reference"]]

@@ -33,6 +33,8 @@ from sharehub.booking.models import (
     ServiceWay,
 )
 from sharehub.booking.pricing import quote
+from sharehub.calibration import queries as calibration
+from sharehub.calibration.models import CalibrationPolicy
 from sharehub.catalog.models import Listing, ListingKind, Unit
 from sharehub.catalog.queries import get_listing
 from sharehub.competence.services import requirement_for
@@ -110,10 +112,35 @@ def _month(listing: Listing, first: date, zone):
     )
 
 
+def _listing_to_book(listing_id: int) -> Listing:
+    """The listing with all that booking it reads (lab, opening hours, units, calibration
+    policy) in one statement; 404 as `get_listing` when the viewer may not see it."""
+    found = (
+        db.session.execute(
+            sa.select(Listing, CalibrationPolicy.listing_id)
+            .outerjoin(CalibrationPolicy, CalibrationPolicy.listing_id == Listing.id)
+            .where(Listing.id == listing_id)
+            .options(
+                so.joinedload(Listing.lab),
+                so.joinedload(Listing.opening_hours),
+                so.joinedload(Listing.units),
+            )
+        )
+        .unique()
+        .first()
+    )
+    if found is None:
+        return get_listing(listing_id, current_user)  # NotFound
+    listing, policy_id = found
+    if policy_id is None:
+        calibration.known_without_policy(listing.id)
+    return get_listing(listing.id, current_user)  # in the identity map: no statement
+
+
 @bp.route("/catalog/<int:listing_id>/book/review", methods=["GET", "POST"])
 @login_required
 def review(listing_id: int):
-    listing = get_listing(listing_id, current_user)
+    listing = _listing_to_book(listing_id)
     org = current_org()
     if org is None:
         return refused(
@@ -137,14 +164,17 @@ def review(listing_id: int):
         return refused(exc, again=lambda: _review_page(listing, org, booking_request, free))
     except DomainError as exc:
         return refused(exc, again=lambda: _review_page(listing, org, booking_request))
-    commit()
-    flash(
+    # Read before the commit expires the booking and the user (the message is in the
+    # user's language), so the redirect sends no query.
+    booking_id = booking.id
+    done = (
         _("Your booking request has been sent to the laboratory.")
         if booking.status == BookingStatus.PENDING
-        else _("Your booking is confirmed."),
-        "success",
+        else _("Your booking is confirmed.")
     )
-    return redirect(url_for("booking.booking_page", booking_id=booking.id))
+    commit()
+    flash(done, "success")
+    return redirect(url_for("booking.booking_page", booking_id=booking_id))
 
 
 def _review_page(listing, org, booking_request, alternatives=None):
