@@ -137,6 +137,25 @@ def test_after_the_head_the_lab_approves_when_the_listing_asks_for_it(
     assert booking.status == BookingStatus.CONFIRMED
 
 
+def test_a_head_approval_before_the_worker_ran_tells_the_lab_once(
+    db, rule, make_listing, lab_manager
+):
+    """The booking's stored "created" is told as it was when the booking was made (waiting
+    for the head: not to the lab), even when the head approved before the worker ran."""
+    from tests.support.outbox import run_outbox
+
+    listing = make_listing(rule.lab, name="需审核的仪器", approval_required=True)
+    booking = book(rule, listing=listing)
+    db.session.commit()  # a plain commit: the event waits for the worker
+    services.head_approve(rule.head, booking)
+    db.session.commit()
+    run_outbox()
+    to_lab = db.session.scalars(
+        sa.select(OutboxMessage.subject).where(OutboxMessage.recipient == lab_manager.email)
+    ).all()
+    assert len(to_lab) == 1, to_lab
+
+
 def test_the_head_declines_the_slot_is_freed_and_the_booker_told(db, client, login, rule):
     booking = book(rule)
     db.session.commit()
