@@ -31,6 +31,7 @@ from sharehub.catalog.models import Listing, Unit
 from sharehub.competence.models import Authorisation, Level, Requirement, requirement_listing
 from sharehub.extensions import db
 from sharehub.fapiao import queries as fapiao_queries
+from sharehub.stats.models import UsageDay
 from sharehub.testing.models import (
     Quote,
     QuoteLine,
@@ -611,7 +612,25 @@ def violations() -> dict[str, list]:
         "sample_id_gaps": sample_id_gaps(),
         "order_totals_not_adding_up": order_totals_not_adding_up(),
         "revocations_not_ending_the_authorisation": revocations_not_ending_the_authorisation(),
+        "usage_rollup_days_differ": usage_rollup_days_differ(),
     }
+
+
+def usage_rollup_days_differ(days: int = 400) -> list[str]:
+    """Local days whose daily usage rollup (stats/rollups.py) differs from the usage
+    records, over the last `days` days of recorded use (`flask sharehub refresh-rollups
+    --from … --to …` rebuilds them)."""
+    from datetime import timedelta
+
+    from sharehub.stats import rollups
+
+    conn = db.session.connection()
+    bounds = rollups.record_bounds(conn)
+    if bounds is None:
+        stray = conn.execute(sa.select(sa.func.min(UsageDay.day))).scalar()
+        return [] if stray is None else [str(stray)]
+    start, end = bounds
+    return [str(d) for d in rollups.differences(conn, max(start, end - timedelta(days=days)), end)]
 
 
 def usage_chain_breaks() -> list[str]:
