@@ -58,7 +58,9 @@ from sharehub.stats.sql import (
     Period,
     internal_to,
     lab_scope,
+    none_of,
     num,
+    one_of,
     unit_scope,
 )
 
@@ -697,7 +699,7 @@ def _booked(scope, period: Period, sql: Dialect):
         .select_from(Booking)
         .join(scope, scope.c.unit_id == Booking.unit_id)
         .where(
-            Booking.status.in_(BOOKED),
+            one_of(Booking.status, BOOKED),
             Booking.starts_dt < period.end_dt,
             Booking.ends_dt > period.start_dt,
         )
@@ -713,10 +715,10 @@ def _booking_counts(scope, period: Period):
     query = (
         sa.select(
             scope.c.k,
-            count_of(Booking.status.not_in(NOT_REQUESTED)).label("requested"),
+            count_of(none_of(Booking.status, NOT_REQUESTED)).label("requested"),
             count_of(Booking.status == BookingStatus.CANCELLED).label("cancelled"),
             count_of(Booking.status == BookingStatus.NO_SHOW).label("no_shows"),
-            count_of(Booking.status.in_(CAME)).label("came"),
+            count_of(one_of(Booking.status, CAME)).label("came"),
         )
         .select_from(Booking)
         .join(scope, scope.c.unit_id == Booking.unit_id)
