@@ -177,12 +177,42 @@ def rebuild(conn, start: date, end: date, chunk_days: int = 31) -> int:
     while cursor < end:
         following = min(cursor + timedelta(days=chunk_days), end)
         conn.execute(sa.delete(table).where(table.c.day >= cursor, table.c.day < following))
+        if conn.dialect.name == "postgresql":
+            written += conn.execute(
+                sa.text(REBUILD_PG), {"a": day_start(cursor), "b": day_start(following)}
+            ).rowcount
+            cursor = following
+            continue
         rows = rows_of(raw_records(conn, cursor, following))
         for n in range(0, len(rows), 5000):
             conn.execute(sa.insert(table), rows[n : n + 5000])
         written += len(rows)
         cursor = following
     return written
+
+
+# What `rows_of(raw_records(...))` gives, in one statement (PostgreSQL: a million records
+# in seconds rather than minutes through Python).
+REBUILD_PG = """
+INSERT INTO usage_day (unit_id, day, last_day, user_org_id, person_id, minutes, records,
+    started_dt, ended_dt)
+WITH r AS (
+    SELECT u.unit_id, u.user_org_id, coalesce(u.user_id, b.customer_user_id) AS person_id,
+        u.started_dt, u.ended_dt, u.prep_minutes + u.run_minutes + u.post_minutes AS m,
+        (u.started_dt AT TIME ZONE 'Asia/Shanghai')::date AS day,
+        CASE WHEN u.ended_dt > u.started_dt
+            THEN ((u.ended_dt - interval '1 microsecond') AT TIME ZONE 'Asia/Shanghai')::date
+            ELSE (u.started_dt AT TIME ZONE 'Asia/Shanghai')::date END AS last_day
+    FROM usage_record u LEFT JOIN booking b ON b.id = u.booking_id
+    WHERE u.ended_dt IS NOT NULL AND u.started_dt >= :a AND u.started_dt < :b
+        AND NOT EXISTS (SELECT 1 FROM usage_record l WHERE l.corrects_id = u.id)
+)
+SELECT unit_id, day, day, user_org_id, person_id, sum(m), count(*), NULL, NULL
+FROM r WHERE last_day = day GROUP BY unit_id, day, user_org_id, person_id
+UNION ALL
+SELECT unit_id, day, last_day, user_org_id, person_id, m, 1, started_dt, ended_dt
+FROM r WHERE last_day <> day
+"""
 
 
 def record_bounds(conn) -> tuple[date, date] | None:
