@@ -139,30 +139,31 @@ def _lock(conn, unit_ids: Iterable[int]) -> None:
     never wait for each other); SQLite serialises writers already."""
     if conn.dialect.name != "postgresql":
         return
-    for unit_id in sorted(set(unit_ids)):
-        conn.execute(
-            sa.text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": LOCK_SPACE, "b": unit_id}
-        )
+    conn.execute(
+        sa.text(
+            "SELECT count(pg_advisory_xact_lock(:space, id)) "
+            "FROM (SELECT unnest(CAST(:ids AS integer[])) AS id ORDER BY 1) AS units"
+        ),
+        {"space": LOCK_SPACE, "ids": sorted(set(unit_ids))},
+    )
 
 
 def rebuild_days(conn, unit_days: dict[int, set[date]]) -> None:
-    """Rebuild the rows of the given units on the given start days from the records."""
+    """Rebuild the rows of the given units from the first to the last of the given start
+    days (usually one day), in three statements whatever the number of units."""
     if not unit_days:
         return
     _lock(conn, unit_days)
     table = UsageDay.__table__
-    for unit_id in sorted(unit_days):
-        days = sorted(unit_days[unit_id])
-        # one range per unit (usually one day): records of the days between are rebuilt too
-        first, last = days[0], days[-1] + timedelta(days=1)
-        conn.execute(
-            sa.delete(table).where(
-                table.c.unit_id == unit_id, table.c.day >= first, table.c.day < last
-            )
-        )
-        rows = rows_of(raw_records(conn, first, last, [unit_id]))
-        if rows:
-            conn.execute(sa.insert(table), rows)
+    units = sorted(unit_days)
+    first = min(min(days) for days in unit_days.values())
+    last = max(max(days) for days in unit_days.values()) + timedelta(days=1)
+    conn.execute(
+        sa.delete(table).where(table.c.unit_id.in_(units), table.c.day >= first, table.c.day < last)
+    )
+    rows = rows_of(raw_records(conn, first, last, units))
+    if rows:
+        conn.execute(sa.insert(table), rows)
 
 
 def rebuild(conn, start: date, end: date, chunk_days: int = 31) -> int:
