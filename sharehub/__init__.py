@@ -152,3 +152,6 @@ def _init_extensions(app: Flask) -> None:
     import sharehub.testing.work_models  # noqa: F401
     import sharehub.vouchers.models  # noqa: F401
     import sharehub.vouchers.services  # noqa: F401
+    from sharehub.stats import rollups
+
+    rollups.install()  # the daily usage rollup follows every write of usage records

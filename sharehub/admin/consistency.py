@@ -37,6 +37,7 @@ from sharehub.core.mail import MAX_ATTEMPTS
 from sharehub.core.models import OutboxEvent
 from sharehub.extensions import db
 from sharehub.fapiao import queries as fapiao_queries
+from sharehub.stats.models import UsageDay
 from sharehub.testing.models import (
     Quote,
     QuoteLine,
@@ -620,6 +621,7 @@ def violations() -> dict[str, list]:
         "funding_accounts_over_budget": funding.overspent_accounts(),
         "orders_and_reports_disagree": orders_and_reports_disagree(),
         "outbox_events_not_told": outbox_events_not_told(),
+        "usage_rollup_days_differ": usage_rollup_days_differ(),
     }
 
 
@@ -681,6 +683,23 @@ def outbox_events_not_told() -> list[dict]:
         }
         for row in rows
     ]
+
+
+def usage_rollup_days_differ(days: int = 400) -> list[str]:
+    """Local days whose daily usage rollup (stats/rollups.py) differs from the usage
+    records, over the last `days` days of recorded use (`flask sharehub refresh-rollups
+    --from … --to …` rebuilds them)."""
+    from datetime import timedelta
+
+    from sharehub.stats import rollups
+
+    conn = db.session.connection()
+    bounds = rollups.record_bounds(conn)
+    if bounds is None:
+        stray = conn.execute(sa.select(sa.func.min(UsageDay.day))).scalar()
+        return [] if stray is None else [str(stray)]
+    start, end = bounds
+    return [str(d) for d in rollups.differences(conn, max(start, end - timedelta(days=days)), end)]
 
 
 def usage_chain_breaks() -> list[str]:

@@ -11,6 +11,7 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from sharehub.billing.models import (
@@ -171,6 +172,12 @@ def lab_money(lab_id: int, year: int, month: int) -> dict:
             Invoice.is_credit_note.is_(False),
         )
         .order_by(Invoice.issued_dt)
+        # what each one still owes, read for all at once rather than invoice by invoice
+        .options(
+            so.selectinload(Invoice.payments),
+            so.selectinload(Invoice.refunds),
+            so.selectinload(Invoice.credit_notes),
+        )
     ).all()
     to_refund = db.session.scalars(
         sa.select(Refund)

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -48,7 +48,7 @@ from sharehub.booking.models import Booking, BookingStatus, UsageRecord
 from sharehub.catalog.models import Holiday, OpeningInterval, Outage
 from sharehub.extensions import db
 from sharehub.stats import testing as testing_figures
-from sharehub.stats.models import RatedHours, Rating
+from sharehub.stats.models import RatedHours, Rating, UsageDay
 from sharehub.stats.sql import (
     DAY,
     LAB_LEVELS,
@@ -58,7 +58,9 @@ from sharehub.stats.sql import (
     Period,
     internal_to,
     lab_scope,
+    none_of,
     num,
+    one_of,
     unit_scope,
 )
 
@@ -103,9 +105,11 @@ KEYS = (
 Metrics = dict[str, int | Fraction | None]
 
 
-def lab_metrics(start: date, end: date, lab_ids: Sequence[int] | None = None) -> dict[Any, Metrics]:
+def lab_metrics(
+    start: date, end: date, lab_ids: Sequence[int] | None = None, raw: bool = False
+) -> dict[Any, Metrics]:
     """Figures per laboratory, keyed by lab id; every lab asked for is present."""
-    result = metrics(start, end, "lab", Filters(lab_ids=lab_ids))
+    result = metrics(start, end, "lab", Filters(lab_ids=lab_ids), raw=raw)
     for lab_id in lab_ids or ():
         result.setdefault(lab_id, empty(start, end))
     return result
@@ -117,11 +121,17 @@ def empty(start: date, end: date) -> Metrics:
 
 
 def metrics(
-    start: date, end: date, level: str = "lab", filters: Filters | None = None
+    start: date,
+    end: date,
+    level: str = "lab",
+    filters: Filters | None = None,
+    raw: bool = False,
 ) -> dict[Any, Metrics]:
     """Figures per group of `level` (unit, listing, lab, cluster, region, field, or all
     in one group keyed 0) over the local days [start, end). Keys are ids (a Field value for
-    `field`; None gathers labs without a cluster or region)."""
+    `field`; None gathers labs without a cluster or region). The usage figures come from the
+    daily rollup (stats/rollups.py); `raw` reads the usage records themselves, the
+    reference the rollup is tested against."""
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}")
     filters = filters or Filters()
@@ -135,7 +145,7 @@ def metrics(
     parts = [
         _units(scope, period),
         _available(scope, period, sql),
-        _usage(scope, period, sql),
+        _usage(scope, period, sql) if raw else _usage_rollup(scope, period, sql),
         _booked(scope, period, sql),
         _booking_counts(scope, period),
         _response(scope, period, sql),
@@ -246,6 +256,28 @@ def _days(period: Period, sql: Dialect, name: str = "day"):
     )
 
 
+def _day_counts(period: Period) -> tuple[dict[int, int], dict[int, int]]:
+    """Ordinary days of the period per weekday (0 = Monday) and make-up working days per
+    weekday; holidays are neither."""
+    special = dict(
+        db.session.execute(
+            sa.select(Holiday.day, Holiday.is_workday).where(
+                Holiday.day >= period.start, Holiday.day < period.end
+            )
+        ).all()
+    )
+    ordinary = dict.fromkeys(range(7), 0)
+    make_up = dict.fromkeys(range(7), 0)
+    for n in range(period.days):
+        day = period.start + timedelta(days=n)
+        kind = special.get(day)
+        if kind is None:
+            ordinary[day.weekday()] += 1
+        elif kind:
+            make_up[day.weekday()] += 1
+    return ordinary, {wd: n for wd, n in make_up.items() if n}
+
+
 def _applies(wd, special):
     """Opening intervals that apply on a day: its weekday's on ordinary days, none on
     holidays, and on make-up working days the listing's hours of that weekday, or else
@@ -281,31 +313,35 @@ def _available(scope, period: Period, sql: Dialect):
     touches, then its listing's intervals of those days (index on listing_id), so the
     work follows the number of outages, not days × intervals × outages."""
     active = scope.c.is_active.is_(True)
-    day = _days(period, sql)
+    ordinary, make_up = _day_counts(period)
     in_scope = OpeningInterval.listing_id.in_(sa.select(scope.c.listing_id))
-    # Ordinary days: each weekday's intervals times the number of such days (7 rows of
-    # day counts, not days × intervals); make-up days one by one (there are few).
-    counts = (
-        sa.select(day.c.wd, sa.func.count().label("days"))
-        .where(day.c.special.is_(None))
-        .group_by(day.c.wd)
-        .subquery("weekdays")
-    )
+    # Minutes open per listing and weekday (a few rows per listing), then per listing:
+    # each weekday's minutes times the number of ordinary such days, plus on each make-up
+    # day the minutes of its own weekday, or else Monday's (as `_applies` says). The days
+    # are counted in Python from the few holidays of the period: a recursive calendar of
+    # the period's days costs SQLite a second a year.
     length = sa.cast(OpeningInterval.end_minute - OpeningInterval.start_minute, sa.BigInteger)
-    ordinary = (
-        sa.select(OpeningInterval.listing_id, (length * 60 * counts.c.days).label("s"))
-        .join(counts, OpeningInterval.weekday == counts.c.wd)
+    per_day = (
+        sa.select(
+            OpeningInterval.listing_id,
+            OpeningInterval.weekday.label("wd"),
+            sa.func.sum(length).label("m"),
+        )
         .where(in_scope)
+        .group_by(OpeningInterval.listing_id, OpeningInterval.weekday)
+        .subquery("per_day")
     )
-    make_up = (
-        sa.select(OpeningInterval.listing_id, (length * 60).label("s"))
-        .join(day, day.c.special == sa.true())
-        .where(_applies(day.c.wd, day.c.special), in_scope)
-    )
-    opening = sa.union_all(ordinary, make_up).subquery("opening")
+
+    def minutes_on(wd: int):
+        return sa.func.max(sa.case((per_day.c.wd == wd, per_day.c.m)))
+
+    factor = sa.case({wd: num(n) for wd, n in ordinary.items()}, value=per_day.c.wd, else_=num(0))
+    opening_min = sa.func.sum(per_day.c.m * factor)
+    for wd, n in sorted(make_up.items()):
+        opening_min = opening_min + num(n) * sa.func.coalesce(minutes_on(wd), minutes_on(0), num(0))
     per_listing = (
-        sa.select(opening.c.listing_id, sa.func.sum(opening.c.s).label("s"))
-        .group_by(opening.c.listing_id)
+        sa.select(per_day.c.listing_id, (opening_min * 60).label("s"))
+        .group_by(per_day.c.listing_id)
         .subquery("per_listing")
     )
     opened = (
@@ -316,6 +352,12 @@ def _available(scope, period: Period, sql: Dialect):
         .group_by(scope.c.k)
     )
 
+    return [*db.session.execute(opened).all(), *db.session.execute(_lost(scope, period, sql))]
+
+
+def _lost(scope, period: Period, sql: Dialect, by_day: bool = False):
+    """Opening seconds lost to outages per group (or per day index `n` of the period)."""
+    active = scope.c.is_active.is_(True)
     o_day = _days(period, sql, "o_day")
     o_start, o_end = sql.epoch(Outage.starts_dt), sql.epoch(Outage.ends_dt)
     day_start = num(period.start_epoch) + o_day.c.n * num(DAY)
@@ -336,9 +378,10 @@ def _available(scope, period: Period, sql: Dialect):
         .subquery("outage_day")
     )
     a, b = _interval_bounds(period, touched.c.n)
-    lost = (
+    key = touched.c.n if by_day else touched.c.k
+    return (
         sa.select(
-            touched.c.k,
+            key,
             sa.func.sum(sql.least(b, touched.c.oe) - sql.greatest(a, touched.c.os)).label(
                 "outage_s"
             ),
@@ -353,9 +396,127 @@ def _available(scope, period: Period, sql: Dialect):
                 b > touched.c.os,
             ),
         )
-        .group_by(touched.c.k)
+        .group_by(key)
     )
-    return [*db.session.execute(opened).all(), *db.session.execute(lost).all()]
+
+
+def trend_series(
+    steps: Sequence[tuple[date, date]], filters: Filters | None = None
+) -> list[Metrics]:
+    """Effective, external and available hours and the utilisation against available
+    hours of everything in `filters`, per step [start, end) of consecutive steps, as
+    `metrics(start, end, "all", filters)` gives them, in a few statements for all steps
+    (the trend charts): minutes from the daily rollup by day, opening hours per weekday,
+    outages by day."""
+    period = Period(steps[0][0], steps[-1][1])
+    sql, filters = Dialect(), filters or Filters()
+    scope = unit_scope("all", filters)
+    user_org = so.aliased(Organisation, name="user_org")
+    ext = sa.case((internal_to(user_org, scope.c.lab_id, scope.c.host_id), 0), else_=1)
+    base = (
+        sa.select()
+        .select_from(UsageDay)
+        .join(scope, scope.c.unit_id == UsageDay.unit_id)
+        .join(user_org, user_org.id == UsageDay.user_org_id)
+        .where(UsageDay.day < period.end, UsageDay.last_day >= period.start)
+    )
+    minutes = {i: [Fraction(0), Fraction(0)] for i in range(len(steps))}
+    index = {}
+    for i, (start, end) in enumerate(steps):
+        for n in range((end - start).days):
+            index[start + timedelta(days=n)] = i
+    one_day = base.add_columns(
+        UsageDay.day,
+        sa.func.sum(UsageDay.minutes).label("m"),
+        sa.func.sum(sa.case((ext == 1, UsageDay.minutes), else_=0)).label("ext_m"),
+    ).where(UsageDay.last_day == UsageDay.day)
+    for row in db.session.execute(one_day.group_by(UsageDay.day)):
+        sums = minutes[index[row.day]]
+        sums[0] += int(row.m or 0)
+        sums[1] += int(row.ext_m or 0)
+    crossing = base.add_columns(
+        UsageDay.minutes.label("m"),
+        ext.label("ext"),
+        sql.epoch(UsageDay.started_dt).label("s"),
+        sql.epoch(UsageDay.ended_dt).label("e"),
+    ).where(UsageDay.last_day > UsageDay.day)
+    bounds = [(Period(a, b).start_epoch, Period(a, b).end_epoch) for a, b in steps]
+    for row in db.session.execute(crossing):
+        start, end = Fraction(row.s), Fraction(row.e)
+        for i, (p0, p1) in enumerate(bounds):
+            if start < p1 and end > p0:
+                inside = int(row.m) * (min(end, p1) - max(start, p0)) / (end - start)
+                minutes[i][0] += inside
+                if row.ext == 1:
+                    minutes[i][1] += inside
+    opening = _opening_by_day(scope, period)
+    lost: dict[int, int] = {i: 0 for i in range(len(steps))}
+    for n, seconds in db.session.execute(_lost(scope, period, sql, by_day=True)):
+        lost[index[period.start + timedelta(days=int(n))]] += int(seconds or 0)
+    result = []
+    for i, (start, end) in enumerate(steps):
+        opened = sum(opening[start + timedelta(days=n)] for n in range((end - start).days))
+        available = max(0, opened - lost[i])
+        effective, external = minutes[i]
+        result.append(
+            {
+                "effective_hours": effective / 60,
+                "external_hours": external / 60,
+                "internal_hours": (effective - external) / 60,
+                "available_hours": Fraction(available, 3600),
+                "utilisation_available": (
+                    Fraction(effective * 60) / available if available else None
+                ),
+            }
+        )
+    return result
+
+
+def _opening_by_day(scope, period: Period) -> dict[date, int]:
+    """Opening seconds of the active units in scope on each day of the period."""
+    units = (
+        sa.select(scope.c.listing_id, sa.func.count().label("units"))
+        .where(scope.c.is_active.is_(True))
+        .group_by(scope.c.listing_id)
+        .subquery("active_units")
+    )
+    length = sa.cast(OpeningInterval.end_minute - OpeningInterval.start_minute, sa.BigInteger)
+    rows = db.session.execute(
+        sa.select(
+            OpeningInterval.listing_id,
+            OpeningInterval.weekday,
+            sa.func.sum(length).label("m"),
+            sa.func.max(units.c.units).label("units"),
+        )
+        .join(units, units.c.listing_id == OpeningInterval.listing_id)
+        .group_by(OpeningInterval.listing_id, OpeningInterval.weekday)
+    ).all()
+    per_listing: dict[int, dict[int, int]] = {}
+    count: dict[int, int] = {}
+    for listing_id, weekday, m, n in rows:
+        per_listing.setdefault(listing_id, {})[weekday] = int(m or 0)
+        count[listing_id] = int(n)
+    ordinary = dict.fromkeys(range(7), 0)
+    make_up = dict.fromkeys(range(7), 0)
+    for listing_id, days in per_listing.items():
+        for wd in range(7):
+            ordinary[wd] += days.get(wd, 0) * 60 * count[listing_id]
+            own = days.get(wd, days.get(0, 0))
+            make_up[wd] += own * 60 * count[listing_id]
+    special = dict(
+        db.session.execute(
+            sa.select(Holiday.day, Holiday.is_workday).where(
+                Holiday.day >= period.start, Holiday.day < period.end
+            )
+        ).all()
+    )
+    result = {}
+    for n in range(period.days):
+        day = period.start + timedelta(days=n)
+        kind = special.get(day)
+        wd = day.weekday()
+        result[day] = ordinary[wd] if kind is None else make_up[wd] if kind else 0
+    return result
 
 
 def _usage(scope, period: Period, sql: Dialect):
@@ -412,6 +573,82 @@ def _usage(scope, period: Period, sql: Dialect):
     ]
 
 
+def _usage_rollup(scope, period: Period, sql: Dialect):
+    """What `_usage` gives, from the daily rollup: rows of the period's days, and the rows
+    of records crossing a bound of the period counted in proportion to their time inside."""
+    user_org = so.aliased(Organisation, name="user_org")
+    internal = internal_to(user_org, scope.c.lab_id, scope.c.host_id)
+    served = UsageDay.user_org_id != scope.c.lab_id
+    overlaps = (UsageDay.day < period.end, UsageDay.last_day >= period.start)
+
+    def base(*columns):
+        return (
+            sa.select(*columns)
+            .select_from(UsageDay)
+            .join(scope, scope.c.unit_id == UsageDay.unit_id)
+            .join(user_org, user_org.id == UsageDay.user_org_id)
+            .where(*overlaps)
+        )
+
+    per_org = (
+        base(
+            scope.c.k,
+            UsageDay.user_org_id,
+            sa.func.max(sa.case((served, 1), else_=0)).label("served"),
+            sa.func.max(sa.case((internal, 0), else_=1)).label("ext"),
+            sa.func.max(sa.case((user_org.is_sme.is_(True), 1), else_=0)).label("sme"),
+        )
+        .group_by(scope.c.k, UsageDay.user_org_id)
+        .subquery("per_org")
+    )
+    external = per_org.c.ext == 1
+    figures = sa.select(
+        per_org.c.k,
+        sa.func.sum(per_org.c.served).label("orgs"),
+        sa.func.sum(per_org.c.ext).label("ext_orgs"),
+        sa.func.sum(sa.case((sa.and_(external, per_org.c.sme == 1), 1), else_=0)).label("smes"),
+    ).group_by(per_org.c.k)
+    per_user = (
+        sa.select(scope.c.k, UsageDay.person_id)
+        .select_from(UsageDay)
+        .join(scope, scope.c.unit_id == UsageDay.unit_id)
+        .where(*overlaps, served, UsageDay.person_id.is_not(None))
+        .group_by(scope.c.k, UsageDay.person_id)
+        .subquery("per_user")
+    )
+    users = sa.select(per_user.c.k, sa.func.count().label("users")).group_by(per_user.c.k)
+    ext = sa.case((internal, 0), else_=1)
+    whole = sa.and_(UsageDay.day >= period.start, UsageDay.last_day < period.end)
+    result: dict[Any, list[Fraction]] = {}
+    summed = base(
+        scope.c.k.label("key"),
+        sa.func.sum(UsageDay.minutes).label("m"),
+        sa.func.sum(sa.case((ext == 1, UsageDay.minutes), else_=0)).label("ext_m"),
+    ).where(whole)
+    for row in db.session.execute(summed.group_by(scope.c.k)):
+        result[row.key] = [Fraction(int(row.m or 0)), Fraction(int(row.ext_m or 0))]
+    crossing = base(
+        scope.c.k.label("key"),
+        UsageDay.minutes.label("m"),
+        ext.label("ext"),
+        sql.epoch(UsageDay.started_dt).label("s"),
+        sql.epoch(UsageDay.ended_dt).label("e"),
+    ).where(sa.not_(whole))
+    p0, p1 = period.start_epoch, period.end_epoch
+    for row in db.session.execute(crossing):
+        start, end = Fraction(row.s), Fraction(row.e)
+        inside = int(row.m) * (min(end, p1) - max(start, p0)) / (end - start)
+        sums = result.setdefault(row.key, [Fraction(0), Fraction(0)])
+        sums[0] += inside
+        if row.ext == 1:
+            sums[1] += inside
+    return [
+        *db.session.execute(figures),
+        *db.session.execute(users),
+        *({"k": k, "effective_min": m[0], "external_min": m[1]} for k, m in result.items()),
+    ]
+
+
 def _exact_minutes(key, scope, period: Period, sql: Dialect, user_org, ext) -> dict:
     """Effective and external minutes per `key`, exactly: records wholly inside the
     period are summed in SQL (integers); the few crossing a bound are read one by one and
@@ -462,7 +699,7 @@ def _booked(scope, period: Period, sql: Dialect):
         .select_from(Booking)
         .join(scope, scope.c.unit_id == Booking.unit_id)
         .where(
-            Booking.status.in_(BOOKED),
+            one_of(Booking.status, BOOKED),
             Booking.starts_dt < period.end_dt,
             Booking.ends_dt > period.start_dt,
         )
@@ -478,10 +715,10 @@ def _booking_counts(scope, period: Period):
     query = (
         sa.select(
             scope.c.k,
-            count_of(Booking.status.not_in(NOT_REQUESTED)).label("requested"),
+            count_of(none_of(Booking.status, NOT_REQUESTED)).label("requested"),
             count_of(Booking.status == BookingStatus.CANCELLED).label("cancelled"),
             count_of(Booking.status == BookingStatus.NO_SHOW).label("no_shows"),
-            count_of(Booking.status.in_(CAME)).label("came"),
+            count_of(one_of(Booking.status, CAME)).label("came"),
         )
         .select_from(Booking)
         .join(scope, scope.c.unit_id == Booking.unit_id)

@@ -91,3 +91,33 @@ class RatedHours(Model):
     hours: so.Mapped[int]
 
     __table_args__ = (sa.CheckConstraint("hours > 0", name="positive"),)
+
+
+class UsageDay(Model):
+    """The daily rollup of usage records (stats/rollups.py): per unit, local day
+    (Asia/Shanghai) of the start, organisation and person served, the effective minutes
+    and the number of current, complete records. A record that crosses a local midnight has
+    a row of its own with its start and end, so a period counts the part inside it exactly;
+    `last_day` is the last local day a row's records touch. Kept current on write, in the
+    transaction that writes the usage; rebuilt by `flask sharehub refresh-rollups`."""
+
+    __tablename__ = "usage_day"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    unit_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("unit.id", ondelete="CASCADE"))
+    day: so.Mapped[date] = so.mapped_column(sa.Date)
+    last_day: so.Mapped[date] = so.mapped_column(sa.Date)
+    user_org_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="CASCADE")
+    )
+    # The person a record names, or else its booking's customer (no key: a figure only).
+    person_id: so.Mapped[int | None] = so.mapped_column()
+    minutes: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    records: so.Mapped[int] = so.mapped_column(default=0)
+    started_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    ended_dt: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        sa.Index("ix_usage_day_day", "day", "last_day"),
+        sa.Index("ix_usage_day_unit_day", "unit_id", "day"),
+    )

@@ -16,7 +16,7 @@ from sharehub.accounts.models import Cluster, Organisation, OrgKind, OrgStatus, 
 from sharehub.catalog.models import FIELD_LABELS, Field, Listing, Unit
 from sharehub.extensions import db
 from sharehub.stats.figures import shown
-from sharehub.stats.metrics import empty, metrics
+from sharehub.stats.metrics import empty, metrics, trend_series
 from sharehub.stats.sql import Filters
 
 PERIOD_KINDS = ("month", "quarter", "year", "range")
@@ -183,6 +183,17 @@ def trend(choice: PeriodChoice, filters: Filters) -> list[dict]:
         figures = metrics(start, end, "all", filters).get(0) or empty(start, end)
         points.append({"start": start, "end": end, **shown(figures)})
     return points
+
+
+def chart_trend(choice: PeriodChoice, filters: Filters) -> list[dict]:
+    """What the trend charts show per step (effective, external and available hours,
+    utilisation against available hours), as `trend` gives them, in a few statements
+    for all the steps rather than the whole set of figures step by step."""
+    steps = buckets(choice)
+    return [
+        {"start": start, "end": end, **shown(figures)}
+        for (start, end), figures in zip(steps, trend_series(steps, filters), strict=True)
+    ]
 
 
 def totals(choice: PeriodChoice, filters: Filters) -> dict:

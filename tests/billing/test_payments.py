@@ -161,3 +161,40 @@ def test_a_transfer_typed_against_what_was_open_is_recorded_after_an_online_paym
     # Without what the page showed, an amount beyond what is open is a typing mistake.
     with pytest.raises(Conflict):
         payments.record_bank_transfer(lab_manager, invoice, 100, clock.today(), "")
+
+
+def test_revenue_and_reconciliation_read_open_invoices_in_a_fixed_number_of_statements(
+    client, db, lab, lab_manager, login, make_org, make_invoice
+):
+    """What each open invoice still owes (payments, refunds, credit notes) is read for all
+    the invoices at once: the pages run as many statements for six invoices as for two."""
+    from sharehub.extensions import db as _db
+
+    firm = make_org()
+    day = clock.today().isoformat()
+    for n in range(2):
+        make_invoice(lab, firm, 10000 + n, f"{day} 10:00")
+    login(lab_manager)
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    def statements_of(url):
+        assert client.get(url).status_code == 200  # the signed-in user loaded again
+        statements.clear()
+        sa.event.listen(_db.engine, "before_cursor_execute", count)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            sa.event.remove(_db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    before = {url: statements_of(url) for url in ("/lab/revenue", "/lab/reconciliation")}
+    for n in range(4):
+        invoice = make_invoice(lab, firm, 20000 + n, f"{day} 11:00")
+        payments.record_bank_transfer(lab_manager, invoice, 5000, clock.today(), "")
+        make_invoice(lab, firm, -1000, f"{day} 12:00", is_credit_note=True, credit_for=invoice)
+    db.session.commit()
+    after = {url: statements_of(url) for url in ("/lab/revenue", "/lab/reconciliation")}
+    assert after == before

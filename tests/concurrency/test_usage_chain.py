@@ -1,5 +1,6 @@
 """Usage records of one lab inserted at the same moment keep one hash chain (the lab's
-chain head is locked while a record is appended)."""
+chain head is locked while a record is appended), and the daily usage rollup of their day
+counts each of them once (its rebuild of a unit's days waits for the other writers')."""
 
 import threading
 from datetime import timedelta
@@ -95,5 +96,14 @@ def test_concurrent_inserts_keep_one_chain(postgres, tmp_path):
         seqs = sorted(db.session.scalars(sa.select(UsageRecord.chain_seq)))
         assert seqs == list(range(1, count + 1))
         assert chain.verify_lab(lab_id) is None
+        from sharehub.stats import rollups
+        from sharehub.stats.models import UsageDay
+
+        conn = db.session.connection()
+        assert rollups.differences(conn, day - timedelta(days=1), day + timedelta(days=2)) == []
+        rolled = conn.execute(
+            sa.select(sa.func.sum(UsageDay.minutes), sa.func.sum(UsageDay.records))
+        ).one()
+        assert tuple(rolled) == (count * 60, count)
         db.session.remove()
         db.engine.dispose()

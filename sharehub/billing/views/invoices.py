@@ -237,6 +237,12 @@ def revenue():
             Invoice.lab_id == org.id, Invoice.status == "issued", Invoice.is_credit_note.is_(False)
         )
         .order_by(Invoice.issued_dt)
+        # what each one still owes, read for all at once rather than invoice by invoice
+        .options(
+            so.selectinload(Invoice.payments),
+            so.selectinload(Invoice.refunds),
+            so.selectinload(Invoice.credit_notes),
+        )
     ).all()
     return render_template(
         "billing/revenue.html", rows=rows, year=year, open_invoices=open_invoices

@@ -140,7 +140,7 @@ def overview():
         rows=rows,
         columns=queries.columns_for(level),
         totals=queries.totals(choice, filters),
-        trend_chart=_trend_chart(queries.trend(choice, filters)),
+        trend_chart=_trend_chart(queries.chart_trend(choice, filters)),
         ranking_chart=_ranking_chart(rows),
         clusters=db.session.scalars(db.select(Cluster).order_by(Cluster.name)).all(),
         provinces=db.session.scalars(
@@ -193,7 +193,7 @@ def lab_page(lab_id: int):
         rows=rows,
         columns=queries.columns_for(level),
         totals=queries.totals(choice, filters),
-        trend_chart=_trend_chart(queries.trend(choice, filters)),
+        trend_chart=_trend_chart(queries.chart_trend(choice, filters)),
         served=served_by_cluster(choice.start, choice.end, filters),
         clusters={c.id: c for c in db.session.scalars(db.select(Cluster))},
         recent_ratings=ratings.lab_ratings(lab, limit=10),
