@@ -10,6 +10,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from sharehub.core import dates
+from sharehub.core.audit_labels import action_label
 from sharehub.core.i18n import localized
 from sharehub.core.money import format_fen
 from sharehub.core.uploads import human_size
@@ -30,6 +31,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["clock"] = dates.format_clock
     app.jinja_env.filters["month"] = dates.format_month
     app.jinja_env.filters["quantity"] = dates.format_quantity
+    app.jinja_env.filters["audit_action"] = action_label
     app.jinja_env.globals["day_range"] = dates.format_day_range
     app.jinja_env.globals["time_range"] = dates.format_time_range
 
