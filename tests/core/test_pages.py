@@ -199,3 +199,41 @@ def test_create_admin_command_makes_the_platform_organisation_once(app, db):
     assert result.exit_code == 0, result.output
     result = runner.invoke(args=args)
     assert "already has an account" in result.output
+
+
+def test_the_language_chosen_before_signing_in_stays_and_is_offered_for_the_profile(
+    client, db, make_org, make_user, login
+):
+    from sharehub.accounts.models import User
+
+    user = make_user(make_org(), locale="zh_CN")
+    client.post("/lang", data={"lang": "en"})  # chosen on the sign-in page
+    login(user)
+    html = client.get("/").get_data(as_text=True)
+    assert '<html lang="en">' in html  # the session keeps the chosen language
+    offer = html[html.index('id="language-offer"') :]
+    offer = offer[: offer.index("</form>")]
+    assert "your profile says 中文" in offer
+    assert 'name="lang" value="en"' in offer and "Make English my profile" in offer
+    db.session.expire_all()
+    assert db.session.get(User, user.id).locale == "zh_CN"  # nothing changed without a word
+    assert 'id="language-offer"' not in client.get("/").get_data(as_text=True)  # said once
+    assert '<html lang="en">' in client.get("/").get_data(as_text=True)
+    # Accepting the offer makes it the profile's language.
+    client.post("/lang", data={"lang": "en"})
+    db.session.expire_all()
+    assert db.session.get(User, user.id).locale == "en"
+
+
+def test_the_profile_language_rules_when_nothing_was_chosen_or_it_agrees(
+    client, db, make_org, make_user, login
+):
+    user = make_user(make_org(), locale="zh_CN")
+    login(user)
+    html = client.get("/").get_data(as_text=True)
+    assert '<html lang="zh-CN">' in html and 'id="language-offer"' not in html
+    client.post("/account/signout")
+    client.post("/lang", data={"lang": "zh_CN"})
+    login(user)
+    html = client.get("/").get_data(as_text=True)
+    assert '<html lang="zh-CN">' in html and 'id="language-offer"' not in html
