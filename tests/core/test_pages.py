@@ -237,3 +237,37 @@ def test_the_profile_language_rules_when_nothing_was_chosen_or_it_agrees(
     login(user)
     html = client.get("/").get_data(as_text=True)
     assert '<html lang="zh-CN">' in html and 'id="language-offer"' not in html
+
+
+def _navigation(html: str) -> tuple[str, str]:
+    """The bar outside the collapse (always on screen) and the folded part."""
+    nav = html[html.index('<nav class="navbar') : html.index("</nav>")]
+    fold = nav.index('id="mainnav"')
+    return nav[:fold], nav[fold:]
+
+
+def test_the_language_switch_and_user_menu_stay_outside_the_folded_navigation(
+    client, db, make_org, make_user, platform_admin, login
+):
+    from sharehub.accounts.models import OrgKind
+
+    regulator = make_user(make_org(kind=OrgKind.AUTHORITY, name="市场监督管理局"))
+    buyer = make_user(make_org(name="采购企业"))
+    for user, expand, menu in (
+        (platform_admin, "navbar-expand-xxl", 'id="admin-menu"'),
+        (regulator, "navbar-expand-xl", 'id="supervision-menu"'),
+        (buyer, "navbar-expand-xl", None),
+    ):
+        login(user)
+        html = client.get("/").get_data(as_text=True)
+        bar, folded = _navigation(html)
+        assert expand in bar
+        assert 'id="usermenu"' in bar and 'name="lang" value="en"' in bar
+        assert 'name="lang"' not in folded and 'id="usermenu"' not in folded
+        if menu:  # the many administration pages are grouped in one dropdown
+            assert menu in folded
+            group = folded[folded.index(menu) :]
+            group = group[: group.index("</ul>")]
+            assert group.count('class="dropdown-item"') >= 3
+            assert folded.count('class="nav-link"') <= 7  # statistics, assessment, catalogue…
+        client.post("/account/signout")
