@@ -87,6 +87,10 @@ def test_pages_with_dates_in_chinese(
     week_html = client.get(f"/lab/bookings?view=week&date={day.isoformat()}").get_data(as_text=True)
     monday = day - timedelta(days=day.weekday())
     assert f"{monday.month}月{monday.day}日–" in week_html
+    month_html = client.get(f"/lab/bookings?view=month&date={day.isoformat()}").get_data(
+        as_text=True
+    )
+    assert f"{day.year}年{day.month}月" in month_html
     assert "小时" in client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
     client.post("/account/signout")
 
