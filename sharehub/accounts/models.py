@@ -182,6 +182,8 @@ class Organisation(Model):
     # Where customers pay by bank transfer (对公转账); printed on invoices.
     bank_name: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
     bank_account: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    # The account holder (户名); the organisation's own name when left empty.
+    bank_holder: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
     status: so.Mapped[OrgStatus] = so.mapped_column(
         str_enum(OrgStatus, 16),
         default=OrgStatus.ACTIVE,

@@ -194,6 +194,7 @@ def update_organisation(actor: User, org: Organisation, **fields) -> None:
         "vat_rate_bp",
         "bank_name",
         "bank_account",
+        "bank_holder",
     }
     changes = {}
     for key, value in fields.items():

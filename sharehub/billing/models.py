@@ -178,6 +178,17 @@ class Invoice(Model):
         """What the customer writes on a bank transfer so the lab can match it."""
         return f"SH{self.id:08d}"
 
+    @property
+    def payee(self) -> dict:
+        """Where to pay by bank transfer: account holder (户名), bank (开户行) and account,
+        as printed on the statement when issued, else the lab's current details. The
+        holder is the seller's name when none was given; empty account: no bank details."""
+        seller, lab = self.seller or {}, self.lab
+        account = seller.get("bank_account") or lab.bank_account
+        bank = seller.get("bank_name") or lab.bank_name
+        holder = seller.get("bank_holder") or lab.bank_holder or seller.get("name") or lab.name
+        return {"holder": holder, "bank": bank, "account": account}
+
 
 class InvoiceLine(Model):
     __tablename__ = "invoice_line"

@@ -49,6 +49,7 @@ def party(org: Organisation) -> dict:
         "contact": f"{org.contact_name} {org.contact_phone}".strip(),
         "bank_name": org.bank_name,
         "bank_account": org.bank_account,
+        "bank_holder": org.bank_holder or org.name,
     }
 
 

@@ -34,6 +34,7 @@ from sharehub.calibration import queries as calibration
 from sharehub.catalog.models import Holiday, Listing, ListingKind, Unit
 from sharehub.competence.services import check_operator
 from sharehub.core import audit
+from sharehub.core.dates import format_day
 from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
 from sharehub.core.inputs import check_length
@@ -113,12 +114,12 @@ def _refuse_closed_day(listing: Listing, starts: datetime) -> None:
     special = db.session.get(Holiday, day)
     if special is not None and not special.is_workday:
         raise RuleBroken(
-            _l("%(day)s is a public holiday; the laboratory is closed.", day=day.isoformat())
+            _l("%(day)s is a public holiday; the laboratory is closed.", day=format_day(day))
         )
     start_of_day = datetime.combine(day, time(), LAB_TZ)
     if not opening_intervals(listing, start_of_day, start_of_day + timedelta(days=1)):
         raise RuleBroken(
-            _l("The laboratory is closed on %(day)s; choose another day.", day=day.isoformat())
+            _l("The laboratory is closed on %(day)s; choose another day.", day=format_day(day))
         )
 
 

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sharehub.competence.models import Authorisation
 from sharehub.competence.services import claim_reminder, due_reminders
 from sharehub.core.clock import LAB_TZ, utcnow
+from sharehub.core.dates import format_day
 from sharehub.core.mail import queue_mail
 from sharehub.core.models import Notification
 from sharehub.extensions import db
@@ -41,7 +42,7 @@ def _remind(authorisation: Authorisation) -> None:
         subject = _(
             "Your authorisation for %(name)s ends after %(day)s",
             name=requirement.name,
-            day=last_day.isoformat(),
+            day=format_day(last_day),
         )
     link = url_for("competence.my_authorisations")
     db.session.add(Notification(user_id=user.id, text=subject[:500], link=link))

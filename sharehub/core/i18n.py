@@ -6,6 +6,9 @@ from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
 LOCALE_COOKIE = "sharehub_lang"
+# A language chosen before signing in that differs from the profile's: it holds for the
+# session, until the user makes it the profile's or chooses again.
+SESSION_LANG = "session_lang"
 
 
 def supported_locales() -> list[str]:
@@ -17,8 +20,11 @@ def select_locale() -> str:
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     locales = supported_locales()
-    if current_user and current_user.is_authenticated and current_user.locale in locales:
-        return current_user.locale
+    if current_user and current_user.is_authenticated:
+        if session.get(SESSION_LANG) in locales:
+            return session[SESSION_LANG]
+        if current_user.locale in locales:
+            return current_user.locale
     chosen = session.get("lang") or request.cookies.get(LOCALE_COOKIE)
     if chosen in locales:
         return chosen

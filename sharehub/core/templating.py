@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask, has_request_context, request
-from flask_babel import format_datetime, get_locale
+from flask_babel import get_locale
 from flask_login import current_user
 
+from sharehub.core import dates
+from sharehub.core.audit_labels import action_label
 from sharehub.core.i18n import localized
 from sharehub.core.money import format_fen
 from sharehub.core.uploads import human_size
@@ -18,9 +20,20 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["localized"] = localized
     app.jinja_env.filters["filesize"] = human_size
     app.jinja_env.filters["money"] = format_fen
-    app.jinja_env.filters["dt"] = lambda value, fmt="medium": (
-        format_datetime(value, fmt) if value else "—"
+    # One date and time style per language (sharehub/core/dates.py); `dt('weekday')` names the day.
+    app.jinja_env.filters["dt"] = lambda value, fmt=None: dates.format_moment(
+        value, weekday=fmt == "weekday"
     )
+    app.jinja_env.filters["day"] = lambda value, fmt=None: dates.format_day(
+        value, weekday=fmt == "weekday"
+    )
+    app.jinja_env.filters["day_short"] = dates.format_day_short
+    app.jinja_env.filters["clock"] = dates.format_clock
+    app.jinja_env.filters["month"] = dates.format_month
+    app.jinja_env.filters["quantity"] = dates.format_quantity
+    app.jinja_env.filters["audit_action"] = action_label
+    app.jinja_env.globals["day_range"] = dates.format_day_range
+    app.jinja_env.globals["time_range"] = dates.format_time_range
 
     app.jinja_env.globals["timedelta"] = timedelta
 

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from sharehub.accounts.models import Cluster, Organisation, OrgKind
 from sharehub.core.forms import safe_next
-from sharehub.core.i18n import LOCALE_COOKIE, supported_locales
+from sharehub.core.i18n import LOCALE_COOKIE, SESSION_LANG, supported_locales
 from sharehub.core.tx import commit
 from sharehub.extensions import csrf, db
 
@@ -41,6 +41,7 @@ def set_language():
     if lang not in supported_locales():
         abort(400)
     session["lang"] = lang
+    session.pop(SESSION_LANG, None)
     if current_user.is_authenticated and current_user.locale != lang:
         current_user.locale = lang
         commit()

@@ -18,6 +18,7 @@ from sharehub.billing.models import Invoice, InvoiceStatus
 from sharehub.booking.models import Booking, BookingStatus
 from sharehub.core import audit
 from sharehub.core.clock import local_today
+from sharehub.core.dates import format_day
 from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
 from sharehub.core.money import format_fen
@@ -230,7 +231,7 @@ def publish_claim(actor: User, claim: SettlementClaim) -> None:
         lambda: _l(
             "Your claim #%(id)s is under public notice; the notice ends on %(day)s",
             id=claim.id,
-            day=claim.notice_until.isoformat(),
+            day=format_day(claim.notice_until),
         ),
     )
     db.session.flush()
@@ -245,7 +246,7 @@ def approve_claim(actor: User, claim: SettlementClaim) -> None:
         raise Conflict(
             _l(
                 "The public notice ends on %(day)s; approve the claim from that day on.",
-                day=claim.notice_until.isoformat(),
+                day=format_day(claim.notice_until),
             )
         )
     claim.status, claim.decided_dt = ClaimStatus.APPROVED, utcnow()

@@ -168,3 +168,18 @@ def test_audit_log_filters(client, db, platform_admin, pending_lab, login):
     assert "No entry matches" in page
     page = client.get("/admin/audit?from=not-a-date").get_data(as_text=True)
     assert "YYYY-MM-DD" in page
+
+
+def test_the_audit_log_shows_labels_and_codes_beside(
+    client, db, platform_admin, pending_lab, login
+):
+    lab, _ = pending_lab
+    platform_admin.locale = "zh_CN"
+    db.session.commit()
+    login(platform_admin)
+    client.post(f"/admin/organisations/{lab.id}/admit")
+    html = client.get("/admin/audit?action=organisation.admitted").get_data(as_text=True)
+    assert '<span title="organisation.admitted">机构已准入</span>' in html
+    assert '<option value="organisation.admitted" selected>机构已准入</option>' in html
+    assert '<option value="user.signed_in" >登录</option>' in html
+    assert 'class="small audit-org"' in html  # the organisation keeps its width

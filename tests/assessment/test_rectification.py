@@ -2,10 +2,11 @@
 escalating it, and what that does to the lab's status."""
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
+from babel.dates import format_skeleton
 
 from sharehub.accounts.models import OrgStatus
 from sharehub.assessment import rectification, spotchecks
@@ -19,6 +20,12 @@ from sharehub.core.db import utcnow
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
 from sharehub.core.models import AuditEntry
 from tests.support.files import pdf_bytes, png_bytes
+
+
+def en_day(day):
+    """A day as English pages and mail write it (Babel's medium date)."""
+    return format_skeleton("yMMMd", day, locale="en")
+
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -66,7 +73,7 @@ def test_the_whole_way_through_http(
     assert notice.spot_check_item_id == item.id and lab.status == OrgStatus.RECTIFYING
     mail = mailbox.last_to(lab_manager.email)
     assert f"Rectification notice #{notice.id}" in mail["Subject"]
-    assert deadline in mailbox.body(mail)
+    assert en_day(date.fromisoformat(deadline)) in mailbox.body(mail)
     client.post("/account/signout")
 
     login(lab_manager)

@@ -5,11 +5,18 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
+from babel.dates import format_skeleton
 
 from sharehub.accounts.models import OrgKind, OrgStatus
 from sharehub.assessment import rounds
 from sharehub.assessment.models import RoundStatus, Scorecard
 from sharehub.core.errors import Conflict, PermissionDenied, ValidationError
+
+
+def en_day(day):
+    """A day as English pages and mail write it (Babel's medium date)."""
+    return format_skeleton("yMMMd", day, locale="en")
+
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -246,8 +253,11 @@ def test_labs_admitted_late_in_the_period_are_not_graded(
     db.session.commit()
     login(platform_admin)
     page = client.get(f"/supervision/rounds/{round_.id}").get_data(as_text=True)
-    assert "Newcomer Lab: not assessed: admitted on 2026-03-31" in page
-    assert "less than 6 months before its last day (that is, after 2026-03-01)" in page
+    assert f"Newcomer Lab: not assessed: admitted on {en_day(date(2026, 3, 31))}" in page
+    assert (
+        f"less than 6 months before its last day (that is, after {en_day(date(2026, 3, 1))})"
+        in page
+    )
     review_form = page.split('id="review-form"')[1].split("</form>")[0]
     assert "Newcomer Lab" not in review_form and "Veteran Lab" in review_form
     # a two-year round: labs admitted in its last six months wait for the next round

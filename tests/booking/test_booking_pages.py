@@ -311,7 +311,7 @@ def test_lab_calendar_views(client, db, lab, lab_manager, make_listing, buyer_us
     html = client.get(f"/lab/bookings?view={view}&date={day.isoformat()}", headers=EN).get_data(
         as_text=True
     )
-    assert "Buyer Co" in html and "08:30" in html
+    assert "Buyer Co" in html and "8:30\u202fAM" in html
     assert client.get("/lab/bookings?date=not-a-date").status_code == 200
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from babel.dates import format_skeleton
 
 from sharehub.booking.models import Booking, BookingStatus
 from sharehub.competence import services
@@ -162,7 +163,8 @@ def test_expiry_reminders_go_out_30_and_7_days_ahead_once_each(db, world, author
         sa.select(OutboxMessage).where(OutboxMessage.recipient == world.buyer.email)
     ).all()
     assert len(mails) == 2
-    last_day = (end - timedelta(seconds=1)).astimezone(services.LAB_TZ).date().isoformat()
+    last_day = (end - timedelta(seconds=1)).astimezone(services.LAB_TZ).date()
+    last_day = format_skeleton("yMMMd", last_day, locale="en")  # the user reads English
     assert last_day in mails[0].subject and "midnight" not in mails[0].subject
 
 

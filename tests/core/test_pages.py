@@ -199,3 +199,75 @@ def test_create_admin_command_makes_the_platform_organisation_once(app, db):
     assert result.exit_code == 0, result.output
     result = runner.invoke(args=args)
     assert "already has an account" in result.output
+
+
+def test_the_language_chosen_before_signing_in_stays_and_is_offered_for_the_profile(
+    client, db, make_org, make_user, login
+):
+    from sharehub.accounts.models import User
+
+    user = make_user(make_org(), locale="zh_CN")
+    client.post("/lang", data={"lang": "en"})  # chosen on the sign-in page
+    login(user)
+    html = client.get("/").get_data(as_text=True)
+    assert '<html lang="en">' in html  # the session keeps the chosen language
+    offer = html[html.index('id="language-offer"') :]
+    offer = offer[: offer.index("</form>")]
+    assert "your profile says 中文" in offer
+    assert 'name="lang" value="en"' in offer and "Make English my profile" in offer
+    db.session.expire_all()
+    assert db.session.get(User, user.id).locale == "zh_CN"  # nothing changed without a word
+    assert 'id="language-offer"' not in client.get("/").get_data(as_text=True)  # said once
+    assert '<html lang="en">' in client.get("/").get_data(as_text=True)
+    # Accepting the offer makes it the profile's language.
+    client.post("/lang", data={"lang": "en"})
+    db.session.expire_all()
+    assert db.session.get(User, user.id).locale == "en"
+
+
+def test_the_profile_language_rules_when_nothing_was_chosen_or_it_agrees(
+    client, db, make_org, make_user, login
+):
+    user = make_user(make_org(), locale="zh_CN")
+    login(user)
+    html = client.get("/").get_data(as_text=True)
+    assert '<html lang="zh-CN">' in html and 'id="language-offer"' not in html
+    client.post("/account/signout")
+    client.post("/lang", data={"lang": "zh_CN"})
+    login(user)
+    html = client.get("/").get_data(as_text=True)
+    assert '<html lang="zh-CN">' in html and 'id="language-offer"' not in html
+
+
+def _navigation(html: str) -> tuple[str, str]:
+    """The bar outside the collapse (always on screen) and the folded part."""
+    nav = html[html.index('<nav class="navbar') : html.index("</nav>")]
+    fold = nav.index('id="mainnav"')
+    return nav[:fold], nav[fold:]
+
+
+def test_the_language_switch_and_user_menu_stay_outside_the_folded_navigation(
+    client, db, make_org, make_user, platform_admin, login
+):
+    from sharehub.accounts.models import OrgKind
+
+    regulator = make_user(make_org(kind=OrgKind.AUTHORITY, name="市场监督管理局"))
+    buyer = make_user(make_org(name="采购企业"))
+    for user, expand, menu in (
+        (platform_admin, "navbar-expand-xxl", 'id="admin-menu"'),
+        (regulator, "navbar-expand-xl", 'id="supervision-menu"'),
+        (buyer, "navbar-expand-xl", None),
+    ):
+        login(user)
+        html = client.get("/").get_data(as_text=True)
+        bar, folded = _navigation(html)
+        assert expand in bar
+        assert 'id="usermenu"' in bar and 'name="lang" value="en"' in bar
+        assert 'name="lang"' not in folded and 'id="usermenu"' not in folded
+        if menu:  # the many administration pages are grouped in one dropdown
+            assert menu in folded
+            group = folded[folded.index(menu) :]
+            group = group[: group.index("</ul>")]
+            assert group.count('class="dropdown-item"') >= 3
+            assert folded.count('class="nav-link"') <= 7  # statistics, assessment, catalogue…
+        client.post("/account/signout")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -22,7 +22,7 @@ from sharehub.accounts.session import find_user_by_email
 from sharehub.core.actions import refused
 from sharehub.core.errors import DomainError, ValidationError
 from sharehub.core.forms import safe_next
-from sharehub.core.i18n import LOCALE_COOKIE
+from sharehub.core.i18n import LOCALE_COOKIE, SESSION_LANG, supported_locales
 from sharehub.core.tx import commit
 from sharehub.core.uploads import read_upload
 from sharehub.extensions import db, limiter
@@ -150,8 +150,14 @@ def signin():
         commit()
         login_user(user, remember=form.remember.data)
         response = redirect(safe_next())
+        # A language chosen on this visit before signing in stays for the session; the
+        # page offers to make it the profile's (core.views.set_language does that).
+        chosen, lang = session.get("lang"), user.locale
+        if chosen in supported_locales() and chosen != user.locale:
+            session[SESSION_LANG] = lang = chosen
+            flash(chosen, "language-offer")
         response.set_cookie(
-            LOCALE_COOKIE, user.locale, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+            LOCALE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
         )
         return response
     return render_template("accounts/signin.html", form=form), 400 if form.errors else 200
@@ -163,6 +169,7 @@ def signout():
         services.sign_out(current_user._get_current_object())
         commit()
     logout_user()
+    session.pop(SESSION_LANG, None)
     flash(_("You have signed out."), "info")
     return redirect(url_for("core.home"))
 

@@ -36,6 +36,7 @@ from sharehub.billing.pdf import invoice_pdf
 from sharehub.booking.models import AccessGrant, Booking
 from sharehub.core.actions import page, perform, refused
 from sharehub.core.clock import local_date, local_today
+from sharehub.core.dates import format_month
 from sharehub.core.errors import DomainError, NotFound, ValidationError
 from sharehub.core.forms import ConfirmForm, refuse_form
 from sharehub.core.i18n import user_zone
@@ -309,7 +310,7 @@ def invoices():
     )
     months: dict[str, list[Invoice]] = {}
     for invoice in listing.items:
-        key = local_date(invoice.issued_dt).strftime("%Y-%m") if invoice.issued_dt else _("Drafts")
+        key = format_month(local_date(invoice.issued_dt)) if invoice.issued_dt else _("Drafts")
         months.setdefault(key, []).append(invoice)
     return render_template(
         "billing/list.html",
@@ -456,6 +457,9 @@ def statement():
         label=label,
         previous=previous.strftime("%Y-%m"),
         following=following.strftime("%Y-%m"),
+        shown_month=date(year, month, 1),
+        previous_month=previous,
+        following_month=following,
     )
 
 
@@ -482,6 +486,9 @@ def reconciliation():
         label=f"{year}-{month:02d}",
         previous=previous.strftime("%Y-%m"),
         following=following.strftime("%Y-%m"),
+        shown_month=date(year, month, 1),
+        previous_month=previous,
+        following_month=following,
         lines=None,
         confirm_form=ConfirmForm(),
     )

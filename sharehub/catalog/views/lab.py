@@ -394,6 +394,7 @@ def lab_settings():
             vat_rate_bp=rate,
             bank_name=request.form.get("bank_name", "").strip()[:200],
             bank_account=request.form.get("bank_account", "").strip()[:64],
+            bank_holder=request.form.get("bank_holder", "").strip()[:200],
         ),
         done=url_for("catalog.lab_settings"),
         success=_("The settings have been saved."),
