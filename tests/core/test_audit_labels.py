@@ -46,3 +46,14 @@ def test_every_recorded_action_has_a_label():
     assert not missing, (
         f"give these audit actions a label in sharehub/core/audit_labels.py: {missing}"
     )
+
+
+def test_every_state_machine_action_has_a_label():
+    """Transitions are audited as `booking.<action>` / `testing_request.<action>` (or the
+    transition's own code): names the AST walk cannot see."""
+    from sharehub.booking.models import TRANSITIONS as BOOKING
+    from sharehub.testing.models import TRANSITIONS as TESTING
+
+    codes = {rule.audit or f"booking.{name}" for name, rule in BOOKING.items()}
+    codes |= {f"testing_request.{name}" for name in TESTING}
+    assert not codes - set(ACTION_LABELS), sorted(codes - set(ACTION_LABELS))
