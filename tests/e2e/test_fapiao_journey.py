@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from tests.support import clock
 from tests.support.accounts import make_credit_code
 from tests.support.e2e import (
     DEMO_PASSWORD,
@@ -122,7 +123,7 @@ def test_enterprise_asks_for_the_fapiao_pays_and_downloads_it(wechat_site, open_
     page.goto(f"{base}/fapiao/lab")
     page.locator("#lab-fapiao-requests a").first.click()
     page.fill("#number", NUMBER[:19])
-    page.fill("#issued_date", "2026-12-01")
+    page.fill("#issued_date", clock.today().isoformat())  # the server runs on the suite clock
     pdf = shots.folder / "fapiao.pdf"
     pdf.write_bytes(fapiao_pdf())
     page.set_input_files("#file", str(pdf))
